@@ -1,0 +1,239 @@
+// Command cachewarm warms Redis caches: it runs every loader of a config
+// at once, writes each item into Redis, and reports every item as either
+// fulfilled or rejected with a reason, the way Promise.allSettled does.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cachewarm/cachewarm/headless"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitRejected    = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+type flags struct {
+	config, redis, report, retryFrom string
+	only                             []string
+	plain, json, dryRun, version     bool
+	exitWhenDone                     bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := pflag.NewFlagSet("cachewarm", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "config", "config.toml", "config file `PATH`")
+	fs.StringVar(&f.redis, "redis", "", "Redis `URL`, overriding [redis].url (redis://, rediss:// or embedded)")
+	fs.StringSliceVar(&f.only, "only", nil, "run only these loaders (comma-separated `names`)")
+	fs.BoolVar(&f.plain, "plain", false, "headless: progress lines on stderr, a per-loader table on stdout")
+	fs.BoolVar(&f.json, "json", false, "headless: NDJSON events on stdout")
+	fs.StringVar(&f.report, "report", "", "write the JSON report to `PATH` at the end")
+	fs.StringVar(&f.retryFrom, "retry-from", "", "run only the rejected items recorded in `REPORT`")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the keys, URLs and values the first items would give; write nothing")
+	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "cachewarm warms Redis caches and reports every item as fulfilled or rejected.\n\n")
+		fmt.Fprintf(stderr, "Usage: cachewarm [flags]\n\nFlags:\n%s\n", fs.FlagUsages())
+		fmt.Fprintf(stderr, "Exit codes: 0 all fulfilled, 1 some rejected, 2 config/usage/start-up error, 130 interrupted.\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	if f.plain && f.json {
+		return nil, errors.New("--plain and --json are exclusive")
+	}
+	return f, nil
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
+		return exitUsage
+	}
+	if f.version {
+		fmt.Fprintf(stdout, "cachewarm %s\n", version)
+		return exitOK
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
+		return exitUsage
+	}
+
+	cfg, err := warmup.LoadConfig(f.config, nil)
+	if err != nil {
+		return fail(err)
+	}
+	secrets := cfg.Secrets()
+	fail = func(err error) int {
+		fmt.Fprintf(stderr, "cachewarm: %s\n", secrets.Redact(err.Error()))
+		return exitUsage
+	}
+	if f.redis != "" {
+		if err := cfg.SetRedisURL(f.redis); err != nil {
+			return fail(fmt.Errorf("--redis: %w", err))
+		}
+	}
+	if err := cfg.Select(f.only); err != nil {
+		return fail(err)
+	}
+	var prior *warmup.Report
+	if f.retryFrom != "" {
+		if prior, err = warmup.ReadReport(f.retryFrom); err != nil {
+			return fail(err)
+		}
+	}
+
+	services, err := startServices(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	defer services.Close()
+
+	if f.dryRun {
+		if err := warmup.DryRun(cfg, stdout, 3); err != nil {
+			return fail(err)
+		}
+		return exitOK
+	}
+
+	ctx := context.Background()
+	rdb, err := warmup.Connect(ctx, cfg.Redis.URL, 16, cfg.Run.Timeout)
+	if err != nil {
+		return fail(err)
+	}
+	defer rdb.Close()
+	if w := warmup.EvictionWarning(ctx, rdb); w != "" {
+		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
+	}
+
+	useTUI := !f.plain && !f.json && isTerminal(stdout)
+	var printer headless.Printer
+	if !useTUI {
+		if f.json {
+			printer = &headless.JSON{Out: stdout}
+		} else {
+			printer = &headless.Plain{Out: stdout, Err: stderr}
+		}
+	}
+	var opts warmup.Options
+	if printer != nil {
+		opts = printer.Hooks()
+	}
+	opts.Demo = services.demo()
+	eng := warmup.New(cfg, rdb, opts)
+	defer eng.Close()
+
+	if prior != nil {
+		if err := eng.StartFrom(prior); err != nil {
+			return fail(err)
+		}
+	} else {
+		eng.Start()
+	}
+
+	stopSignals := handleSignals(eng, cfg.Run.Timeout)
+	defer stopSignals()
+
+	if useTUI {
+		if err := runTUI(ctx, eng, stdin, stdout, f.exitWhenDone); err != nil {
+			eng.Kill()
+			eng.Wait()
+			fmt.Fprintf(stderr, "cachewarm: %v\n", secrets.Redact(err.Error()))
+		}
+		eng.Stop()
+		eng.Wait()
+	} else {
+		pctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { printer.Progress(pctx, eng.Snapshot); close(done) }()
+		eng.Wait()
+		cancel()
+		<-done
+	}
+
+	rep := eng.Report()
+	if printer != nil {
+		printer.Final(rep)
+	}
+	if f.report != "" {
+		if err := warmup.WriteReport(f.report, rep); err != nil {
+			fmt.Fprintf(stderr, "cachewarm: %v\n", err)
+			return exitUsage
+		}
+	}
+	code := eng.ExitCode()
+	if code == exitOK || code == exitRejected || code == exitInterrupted {
+		return code
+	}
+	return exitRejected
+}
+
+// handleSignals turns SIGINT/SIGTERM into a graceful stop; a second signal,
+// or the timeout passing, ends in-flight attempts at once.
+func handleSignals(eng *warmup.Engine, timeout time.Duration) (stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	quit := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+		case <-quit:
+			return
+		}
+		eng.Stop()
+		t := time.NewTimer(timeout + time.Second)
+		defer t.Stop()
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-quit:
+			return
+		}
+		eng.Kill()
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(quit)
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+}

@@ -1,0 +1,632 @@
+package warmup
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is a validated cachewarm configuration.
+type Config struct {
+	// Path is the file the config was read from.
+	Path    string
+	Redis   RedisConfig
+	Run     RunConfig
+	Origin  *OriginConfig
+	Loaders []*Loader
+
+	secrets *Redactor
+	// originURL is filled in when the simulated origin starts; the
+	// "origin" template function returns it.
+	originURL string
+}
+
+// RedisConfig says where to write.
+type RedisConfig struct {
+	// URL is redis://, rediss:// or "embedded" (an in-process Redis).
+	URL string
+}
+
+// RunConfig holds the run-wide limits.
+type RunConfig struct {
+	Concurrency int
+	Timeout     time.Duration
+	Retries     int
+	Backoff     time.Duration
+	TTL         time.Duration
+}
+
+// OriginConfig asks for a simulated HTTP origin started in-process, for
+// demos and tests. Fetch URLs reach it through the {{origin}} template
+// function.
+type OriginConfig struct {
+	Seed int64
+	// Latency is the typical response time; responses vary around it.
+	Latency time.Duration
+	// Transient is the share of items (0..1) that fail with a 503 or a
+	// hang on their first attempts and succeed when retried.
+	Transient float64
+	// Permanent is the share of items (0..1) that always answer 404.
+	Permanent float64
+	// FailAttempts is how many requests for a transient item fail before
+	// it succeeds: by default 1 + run.retries, so the item is rejected
+	// by the run and fulfilled by a retry.
+	FailAttempts int
+	// Hot maps a path prefix to a higher transient failure share, so one
+	// loader can fail more than the others.
+	Hot map[string]float64
+}
+
+// Loader is one validated [[loader]] table.
+type Loader struct {
+	Name  string
+	Items ItemsSpec
+	// Key renders the Redis key from an item.
+	Key *template.Template
+	// KeyText is the template as written.
+	KeyText string
+	Fetch   *FetchSpec
+	TTL     time.Duration
+	// Concurrency is the loader's own cap (0 = only the shared limit).
+	Concurrency int
+	// Rate is the most items started per second (0 = unlimited).
+	Rate float64
+}
+
+// ItemsSpec says where a loader's items come from. Exactly one of File,
+// List, Range is set, or none (a single item).
+type ItemsSpec struct {
+	// File is an absolute path to a .jsonl, .txt or .csv file.
+	File  string
+	List  []any
+	Range *[2]int64
+}
+
+// FetchSpec is the optional HTTP GET of each item.
+type FetchSpec struct {
+	URL     *template.Template
+	URLText string
+	Headers map[string]string
+}
+
+// rawConfig mirrors the TOML file; it is decoded strictly, then validated.
+type rawConfig struct {
+	Redis struct {
+		URL string `toml:"url"`
+	} `toml:"redis"`
+	Run struct {
+		Concurrency *int64 `toml:"concurrency"`
+		Timeout     any    `toml:"timeout"`
+		Retries     *int64 `toml:"retries"`
+		Backoff     any    `toml:"backoff"`
+		TTL         any    `toml:"ttl"`
+	} `toml:"run"`
+	Origin *struct {
+		Simulate     bool               `toml:"simulate"`
+		Seed         int64              `toml:"seed"`
+		Latency      any                `toml:"latency"`
+		Transient    *float64           `toml:"transient"`
+		Permanent    *float64           `toml:"permanent"`
+		Hot          map[string]float64 `toml:"hot"`
+		FailAttempts *int64             `toml:"fail_attempts"`
+	} `toml:"origin"`
+	Loader []rawLoader `toml:"loader"`
+}
+
+type rawLoader struct {
+	Name  string `toml:"name"`
+	Items *struct {
+		File  *string `toml:"file"`
+		List  []any   `toml:"list"`
+		Range []int64 `toml:"range"`
+	} `toml:"items"`
+	Key   string `toml:"key"`
+	Fetch *struct {
+		URL     string            `toml:"url"`
+		Headers map[string]string `toml:"headers"`
+	} `toml:"fetch"`
+	TTL         any    `toml:"ttl"`
+	Concurrency *int64 `toml:"concurrency"`
+	Rate        string `toml:"rate"`
+}
+
+// ConfigError is a problem with the configuration, found before any work
+// starts. Its message names the file and the line or key path.
+type ConfigError struct {
+	File string
+	Line int // 0 when unknown
+	Path string
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// LoadConfig reads, decodes and validates the config at path. Environment
+// variables are looked up with getenv (os.Getenv when nil).
+func LoadConfig(path string, getenv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{File: path, Msg: describeFileErr(err)}
+	}
+	return ParseConfig(path, data, getenv)
+}
+
+// ParseConfig decodes and validates config text; path names the file in
+// errors and anchors relative item paths.
+func ParseConfig(path string, data []byte, getenv func(string) (string, bool)) (*Config, error) {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	var raw rawConfig
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, tomlError(path, data, err)
+	}
+	v := &validator{path: path, data: data, getenv: getenv, secrets: &Redactor{}}
+	cfg := v.config(&raw)
+	if v.err != nil {
+		return nil, v.err
+	}
+	return cfg, nil
+}
+
+func tomlError(path string, data []byte, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		e := strict.Errors[0]
+		row, _ := e.Position()
+		return &ConfigError{File: path, Line: row, Path: keyPath(data, row, e.Key()), Msg: "unknown key"}
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		msg := de.Error()
+		if p := keyPath(data, row, de.Key()); p != "" {
+			return &ConfigError{File: path, Line: row, Path: p, Msg: msg}
+		}
+		return &ConfigError{File: path, Line: row, Msg: fmt.Sprintf("column %d: %s", col, msg)}
+	}
+	return &ConfigError{File: path, Msg: err.Error()}
+}
+
+var loaderHeader = regexp.MustCompile(`^\s*\[\[\s*loader\s*\]\]`)
+
+// keyPath turns a TOML key into the path users read, numbering
+// [[loader]] tables from 1: loader[2].tll.
+func keyPath(data []byte, row int, key toml.Key) string {
+	if len(key) == 0 {
+		return ""
+	}
+	parts := append([]string(nil), key...)
+	if parts[0] == "loader" && row > 0 {
+		n := 0
+		for i, line := range bytes.Split(data, []byte("\n")) {
+			if i+1 > row {
+				break
+			}
+			if loaderHeader.Match(line) {
+				n++
+			}
+		}
+		if n > 0 {
+			parts[0] = fmt.Sprintf("loader[%d]", n)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+type validator struct {
+	path    string
+	data    []byte
+	getenv  func(string) (string, bool)
+	secrets *Redactor
+	err     error
+}
+
+func (v *validator) fail(path, format string, args ...any) {
+	if v.err == nil {
+		v.err = &ConfigError{File: v.path, Line: v.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+// lineOf finds the line of a key path such as loader[2].ttl, best effort.
+func (v *validator) lineOf(path string) int {
+	lines := bytes.Split(v.data, []byte("\n"))
+	section, loaderN := "", 0
+	field := path
+	if strings.HasPrefix(path, "loader[") {
+		end := strings.Index(path, "]")
+		n, err := strconv.Atoi(path[len("loader["):end])
+		if err != nil {
+			return 0
+		}
+		loaderN = n
+		field = strings.TrimPrefix(path[end+1:], ".")
+	} else if i := strings.Index(path, "."); i > 0 {
+		section, field = path[:i], path[i+1:]
+	}
+	field, _, _ = strings.Cut(field, ".")
+	field, _, _ = strings.Cut(field, "[")
+	if field == "" {
+		field = "name"
+	}
+	seen := 0
+	in := section == ""
+	keyRe := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(field) + `\s*=`)
+	for i, line := range lines {
+		switch {
+		case loaderHeader.Match(line):
+			seen++
+			in = loaderN > 0 && seen == loaderN
+		case bytes.HasPrefix(bytes.TrimSpace(line), []byte("[")):
+			name := strings.Trim(string(bytes.TrimSpace(line)), "[] ")
+			in = loaderN == 0 && name == section
+		case in && keyRe.Match(line):
+			return i + 1
+		}
+	}
+	return 0
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expand replaces ${VAR} from the environment. When secret is true the
+// values it brings in are redacted from every output.
+func (v *validator) expand(path, s string, secret bool) string {
+	if !strings.Contains(s, "${") {
+		return s
+	}
+	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		name := ref[2 : len(ref)-1]
+		val, ok := v.getenv(name)
+		if !ok {
+			v.fail(path, "environment variable %s is not set", name)
+			return ""
+		}
+		if secret {
+			v.secrets.Add(val)
+		}
+		return val
+	})
+}
+
+func (v *validator) duration(path string, val any, def time.Duration, allowZero bool) time.Duration {
+	if val == nil {
+		return def
+	}
+	var d time.Duration
+	switch x := val.(type) {
+	case int64:
+		if x != 0 {
+			v.fail(path, "duration %d needs a unit, e.g. \"%ds\"", x, x)
+			return def
+		}
+	case string:
+		s := v.expand(path, x, false)
+		if s == "0" {
+			break
+		}
+		var err error
+		d, err = time.ParseDuration(s)
+		if err != nil {
+			v.fail(path, "invalid duration %q (use e.g. \"250ms\", \"10s\", \"1h\")", s)
+			return def
+		}
+	default:
+		v.fail(path, "duration must be a string such as \"10s\", not %T", val)
+		return def
+	}
+	if d < 0 || (d == 0 && !allowZero) {
+		v.fail(path, "duration must be positive")
+		return def
+	}
+	return d
+}
+
+func (v *validator) config(raw *rawConfig) *Config {
+	cfg := &Config{Path: v.path, secrets: v.secrets}
+	cfg.Redis.URL = v.expand("redis.url", raw.Redis.URL, true)
+	if cfg.Redis.URL == "" {
+		cfg.Redis.URL = "redis://127.0.0.1:6379/0"
+	}
+	if cfg.Redis.URL != "embedded" {
+		if err := checkRedisURL(cfg.Redis.URL); err != nil {
+			v.fail("redis.url", "%s", v.secrets.Redact(err.Error()))
+		} else if u, err := url.Parse(cfg.Redis.URL); err == nil {
+			if p, ok := u.User.Password(); ok {
+				v.secrets.Add(p)
+			}
+		}
+	}
+
+	r := &raw.Run
+	cfg.Run.Concurrency = 32
+	if r.Concurrency != nil {
+		if *r.Concurrency < 1 {
+			v.fail("run.concurrency", "must be at least 1, got %d", *r.Concurrency)
+		}
+		cfg.Run.Concurrency = int(*r.Concurrency)
+	}
+	cfg.Run.Timeout = v.duration("run.timeout", r.Timeout, 10*time.Second, false)
+	cfg.Run.Retries = 2
+	if r.Retries != nil {
+		if *r.Retries < 0 {
+			v.fail("run.retries", "must be 0 or more, got %d", *r.Retries)
+		}
+		cfg.Run.Retries = int(*r.Retries)
+	}
+	cfg.Run.Backoff = v.duration("run.backoff", r.Backoff, 250*time.Millisecond, true)
+	cfg.Run.TTL = v.duration("run.ttl", r.TTL, time.Hour, true)
+
+	if o := raw.Origin; o != nil && o.Simulate {
+		oc := &OriginConfig{Seed: o.Seed, Transient: 0.1, Permanent: 0.01, Hot: o.Hot}
+		oc.Latency = v.duration("origin.latency", o.Latency, 60*time.Millisecond, true)
+		if o.Transient != nil {
+			oc.Transient = *o.Transient
+		}
+		if o.Permanent != nil {
+			oc.Permanent = *o.Permanent
+		}
+		oc.FailAttempts = 1 + cfg.Run.Retries
+		if o.FailAttempts != nil {
+			if *o.FailAttempts < 0 {
+				v.fail("origin.fail_attempts", "must be 0 or more, got %d", *o.FailAttempts)
+			}
+			oc.FailAttempts = int(*o.FailAttempts)
+		}
+		for prefix, share := range oc.Hot {
+			if share < 0 || share > 1 {
+				v.fail("origin.hot."+prefix, "must be between 0 and 1, got %g", share)
+			}
+		}
+		for name, share := range map[string]float64{"origin.transient": oc.Transient, "origin.permanent": oc.Permanent} {
+			if share < 0 || share > 1 {
+				v.fail(name, "must be between 0 and 1, got %g", share)
+			}
+		}
+		cfg.Origin = oc
+	}
+
+	if len(raw.Loader) == 0 {
+		v.fail("loader", "no [[loader]] tables: nothing to warm")
+	}
+	names := map[string]int{}
+	for i := range raw.Loader {
+		l := v.loader(cfg, i+1, &raw.Loader[i])
+		if l == nil {
+			continue
+		}
+		if prev, dup := names[l.Name]; dup {
+			v.fail(fmt.Sprintf("loader[%d].name", i+1), "duplicate loader name %q (also loader[%d])", l.Name, prev)
+		}
+		names[l.Name] = i + 1
+		cfg.Loaders = append(cfg.Loaders, l)
+	}
+	return cfg
+}
+
+func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
+	p := func(field string) string { return fmt.Sprintf("loader[%d].%s", n, field) }
+	l := &Loader{Name: strings.TrimSpace(v.expand(p("name"), r.Name, false))}
+	if l.Name == "" {
+		v.fail(p("name"), "a loader needs a name")
+	}
+	if r.Items != nil {
+		set := 0
+		if r.Items.File != nil {
+			set++
+			f := v.expand(p("items.file"), *r.Items.File, false)
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(filepath.Dir(v.path), f)
+			}
+			switch strings.ToLower(filepath.Ext(f)) {
+			case ".jsonl", ".ndjson", ".txt", ".csv":
+			default:
+				v.fail(p("items.file"), "unsupported file type %q (use .jsonl, .txt or .csv)", filepath.Ext(f))
+			}
+			if fh, err := os.Open(f); err != nil {
+				v.fail(p("items.file"), "%s", describeFileErr(err))
+			} else {
+				st, err := fh.Stat()
+				fh.Close()
+				if err == nil && st.IsDir() {
+					v.fail(p("items.file"), "%s is a directory", f)
+				}
+			}
+			l.Items.File = f
+		}
+		if r.Items.List != nil {
+			set++
+			l.Items.List = make([]any, 0, len(r.Items.List))
+			for i, it := range r.Items.List {
+				switch x := it.(type) {
+				case string:
+					l.Items.List = append(l.Items.List, v.expand(fmt.Sprintf("%s[%d]", p("items.list"), i), x, false))
+				case int64, float64:
+					l.Items.List = append(l.Items.List, x)
+				default:
+					v.fail(fmt.Sprintf("%s[%d]", p("items.list"), i), "list items must be strings or numbers, not %T", it)
+				}
+			}
+		}
+		if r.Items.Range != nil {
+			set++
+			if len(r.Items.Range) != 2 {
+				v.fail(p("items.range"), "range needs two integers [first, last]")
+			} else if r.Items.Range[0] > r.Items.Range[1] {
+				v.fail(p("items.range"), "range [%d, %d] runs backwards", r.Items.Range[0], r.Items.Range[1])
+			} else {
+				l.Items.Range = &[2]int64{r.Items.Range[0], r.Items.Range[1]}
+			}
+		}
+		if set != 1 {
+			v.fail(p("items"), "set exactly one of file, list or range")
+		}
+	}
+	l.KeyText = v.expand(p("key"), r.Key, false)
+	if l.KeyText == "" {
+		v.fail(p("key"), "a loader needs a key template, e.g. key = \"product:{{.id}}\"")
+	}
+	l.Key = v.template(cfg, p("key"), l.KeyText)
+	if r.Fetch != nil {
+		f := &FetchSpec{URLText: v.expand(p("fetch.url"), r.Fetch.URL, true), Headers: map[string]string{}}
+		if f.URLText == "" {
+			v.fail(p("fetch.url"), "fetch needs a url")
+		}
+		f.URL = v.template(cfg, p("fetch.url"), f.URLText)
+		if !strings.Contains(f.URLText, "{{") {
+			if u, err := url.Parse(f.URLText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(f.URLText))
+			}
+		}
+		for name, val := range r.Fetch.Headers {
+			val = v.expand(p("fetch.headers."+name), val, true)
+			v.secrets.AddHeader(name, val)
+			f.Headers[name] = val
+		}
+		l.Fetch = f
+	}
+	l.TTL = v.duration(p("ttl"), r.TTL, cfg.Run.TTL, true)
+	if r.Concurrency != nil {
+		if *r.Concurrency < 1 {
+			v.fail(p("concurrency"), "must be at least 1, got %d", *r.Concurrency)
+		}
+		l.Concurrency = int(*r.Concurrency)
+	}
+	if r.Rate != "" {
+		rate, err := parseRate(v.expand(p("rate"), r.Rate, false))
+		if err != nil {
+			v.fail(p("rate"), "%v", err)
+		}
+		l.Rate = rate
+	}
+	return l
+}
+
+func (v *validator) template(cfg *Config, path, text string) *template.Template {
+	t, err := template.New(path).Option("missingkey=error").Funcs(templateFuncs(cfg)).Parse(text)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		v.fail(path, "template does not parse: %s", msg)
+		return nil
+	}
+	return t
+}
+
+// parseRate reads "200/s", "30/m" or "1000/h" as items per second.
+func parseRate(s string) (float64, error) {
+	num, unit, ok := strings.Cut(strings.ReplaceAll(s, " ", ""), "/")
+	n, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || n <= 0 {
+		return 0, fmt.Errorf("invalid rate %q (use e.g. \"200/s\", \"30/m\")", s)
+	}
+	switch unit {
+	case "s":
+		return n, nil
+	case "m":
+		return n / 60, nil
+	case "h":
+		return n / 3600, nil
+	}
+	return 0, fmt.Errorf("invalid rate unit in %q (use /s, /m or /h)", s)
+}
+
+func checkRedisURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid Redis URL %q", RedactURL(raw))
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return fmt.Errorf("unsupported URL scheme %q (use redis://, rediss:// or \"embedded\")", u.Scheme)
+	}
+	return nil
+}
+
+func describeFileErr(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Sprintf("%s: no such file", pe.Path)
+		case errors.Is(err, os.ErrPermission):
+			return fmt.Sprintf("%s: permission denied", pe.Path)
+		}
+	}
+	return err.Error()
+}
+
+// Secrets returns the redactor that knows this config's secrets.
+func (c *Config) Secrets() *Redactor { return c.secrets }
+
+// SetRedisURL replaces the Redis URL (the --redis flag), keeping its
+// password secret.
+func (c *Config) SetRedisURL(raw string) error {
+	if raw != "embedded" {
+		if err := checkRedisURL(raw); err != nil {
+			return err
+		}
+		if u, err := url.Parse(raw); err == nil {
+			if p, ok := u.User.Password(); ok {
+				c.secrets.Add(p)
+			}
+		}
+	}
+	c.Redis.URL = raw
+	return nil
+}
+
+// SetOriginURL sets what the {{origin}} template function returns.
+func (c *Config) SetOriginURL(u string) { c.originURL = u }
+
+// Select keeps only the named loaders, in config order.
+func (c *Config) Select(names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[strings.TrimSpace(n)] = true
+	}
+	var kept []*Loader
+	for _, l := range c.Loaders {
+		if want[l.Name] {
+			kept = append(kept, l)
+			delete(want, l.Name)
+		}
+	}
+	if len(want) > 0 {
+		var missing []string
+		for n := range want {
+			missing = append(missing, n)
+		}
+		return fmt.Errorf("--only: no loader named %s in %s", strings.Join(missing, ", "), c.Path)
+	}
+	c.Loaders = kept
+	return nil
+}

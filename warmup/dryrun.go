@@ -1,0 +1,77 @@
+package warmup
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// DryRun prints the keys, URLs and values the first n items of each loader
+// would give. It writes nothing and fetches nothing.
+func DryRun(cfg *Config, w io.Writer, n int) error {
+	var b strings.Builder
+	for _, l := range cfg.Loaders {
+		fmt.Fprintf(w, "%s (%s, ttl %s)\n", l.Name, describeLoader(l), fmtTTL(l.TTL))
+		src, err := OpenSource(l.Items)
+		if err != nil {
+			return fmt.Errorf("loader %s: %w", l.Name, err)
+		}
+		shown := 0
+		for shown < n {
+			it, ok := src.Next()
+			if !ok {
+				break
+			}
+			shown++
+			fmt.Fprintf(w, "  %s", strings.TrimSpace(it.Where+" "))
+			if it.Where != "" {
+				fmt.Fprint(w, " ")
+			}
+			if it.Err != nil {
+				fmt.Fprintf(w, "rejected: %s\n", cfg.secrets.Redact(it.Err.Error()))
+				continue
+			}
+			v, err := it.Value()
+			if err != nil {
+				fmt.Fprintf(w, "rejected: %s\n", err)
+				continue
+			}
+			key, err := render(l.Key, v, &b)
+			if err != nil {
+				fmt.Fprintf(w, "rejected: key template: %s\n", err)
+				continue
+			}
+			fmt.Fprintf(w, "SET %s", key)
+			if l.Fetch != nil {
+				u, err := render(l.Fetch.URL, v, &b)
+				if err != nil {
+					fmt.Fprintf(w, " rejected: url template: %s\n", err)
+					continue
+				}
+				fmt.Fprintf(w, " ← GET %s\n", cfg.secrets.Redact(u))
+				continue
+			}
+			val := string(it.StringValue())
+			if len(val) > 120 {
+				val = val[:117] + "..."
+			}
+			fmt.Fprintf(w, " = %s\n", cfg.secrets.Redact(val))
+		}
+		if src.Err() != nil {
+			fmt.Fprintf(w, "  source error: %s\n", src.Err())
+		}
+		src.Close()
+		if shown == 0 {
+			fmt.Fprintln(w, "  (no items)")
+		}
+	}
+	return nil
+}
+
+func fmtTTL(d interface{ String() string }) string {
+	s := d.String()
+	if s == "0s" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,699 @@
+package warmup
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+)
+
+// Options tune an engine beyond its config.
+type Options struct {
+	// Demo marks the run as a demo (embedded Redis or simulated origin).
+	Demo bool
+	// OnReject, when set, is called once for every rejected item, from
+	// the worker that settled it.
+	OnReject func(loader string, r Rejection)
+	// OnLoaderDone, when set, is called once per loader when its first
+	// pass has settled every item.
+	OnLoaderDone func(LoaderSnapshot)
+	// Writers is the number of pipelining writer goroutines (default 4).
+	Writers int
+}
+
+// Engine runs loaders into Redis and keeps every item's outcome.
+// All methods are safe for concurrent use.
+type Engine struct {
+	cfg   *Config
+	opts  Options
+	fetch *fetcher
+	w     *writer
+	sem   chan struct{}
+
+	loaders []*loaderRun
+	byName  map[string]*loaderRun
+
+	// stopCtx ends when no new item or attempt may start.
+	stopCtx context.Context
+	stop    context.CancelFunc
+	// hardCtx ends in-flight attempts at once (a second interrupt).
+	hardCtx context.Context
+	kill    context.CancelFunc
+	// writersCtx ends the writer goroutines at Close.
+	writersCancel context.CancelFunc
+	writersDone   sync.WaitGroup
+
+	passes      sync.WaitGroup
+	active      atomic.Int32
+	retryPasses atomic.Int32
+	interrupted atomic.Bool
+	started     time.Time
+	endedAt     atomic.Int64 // unix nanos when the last pass ended, 0 while running
+
+	snapMu  sync.Mutex
+	samples []rateSample
+}
+
+type rateSample struct {
+	at      time.Time
+	settled []int64 // per loader, last is the total
+}
+
+// loaderRun is the live state of one loader.
+type loaderRun struct {
+	cfg    *Loader
+	index  int
+	source string
+
+	total        atomic.Int64
+	read         atomic.Int64
+	fulfilled    atomic.Int64
+	rejected     atomic.Int64
+	inflight     atomic.Int64
+	retrying     atomic.Int64
+	retryAttempt atomic.Int64
+	sourceDone   atomic.Bool
+	hist         histogram
+
+	sem     chan struct{}
+	limiter *rate.Limiter
+
+	mu         sync.Mutex
+	rejections []Rejection
+	lastReason string
+	srcErr     string
+}
+
+// New makes an engine writing through rdb. Call Start (or StartFrom),
+// then Wait, then Close.
+func New(cfg *Config, rdb *redis.Client, opts Options) *Engine {
+	e := &Engine{cfg: cfg, opts: opts, byName: map[string]*loaderRun{}}
+	e.sem = make(chan struct{}, cfg.Run.Concurrency)
+	e.fetch = newFetcher(cfg.Run.Concurrency, cfg.Run.Timeout)
+	e.stopCtx, e.stop = context.WithCancel(context.Background())
+	e.hardCtx, e.kill = context.WithCancel(context.Background())
+	for i, l := range cfg.Loaders {
+		lr := &loaderRun{cfg: l, index: i, source: describeLoader(l)}
+		lr.total.Store(-1)
+		if l.Concurrency > 0 {
+			lr.sem = make(chan struct{}, l.Concurrency)
+		}
+		if l.Rate > 0 {
+			lr.limiter = rate.NewLimiter(rate.Limit(l.Rate), 1)
+		}
+		e.loaders = append(e.loaders, lr)
+		e.byName[l.Name] = lr
+	}
+	if rdb != nil {
+		e.w = newWriter(rdb, cfg.Run.Timeout)
+		n := opts.Writers
+		if n <= 0 {
+			n = 4
+		}
+		var wctx context.Context
+		wctx, e.writersCancel = context.WithCancel(context.Background())
+		for range n {
+			e.writersDone.Add(1)
+			go func() {
+				defer e.writersDone.Done()
+				e.w.run(wctx)
+			}()
+		}
+	}
+	return e
+}
+
+func describeLoader(l *Loader) string {
+	s := l.Items.Describe()
+	if l.Fetch != nil {
+		host := "origin"
+		if !strings.Contains(l.Fetch.URLText, "{{origin}}") {
+			host = hostOf(l.Fetch.URLText)
+		}
+		s += " → " + host
+	}
+	return s
+}
+
+func hostOf(tmpl string) string {
+	s := tmpl
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// Start runs every loader's source at once, in the background.
+func (e *Engine) Start() {
+	e.started = time.Now()
+	for _, lr := range e.loaders {
+		src, err := OpenSource(lr.cfg.Items)
+		if err != nil {
+			// The file vanished between validation and start.
+			lr.mu.Lock()
+			lr.srcErr = err.Error()
+			lr.lastReason = err.Error()
+			lr.mu.Unlock()
+			lr.total.Store(0)
+			lr.sourceDone.Store(true)
+			continue
+		}
+		lr.total.Store(src.Total())
+		e.startPass(lr, src, false)
+	}
+	if e.active.Load() == 0 {
+		e.endedAt.Store(time.Now().UnixNano())
+	}
+}
+
+// StartFrom runs only the retryable rejected items recorded in an earlier
+// report, for the loaders of this config that the report names. Items
+// rejected at their source are carried over as they were.
+func (e *Engine) StartFrom(rep *Report) error {
+	for _, l := range rep.Loaders {
+		if _, ok := e.byName[l.Name]; !ok {
+			return fmt.Errorf("report names loader %q, which is not in %s", l.Name, e.cfg.Path)
+		}
+	}
+	e.started = time.Now()
+	for _, lr := range e.loaders {
+		var items []Item
+		var carried []Rejection
+		for _, l := range rep.Loaders {
+			if l.Name != lr.cfg.Name {
+				continue
+			}
+			for _, r := range l.RejectedItems {
+				if r.Stage == StageSource {
+					carried = append(carried, r)
+					continue
+				}
+				items = append(items, Item{Raw: compactJSON(r.Item), Attempts: r.Attempts, Where: r.Where})
+			}
+		}
+		lr.total.Store(int64(len(items) + len(carried)))
+		lr.read.Add(int64(len(carried)))
+		for _, r := range carried {
+			e.settleRejected(lr, r, false)
+		}
+		e.startPass(lr, &sliceSource{items: items}, false)
+	}
+	if e.active.Load() == 0 {
+		e.endedAt.Store(time.Now().UnixNano())
+	}
+	return nil
+}
+
+func compactJSON(raw json.RawMessage) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil || b.Len() == 0 {
+		return []byte(raw)
+	}
+	return b.Bytes()
+}
+
+// Retry feeds the retryable rejected items of the named loaders (all when
+// none are named) back through the pipeline, in the background. It
+// returns how many items it queued; fulfilled items are never touched.
+func (e *Engine) Retry(loaders ...string) int {
+	if e.stopCtx.Err() != nil {
+		return 0
+	}
+	targets := e.loaders
+	if len(loaders) > 0 {
+		targets = nil
+		for _, n := range loaders {
+			if lr, ok := e.byName[n]; ok {
+				targets = append(targets, lr)
+			}
+		}
+	}
+	queued := 0
+	for _, lr := range targets {
+		lr.mu.Lock()
+		var take, keep []Rejection
+		for _, r := range lr.rejections {
+			if r.Stage == StageSource {
+				keep = append(keep, r)
+			} else {
+				take = append(take, r)
+			}
+		}
+		if len(take) == 0 {
+			lr.mu.Unlock()
+			continue
+		}
+		lr.rejections = keep
+		lr.rejected.Add(-int64(len(take)))
+		lr.retrying.Add(int64(len(take)))
+		lr.retryAttempt.Store(0)
+		lr.mu.Unlock()
+		items := make([]Item, len(take))
+		for i := range take {
+			r := take[i]
+			items[i] = Item{Raw: r.Item, Where: r.Where, Attempts: r.Attempts, prev: &r}
+		}
+		queued += len(items)
+		e.startPass(lr, &sliceSource{items: items}, true)
+	}
+	return queued
+}
+
+// Stop stops taking new items and attempts; in-flight attempts settle
+// (bounded by the timeout) and everything unfinished is rejected
+// "interrupted".
+func (e *Engine) Stop() {
+	if e.stopCtx.Err() == nil {
+		e.interrupted.Store(true)
+		e.stop()
+	}
+}
+
+// Kill ends in-flight attempts at once; they are rejected "interrupted".
+func (e *Engine) Kill() {
+	e.Stop()
+	e.kill()
+}
+
+// Interrupted reports whether Stop was called.
+func (e *Engine) Interrupted() bool { return e.interrupted.Load() }
+
+// Wait blocks until every pass has settled.
+func (e *Engine) Wait() { e.passes.Wait() }
+
+// Close stops the writers. Call it after Wait.
+func (e *Engine) Close() {
+	e.Kill()
+	if e.writersCancel != nil {
+		e.writersCancel()
+		e.writersDone.Wait()
+	}
+}
+
+func (e *Engine) startPass(lr *loaderRun, src Source, retry bool) {
+	e.passes.Add(1)
+	e.active.Add(1)
+	e.endedAt.Store(0)
+	if retry {
+		e.retryPasses.Add(1)
+	}
+	go e.runPass(lr, src, retry)
+}
+
+// runPass drains src with a bounded set of workers. There is no goroutine
+// per item: each worker takes the next item, settles it, and takes another.
+func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
+	defer func() {
+		if retry {
+			e.retryPasses.Add(-1)
+		}
+		if e.active.Add(-1) == 0 {
+			e.endedAt.Store(time.Now().UnixNano())
+		}
+		e.passes.Done()
+	}()
+	workers := e.cfg.Run.Concurrency
+	if lr.cfg.Concurrency > 0 {
+		workers = min(workers, lr.cfg.Concurrency)
+	}
+	if t := src.Total(); t >= 0 && t < int64(workers) {
+		workers = int(t)
+	}
+	var srcMu sync.Mutex
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ws := &workerState{done: make(chan error, 1)}
+			for e.stopCtx.Err() == nil {
+				srcMu.Lock()
+				it, ok := src.Next()
+				if ok && !retry {
+					lr.read.Add(1)
+				}
+				srcMu.Unlock()
+				if !ok {
+					return
+				}
+				e.process(lr, &it, retry, ws)
+			}
+		}()
+	}
+	wg.Wait()
+	if retry {
+		// Items a stopped retry never reached keep their earlier outcome.
+		for {
+			it, ok := src.Next()
+			if !ok {
+				break
+			}
+			e.settleRejected(lr, *it.prev, true)
+		}
+	}
+	if err := src.Err(); err != nil {
+		lr.mu.Lock()
+		lr.srcErr = e.cfg.secrets.Redact(err.Error())
+		lr.lastReason = lr.srcErr
+		lr.mu.Unlock()
+	}
+	src.Close()
+	if !retry {
+		lr.total.Store(lr.read.Load())
+		lr.sourceDone.Store(true)
+		if e.opts.OnLoaderDone != nil {
+			e.opts.OnLoaderDone(e.loaderSnapshot(lr))
+		}
+	}
+}
+
+// workerState is reused across the items one worker handles.
+type workerState struct {
+	done chan error
+	b    strings.Builder
+}
+
+// process takes one item through key → fetch → write, with retries, and
+// settles it exactly once.
+func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
+	lr.inflight.Add(1)
+	defer lr.inflight.Add(-1)
+	key := ""
+	attempts := it.Attempts
+	settled := false
+	reject := func(stage Stage, reason string) {
+		settled = true
+		e.settleRejected(lr, Rejection{Item: it.Raw, Key: key, Reason: reason, Attempts: attempts, Stage: stage, Where: it.Where}, retry)
+	}
+	defer func() {
+		if p := recover(); p != nil && !settled {
+			reject(StageInternal, fmt.Sprintf("internal error: %v", p))
+		}
+	}()
+	if it.Err != nil {
+		reject(StageSource, it.Err.Error())
+		return
+	}
+	v, err := it.Value()
+	if err != nil {
+		reason := err.Error()
+		if it.Where != "" {
+			reason = it.Where + ": " + reason
+		}
+		reject(StageSource, reason)
+		return
+	}
+	key, err = render(lr.cfg.Key, v, &ws.b)
+	if err != nil {
+		reject(StageKey, "key template: "+err.Error())
+		return
+	}
+	if key == "" {
+		reject(StageKey, "key template: rendered an empty key")
+		return
+	}
+	var url string
+	if lr.cfg.Fetch != nil {
+		url, err = render(lr.cfg.Fetch.URL, v, &ws.b)
+		if err != nil {
+			reject(StageURL, "url template: "+err.Error())
+			return
+		}
+	}
+	budget := 1 + e.cfg.Run.Retries
+	var last *itemError
+	for a := 0; a < budget; a++ {
+		if a > 0 && !e.sleep(e.backoff(a)) {
+			break
+		}
+		if !e.acquire(lr) {
+			break
+		}
+		attempts++
+		if retry {
+			for {
+				cur := lr.retryAttempt.Load()
+				if int64(attempts) <= cur || lr.retryAttempt.CompareAndSwap(cur, int64(attempts)) {
+					break
+				}
+			}
+		}
+		start := time.Now()
+		last = e.attempt(lr, it, key, url, ws)
+		e.release(lr)
+		if last == nil {
+			lr.hist.observe(time.Since(start))
+			settled = true
+			lr.fulfilled.Add(1)
+			if retry {
+				lr.retrying.Add(-1)
+			}
+			return
+		}
+		if !last.transient || e.hardCtx.Err() != nil {
+			break
+		}
+	}
+	if e.stopCtx.Err() != nil && (last == nil || last.transient) {
+		reject(StageInterrupted, "interrupted")
+		return
+	}
+	reject(last.stage, last.msg)
+}
+
+// attempt is one try of fetch + write, bounded by the timeout.
+func (e *Engine) attempt(lr *loaderRun, it *Item, key, url string, ws *workerState) *itemError {
+	ctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
+	defer cancel()
+	var value []byte
+	if lr.cfg.Fetch != nil {
+		body, ierr := e.fetch.get(ctx, url, lr.cfg.Fetch.Headers)
+		if ierr != nil {
+			ierr.msg = e.cfg.secrets.Redact(ierr.msg)
+			return ierr
+		}
+		value = body
+	} else {
+		value = it.StringValue()
+	}
+	req := &writeReq{key: key, value: value, ttl: lr.cfg.TTL, done: ws.done}
+	fail := func(err error) *itemError {
+		return &itemError{stage: StageRedis, transient: redisTransient(err),
+			msg: e.cfg.secrets.Redact(fmt.Sprintf("redis SET %s: %s", key, describeRedisErr(ctx, err, e.cfg.Run.Timeout)))}
+	}
+	select {
+	case e.w.reqs <- req:
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	select {
+	case err := <-ws.done:
+		if err != nil {
+			return fail(err)
+		}
+		return nil
+	case <-ctx.Done():
+		// The writer will still answer on this channel; use a new one.
+		ws.done = make(chan error, 1)
+		return fail(ctx.Err())
+	}
+}
+
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.cfg.Run.Backoff << (attempt - 1)
+	if d <= 0 {
+		return 0
+	}
+	// Jitter: 50%..150% of the doubling delay.
+	return d/2 + rand.N(d)
+}
+
+// sleep waits d unless the run is stopped; it reports whether to go on.
+func (e *Engine) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return e.stopCtx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.stopCtx.Done():
+		return false
+	}
+}
+
+func (e *Engine) acquire(lr *loaderRun) bool {
+	if lr.sem != nil {
+		select {
+		case lr.sem <- struct{}{}:
+		case <-e.stopCtx.Done():
+			return false
+		}
+	}
+	select {
+	case e.sem <- struct{}{}:
+	case <-e.stopCtx.Done():
+		if lr.sem != nil {
+			<-lr.sem
+		}
+		return false
+	}
+	if lr.limiter != nil {
+		if err := lr.limiter.Wait(e.stopCtx); err != nil {
+			e.release(lr)
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) release(lr *loaderRun) {
+	<-e.sem
+	if lr.sem != nil {
+		<-lr.sem
+	}
+}
+
+func (e *Engine) settleRejected(lr *loaderRun, r Rejection, retry bool) {
+	r.Reason = e.cfg.secrets.Redact(r.Reason)
+	r.Key = e.cfg.secrets.Redact(r.Key)
+	lr.mu.Lock()
+	lr.rejections = append(lr.rejections, r)
+	lr.lastReason = r.Reason
+	lr.mu.Unlock()
+	lr.rejected.Add(1)
+	if retry {
+		lr.retrying.Add(-1)
+	}
+	if e.opts.OnReject != nil {
+		e.opts.OnReject(lr.cfg.Name, r)
+	}
+}
+
+// Rejections returns a copy of a loader's rejected items.
+func (e *Engine) Rejections(loader string) []Rejection {
+	lr, ok := e.byName[loader]
+	if !ok {
+		return nil
+	}
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return append([]Rejection(nil), lr.rejections...)
+}
+
+// Snapshot copies the counters. It costs O(loaders).
+func (e *Engine) Snapshot() Snapshot {
+	now := time.Now()
+	s := Snapshot{
+		Redis:   RedactURL(e.cfg.Redis.URL),
+		Demo:    e.opts.Demo,
+		Started: e.started,
+		Loaders: make([]LoaderSnapshot, len(e.loaders)),
+	}
+	settled := make([]int64, len(e.loaders)+1)
+	for i, lr := range e.loaders {
+		ls := e.loaderSnapshot(lr)
+		s.Loaders[i] = ls
+		s.Fulfilled += ls.Fulfilled
+		s.Rejected += ls.Rejected
+		s.Pending += ls.Read - ls.Settled()
+		if ls.Total > ls.Read {
+			s.Pending += ls.Total - ls.Read
+		}
+		settled[i] = ls.Settled()
+		settled[len(e.loaders)] += ls.Settled()
+	}
+	// Rates over the last ~3 seconds of snapshots.
+	e.snapMu.Lock()
+	e.samples = append(e.samples, rateSample{at: now, settled: settled})
+	cut := 0
+	for cut < len(e.samples)-2 && now.Sub(e.samples[cut+1].at) >= 3*time.Second {
+		cut++
+	}
+	e.samples = e.samples[cut:]
+	oldest := e.samples[0]
+	e.snapMu.Unlock()
+	if dt := now.Sub(oldest.at).Seconds(); dt > 0.2 {
+		for i := range s.Loaders {
+			s.Loaders[i].Rate = max(0, float64(settled[i]-oldest.settled[i])/dt)
+		}
+		s.Rate = max(0, float64(settled[len(e.loaders)]-oldest.settled[len(e.loaders)])/dt)
+	}
+	switch {
+	case e.active.Load() == 0 && !e.started.IsZero():
+		s.State = StateDone
+	case e.stopCtx.Err() != nil:
+		s.State = StateStopping
+	case e.retryPasses.Load() > 0:
+		s.State = StateRetrying
+	default:
+		s.State = StateRunning
+	}
+	if !e.started.IsZero() {
+		end := now
+		if t := e.endedAt.Load(); t != 0 {
+			end = time.Unix(0, t)
+		}
+		s.Elapsed = end.Sub(e.started)
+	}
+	return s
+}
+
+func (e *Engine) loaderSnapshot(lr *loaderRun) LoaderSnapshot {
+	// Read settled counts before read, so settled never exceeds read.
+	f := lr.fulfilled.Load()
+	r := lr.rejected.Load()
+	retrying := lr.retrying.Load()
+	ls := LoaderSnapshot{
+		Name:      lr.cfg.Name,
+		Source:    lr.source,
+		Total:     lr.total.Load(),
+		Read:      lr.read.Load(),
+		Fulfilled: f,
+		Rejected:  r,
+		InFlight:  lr.inflight.Load(),
+		Retrying:  retrying,
+	}
+	if retrying > 0 {
+		ls.RetryAttempt = int(lr.retryAttempt.Load())
+	}
+	q := lr.hist.quantiles(0.5, 0.95)
+	ls.P50, ls.P95 = q[0], q[1]
+	lr.mu.Lock()
+	ls.LastReason = lr.lastReason
+	lr.mu.Unlock()
+	ls.Done = lr.sourceDone.Load() && ls.Settled() == ls.Read && retrying == 0
+	return ls
+}
+
+// ExitCode is the process exit code the outcome calls for: 0 when every
+// item was fulfilled, 1 when any was rejected, 130 when interrupted.
+func (e *Engine) ExitCode() int {
+	if e.interrupted.Load() {
+		return 130
+	}
+	for _, lr := range e.loaders {
+		lr.mu.Lock()
+		srcErr := lr.srcErr
+		lr.mu.Unlock()
+		if lr.rejected.Load() > 0 || srcErr != "" {
+			return 1
+		}
+	}
+	return 0
+}

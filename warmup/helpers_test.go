@@ -1,0 +1,121 @@
+package warmup_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cachewarm/cachewarm/internal/redistest"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// writeFiles writes name → content under a new temp dir and returns it.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// loadConfig writes config.toml (plus extra files) and loads it.
+func loadConfig(t *testing.T, toml string, extra map[string]string, env map[string]string) *warmup.Config {
+	t.Helper()
+	files := map[string]string{"config.toml": toml}
+	for k, v := range extra {
+		files[k] = v
+	}
+	dir := writeFiles(t, files)
+	cfg, err := warmup.LoadConfig(filepath.Join(dir, "config.toml"), func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// runAgainst runs cfg to the end against a real redis-server and returns
+// the engine (for retries) and its report.
+func runAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
+	t.Helper()
+	if err := cfg.SetRedisURL(srv.URL()); err != nil {
+		t.Fatal(err)
+	}
+	return runURL(t, cfg, opts)
+}
+
+func runURL(t *testing.T, cfg *warmup.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
+	t.Helper()
+	rdb, err := warmup.Connect(context.Background(), cfg.Redis.URL, 8, cfg.Run.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	eng := warmup.New(cfg, rdb, opts)
+	t.Cleanup(eng.Close)
+	eng.Start()
+	eng.Wait()
+	return eng, eng.Report()
+}
+
+func loaderReport(t *testing.T, rep *warmup.Report, name string) warmup.LoaderReport {
+	t.Helper()
+	for _, l := range rep.Loaders {
+		if l.Name == name {
+			return l
+		}
+	}
+	t.Fatalf("no loader %q in report", name)
+	return warmup.LoaderReport{}
+}
+
+// checkExact asserts fulfilled + rejected = read for every loader, and
+// that the totals add up.
+func checkExact(t *testing.T, eng *warmup.Engine, rep *warmup.Report) {
+	t.Helper()
+	var f, r int64
+	for _, l := range eng.Snapshot().Loaders {
+		if l.Settled() != l.Read || !l.Done {
+			t.Errorf("loader %s: fulfilled %d + rejected %d != read %d (done %v)", l.Name, l.Fulfilled, l.Rejected, l.Read, l.Done)
+		}
+	}
+	for _, l := range rep.Loaders {
+		f += l.Fulfilled
+		r += l.Rejected
+		if int64(len(l.RejectedItems)) != l.Rejected {
+			t.Errorf("loader %s: %d rejected but %d rejected items", l.Name, l.Rejected, len(l.RejectedItems))
+		}
+	}
+	if f != rep.Fulfilled || r != rep.Rejected {
+		t.Errorf("totals %d/%d, loaders add to %d/%d", rep.Fulfilled, rep.Rejected, f, r)
+	}
+}
+
+func reasons(l warmup.LoaderReport) map[string]string {
+	out := map[string]string{}
+	for _, r := range l.RejectedItems {
+		out[strings.Trim(string(r.Item), `"`)] = r.Reason
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

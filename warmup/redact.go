@@ -1,0 +1,93 @@
+package warmup
+
+import (
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Redactor removes known secrets (passwords, tokens, header values) from
+// any text before it is shown, logged or written to a report.
+type Redactor struct {
+	mu      sync.RWMutex
+	secrets []string
+	r       *strings.Replacer
+}
+
+// Add registers a secret value. Values shorter than 3 characters are
+// ignored: replacing them would garble ordinary text.
+func (r *Redactor) Add(secret string) {
+	if r == nil || len(secret) < 3 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.secrets {
+		if s == secret {
+			return
+		}
+	}
+	r.secrets = append(r.secrets, secret)
+	// Longest first, so a secret that contains another is replaced whole.
+	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+	pairs := make([]string, 0, 2*len(r.secrets))
+	for _, s := range r.secrets {
+		pairs = append(pairs, s, "***")
+		if esc := url.QueryEscape(s); esc != s {
+			pairs = append(pairs, esc, "***")
+		}
+	}
+	r.r = strings.NewReplacer(pairs...)
+}
+
+// AddHeader registers a request header's value as secret when the header
+// usually carries credentials.
+func (r *Redactor) AddHeader(name, value string) {
+	n := strings.ToLower(name)
+	for _, w := range []string{"auth", "token", "key", "secret", "cookie", "pass", "session", "credential"} {
+		if strings.Contains(n, w) {
+			r.Add(value)
+			if _, tok, ok := strings.Cut(value, " "); ok {
+				r.Add(strings.TrimSpace(tok))
+			}
+			return
+		}
+	}
+}
+
+// Redact returns s with every registered secret replaced by ***.
+func (r *Redactor) Redact(s string) string {
+	if r == nil {
+		return s
+	}
+	r.mu.RLock()
+	rep := r.r
+	r.mu.RUnlock()
+	if rep == nil {
+		return s
+	}
+	return rep.Replace(s)
+}
+
+// RedactURL hides the password of a URL's user info: redis://:***@host.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// Unparseable: drop anything that looks like user info.
+		if at := strings.LastIndex(raw, "@"); at >= 0 {
+			if s := strings.Index(raw, "://"); s >= 0 && s < at {
+				return raw[:s+3] + "***@" + raw[at+1:]
+			}
+			return "***@" + raw[at+1:]
+		}
+		return raw
+	}
+	if u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "***")
+	}
+	return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
+}

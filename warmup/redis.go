@@ -1,0 +1,141 @@
+package warmup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Connect opens a go-redis client for rawURL and checks that the server
+// answers. Errors name the address with its password redacted.
+func Connect(ctx context.Context, rawURL string, poolSize int, timeout time.Duration) (*redis.Client, error) {
+	shown := RedactURL(rawURL)
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL %s: %s", shown, strings.ReplaceAll(err.Error(), rawURL, shown))
+	}
+	opts.PoolSize = poolSize
+	opts.MinIdleConns = 0
+	// Retries are cachewarm's own (with backoff and a reason per item).
+	opts.MaxRetries = -1
+	opts.ContextTimeoutEnabled = true
+	opts.DialTimeout = min(timeout, 5*time.Second)
+	opts.ReadTimeout = timeout
+	opts.WriteTimeout = timeout
+	opts.DisableIdentity = true
+	rdb := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("cannot reach Redis at %s: %s", shown, describeRedisErr(pctx, err, opts.DialTimeout))
+	}
+	return rdb, nil
+}
+
+// EvictionWarning returns a warning when the server may evict the keys
+// being warmed, or "".
+func EvictionWarning(ctx context.Context, rdb *redis.Client) string {
+	res, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return ""
+	}
+	policy := res["maxmemory-policy"]
+	if strings.HasPrefix(policy, "allkeys-") {
+		return fmt.Sprintf("warning: Redis maxmemory-policy is %s: warmed keys may be evicted when memory is full", policy)
+	}
+	return ""
+}
+
+// describeRedisErr shortens a go-redis error to its cause.
+func describeRedisErr(ctx context.Context, err error, timeout time.Duration) string {
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		return rerr.Error()
+	}
+	return describeNetErr(ctx, err, timeout)
+}
+
+// redisTransient says whether a failed write may succeed when tried again.
+func redisTransient(err error) bool {
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY"} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // network trouble, timeouts
+}
+
+// writeReq is one SET waiting in a batch.
+type writeReq struct {
+	key   string
+	value []byte
+	ttl   time.Duration
+	done  chan error
+}
+
+// writer batches SETs from many workers into pipelines. Every command's
+// error is checked on its own, so one bad key does not fail its batch.
+type writer struct {
+	rdb      *redis.Client
+	reqs     chan *writeReq
+	timeout  time.Duration
+	maxBatch int
+	maxBytes int
+}
+
+func newWriter(rdb *redis.Client, timeout time.Duration) *writer {
+	return &writer{rdb: rdb, reqs: make(chan *writeReq, 4096), timeout: timeout, maxBatch: 1000, maxBytes: 1 << 20}
+}
+
+// run serves batches until ctx ends. Several run at once.
+func (w *writer) run(ctx context.Context) {
+	batch := make([]*writeReq, 0, w.maxBatch)
+	cmds := make([]*redis.StatusCmd, 0, w.maxBatch)
+	for {
+		var first *writeReq
+		select {
+		case first = <-w.reqs:
+		case <-ctx.Done():
+			return
+		}
+		batch = append(batch[:0], first)
+		size := len(first.value)
+	fill:
+		for len(batch) < w.maxBatch && size < w.maxBytes {
+			select {
+			case r := <-w.reqs:
+				batch = append(batch, r)
+				size += len(r.value)
+			default:
+				break fill
+			}
+		}
+		cmds = w.flush(batch, cmds[:0])
+		clear(batch)
+	}
+}
+
+func (w *writer) flush(batch []*writeReq, cmds []*redis.StatusCmd) []*redis.StatusCmd {
+	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
+	defer cancel()
+	pipe := w.rdb.Pipeline()
+	for _, r := range batch {
+		cmds = append(cmds, pipe.Set(ctx, r.key, r.value, r.ttl))
+	}
+	_, _ = pipe.Exec(ctx) // each command's own error is read below
+	for i, r := range batch {
+		r.done <- cmds[i].Err()
+		cmds[i] = nil
+	}
+	return cmds
+}

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/cachewarm/cachewarm/internal/redistest"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// cli runs cachewarm in-process with args and returns exit code, stdout
+// and stderr.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeConfig(t *testing.T, toml string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files["config.toml"] = toml
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "config.toml")
+}
+
+// flakyOrigin answers 503 for the paths in down until heal is called.
+type flakyOrigin struct {
+	*httptest.Server
+	mu   sync.Mutex
+	down map[string]bool
+	hits map[string]int
+}
+
+func newFlakyOrigin(t *testing.T, down ...string) *flakyOrigin {
+	o := &flakyOrigin{down: map[string]bool{}, hits: map[string]int{}}
+	for _, p := range down {
+		o.down[p] = true
+	}
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		o.hits[r.URL.Path]++
+		bad := o.down[r.URL.Path]
+		o.mu.Unlock()
+		if bad {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, `{"page":%q}`, r.URL.Path)
+	}))
+	t.Cleanup(o.Close)
+	return o
+}
+
+func (o *flakyOrigin) heal() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = map[string]bool{}
+}
+
+func (o *flakyOrigin) count(p string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hits[p]
+}
+
+// The issue's acceptance run: a list, a JSONL file and an HTTP fetch loader
+// warmed headlessly; report and exit code match Redis item for item; a
+// retry from the report fetches only what failed.
+func TestHeadlessRunMatchesRedisAndRetryFrom(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newFlakyOrigin(t, "/pages/2", "/pages/4")
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+retries = 1
+backoff = "1ms"
+[[loader]]
+name = "tags"
+items = { list = ["red", "green"] }
+key = "tag:{{.}}"
+[[loader]]
+name = "products"
+items = { file = "products.jsonl" }
+key = "product:{{.id}}"
+[[loader]]
+name = "pages"
+items = { range = [1, 5] }
+key = "page:{{.}}"
+fetch = { url = "%s/pages/{{.}}" }
+`, srv.URL(), o.URL), map[string]string{
+		"products.jsonl": "{\"id\":1}\n{\"id\":2}\n{broken\n",
+	})
+	report := filepath.Join(t.TempDir(), "out.json")
+	code, stdout, stderr := cli(t, "--config", cfg, "--plain", "--report", report)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (some rejected)\n%s", code, stderr)
+	}
+	for _, want := range []string{"tags", "products", "pages", "TOTAL"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "products.jsonl:3") {
+		t.Errorf("stderr does not name the bad line:\n%s", stderr)
+	}
+	rep, err := warmup.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fulfilled != 7 || rep.Rejected != 3 {
+		t.Fatalf("report %d fulfilled, %d rejected; want 7/3", rep.Fulfilled, rep.Rejected)
+	}
+	ctx := context.Background()
+	rejectedKeys := map[string]bool{}
+	for _, l := range rep.Loaders {
+		for _, r := range l.RejectedItems {
+			rejectedKeys[r.Key] = true
+			if r.Key != "" && srv.Client.Exists(ctx, r.Key).Val() != 0 {
+				t.Errorf("rejected key %s exists in Redis", r.Key)
+			}
+		}
+	}
+	if n := len(srv.Keys("*")); int64(n) != rep.Fulfilled {
+		t.Errorf("%d keys in Redis, report says %d fulfilled", n, rep.Fulfilled)
+	}
+	if !rejectedKeys["page:2"] || !rejectedKeys["page:4"] {
+		t.Errorf("rejected keys %v", rejectedKeys)
+	}
+
+	o.heal()
+	code, _, stderr = cli(t, "--config", cfg, "--plain", "--retry-from", report, "--report", report)
+	if code != 1 { // the broken JSONL line stays rejected: a retry cannot fix the file
+		t.Fatalf("retry exit %d\n%s", code, stderr)
+	}
+	rep, err = warmup.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fulfilled != 2 || rep.Rejected != 1 || rep.Loaders[1].RejectedItems[0].Where != "products.jsonl:3" {
+		t.Fatalf("retry report: %d fulfilled, %d rejected", rep.Fulfilled, rep.Rejected)
+	}
+	for p, want := range map[string]int{"/pages/1": 1, "/pages/2": 3, "/pages/3": 1, "/pages/4": 3, "/pages/5": 1} {
+		if got := o.count(p); got != want {
+			t.Errorf("%s fetched %d times, want %d", p, got, want)
+		}
+	}
+	if n := len(srv.Keys("page:*")); n != 5 {
+		t.Errorf("%d page keys after retry, want 5", n)
+	}
+}
+
+func TestJSONEvents(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "a"
+items = { list = [{ id = 1 }] }
+key = "a:{{.id}}"
+`, srv.URL()), map[string]string{})
+	code, _, stderr := cli(t, "--config", cfg, "--json")
+	if code != 2 || !strings.Contains(stderr, "loader[1].items.list[0]: list items must be strings or numbers") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	cfg = writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "a"
+items = { list = ["x", "y"] }
+key = "a:{{.}}"
+[[loader]]
+name = "b"
+items = { list = ["1"] }
+key = "{{.missing}}"
+`, srv.URL()), map[string]string{})
+	code, stdout, _ := cli(t, "--config", cfg, "--json")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	var events []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("not NDJSON: %q", sc.Text())
+		}
+		events = append(events, ev)
+	}
+	kinds := map[string]int{}
+	for _, ev := range events {
+		kinds[ev["event"].(string)]++
+	}
+	if kinds["rejected"] != 1 || kinds["loader_done"] != 2 || kinds["summary"] != 1 {
+		t.Fatalf("events %v:\n%s", kinds, stdout)
+	}
+	last := events[len(events)-1]
+	if last["event"] != "summary" || last["fulfilled"] != 2.0 || last["rejected"] != 1.0 {
+		t.Fatalf("last event %v", last)
+	}
+}
+
+func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	port := redistest.FreePort(t)
+	okLoader := "[[loader]]\nname = \"a\"\nitems = { range = [1, 3] }\nkey = \"a:{{.}}\"\n"
+	tests := []struct {
+		name string
+		toml string
+		args []string
+		want string
+	}{
+		{"config error", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader + "tll = \"1h\"\n", nil, "loader[1].tll: unknown key"},
+		{"redis unreachable", fmt.Sprintf("[redis]\nurl = \"redis://:topsecret-pw@127.0.0.1:%d/0\"\n", port) + okLoader, nil,
+			fmt.Sprintf("cannot reach Redis at redis://:***@127.0.0.1:%d/0: connection refused", port)},
+		{"unknown --only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--only", "zzz"}, "--only: no loader named zzz"},
+		{"bad flag", okLoader, []string{"--nope"}, "unknown flag: --nope"},
+		{"missing report", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--retry-from", "/nonexistent/r.json"}, "read report: /nonexistent/r.json: no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeConfig(t, tc.toml, map[string]string{})
+			code, stdout, stderr := cli(t, append([]string{"--config", cfg, "--plain"}, tc.args...)...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr %q lacks %q", stderr, tc.want)
+			}
+			if strings.Contains(stderr+stdout, "topsecret-pw") {
+				t.Fatal("password printed")
+			}
+			if n := len(srv.Keys("*")); n != 0 {
+				t.Fatalf("%d keys written", n)
+			}
+		})
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "p"
+items = { file = "p.jsonl" }
+key = "p:{{.id}}"
+fetch = { url = "https://api.example.com/p/{{.id}}?key=${CW_TEST_TOKEN}" }
+[[loader]]
+name = "r"
+items = { range = [1, 100] }
+key = "r:{{.}}"
+`, srv.URL()), map[string]string{"p.jsonl": "{\"id\":7}\n"})
+	t.Setenv("CW_TEST_TOKEN", "tok-very-secret")
+	code, stdout, stderr := cli(t, "--config", cfg, "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"SET p:7 ← GET https://api.example.com/p/7?key=***", "SET r:1 = 1", "SET r:3 = 3"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "r:4") || strings.Contains(stdout, "tok-very-secret") {
+		t.Errorf("dry run shows too much:\n%s", stdout)
+	}
+	if n := len(srv.Keys("*")); n != 0 {
+		t.Fatalf("dry run wrote %d keys", n)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	if code, out, _ := cli(t, "--version"); code != 0 || !strings.HasPrefix(out, "cachewarm ") {
+		t.Errorf("--version: %d %q", code, out)
+	}
+	code, _, stderr := cli(t, "-h")
+	if code != 0 || !strings.Contains(stderr, "--retry-from") || !strings.Contains(stderr, "Exit codes") {
+		t.Errorf("-h: %d %q", code, stderr)
+	}
+}
+
+// SIGINT on the real binary: in-flight items settle, the rest are
+// rejected "interrupted", the report is written, exit 130.
+func TestInterruptWritesReportAndExits130(t *testing.T) {
+	srv := redistest.Start(t)
+	started := make(chan struct{}, 64)
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
+	defer o.Close()
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+concurrency = 4
+timeout = "500ms"
+[[loader]]
+name = "slow"
+items = { range = [1, 1000] }
+key = "s:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, srv.URL(), o.URL), map[string]string{})
+	bin := buildBinary(t)
+	report := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(bin, "--config", cfg, "--plain", "--report", report)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d (%v), want 130\n%s", code, err, stderr.String())
+	}
+	rep, err := warmup.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := rep.Loaders[0]
+	if !rep.Interrupted || l.Rejected == 0 || l.Fulfilled+l.Rejected >= 1000 {
+		t.Fatalf("report: interrupted %v, %d fulfilled, %d rejected", rep.Interrupted, l.Fulfilled, l.Rejected)
+	}
+	for _, r := range l.RejectedItems {
+		if r.Reason != "interrupted" && !strings.Contains(r.Reason, "timeout after 500ms") {
+			t.Errorf("reason %q", r.Reason)
+		}
+	}
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cachewarm")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}

@@ -58,13 +58,13 @@ key = "const:{{json .}}"
 	want := map[string]string{
 		"list:a": "a", "list:3": "3",
 		"range:1": "1", "range:50": "50",
-		"p:1":                     `{"id":1,"name":"one"}`,
-		"p:12345678901234567":     `{"id": 12345678901234567, "tags":["x"]}`,
-		"w:hello":                 "hello",
-		"w:spaced+word":           "spaced word",
-		"u:a@x.io":                `{"email":"a@x.io","name":"Ann"}`,
-		"u:b@x.io":                `{"email":"b@x.io","name":"Bo, Jr"}`,
-		"const:null":              "null",
+		"p:1":                 `{"id":1,"name":"one"}`,
+		"p:12345678901234567": `{"id": 12345678901234567, "tags":["x"]}`,
+		"w:hello":             "hello",
+		"w:spaced+word":       "spaced word",
+		"u:a@x.io":            `{"email":"a@x.io","name":"Ann"}`,
+		"u:b@x.io":            `{"email":"b@x.io","name":"Bo, Jr"}`,
+		"const:null":          "null",
 	}
 	ctx := context.Background()
 	for k, v := range want {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
 	"github.com/cachewarm/cachewarm/headless"
@@ -32,6 +33,7 @@ const (
 )
 
 func main() {
+	redis.SetLogger(quietLogger{})
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -40,6 +42,7 @@ type flags struct {
 	only                             []string
 	plain, json, dryRun, version     bool
 	exitWhenDone                     bool
+	cpuProfile, memProfile           string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -56,6 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the keys, URLs and values the first items would give; write nothing")
 	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `PATH` (go tool pprof)")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to `PATH` at the end")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "cachewarm warms Redis caches and reports every item as fulfilled or rejected.\n\n")
 		fmt.Fprintf(stderr, "Usage: cachewarm [flags]\n\nFlags:\n%s\n", fs.FlagUsages())
@@ -90,6 +95,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
 		return exitUsage
 	}
+	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
+	if err != nil {
+		return fail(err)
+	}
+	defer stopProfiles()
 
 	cfg, err := warmup.LoadConfig(f.config, nil)
 	if err != nil {

@@ -1,13 +1,15 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
 
+	"github.com/cachewarm/cachewarm/demo"
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
 // services are the in-process helpers a config may ask for: the embedded
-// Redis and the simulated origin.
+// Redis (url = "embedded") and the simulated origin ([origin]).
 type services struct {
 	closers []func()
 	isDemo  bool
@@ -24,8 +26,31 @@ func (s *services) Close() {
 
 func startServices(cfg *warmup.Config) (*services, error) {
 	s := &services{}
-	if cfg.Redis.URL == "embedded" || cfg.Origin != nil {
-		return nil, errors.New("embedded services are not built yet")
+	if cfg.Redis.URL == "embedded" {
+		r, err := demo.StartRedis()
+		if err != nil {
+			return nil, fmt.Errorf("embedded Redis: %w", err)
+		}
+		s.closers = append(s.closers, r.Close)
+		cfg.Redis.URL = r.URL()
+		s.isDemo = true
+	}
+	if cfg.Origin != nil {
+		o, err := demo.StartOrigin(*cfg.Origin)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("simulated origin: %w", err)
+		}
+		s.closers = append(s.closers, o.Close)
+		cfg.SetOriginURL(o.URL())
+		s.isDemo = true
 	}
 	return s, nil
 }
+
+// quietLogger drops go-redis's own log lines: every failure already
+// reaches the user as an item's reason, and stray lines would tear the
+// monitor's screen.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}

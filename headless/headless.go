@@ -58,7 +58,7 @@ func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
 
 // Final implements Printer.
 func (p *Plain) Final(rep *warmup.Report) {
-	tw := tabwriter.NewWriter(p.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(p.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LOADER\tSOURCE\tFULFILLED\tREJECTED\tP50\tP95\t")
 	for _, l := range rep.Loaders {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, l.Rejected, fmtMS(l.P50ms), fmtMS(l.P95ms))

@@ -75,6 +75,7 @@ type Loader struct {
 	Key *template.Template
 	// KeyText is the template as written.
 	KeyText string
+	keyFast *fastTemplate
 	Fetch   *FetchSpec
 	TTL     time.Duration
 	// Concurrency is the loader's own cap (0 = only the shared limit).
@@ -97,6 +98,7 @@ type FetchSpec struct {
 	URL     *template.Template
 	URLText string
 	Headers map[string]string
+	urlFast *fastTemplate
 }
 
 // rawConfig mirrors the TOML file; it is decoded strictly, then validated.
@@ -491,12 +493,14 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		v.fail(p("key"), "a loader needs a key template, e.g. key = \"product:{{.id}}\"")
 	}
 	l.Key = v.template(cfg, p("key"), l.KeyText)
+	l.keyFast = compileFast(l.Key)
 	if r.Fetch != nil {
 		f := &FetchSpec{URLText: v.expand(p("fetch.url"), r.Fetch.URL, true), Headers: map[string]string{}}
 		if f.URLText == "" {
 			v.fail(p("fetch.url"), "fetch needs a url")
 		}
 		f.URL = v.template(cfg, p("fetch.url"), f.URLText)
+		f.urlFast = compileFast(f.URL)
 		if !strings.Contains(f.URLText, "{{") {
 			if u, err := url.Parse(f.URLText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(f.URLText))

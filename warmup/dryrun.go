@@ -23,9 +23,9 @@ func DryRun(cfg *Config, w io.Writer, n int) error {
 				break
 			}
 			shown++
-			fmt.Fprintf(w, "  %s", strings.TrimSpace(it.Where+" "))
-			if it.Where != "" {
-				fmt.Fprint(w, " ")
+			fmt.Fprint(w, "  ")
+			if where := it.Where(); where != "" {
+				fmt.Fprint(w, where+" ")
 			}
 			if it.Err != nil {
 				fmt.Fprintf(w, "rejected: %s\n", cfg.secrets.Redact(it.Err.Error()))

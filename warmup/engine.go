@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"text/template"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -113,7 +114,7 @@ func New(cfg *Config, rdb *redis.Client, opts Options) *Engine {
 		e.byName[l.Name] = lr
 	}
 	if rdb != nil {
-		e.w = newWriter(rdb, cfg.Run.Timeout)
+		e.w = newWriter(e.hardCtx, rdb, cfg.Run.Timeout)
 		n := opts.Writers
 		if n <= 0 {
 			n = 4
@@ -202,7 +203,7 @@ func (e *Engine) StartFrom(rep *Report) error {
 					carried = append(carried, r)
 					continue
 				}
-				items = append(items, Item{Raw: compactJSON(r.Item), Attempts: r.Attempts, Where: r.Where})
+				items = append(items, Item{Raw: compactJSON(r.Item), Attempts: r.Attempts, File: r.Where})
 			}
 		}
 		lr.total.Store(int64(len(items) + len(carried)))
@@ -265,7 +266,7 @@ func (e *Engine) Retry(loaders ...string) int {
 		items := make([]Item, len(take))
 		for i := range take {
 			r := take[i]
-			items[i] = Item{Raw: r.Item, Where: r.Where, Attempts: r.Attempts, prev: &r}
+			items[i] = Item{Raw: r.Item, File: r.Where, Attempts: r.Attempts, prev: &r}
 		}
 		queued += len(items)
 		e.startPass(lr, &sliceSource{items: items}, true)
@@ -384,7 +385,25 @@ func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
 // workerState is reused across the items one worker handles.
 type workerState struct {
 	done chan error
+	req  writeReq
 	b    strings.Builder
+	buf  []byte
+}
+
+// renderItem renders t (or its fast form) over the item.
+func (ws *workerState) renderItem(t *template.Template, fast *fastTemplate, it *Item) (string, error) {
+	if fast != nil && !it.decoded {
+		out, ok := fast.render(it.Raw, ws.buf[:0])
+		ws.buf = out
+		if ok {
+			return string(out), nil
+		}
+	}
+	v, err := it.Value()
+	if err != nil {
+		return "", &itemError{stage: StageSource, msg: err.Error()}
+	}
+	return render(t, v, &ws.b)
 }
 
 // process takes one item through key → fetch → write, with retries, and
@@ -397,7 +416,7 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 	settled := false
 	reject := func(stage Stage, reason string) {
 		settled = true
-		e.settleRejected(lr, Rejection{Item: it.Raw, Key: key, Reason: reason, Attempts: attempts, Stage: stage, Where: it.Where}, retry)
+		e.settleRejected(lr, Rejection{Item: it.Raw, Key: key, Reason: reason, Attempts: attempts, Stage: stage, Where: it.Where()}, retry)
 	}
 	defer func() {
 		if p := recover(); p != nil && !settled {
@@ -408,16 +427,22 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 		reject(StageSource, it.Err.Error())
 		return
 	}
-	v, err := it.Value()
-	if err != nil {
-		reason := err.Error()
-		if it.Where != "" {
-			reason = it.Where + ": " + reason
+	sourceErr := func(err error) bool {
+		ie, ok := err.(*itemError)
+		if !ok || ie.stage != StageSource {
+			return false
+		}
+		reason := ie.msg
+		if w := it.Where(); w != "" {
+			reason = w + ": " + reason
 		}
 		reject(StageSource, reason)
+		return true
+	}
+	key, err := ws.renderItem(lr.cfg.Key, lr.cfg.keyFast, it)
+	if sourceErr(err) {
 		return
 	}
-	key, err = render(lr.cfg.Key, v, &ws.b)
 	if err != nil {
 		reject(StageKey, "key template: "+err.Error())
 		return
@@ -428,7 +453,10 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 	}
 	var url string
 	if lr.cfg.Fetch != nil {
-		url, err = render(lr.cfg.Fetch.URL, v, &ws.b)
+		url, err = ws.renderItem(lr.cfg.Fetch.URL, lr.cfg.Fetch.urlFast, it)
+		if sourceErr(err) {
+			return
+		}
 		if err != nil {
 			reject(StageURL, "url template: "+err.Error())
 			return
@@ -475,42 +503,39 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 	reject(last.stage, last.msg)
 }
 
-// attempt is one try of fetch + write, bounded by the timeout.
+// attempt is one try of fetch + write, bounded by the timeout: the fetch
+// by its context, the write by the writer's pipeline deadline.
 func (e *Engine) attempt(lr *loaderRun, it *Item, key, url string, ws *workerState) *itemError {
-	ctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
-	defer cancel()
 	var value []byte
+	var ctx context.Context = e.hardCtx
 	if lr.cfg.Fetch != nil {
-		body, ierr := e.fetch.get(ctx, url, lr.cfg.Fetch.Headers)
+		fctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
+		defer cancel()
+		body, ierr := e.fetch.get(fctx, url, lr.cfg.Fetch.Headers)
 		if ierr != nil {
 			ierr.msg = e.cfg.secrets.Redact(ierr.msg)
 			return ierr
 		}
 		value = body
+		ctx = fctx
 	} else {
 		value = it.StringValue()
 	}
-	req := &writeReq{key: key, value: value, ttl: lr.cfg.TTL, done: ws.done}
+	ws.req = writeReq{key: key, value: value, ttl: lr.cfg.TTL, done: ws.done}
 	fail := func(err error) *itemError {
 		return &itemError{stage: StageRedis, transient: redisTransient(err),
 			msg: e.cfg.secrets.Redact(fmt.Sprintf("redis SET %s: %s", key, describeRedisErr(ctx, err, e.cfg.Run.Timeout)))}
 	}
 	select {
-	case e.w.reqs <- req:
+	case e.w.reqs <- &ws.req:
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	}
-	select {
-	case err := <-ws.done:
-		if err != nil {
-			return fail(err)
-		}
-		return nil
-	case <-ctx.Done():
-		// The writer will still answer on this channel; use a new one.
-		ws.done = make(chan error, 1)
-		return fail(ctx.Err())
+	// The writer answers every request within its pipeline deadline.
+	if err := <-ws.done; err != nil {
+		return fail(err)
 	}
+	return nil
 }
 
 func (e *Engine) backoff(attempt int) time.Duration {

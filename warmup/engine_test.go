@@ -517,6 +517,15 @@ key = "k:{{.}}"
 	}
 	// Redis comes back on the same port: a retry writes everything.
 	srv.Restart()
+	// go-redis fails dials fast for a moment after a burst of refused
+	// ones; wait until the client's pool dials again.
+	deadline := time.Now().Add(5 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the client did not reconnect to the restarted redis-server")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if n := eng.Retry(); n != 20 {
 		t.Fatalf("retry queued %d", n)
 	}

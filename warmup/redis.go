@@ -22,6 +22,7 @@ func Connect(ctx context.Context, rawURL string, poolSize int, timeout time.Dura
 	opts.MinIdleConns = 0
 	// Retries are cachewarm's own (with backoff and a reason per item).
 	opts.MaxRetries = -1
+	opts.DialerRetries = 1
 	opts.ContextTimeoutEnabled = true
 	opts.DialTimeout = min(timeout, 5*time.Second)
 	opts.ReadTimeout = timeout
@@ -86,6 +87,8 @@ type writeReq struct {
 // writer batches SETs from many workers into pipelines. Every command's
 // error is checked on its own, so one bad key does not fail its batch.
 type writer struct {
+	// ctx ends in-flight pipelines at once (Kill).
+	ctx      context.Context
 	rdb      *redis.Client
 	reqs     chan *writeReq
 	timeout  time.Duration
@@ -93,8 +96,8 @@ type writer struct {
 	maxBytes int
 }
 
-func newWriter(rdb *redis.Client, timeout time.Duration) *writer {
-	return &writer{rdb: rdb, reqs: make(chan *writeReq, 4096), timeout: timeout, maxBatch: 1000, maxBytes: 1 << 20}
+func newWriter(ctx context.Context, rdb *redis.Client, timeout time.Duration) *writer {
+	return &writer{ctx: ctx, rdb: rdb, reqs: make(chan *writeReq, 4096), timeout: timeout, maxBatch: 1000, maxBytes: 1 << 20}
 }
 
 // run serves batches until ctx ends. Several run at once.
@@ -126,7 +129,7 @@ func (w *writer) run(ctx context.Context) {
 }
 
 func (w *writer) flush(batch []*writeReq, cmds []*redis.StatusCmd) []*redis.StatusCmd {
-	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
+	ctx, cancel := context.WithTimeout(w.ctx, w.timeout)
 	defer cancel()
 	pipe := w.rdb.Pipeline()
 	for _, r := range batch {

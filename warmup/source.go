@@ -23,8 +23,10 @@ type Item struct {
 	// Raw is the item's JSON encoding: what the report shows and what is
 	// written when the loader does not fetch (strings are written as-is).
 	Raw []byte
-	// Where is file:line for items read from a file.
-	Where string
+	// File and Line say where a file's item came from (Line 0: File holds
+	// a position already, as items from a report do).
+	File string
+	Line int
 	// Err is set when the source could not read this item (a malformed
 	// line); the item is rejected with it and never retried.
 	Err error
@@ -35,6 +37,14 @@ type Item struct {
 	prev    *Rejection
 	value   any
 	decoded bool
+}
+
+// Where is file:line for items read from a file, else "".
+func (it *Item) Where() string {
+	if it.Line == 0 {
+		return it.File
+	}
+	return it.File + ":" + strconv.Itoa(it.Line)
 }
 
 // Value returns the decoded item templates see: a string, a json.Number,
@@ -210,9 +220,9 @@ func (s *lineSource) Next() (Item, bool) {
 			}
 			return Item{}, false
 		}
-		where := s.name + ":" + strconv.Itoa(s.line)
 		if tooLong {
-			return Item{Raw: jsonString(string(line[:64]) + "…"), Where: where,
+			where := s.name + ":" + strconv.Itoa(s.line)
+			return Item{Raw: jsonString(string(line[:64]) + "…"), File: s.name, Line: s.line,
 				Err: fmt.Errorf("%s: line longer than %d bytes", where, MaxLine)}, true
 		}
 		trimmed := bytes.TrimSpace(line)
@@ -221,7 +231,7 @@ func (s *lineSource) Next() (Item, bool) {
 		}
 		if s.text {
 			str := string(trimmed)
-			return Item{Raw: jsonString(str), Where: where, value: str, decoded: true}, true
+			return Item{Raw: jsonString(str), File: s.name, Line: s.line, value: str, decoded: true}, true
 		}
 		raw := bytes.Clone(trimmed)
 		if !json.Valid(raw) {
@@ -229,9 +239,10 @@ func (s *lineSource) Next() (Item, bool) {
 			if err == nil {
 				err = errors.New("invalid JSON")
 			}
-			return Item{Raw: jsonString(string(raw)), Where: where, Err: fmt.Errorf("%s: %w", where, err)}, true
+			where := s.name + ":" + strconv.Itoa(s.line)
+			return Item{Raw: jsonString(string(raw)), File: s.name, Line: s.line, Err: fmt.Errorf("%s: %w", where, err)}, true
 		}
-		return Item{Raw: raw, Where: where}, true
+		return Item{Raw: raw, File: s.name, Line: s.line}, true
 	}
 }
 
@@ -302,12 +313,11 @@ func (s *csvSource) Next() (Item, bool) {
 		return Item{}, false
 	}
 	line, _ := s.r.FieldPos(0)
-	where := s.name + ":" + strconv.Itoa(line)
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			where = s.name + ":" + strconv.Itoa(pe.Line)
-			return Item{Raw: jsonString(strings.Join(rec, ",")), Where: where, Err: fmt.Errorf("%s: %v", where, pe.Err)}, true
+			where := s.name + ":" + strconv.Itoa(pe.Line)
+			return Item{Raw: jsonString(strings.Join(rec, ",")), File: s.name, Line: pe.Line, Err: fmt.Errorf("%s: %v", where, pe.Err)}, true
 		}
 		s.err = fmt.Errorf("read %s: %w", s.name, err)
 		return Item{}, false
@@ -329,7 +339,7 @@ func (s *csvSource) Next() (Item, bool) {
 		b.Write(jsonString(val))
 	}
 	b.WriteByte('}')
-	return Item{Raw: b.Bytes(), Where: where, value: m, decoded: true}, true
+	return Item{Raw: b.Bytes(), File: s.name, Line: line, value: m, decoded: true}, true
 }
 
 func (s *csvSource) Err() error   { return s.err }

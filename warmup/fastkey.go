@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"text/template"
 	"text/template/parse"
+	"unicode/utf8"
 )
 
 // fastTemplate renders the common template shapes ("item:{{.id}}",
@@ -89,7 +90,7 @@ func appendScalar(buf, v []byte) ([]byte, bool) {
 	switch c := v[0]; {
 	case c == '"':
 		s := v[1 : len(v)-1]
-		if bytes.IndexByte(s, '\\') < 0 {
+		if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
 			return append(buf, s...), true
 		}
 		var str string

@@ -1,0 +1,77 @@
+package warmup
+
+import (
+	"strings"
+	"testing"
+	"text/template"
+)
+
+// The fast path must print exactly what text/template prints, or step
+// aside.
+func checkFast(t *testing.T, tmpl, raw string) {
+	t.Helper()
+	tt, err := template.New("k").Option("missingkey=error").Funcs(templateFuncs(&Config{})).Parse(tmpl)
+	if err != nil {
+		return
+	}
+	ft := compileFast(tt)
+	if ft == nil {
+		return
+	}
+	got, ok := ft.render([]byte(raw), nil)
+	if !ok {
+		return
+	}
+	v, err := decodeJSON([]byte(raw))
+	if err != nil {
+		t.Fatalf("fast path rendered %q from invalid JSON %q", got, raw)
+	}
+	var b strings.Builder
+	want, err := render(tt, v, &b)
+	if err != nil {
+		t.Fatalf("fast path rendered %q where text/template fails: %v (template %q, item %s)", got, err, tmpl, raw)
+	}
+	if string(got) != want {
+		t.Fatalf("template %q on %s: fast %q, text/template %q", tmpl, raw, got, want)
+	}
+}
+
+func TestFastTemplateMatchesTextTemplate(t *testing.T) {
+	templates := []string{"item:{{.id}}", "{{.}}", "a:{{.a}}:{{.b}}", "{{.id}}-{{.}}", "k:{{.x.y}}", "{{urlquery .}}", "const"}
+	items := []string{
+		`{"id":17}`, `{"id":"s\"q"}`, `{"id":12345678901234567890}`, `{"id":1.5e3}`, `{"id":true}`,
+		`{"id":null}`, `{"id":{"x":1}}`, `{"id":[1]}`, `{"a":"x","b":"y"}`, `{"b":"y"}`,
+		`{"id":1,"id":2}`, `{"\u0069d":"esc"}`, ` { "id" : "sp" } `, `"str"`, `42`, `[1,2]`, `null`,
+		`{"x":{"y":"deep"}}`, `{"nested":{"id":"no"},"id":"yes"}`, `{"s":"a]b}c,d","id":"after"}`,
+	}
+	for _, tm := range templates {
+		for _, it := range items {
+			checkFast(t, tm, it)
+		}
+	}
+	// The common shape must take the fast path.
+	tt := template.Must(template.New("k").Parse("item:{{.id}}"))
+	if compileFast(tt) == nil {
+		t.Fatal("item:{{.id}} does not take the fast path")
+	}
+	if out, ok := compileFast(tt).render([]byte(`{"name":"x","id":9}`), nil); !ok || string(out) != "item:9" {
+		t.Fatalf("fast render = %q, %v", out, ok)
+	}
+}
+
+func FuzzFastTemplate(f *testing.F) {
+	f.Add("item:{{.id}}", `{"id":17}`)
+	f.Add("{{.}}", `"x"`)
+	f.Add("{{.a}}/{{.b}}", `{"a":"\u00e9","b":[1,{"c":"}"}]}`)
+	f.Fuzz(func(t *testing.T, tmpl, raw string) {
+		if !jsonValid(raw) {
+			return
+		}
+		checkFast(t, tmpl, raw)
+	})
+}
+
+func jsonValid(s string) bool {
+	_, err := decodeJSON([]byte(s))
+	return err == nil
+}

@@ -481,8 +481,7 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 			}
 		}
 		start := time.Now()
-		last = e.attempt(lr, it, key, url, ws)
-		e.release(lr)
+		last = e.attemptHeld(lr, it, key, url, ws)
 		if last == nil {
 			lr.hist.observe(time.Since(start))
 			settled = true
@@ -501,6 +500,13 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 		return
 	}
 	reject(last.stage, last.msg)
+}
+
+// attemptHeld runs one attempt and gives back the concurrency slots it
+// holds, even if the attempt panics.
+func (e *Engine) attemptHeld(lr *loaderRun, it *Item, key, url string, ws *workerState) *itemError {
+	defer e.release(lr)
+	return e.attempt(lr, it, key, url, ws)
 }
 
 // attempt is one try of fetch + write, bounded by the timeout: the fetch

@@ -1,0 +1,82 @@
+package warmup
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzParseConfig: any text either loads or gives a ConfigError; it never
+// panics, and an error always names the file.
+func FuzzParseConfig(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("..", "config.toml"))
+	for _, p := range seeds {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Add("[[loader]]\nname = \"a\"\nitems = { range = [1, 3] }\nkey = \"k:{{.}}\"\n")
+	f.Add("[run]\ntimeout = \"1x\"\n[[loader]]\nname=\"\"\ntll=1\n")
+	f.Add("[redis]\nurl = \"redis://:${X}@h\"\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		dir := t.TempDir()
+		cfg, err := ParseConfig(filepath.Join(dir, "config.toml"), []byte(text), func(string) (string, bool) { return "v", true })
+		if err != nil {
+			if !strings.Contains(err.Error(), "config.toml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if len(cfg.Loaders) == 0 {
+			t.Fatal("a config without loaders loaded")
+		}
+	})
+}
+
+// FuzzJSONLSource: any file reads to the end without panicking; every
+// non-blank line becomes exactly one item or one rejection with its
+// file:line.
+func FuzzJSONLSource(f *testing.F) {
+	f.Add([]byte("{\"id\":1}\n{bad\n\n[1]\n"))
+	f.Add([]byte("\"x\"\r\n  \n{\"a\":{\"b\":[1,2,{}]}}"))
+	f.Add([]byte{0xff, '\n', '{', '}'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "f.jsonl")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		src, err := OpenSource(ItemsSpec{File: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		n := 0
+		for {
+			it, ok := src.Next()
+			if !ok {
+				break
+			}
+			n++
+			if it.Err != nil {
+				if !strings.HasPrefix(it.Err.Error(), "f.jsonl:") {
+					t.Fatalf("rejection without file:line: %v", it.Err)
+				}
+				continue
+			}
+			if _, err := it.Value(); err != nil {
+				t.Fatalf("item passed validation but does not decode: %q: %v", it.Raw, err)
+			}
+		}
+		want := 0
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			if len(bytes.TrimSpace(line)) > 0 {
+				want++
+			}
+		}
+		if n != want {
+			t.Fatalf("%d items from %d non-blank lines", n, want)
+		}
+	})
+}

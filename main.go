@@ -139,7 +139,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	ctx := context.Background()
-	rdb, err := warmup.Connect(ctx, cfg.Redis.URL, 16, cfg.Run.Timeout)
+	rdb, err := warmup.Connect(ctx, cfg.Redis, 16, cfg.Run.Timeout)
 	if err != nil {
 		return fail(err)
 	}

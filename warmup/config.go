@@ -35,6 +35,12 @@ type Config struct {
 type RedisConfig struct {
 	// URL is redis://, rediss:// or "embedded" (an in-process Redis).
 	URL string
+	// Password, when set, overrides the URL's password (password_file).
+	Password string
+	// TLS settings for rediss:// URLs: CA file, client certificate and
+	// key, and the explicit opt-in to skip verification.
+	TLSCA, TLSCert, TLSKey string
+	TLSInsecureSkipVerify  bool
 }
 
 // RunConfig holds the run-wide limits.
@@ -104,7 +110,12 @@ type FetchSpec struct {
 // rawConfig mirrors the TOML file; it is decoded strictly, then validated.
 type rawConfig struct {
 	Redis struct {
-		URL string `toml:"url"`
+		URL                   string `toml:"url"`
+		PasswordFile          string `toml:"password_file"`
+		TLSCA                 string `toml:"tls_ca"`
+		TLSCert               string `toml:"tls_cert"`
+		TLSKey                string `toml:"tls_key"`
+		TLSInsecureSkipVerify bool   `toml:"tls_insecure_skip_verify"`
 	} `toml:"redis"`
 	Run struct {
 		Concurrency *int64 `toml:"concurrency"`
@@ -293,6 +304,14 @@ func (v *validator) lineOf(path string) int {
 	return 0
 }
 
+// file resolves a path against the config file's folder.
+func (v *validator) file(f string) string {
+	if f == "" || filepath.IsAbs(f) {
+		return f
+	}
+	return filepath.Join(filepath.Dir(v.path), f)
+}
+
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expand replaces ${VAR} from the environment. When secret is true the
@@ -363,6 +382,35 @@ func (v *validator) config(raw *rawConfig) *Config {
 			}
 		}
 	}
+
+	if f := raw.Redis.PasswordFile; f != "" {
+		data, err := os.ReadFile(v.file(v.expand("redis.password_file", f, false)))
+		if err != nil {
+			v.fail("redis.password_file", "%s", describeFileErr(err))
+		}
+		cfg.Redis.Password = strings.TrimRight(string(data), "\r\n")
+		if cfg.Redis.Password == "" && err == nil {
+			v.fail("redis.password_file", "the file is empty")
+		}
+		v.secrets.Add(cfg.Redis.Password)
+	}
+	for _, tf := range []struct {
+		key string
+		in  string
+		out *string
+	}{{"redis.tls_ca", raw.Redis.TLSCA, &cfg.Redis.TLSCA}, {"redis.tls_cert", raw.Redis.TLSCert, &cfg.Redis.TLSCert}, {"redis.tls_key", raw.Redis.TLSKey, &cfg.Redis.TLSKey}} {
+		if tf.in == "" {
+			continue
+		}
+		*tf.out = v.file(v.expand(tf.key, tf.in, false))
+		if _, err := os.Stat(*tf.out); err != nil {
+			v.fail(tf.key, "%s", describeFileErr(err))
+		}
+	}
+	if (cfg.Redis.TLSCert == "") != (cfg.Redis.TLSKey == "") {
+		v.fail("redis.tls_cert", "tls_cert and tls_key go together")
+	}
+	cfg.Redis.TLSInsecureSkipVerify = raw.Redis.TLSInsecureSkipVerify
 
 	r := &raw.Run
 	cfg.Run.Concurrency = 32
@@ -440,10 +488,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		set := 0
 		if r.Items.File != nil {
 			set++
-			f := v.expand(p("items.file"), *r.Items.File, false)
-			if !filepath.IsAbs(f) {
-				f = filepath.Join(filepath.Dir(v.path), f)
-			}
+			f := v.file(v.expand(p("items.file"), *r.Items.File, false))
 			switch strings.ToLower(filepath.Ext(f)) {
 			case ".jsonl", ".ndjson", ".txt", ".csv":
 			default:

@@ -334,6 +334,9 @@ func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
 	if t := src.Total(); t >= 0 && t < int64(workers) {
 		workers = int(t)
 	}
+	if retry {
+		e.awaitRedis()
+	}
 	var srcMu sync.Mutex
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
@@ -378,6 +381,31 @@ func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
 		lr.sourceDone.Store(true)
 		if e.opts.OnLoaderDone != nil {
 			e.opts.OnLoaderDone(e.loaderSnapshot(lr))
+		}
+	}
+}
+
+// awaitRedis gives a Redis that just came back a moment to answer before
+// a retry pass starts: go-redis fails dials fast for about a second after
+// a burst of refused ones. It waits at most the attempt timeout.
+func (e *Engine) awaitRedis() {
+	if e.w == nil {
+		return
+	}
+	deadline := time.Now().Add(min(e.cfg.Run.Timeout, 3*time.Second))
+	for {
+		ctx, cancel := context.WithTimeout(e.stopCtx, time.Second)
+		err := e.w.rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil || e.stopCtx.Err() != nil || time.Now().After(deadline) {
+			return
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-e.stopCtx.Done():
+			t.Stop()
+			return
 		}
 	}
 }

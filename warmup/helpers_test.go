@@ -58,7 +58,7 @@ func runAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts wa
 
 func runURL(t *testing.T, cfg *warmup.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
 	t.Helper()
-	rdb, err := warmup.Connect(context.Background(), cfg.Redis.URL, 8, cfg.Run.Timeout)
+	rdb, err := warmup.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ fetch = { url = "http://127.0.0.1:1/{{.}}" }
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := Connect(t.Context(), cfg.Redis.URL, 4, cfg.Run.Timeout)
+	rdb, err := Connect(t.Context(), cfg.Redis, 4, cfg.Run.Timeout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,21 +2,35 @@ package warmup
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Connect opens a go-redis client for rawURL and checks that the server
+// Connect opens a go-redis client for rc and checks that the server
 // answers. Errors name the address with its password redacted.
-func Connect(ctx context.Context, rawURL string, poolSize int, timeout time.Duration) (*redis.Client, error) {
+func Connect(ctx context.Context, rc RedisConfig, poolSize int, timeout time.Duration) (*redis.Client, error) {
+	rawURL := rc.URL
 	shown := RedactURL(rawURL)
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL %s: %s", shown, strings.ReplaceAll(err.Error(), rawURL, shown))
+	}
+	if rc.Password != "" {
+		opts.Password = rc.Password
+	}
+	if opts.TLSConfig != nil {
+		if err := configureTLS(opts.TLSConfig, rc); err != nil {
+			return nil, fmt.Errorf("redis TLS for %s: %w", shown, err)
+		}
+	} else if rc.TLSCA != "" || rc.TLSCert != "" {
+		return nil, fmt.Errorf("redis %s: tls_ca/tls_cert need a rediss:// URL", shown)
 	}
 	opts.PoolSize = poolSize
 	opts.MinIdleConns = 0
@@ -36,6 +50,29 @@ func Connect(ctx context.Context, rawURL string, poolSize int, timeout time.Dura
 		return nil, fmt.Errorf("cannot reach Redis at %s: %s", shown, describeRedisErr(pctx, err, opts.DialTimeout))
 	}
 	return rdb, nil
+}
+
+func configureTLS(tc *tls.Config, rc RedisConfig) error {
+	if rc.TLSCA != "" {
+		pem, err := os.ReadFile(rc.TLSCA)
+		if err != nil {
+			return fmt.Errorf("tls_ca: %s", describeFileErr(err))
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("tls_ca: %s holds no PEM certificate", rc.TLSCA)
+		}
+		tc.RootCAs = pool
+	}
+	if rc.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(rc.TLSCert, rc.TLSKey)
+		if err != nil {
+			return fmt.Errorf("tls_cert/tls_key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	tc.InsecureSkipVerify = rc.TLSInsecureSkipVerify
+	return nil
 }
 
 // EvictionWarning returns a warning when the server may evict the keys

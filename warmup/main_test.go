@@ -1,0 +1,19 @@
+package warmup_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	// go-redis logs refused dials itself; the tests read reasons instead.
+	redis.SetLogger(quiet{})
+	os.Exit(m.Run())
+}

@@ -363,3 +363,63 @@ func buildBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// Secrets never appear in any output: plain, JSON, report, dry run, errors.
+func TestSecretsNeverShow(t *testing.T) {
+	const pw, token = "redis-pw-Zq81x", "api-tok-77HkQ"
+	srv := redistest.Start(t, "--requirepass", pw)
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, "/2") {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer o.Close()
+	t.Setenv("CW_PW", pw)
+	t.Setenv("CW_TOKEN", token)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = "redis://:${CW_PW}@%s/0"
+[run]
+retries = 0
+[[loader]]
+name = "s"
+items = { range = [1, 3] }
+key = "s:{{.}}"
+fetch = { url = "%s/{{.}}?token=${CW_TOKEN}", headers = { Authorization = "Bearer ${CW_TOKEN}" } }
+`, srv.Addr(), o.URL), map[string]string{})
+	report := filepath.Join(t.TempDir(), "r.json")
+	var all strings.Builder
+	for _, args := range [][]string{
+		{"--plain", "--report", report},
+		{"--json"},
+		{"--dry-run"},
+		{"--plain", "--redis", fmt.Sprintf("redis://:%s@127.0.0.1:%d/0", pw, redistest.FreePort(t))},
+		{"--plain", "--retry-from", report},
+	} {
+		code, stdout, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
+		all.WriteString(stdout + stderr)
+		if args[0] == "--plain" && args[1] == "--report" && code != 1 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all.Write(data)
+	out := all.String()
+	if !strings.Contains(out, "token=***") || !strings.Contains(out, "502 Bad Gateway") || !strings.Contains(out, "redis://:***@") {
+		t.Fatalf("outputs lack the redacted forms:\n%s", out)
+	}
+	for _, secret := range []string{pw, token} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("secret %q shown:\n%s", secret, out)
+		}
+	}
+}

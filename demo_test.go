@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachewarm/cachewarm/demo"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// The shipped config.toml is the demo: it loads, passes validation, and
+// shows the features the README promises.
+func TestDemoConfigLoads(t *testing.T) {
+	cfg, err := warmup.LoadConfig("config.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Redis.URL != "embedded" || cfg.Origin == nil {
+		t.Fatalf("demo must use the embedded Redis and the simulated origin: %+v", cfg.Redis)
+	}
+	if n := len(cfg.Loaders); n < 5 || n > 6 {
+		t.Fatalf("%d loaders, want 5-6", n)
+	}
+	kinds := map[string]bool{}
+	for _, l := range cfg.Loaders {
+		switch {
+		case l.Items.File != "":
+			kinds["file"] = true
+		case l.Items.Range != nil:
+			kinds["range"] = true
+		case len(l.Items.List) == 0 && l.Items.List != nil:
+			kinds["empty"] = true
+		case l.Items.List != nil:
+			kinds["list"] = true
+		}
+		if l.Rate > 0 {
+			kinds["rate"] = true
+		}
+		if l.Fetch == nil {
+			kinds["no fetch"] = true
+		}
+	}
+	for _, k := range []string{"file", "range", "list", "empty", "rate", "no fetch"} {
+		if !kinds[k] {
+			t.Errorf("demo config has no %s loader", k)
+		}
+	}
+}
+
+// demoURLs lists every URL the demo's fetch loaders ask for, by loader.
+func demoURLs(t *testing.T, cfg *warmup.Config) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, l := range cfg.Loaders {
+		if l.Fetch == nil {
+			continue
+		}
+		src, err := warmup.OpenSource(l.Items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			it, ok := src.Next()
+			if !ok {
+				break
+			}
+			v, err := it.Value()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			if err := l.Fetch.URL.Execute(&b, v); err != nil {
+				t.Fatal(err)
+			}
+			out[l.Name] = append(out[l.Name], b.String())
+		}
+		src.Close()
+	}
+	return out
+}
+
+// A headless demo run (sped up: no latency, short timeouts) settles with
+// the mix the origin's seed predicts; a retry fulfils every transient
+// item, and the permanent ones keep their 404.
+func TestDemoRunSettlesWithExpectedMix(t *testing.T) {
+	cfg, err := warmup.LoadConfig("config.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Origin.Latency = 0
+	cfg.Run.Timeout = 300 * time.Millisecond
+	cfg.Run.Backoff = time.Millisecond
+	for _, l := range cfg.Loaders {
+		l.Rate = 0
+	}
+	services, err := startServices(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer services.Close()
+	if !services.demo() {
+		t.Fatal("demo services not marked as demo")
+	}
+	rdb, err := warmup.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	eng := warmup.New(cfg, rdb, warmup.Options{Demo: true})
+	defer eng.Close()
+	eng.Start()
+	eng.Wait()
+
+	want := map[string][2]int{} // loader → transient, permanent
+	for name, urls := range demoURLs(t, cfg) {
+		var c [2]int
+		for _, u := range urls {
+			pu, _ := url.Parse(u)
+			path := pu.Path
+			if pu.RawQuery != "" {
+				path += "?" + pu.RawQuery
+			}
+			switch demo.Classify(*cfg.Origin, path) {
+			case demo.Transient:
+				c[0]++
+			case demo.Permanent:
+				c[1]++
+			}
+		}
+		want[name] = c
+	}
+	var transient, permanent int
+	for _, l := range eng.Report().Loaders {
+		w := want[l.Name]
+		if int(l.Rejected) != w[0]+w[1] {
+			t.Errorf("%s: %d rejected, the seed predicts %d transient + %d permanent", l.Name, l.Rejected, w[0], w[1])
+		}
+		transient += w[0]
+		permanent += w[1]
+	}
+	if transient < 20 || permanent < 3 {
+		t.Fatalf("demo shows too few failures: %d transient, %d permanent", transient, permanent)
+	}
+	if n := eng.Retry(); n != transient+permanent {
+		t.Fatalf("retry queued %d, want %d", n, transient+permanent)
+	}
+	eng.Wait()
+	rep := eng.Report()
+	if int(rep.Rejected) != permanent {
+		t.Fatalf("after retry %d rejected, want the %d permanent ones", rep.Rejected, permanent)
+	}
+	for _, l := range rep.Loaders {
+		for _, r := range l.RejectedItems {
+			if !strings.HasSuffix(r.Reason, ": 404 Not Found") {
+				t.Errorf("%s: kept reason %q, want 404", l.Name, r.Reason)
+			}
+		}
+	}
+}

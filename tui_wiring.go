@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 
+	"github.com/cachewarm/cachewarm/tui"
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
+// runTUI shows the monitor on the terminal until the user quits.
 func runTUI(ctx context.Context, eng *warmup.Engine, in io.Reader, out io.Writer, exitWhenDone bool) error {
-	return errors.New("the monitor is not built yet; use --plain")
+	return tui.Run(ctx, eng, tui.Options{ExitWhenDone: exitWhenDone, Input: in, Output: out})
 }

@@ -279,7 +279,11 @@ func (e *Engine) Retry(loaders ...string) int {
 // "interrupted".
 func (e *Engine) Stop() {
 	if e.stopCtx.Err() == nil {
-		e.interrupted.Store(true)
+		// Only a stop that cuts work short is an interruption; quitting
+		// after everything settled is not.
+		if e.active.Load() > 0 {
+			e.interrupted.Store(true)
+		}
 		e.stop()
 	}
 }

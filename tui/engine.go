@@ -1,0 +1,21 @@
+package tui
+
+import "github.com/cachewarm/cachewarm/warmup"
+
+// Engine is what the monitor needs from a run.
+type Engine interface {
+	// Snapshot returns the run's counters. It is cheap (O(loaders)); the
+	// monitor calls it on every tick.
+	Snapshot() warmup.Snapshot
+	// Rejections returns a copy of that loader's rejected items. The
+	// monitor calls it only while the loader's failure view is open, and at
+	// most once per tick.
+	Rejections(loader string) []warmup.Rejection
+	// Retry re-runs, asynchronously, the rejected items of the given
+	// loaders (all loaders when none is given) and returns how many items
+	// were queued; 0 when nothing was rejected.
+	Retry(loaders ...string) int
+	// Stop cancels the run gracefully: no new items are taken, in-flight
+	// items settle or are rejected as "interrupted".
+	Stop()
+}

@@ -1,0 +1,182 @@
+package tui
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// fakeEngine returns fixed snapshots and records the calls it gets. It is
+// safe for use from the program's goroutine and the test's.
+type fakeEngine struct {
+	mu          sync.Mutex
+	snap        warmup.Snapshot
+	rejections  map[string][]warmup.Rejection
+	retryResult int
+
+	snapshots      int
+	rejectionCalls []string
+	retryCalls     [][]string
+	stops          int
+}
+
+func newFake(s warmup.Snapshot) *fakeEngine {
+	return &fakeEngine{snap: s, rejections: map[string][]warmup.Rejection{}, retryResult: -1}
+}
+
+func (f *fakeEngine) Snapshot() warmup.Snapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snapshots++
+	s := f.snap
+	s.Loaders = slices.Clone(s.Loaders)
+	return s
+}
+
+func (f *fakeEngine) Rejections(loader string) []warmup.Rejection {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rejectionCalls = append(f.rejectionCalls, loader)
+	return slices.Clone(f.rejections[loader])
+}
+
+// Retry returns retryResult, or the number of rejected items of the
+// loaders when retryResult is negative.
+func (f *fakeEngine) Retry(loaders ...string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retryCalls = append(f.retryCalls, loaders)
+	if f.retryResult >= 0 {
+		return f.retryResult
+	}
+	n := 0
+	for _, l := range f.snap.Loaders {
+		if len(loaders) == 0 || slices.Contains(loaders, l.Name) {
+			n += int(l.Rejected)
+		}
+	}
+	return n
+}
+
+func (f *fakeEngine) Stop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stops++
+}
+
+func (f *fakeEngine) set(s warmup.Snapshot) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snap = s
+}
+
+func (f *fakeEngine) calls() (stops int, retries [][]string, rejections []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stops, slices.Clone(f.retryCalls), slices.Clone(f.rejectionCalls)
+}
+
+// totals fills the snapshot's totals from its loaders.
+func totals(s warmup.Snapshot) warmup.Snapshot {
+	s.Fulfilled, s.Rejected, s.Pending = 0, 0, 0
+	for _, l := range s.Loaders {
+		s.Fulfilled += l.Fulfilled
+		s.Rejected += l.Rejected
+		if l.Total >= 0 {
+			s.Pending += l.Total - l.Settled()
+		} else {
+			s.Pending += l.Read - l.Settled()
+		}
+	}
+	return s
+}
+
+// midRun is a run in progress: a streaming file, a range, a finished
+// list, a loader with rejections and one being retried.
+func midRun() warmup.Snapshot {
+	return totals(warmup.Snapshot{
+		Redis:   "redis://:***@cache.internal:6379/0",
+		Demo:    true,
+		State:   warmup.StateRunning,
+		Elapsed: 12*time.Second + 400*time.Millisecond,
+		Rate:    342.7,
+		Loaders: []warmup.LoaderSnapshot{
+			{
+				Name: "products", Source: "products.jsonl → api.shop.test",
+				Total: -1, Read: 1340, Fulfilled: 1200, Rejected: 3, InFlight: 8,
+				Rate: 120.5, P50: 12 * time.Millisecond, P95: 80 * time.Millisecond,
+				LastReason: "GET https://api.shop.test/products/871: 503 Service Unavailable",
+			},
+			{
+				Name: "users", Source: "range 1..5000 → users.svc",
+				Total: 5000, Read: 2600, Fulfilled: 2500, InFlight: 16,
+				Rate: 210, P50: 8 * time.Millisecond, P95: 31 * time.Millisecond,
+			},
+			{
+				Name: "prices", Source: "list of 12",
+				Total: 12, Read: 12, Fulfilled: 12, Done: true,
+				P50: 950 * time.Microsecond, P95: 2 * time.Millisecond,
+			},
+			{
+				Name: "sessions", Source: "sessions.jsonl",
+				Total: 800, Read: 800, Fulfilled: 770, Rejected: 30, Done: true,
+				P50: 3 * time.Millisecond, P95: 9 * time.Millisecond,
+				LastReason: "redis: SET session:88: OOM command not allowed when used memory > 'maxmemory'",
+			},
+			{
+				Name: "homepage", Source: "https://www.shop.test/",
+				Total: 1, Read: 1, Rejected: 1, Retrying: 1, RetryAttempt: 2,
+				LastReason: "GET https://www.shop.test/: timeout after 5s",
+			},
+		},
+	})
+}
+
+// doneWithFailures is a finished run with rejections in two loaders.
+func doneWithFailures() warmup.Snapshot {
+	s := midRun()
+	s.State = warmup.StateDone
+	s.Elapsed = 41 * time.Second
+	s.Rate = 0
+	for i := range s.Loaders {
+		l := &s.Loaders[i]
+		if l.Total < 0 {
+			l.Total = l.Read
+		}
+		l.Fulfilled = l.Total - l.Rejected
+		l.InFlight, l.Retrying, l.RetryAttempt, l.Rate = 0, 0, 0, 0
+		l.Done = true
+	}
+	return totals(s)
+}
+
+// allFulfilled is a finished run without rejections.
+func allFulfilled() warmup.Snapshot {
+	s := doneWithFailures()
+	for i := range s.Loaders {
+		l := &s.Loaders[i]
+		l.Fulfilled, l.Rejected, l.LastReason = l.Total, 0, ""
+	}
+	return totals(s)
+}
+
+// sessionRejections are the rejected items of "sessions".
+func sessionRejections(n int) []warmup.Rejection {
+	rs := make([]warmup.Rejection, n)
+	for i := range rs {
+		id := 80 + i
+		item, _ := json.Marshal(map[string]any{"id": id, "user": fmt.Sprintf("u%03d", i)})
+		rs[i] = warmup.Rejection{
+			Item:     item,
+			Key:      fmt.Sprintf("session:%d", id),
+			Reason:   fmt.Sprintf("redis: SET session:%d: OOM command not allowed when used memory > 'maxmemory' (used_memory=%d, maxmemory=1073741824); the item was fetched in 3ms and is %d bytes", id, 1073741000+i, 2048+i),
+			Attempts: 1 + i%3,
+			Where:    fmt.Sprintf("sessions.jsonl:%d", 10+i),
+		}
+	}
+	return rs
+}

@@ -1,0 +1,189 @@
+package tui
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+)
+
+// Golden scenes run the real program through teatest at a fixed size with
+// the ASCII colour profile (no colours, so meaning must come from words,
+// symbols and borders). The program is synchronised on its output with
+// teatest.WaitFor; once the scene is on screen the program quits and the
+// final screen is compared with testdata/<test>.golden. The final screen,
+// rather than the raw byte stream, is compared because how the renderer
+// splits updates into frames depends on timing.
+//
+// The renderer only writes the cells that changed, so a text may never
+// appear whole in the output ("row 2/30" -> "row 3/30" writes "3"). While
+// waiting, each check that fails asks for a full repaint (tea.ClearScreen),
+// after which the screen's lines are written out again.
+//
+// Regenerate with: go test ./tui -update
+
+const (
+	goldenWidth  = 100
+	goldenHeight = 30
+	waitTimeout  = 5 * time.Second
+)
+
+type scene struct {
+	snap warmup.Snapshot
+	// ready is on screen once the first snapshot has been drawn.
+	ready string
+	steps []step
+}
+
+// step presses keys, then waits until shown is on screen.
+type step struct {
+	keys  []string
+	shown string
+}
+
+func runScene(t *testing.T, sc scene, w, h int) {
+	t.Helper()
+	eng := newFake(sc.snap)
+	eng.rejections["sessions"] = sessionRejections(30)
+	tm := teatest.NewTestModel(t, New(eng, Options{still: true}),
+		teatest.WithInitialTermSize(w, h),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)),
+	)
+	waitFor(t, tm, sc.ready)
+	for _, st := range sc.steps {
+		for _, k := range st.keys {
+			tm.Send(keyMsg(k))
+		}
+		waitFor(t, tm, st.shown)
+	}
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	final, ok := tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(Model)
+	if !ok {
+		t.Fatal("final model is not a Model")
+	}
+	golden.RequireEqual(t, asASCII(t, final.View().Content))
+}
+
+func waitFor(t *testing.T, tm *teatest.TestModel, s string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		if bytes.Contains(b, []byte(s)) {
+			return true
+		}
+		tm.Send(tea.ClearScreen())
+		return false
+	}, teatest.WithDuration(waitTimeout), teatest.WithCheckInterval(10*time.Millisecond))
+}
+
+// asASCII downsamples a screen to the ASCII profile, as the program's
+// renderer does: colours go, text attributes (bold, reverse) stay.
+func asASCII(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.ASCII}
+	if _, err := w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	out := tidySGR(b.Bytes())
+	if bytes.Contains(out, []byte("\x1b[3")) || bytes.Contains(out, []byte("\x1b[9")) || bytes.Contains(out, []byte(";38;")) {
+		t.Fatalf("colour left in an ASCII screen: %q", out)
+	}
+	return out
+}
+
+// tidySGR drops the resets that reset nothing, which downsampling leaves
+// where a style only had colours, so that the goldens read as text.
+func tidySGR(b []byte) []byte {
+	sgr := regexp.MustCompile(`\x1b\[[0-9;]*m`) // Select Graphic Rendition
+	var out bytes.Buffer
+	active := false
+	for len(b) > 0 {
+		loc := sgr.FindIndex(b)
+		if loc == nil {
+			out.Write(b)
+			break
+		}
+		out.Write(b[:loc[0]])
+		seq := b[loc[0]:loc[1]]
+		b = b[loc[1]:]
+		if reset := string(seq) == "\x1b[m" || string(seq) == "\x1b[0m"; reset {
+			if active {
+				out.Write(seq)
+			}
+			active = false
+			continue
+		}
+		out.Write(seq)
+		active = true
+	}
+	return out.Bytes()
+}
+
+func TestGoldenGridMidRun(t *testing.T) {
+	runScene(t, scene{snap: midRun(), ready: "homepage"}, goldenWidth, goldenHeight)
+}
+
+func TestGoldenGridMidRun80x24(t *testing.T) {
+	runScene(t, scene{snap: midRun(), ready: "sessions"}, 80, 24)
+}
+
+func TestGoldenGridDoneWithFailures(t *testing.T) {
+	runScene(t, scene{snap: doneWithFailures(), ready: "done in 41s"}, goldenWidth, goldenHeight)
+}
+
+func TestGoldenFailureView(t *testing.T) {
+	runScene(t, scene{
+		snap:  doneWithFailures(),
+		ready: "done in 41s",
+		steps: []step{
+			{keys: []string{"tab", "tab", "tab", "enter"}, shown: "row 1/30"},
+			{keys: []string{"down", "down"}, shown: "row 3/30"},
+		},
+	}, goldenWidth, goldenHeight)
+}
+
+func TestGoldenHelp(t *testing.T) {
+	runScene(t, scene{
+		snap:  midRun(),
+		ready: "homepage",
+		steps: []step{{keys: []string{"?"}, shown: "shift+tab"}},
+	}, goldenWidth, goldenHeight)
+}
+
+// TestGoldenScenesDiffer guards the goldens themselves: each scene must
+// show what it is named after.
+func TestGoldenScenesDiffer(t *testing.T) {
+	for name, want := range map[string][]string{
+		"TestGoldenGridMidRun":           {"● running", "DEMO", "↻ retrying 1 (attempt 2)", "1,203 settled of 1,340 read"},
+		"TestGoldenGridMidRun80x24":      {"● running", "↓ 1 more row"},
+		"TestGoldenGridDoneWithFailures": {"✓ done", "done in 41s", "✗ 30 rejected", "✓ ok"},
+		"TestGoldenFailureView":          {"failures of sessions", "attempts", "row 3/30", "reason redis: SET session:82"},
+		"TestGoldenHelp":                 {"shift+tab", "previous loader", "clear filter"},
+	} {
+		b, err := readGolden(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(b, w) {
+				t.Errorf("%s.golden lacks %q", name, w)
+			}
+		}
+	}
+}
+
+func readGolden(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
+	return string(b), err
+}

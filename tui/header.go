@@ -1,0 +1,79 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// headerHeight is the header's height: two lines and a rule.
+const headerHeight = 3
+
+// header shows the Redis target, the run's totals and its state.
+type header struct {
+	ctx   *Context
+	width int
+	snap  warmup.Snapshot
+}
+
+func newHeader(ctx *Context) header { return header{ctx: ctx} }
+
+// SetSize sets the header's width; its height is always headerHeight.
+func (h *header) SetSize(w, _ int) { h.width = w }
+
+// SetSnapshot stores the snapshot to show.
+func (h *header) SetSnapshot(s warmup.Snapshot) { h.snap = s }
+
+// KeyMap returns the header's key bindings: it has none.
+func (h header) KeyMap() help.KeyMap { return noKeys{} }
+
+// View renders the header.
+func (h header) View() string {
+	st := h.ctx.Styles
+	s := h.snap
+	w := max(h.width, 1)
+
+	left := st.AppName.Render("cachewarm") + " → " + st.Target.Render(s.Redis)
+	if s.Demo {
+		left += " " + st.Demo.Render("DEMO")
+	}
+	line1 := spread(left, stateLabel(st, s.State), w)
+
+	parts := []string{
+		st.Fulfilled.Render(symFulfilled + " " + count(s.Fulfilled) + " fulfilled"),
+		st.Rejected.Render(symRejected + " " + count(s.Rejected) + " rejected"),
+		st.Pending.Render(count(s.Pending) + " pending"),
+		rate(s.Rate) + " items/s",
+		"elapsed " + elapsed(s.Elapsed),
+	}
+	line2 := fit(strings.Join(parts, "  "), w)
+
+	return st.HeaderBar.Width(w).Render(line1 + "\n" + line2)
+}
+
+// stateLabel is the run state as a symbol and a word.
+func stateLabel(st Styles, state warmup.State) string {
+	switch state {
+	case warmup.StateRunning:
+		return st.Running.Render(symRunning + " running")
+	case warmup.StateRetrying:
+		return st.Retrying.Render(symRetrying + " retrying")
+	case warmup.StateStopping:
+		return st.Stopping.Render(symStopping + " stopping")
+	case warmup.StateDone:
+		return st.Done.Render(symFulfilled + " done")
+	default:
+		return st.Muted.Render("starting")
+	}
+}
+
+// noKeys is the key map of a component without keys.
+type noKeys struct{}
+
+// ShortHelp implements help.KeyMap.
+func (noKeys) ShortHelp() []key.Binding { return nil }
+
+// FullHelp implements help.KeyMap.
+func (noKeys) FullHelp() [][]key.Binding { return nil }

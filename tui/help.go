@@ -1,0 +1,72 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/lipgloss/v2"
+)
+
+// helpView is the footer's key help: one line, or every binding of the
+// active view when toggled with '?'.
+type helpView struct {
+	ctx           *Context
+	width, height int
+	model         help.Model
+	// keys are the bindings of the active view.
+	keys help.KeyMap
+}
+
+func newHelpView(ctx *Context) helpView {
+	h := helpView{ctx: ctx, model: help.New(), keys: ctx.Keys}
+	h.applyStyles()
+	return h
+}
+
+// applyStyles copies the context's styles into the help bubble.
+func (h *helpView) applyStyles() { h.model.Styles = h.ctx.Styles.Help }
+
+// SetSize sets the help's room.
+func (h *helpView) SetSize(w, hh int) {
+	h.width, h.height = w, hh
+	h.model.SetWidth(w)
+}
+
+// SetShowAll switches between the short and the full help.
+func (h *helpView) SetShowAll(all bool) { h.model.ShowAll = all }
+
+// ShowAll reports whether the full help is shown.
+func (h helpView) ShowAll() bool { return h.model.ShowAll }
+
+// KeyMap returns the help's own key binding.
+func (h helpView) KeyMap() help.KeyMap { return helpKeys{h.ctx.Keys.Help} }
+
+// SetKeyMap sets the bindings to describe: those of the active view.
+func (h *helpView) SetKeyMap(keys help.KeyMap) { h.keys = keys }
+
+// Height is how many lines the help takes.
+func (h helpView) Height() int { return lipgloss.Height(h.View()) }
+
+// View renders the help. Lines are clipped to the width: the bubble adds
+// an item that does not fit when its ellipsis would not fit either.
+func (h helpView) View() string {
+	s := h.model.View(h.keys)
+	if h.width <= 0 || lipgloss.Width(s) <= h.width {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = fit(l, h.width)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// helpKeys is a key map of the help's own binding.
+type helpKeys struct{ b key.Binding }
+
+// ShortHelp implements help.KeyMap.
+func (k helpKeys) ShortHelp() []key.Binding { return []key.Binding{k.b} }
+
+// FullHelp implements help.KeyMap.
+func (k helpKeys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.b}} }

@@ -1,0 +1,147 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/table"
+)
+
+// KeyMap holds every key binding of the monitor. There is exactly one key
+// map; the views expose the subset that applies to them through
+// help.KeyMap adapters built from it.
+type KeyMap struct {
+	Up    key.Binding
+	Down  key.Binding
+	Left  key.Binding
+	Right key.Binding
+	Next  key.Binding
+	Prev  key.Binding
+
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+
+	Open   key.Binding
+	Back   key.Binding
+	Filter key.Binding
+	// ApplyFilter and ClearFilter are active while the filter input has
+	// the focus.
+	ApplyFilter key.Binding
+	ClearFilter key.Binding
+
+	Retry key.Binding
+	Help  key.Binding
+	Quit  key.Binding
+	// Interrupt is the part of Quit that still works while typing in the
+	// filter input.
+	Interrupt key.Binding
+}
+
+// DefaultKeyMap returns the monitor's key bindings.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:    key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:  key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Left:  key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "left")),
+		Right: key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "right")),
+		Next:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next loader")),
+		Prev:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous loader")),
+
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first row")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last row")),
+
+		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show failures")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		ApplyFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+
+		Retry:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry rejected")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop/quit")),
+		Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "stop/quit")),
+	}
+}
+
+// ShortHelp implements help.KeyMap for the grid of tiles.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Open, k.Retry, k.Filter, k.Help, k.Quit}
+}
+
+// FullHelp implements help.KeyMap for the grid of tiles.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Left, k.Right},
+		{k.Next, k.Prev, k.Open, k.Filter},
+		{k.Retry, k.ClearFilter, k.Help, k.Quit},
+	}
+}
+
+// TableKeyMap returns the bubbles table key map made of this key map's
+// bindings, so the failure table moves with the same keys the help lists.
+func (k KeyMap) TableKeyMap() table.KeyMap {
+	return table.KeyMap{
+		LineUp:     k.Up,
+		LineDown:   k.Down,
+		PageUp:     k.PageUp,
+		PageDown:   k.PageDown,
+		GotoTop:    k.Top,
+		GotoBottom: k.Bottom,
+		// Half pages are not bound: a zero Binding never matches.
+	}
+}
+
+// failureKeys is the failure view's part of the key map.
+type failureKeys struct{ k KeyMap }
+
+// ShortHelp implements help.KeyMap.
+func (f failureKeys) ShortHelp() []key.Binding {
+	k := f.k
+	retry := k.Retry
+	retry.SetHelp("r", "retry these")
+	return []key.Binding{k.Up, k.Down, k.Back, retry, k.Help, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (f failureKeys) FullHelp() [][]key.Binding {
+	k := f.k
+	retry := k.Retry
+	retry.SetHelp("r", "retry these")
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown},
+		{k.Top, k.Bottom, k.Back},
+		{retry, k.Help, k.Quit},
+	}
+}
+
+// filterKeys is the key map while the filter input has the focus.
+type filterKeys struct{ k KeyMap }
+
+// ShortHelp implements help.KeyMap.
+func (f filterKeys) ShortHelp() []key.Binding {
+	return []key.Binding{f.k.ApplyFilter, f.k.ClearFilter, f.k.Interrupt}
+}
+
+// FullHelp implements help.KeyMap.
+func (f filterKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{f.ShortHelp()}
+}
+
+// tileKeys is what acts on the selected tile.
+type tileKeys struct{ k KeyMap }
+
+// ShortHelp implements help.KeyMap.
+func (t tileKeys) ShortHelp() []key.Binding { return []key.Binding{t.k.Open, t.k.Retry} }
+
+// FullHelp implements help.KeyMap.
+func (t tileKeys) FullHelp() [][]key.Binding { return [][]key.Binding{t.ShortHelp()} }
+
+var (
+	_ help.KeyMap = KeyMap{}
+	_ help.KeyMap = failureKeys{}
+	_ help.KeyMap = filterKeys{}
+	_ help.KeyMap = tileKeys{}
+)

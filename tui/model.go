@@ -1,0 +1,356 @@
+// Package tui is cachewarm's terminal monitor: a header with the run's
+// totals, a grid with one tile per loader, a failure view per loader, retry
+// of the rejected items and a graceful stop.
+//
+// The monitor never receives one message per item: it reads the engine's
+// Snapshot on a tick (about 15 times a second), so a frame costs the same
+// for a thousand items as for a million.
+package tui
+
+import (
+	"io"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+const (
+	// tickInterval is how often the snapshot is read: about 15 fps.
+	tickInterval = 66 * time.Millisecond
+	// flashTicks is how long a flash message stays: about 3 seconds.
+	flashTicks = 45
+	// statusHeight is the status line's height.
+	statusHeight = 1
+)
+
+// Options configure the monitor.
+type Options struct {
+	// ExitWhenDone quits by itself once every item has settled.
+	ExitWhenDone bool
+	// Input and Output replace the terminal; nil means stdin and stdout.
+	Input  io.Reader
+	Output io.Writer
+
+	// still keeps the spinner on its first frame (tests and goldens).
+	still bool
+}
+
+// screen is what the body shows.
+type screen int
+
+const (
+	screenGrid screen = iota
+	screenFailures
+)
+
+// tickMsg asks for a new snapshot.
+type tickMsg struct{}
+
+// Model is the monitor's root model. It is the only one returning a
+// tea.View; the components below it render strings.
+type Model struct {
+	eng  Engine
+	opts Options
+	ctx  *Context
+
+	snap          warmup.Snapshot
+	screen        screen
+	showHelp      bool
+	stopRequested bool
+	flash         string
+	flashTTL      int
+
+	header   header
+	grid     grid
+	failures failureView
+	help     helpView
+}
+
+// New returns the monitor's root model for an engine. Run runs it in a
+// program; tests drive it directly.
+func New(eng Engine, opts Options) Model {
+	ctx := NewContext(80, 24)
+	m := Model{
+		eng:      eng,
+		opts:     opts,
+		ctx:      ctx,
+		header:   newHeader(ctx),
+		grid:     newGrid(ctx),
+		failures: newFailureView(ctx),
+		help:     newHelpView(ctx),
+	}
+	m.layout()
+	return m
+}
+
+// Init asks for the background colour, takes the first snapshot and starts
+// the spinner.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{
+		tea.RequestBackgroundColor,
+		func() tea.Msg { return tickMsg{} },
+	}
+	if !m.opts.still {
+		cmds = append(cmds, m.grid.spinner.Tick)
+	}
+	return tea.Batch(cmds...)
+}
+
+// tick schedules the next snapshot.
+func tick() tea.Cmd {
+	return tea.Tick(tickInterval, func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+// Update implements tea.Model.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
+		m.layout()
+	case tea.BackgroundColorMsg:
+		m.ctx.SetDark(msg.IsDark())
+		m.applyStyles()
+		m.layout()
+	case tickMsg:
+		return m.onTick()
+	case spinner.TickMsg:
+		return m, m.grid.Update(msg)
+	case tea.KeyPressMsg:
+		return m.onKey(msg)
+	}
+	return m, nil
+}
+
+// onTick reads the snapshot: the only way engine data enters the model.
+func (m Model) onTick() (tea.Model, tea.Cmd) {
+	m.snap = m.eng.Snapshot()
+	m.header.SetSnapshot(m.snap)
+	m.grid.SetLoaders(m.snap.Loaders, m.snap.State)
+	if m.screen == screenFailures {
+		for _, l := range m.snap.Loaders {
+			if l.Name != m.failures.Name() {
+				continue
+			}
+			m.failures.SetLoader(l)
+			if m.failures.Stale() {
+				m.failures.SetRejections(m.eng.Rejections(l.Name))
+			}
+			break
+		}
+	}
+	if m.flashTTL > 0 {
+		m.flashTTL--
+		if m.flashTTL == 0 {
+			m.flash = ""
+		}
+	}
+	if m.opts.ExitWhenDone && m.snap.State == warmup.StateDone {
+		return m, tea.Quit
+	}
+	return m, tick()
+}
+
+func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.ctx.Keys
+	if m.screen == screenGrid && m.grid.Filtering() {
+		if key.Matches(msg, k.Interrupt) {
+			return m.quit()
+		}
+		cmd := m.grid.Update(msg)
+		m.layout()
+		return m, cmd
+	}
+
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		m.showHelp = !m.showHelp
+		m.layout()
+		return m, nil
+	case key.Matches(msg, k.Retry):
+		m.retry()
+		return m, nil
+	case m.showHelp && key.Matches(msg, k.Back):
+		m.showHelp = false
+		m.layout()
+		return m, nil
+	}
+
+	var cmd tea.Cmd
+	switch m.screen {
+	case screenGrid:
+		if key.Matches(msg, k.Open) {
+			if l, ok := m.grid.Selected(); ok {
+				m.screen = screenFailures
+				m.failures.Open(l)
+			}
+		} else {
+			cmd = m.grid.Update(msg)
+		}
+	case screenFailures:
+		if key.Matches(msg, k.Back) {
+			m.screen = screenGrid
+		} else {
+			cmd = m.failures.Update(msg)
+		}
+	}
+	m.layout()
+	return m, cmd
+}
+
+// working reports whether items are still being taken.
+func (m Model) working() bool {
+	switch m.snap.State {
+	case "", warmup.StateRunning, warmup.StateRetrying:
+		return true
+	}
+	return false
+}
+
+// quit stops the run on the first press while it works, and quits on the
+// next one (or at once when nothing runs).
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	if m.working() && !m.stopRequested {
+		m.eng.Stop()
+		m.stopRequested = true
+		m.setFlash(symStopping + " stopping: in-flight items settle · press q again to quit")
+		return m, nil
+	}
+	return m, tea.Quit
+}
+
+// retry re-runs the rejected items: every loader's from the grid, the
+// open loader's from its failure view.
+func (m *Model) retry() {
+	var n int
+	if m.screen == screenFailures {
+		l := m.failures.loader
+		if l.Rejected == 0 {
+			m.setFlash("nothing to retry: " + l.Name + " has no rejected items")
+			return
+		}
+		n = m.eng.Retry(l.Name)
+	} else {
+		if m.snap.Rejected == 0 {
+			m.setFlash("nothing to retry: no item was rejected")
+			return
+		}
+		n = m.eng.Retry()
+	}
+	if n == 0 {
+		m.setFlash("nothing to retry")
+		return
+	}
+	m.stopRequested = false
+	m.setFlash(symRetrying + " retrying " + count(int64(n)) + " rejected items")
+}
+
+func (m *Model) setFlash(s string) {
+	m.flash = s
+	m.flashTTL = flashTicks
+}
+
+// activeKeys are the key bindings of what has the focus.
+func (m Model) activeKeys() help.KeyMap {
+	if m.screen == screenFailures {
+		return m.failures.KeyMap()
+	}
+	return m.grid.KeyMap()
+}
+
+// bodyHeight is what is left between the header and the footer.
+func (m Model) bodyHeight() int {
+	return max(m.ctx.Height-headerHeight-statusHeight-m.help.Height(), 1)
+}
+
+// layout recomputes every component's size from the window's.
+func (m *Model) layout() {
+	w := m.ctx.Width
+	m.help.SetKeyMap(m.activeKeys())
+	m.help.SetShowAll(m.showHelp)
+	m.help.SetSize(w, 0)
+	m.help.SetSize(w, m.help.Height())
+	m.header.SetSize(w, headerHeight)
+	bh := m.bodyHeight()
+	m.grid.SetSize(w, bh)
+	m.failures.SetSize(w, bh)
+}
+
+// applyStyles pushes the context's styles into the bubbles components.
+func (m *Model) applyStyles() {
+	m.grid.applyStyles()
+	m.failures.applyStyles()
+	m.help.applyStyles()
+}
+
+// status is the line above the help: a flash message, the stop notice or
+// the final summary.
+func (m Model) status() string {
+	st := m.ctx.Styles
+	s := m.snap
+	switch {
+	case m.flash != "":
+		return st.Flash.Render(m.flash)
+	case m.stopRequested && s.State != warmup.StateDone:
+		return st.Stopping.Render(symStopping + " stopping: in-flight items settle · press q again to quit")
+	case s.State == warmup.StateDone:
+		line := st.Summary.Render("done in "+elapsed(s.Elapsed)) + " · " +
+			st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + " · " +
+			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
+		if s.Rejected > 0 {
+			line += st.Muted.Render(" · r retries them")
+		}
+		return line + st.Muted.Render(" · q quits")
+	}
+	return ""
+}
+
+// render lays the screen out: header, body, status line, help.
+func (m Model) render() string {
+	w, h := m.ctx.Width, m.ctx.Height
+	var body string
+	if m.screen == screenFailures {
+		body = m.failures.View()
+	} else {
+		body = m.grid.View()
+	}
+	lines := make([]string, 0, h)
+	lines = append(lines, strings.Split(m.header.View(), "\n")...)
+	bodyLines := strings.Split(body, "\n")
+	bh := m.bodyHeight()
+	for i := range bh {
+		if i < len(bodyLines) {
+			lines = append(lines, bodyLines[i])
+		} else {
+			lines = append(lines, "")
+		}
+	}
+	lines = append(lines, fit(m.status(), w))
+	lines = append(lines, strings.Split(m.help.View(), "\n")...)
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		lines[i] = fit(l, w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// View implements tea.Model. The monitor runs in the alternate screen and
+// leaves the mouse alone so that text can be selected.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	title := "cachewarm"
+	if m.snap.State != "" {
+		title += ": " + string(m.snap.State)
+	}
+	v.WindowTitle = title
+	return v
+}

@@ -1,0 +1,200 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/progress"
+	"charm.land/lipgloss/v2"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+const (
+	// tileHeight is a tile's height, border included: six lines of
+	// content and the border.
+	tileHeight = 8
+	// minTileWidth is the narrowest a tile gets before the grid drops a
+	// column. Two tiles fit side by side in 80 columns.
+	minTileWidth = 38
+	// tileFrame is the horizontal room taken by the border and padding.
+	tileFrame = 4
+)
+
+// tile renders one loader. The grid reuses a single tile for every loader,
+// so a frame costs O(loaders) and nothing per item.
+type tile struct {
+	ctx           *Context
+	width, height int
+	bar           progress.Model
+
+	loader   warmup.LoaderSnapshot
+	runState warmup.State
+	selected bool
+	spinner  string
+}
+
+func newTile(ctx *Context) tile {
+	t := tile{
+		ctx:    ctx,
+		width:  minTileWidth,
+		height: tileHeight,
+		bar: progress.New(
+			progress.WithFillCharacters(progress.DefaultFullCharFullBlock, progress.DefaultEmptyCharBlock),
+			progress.WithoutPercentage(),
+		),
+	}
+	t.applyStyles()
+	return t
+}
+
+// applyStyles copies the context's styles into the progress bar.
+func (t *tile) applyStyles() {
+	t.bar.FullColor = t.ctx.Styles.BarFull
+	t.bar.EmptyColor = t.ctx.Styles.BarEmpty
+}
+
+// SetSize sets the tile's outer size, border included.
+func (t *tile) SetSize(w, h int) {
+	t.width, t.height = w, h
+}
+
+// set points the tile at a loader.
+func (t *tile) set(l warmup.LoaderSnapshot, runState warmup.State, selected bool, spinner string) {
+	t.loader, t.runState, t.selected, t.spinner = l, runState, selected, spinner
+}
+
+// KeyMap returns the keys that act on the selected tile.
+func (t tile) KeyMap() help.KeyMap { return tileKeys{t.ctx.Keys} }
+
+// settled reports whether the tile's loader is finished, either by itself
+// or because the whole run is.
+func (t tile) settled() bool {
+	return t.loader.Done || t.runState == warmup.StateDone
+}
+
+// status returns the border style and the title marker: the state is
+// told by the border type and by a word, colour only adds to it.
+func (t tile) status() (lipgloss.Style, string) {
+	st := t.ctx.Styles
+	l := t.loader
+	switch {
+	case l.Retrying > 0:
+		attempt := ""
+		if l.RetryAttempt > 0 {
+			attempt = fmt.Sprintf(" (attempt %d)", l.RetryAttempt)
+		}
+		return st.TileRunning, st.Retrying.Render(symRetrying + " retrying " + count(l.Retrying) + attempt)
+	case !t.settled() && t.runState == warmup.StateStopping:
+		return st.TileRunning, st.Stopping.Render(symStopping + " stopping")
+	case !t.settled():
+		return st.TileRunning, st.Running.Render(symRunning + " running")
+	case l.Rejected > 0:
+		return st.TileRejected, st.Rejected.Render(symRejected + " " + count(l.Rejected) + " rejected")
+	default:
+		return st.TileOK, st.Fulfilled.Render(symFulfilled + " ok")
+	}
+}
+
+// View renders the tile.
+func (t tile) View() string {
+	st := t.ctx.Styles
+	l := t.loader
+	iw := max(t.width-tileFrame, 1)
+	border, marker := t.status()
+	if t.selected {
+		border = border.BorderForeground(st.TileSelected)
+	}
+
+	name := l.Name
+	if t.selected {
+		name = symSelected + " " + name
+	}
+	source := l.Source
+	if source == "" {
+		source = "–"
+	}
+
+	lines := [...]string{
+		spread(st.TileName.Render(name), marker, iw),
+		st.Muted.Render(fit(oneLine(source), iw)),
+		t.progressLine(iw),
+		t.countsLine(iw),
+		t.rateLine(iw),
+		t.reasonLine(iw),
+	}
+	return border.Width(t.width).Height(t.height).Render(strings.Join(lines[:], "\n"))
+}
+
+// rateLine shows the rate, the latencies and, when it fits, the number of
+// items in flight.
+func (t tile) rateLine(iw int) string {
+	l := t.loader
+	s := rate(l.Rate) + "/s  p50 " + latency(l.P50) + "  p95 " + latency(l.P95)
+	if l.InFlight > 0 {
+		if long := s + "  " + count(l.InFlight) + " in flight"; lipgloss.Width(long) <= iw {
+			return long
+		}
+	}
+	return fit(s, iw)
+}
+
+// progressLine is a bar with settled/total when the total is known, or a
+// spinner and counts while a file is still streaming.
+func (t tile) progressLine(iw int) string {
+	l := t.loader
+	settled := l.Settled()
+	if l.Total < 0 {
+		spin := t.spinner
+		if spin == "" || t.settled() {
+			spin = "…"
+		}
+		long := spin + " " + count(settled) + " settled of " + count(l.Read) + " read (streaming)"
+		if lipgloss.Width(long) <= iw {
+			return long
+		}
+		return fit(spin+" "+count(settled)+" of "+count(l.Read)+" read", iw)
+	}
+	pct := 0.0
+	switch {
+	case l.Total > 0:
+		pct = min(float64(settled)/float64(l.Total), 1)
+	case t.settled():
+		pct = 1
+	}
+	label := fmt.Sprintf("%s/%s %3d%%", count(settled), count(l.Total), int(pct*100))
+	barWidth := iw - lipgloss.Width(label) - 1
+	if barWidth < 4 {
+		return fit(label, iw)
+	}
+	t.bar.SetWidth(barWidth)
+	return t.bar.ViewAs(pct) + " " + label
+}
+
+// countsLine shows fulfilled and rejected, each with symbol and word, or
+// with the symbol alone when the words do not fit.
+func (t tile) countsLine(iw int) string {
+	st := t.ctx.Styles
+	l := t.loader
+	rej := st.Muted
+	if l.Rejected > 0 {
+		rej = st.Rejected
+	}
+	long := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)+" fulfilled") + "  " +
+		rej.Render(symRejected+" "+count(l.Rejected)+" rejected")
+	if lipgloss.Width(long) <= iw {
+		return long
+	}
+	short := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + "  " +
+		rej.Render(symRejected+" "+count(l.Rejected))
+	return fit(short, iw)
+}
+
+// reasonLine is the latest rejection reason, shortened to one line.
+func (t tile) reasonLine(iw int) string {
+	st := t.ctx.Styles
+	if t.loader.LastReason == "" {
+		return st.Muted.Render(fit("no rejections", iw))
+	}
+	return st.Rejected.Render(symRejected+" ") + fit(oneLine(t.loader.LastReason), iw-2)
+}

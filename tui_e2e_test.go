@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachewarm/cachewarm/internal/redistest"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// tmuxSession runs a command in a detached tmux session on its own
+// socket, for driving the monitor like a person would.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+}
+
+func startTmux(t *testing.T, w, h int, command string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		msg := "tmux not found: install the Debian package tmux to run the terminal end-to-end test"
+		if redistest.Require() {
+			t.Fatal(msg + " (CACHEWARM_REQUIRE_REDIS=1)")
+		}
+		t.Skip(msg)
+	}
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("cachewarm-test-%d", time.Now().UnixNano())}
+	s.run("new-session", "-d", "-s", "main", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-e", "TERM=xterm-256color", command)
+	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) run(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) screen() string { return s.run("capture-pane", "-p", "-t", "main") }
+
+func (s *tmuxSession) keys(keys ...string) {
+	s.run(append([]string{"send-keys", "-t", "main"}, keys...)...)
+}
+
+// waitFor polls the screen until it shows want, or fails after timeout.
+func (s *tmuxSession) waitFor(want string, timeout time.Duration) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		scr := s.screen()
+		if strings.Contains(scr, want) {
+			return scr
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("screen never showed %q; last screen:\n%s", want, scr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The issue's end-to-end run: the built binary in a real terminal, a real
+// redis-server, an origin that fails some items; r after the origin
+// recovers retries only those, q quits, and report and Redis agree.
+func TestMonitorRetryEndToEnd(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newFlakyOrigin(t, "/p/3", "/p/8", "/p/13")
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+retries = 0
+[[loader]]
+name = "pages"
+items = { range = [1, 20] }
+key = "page:{{.}}"
+fetch = { url = "%s/p/{{.}}" }
+[[loader]]
+name = "tags"
+items = { list = ["a", "b"] }
+key = "tag:{{.}}"
+`, srv.URL(), o.URL), map[string]string{})
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	exitFile := filepath.Join(dir, "exit")
+	s := startTmux(t, 100, 30, fmt.Sprintf("%s --config %s --report %s; echo $? > %s; sleep 30", bin, cfg, report, exitFile))
+
+	scr := s.waitFor("done", 20*time.Second)
+	if !strings.Contains(scr, "✗ 3 rejected") || !strings.Contains(scr, "✓ 19 fulfilled") {
+		t.Fatalf("after the first pass:\n%s", scr)
+	}
+	// The reasons are one key away: open the pages loader's failures.
+	s.keys("Enter")
+	scr = s.waitFor("failures of pages", 5*time.Second)
+	if !strings.Contains(scr, "503 Service Unavailable") {
+		t.Fatalf("failure view lacks the reason:\n%s", scr)
+	}
+	s.keys("Escape")
+	s.waitFor("enter show failures", 5*time.Second)
+
+	o.heal()
+	s.keys("r")
+	scr = s.waitFor("✗ 0 rejected  0 pending", 20*time.Second)
+	if !strings.Contains(scr, "✓ 22 fulfilled") {
+		t.Fatalf("after retry:\n%s", scr)
+	}
+	s.keys("q")
+	deadline := time.Now().Add(10 * time.Second)
+	var code []byte
+	for {
+		var err error
+		if code, err = os.ReadFile(exitFile); err == nil && len(code) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cachewarm did not quit on q:\n%s", s.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.TrimSpace(string(code)) != "0" {
+		t.Fatalf("exit code %s, want 0", code)
+	}
+	rep, err := warmup.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fulfilled != 22 || rep.Rejected != 0 || rep.Interrupted {
+		t.Fatalf("report: %d fulfilled, %d rejected, interrupted %v", rep.Fulfilled, rep.Rejected, rep.Interrupted)
+	}
+	if n := len(srv.Keys("*")); n != 22 {
+		t.Fatalf("%d keys in Redis, want 22", n)
+	}
+	for i := 1; i <= 20; i++ {
+		want := 1
+		if i == 3 || i == 8 || i == 13 {
+			want = 2 // one failed request, one retry
+		}
+		if got := o.count(fmt.Sprintf("/p/%d", i)); got != want {
+			t.Errorf("/p/%d requested %d times, want %d", i, got, want)
+		}
+	}
+	// The terminal is restored: the shell's own output is back on screen.
+	if scr := s.screen(); strings.Contains(scr, "enter show failures") {
+		t.Errorf("monitor still on screen after quitting:\n%s", scr)
+	}
+}

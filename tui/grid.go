@@ -40,7 +40,7 @@ func newGrid(ctx *Context) grid {
 	g := grid{
 		ctx:     ctx,
 		filter:  in,
-		spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot)),
+		spinner: spinner.New(spinner.WithSpinner(spinner.Points)),
 		tile:    newTile(ctx),
 	}
 	g.applyStyles()

@@ -33,7 +33,6 @@ const (
 )
 
 func main() {
-	redis.SetLogger(quietLogger{})
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -79,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	redis.SetLogger(quietLogger{})
 	f, err := parseFlags(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK

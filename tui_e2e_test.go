@@ -99,9 +99,9 @@ key = "tag:{{.}}"
 	}
 	// The reasons are one key away: open the pages loader's failures.
 	s.keys("Enter")
-	scr = s.waitFor("failures of pages", 5*time.Second)
-	if !strings.Contains(scr, "503 Service Unavailable") {
-		t.Fatalf("failure view lacks the reason:\n%s", scr)
+	scr = s.waitFor("503 Service Unavailable", 5*time.Second)
+	if !strings.Contains(scr, "failures of pages") {
+		t.Fatalf("not the failure view of pages:\n%s", scr)
 	}
 	s.keys("Escape")
 	s.waitFor("enter show failures", 5*time.Second)

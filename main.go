@@ -183,6 +183,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "cachewarm: %v\n", secrets.Redact(err.Error()))
 		}
 		eng.Stop()
+		if n := eng.InFlight(); n > 0 {
+			fmt.Fprintf(stderr, "cachewarm: stopping: waiting up to %s for %d in-flight items (ctrl+c cuts them short)\n", cfg.Run.Timeout, n)
+		}
 		eng.Wait()
 	} else {
 		pctx, cancel := context.WithCancel(ctx)
@@ -210,28 +213,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitRejected
 }
 
-// handleSignals turns SIGINT/SIGTERM into a graceful stop; a second signal,
-// or the timeout passing, ends in-flight attempts at once.
+// handleSignals turns SIGINT/SIGTERM into a graceful stop; a second
+// signal, or the timeout passing after the first, ends in-flight attempts
+// at once.
 func handleSignals(eng *warmup.Engine, timeout time.Duration) (stop func()) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	quit := make(chan struct{})
 	go func() {
-		select {
-		case <-ch:
-		case <-quit:
-			return
+		var deadline <-chan time.Time
+		for {
+			select {
+			case <-ch:
+				if eng.Stopped() {
+					eng.Kill()
+					continue
+				}
+				eng.Stop()
+				t := time.NewTimer(timeout + time.Second)
+				defer t.Stop()
+				deadline = t.C
+			case <-deadline:
+				eng.Kill()
+			case <-quit:
+				return
+			}
 		}
-		eng.Stop()
-		t := time.NewTimer(timeout + time.Second)
-		defer t.Stop()
-		select {
-		case <-ch:
-		case <-t.C:
-		case <-quit:
-			return
-		}
-		eng.Kill()
 	}()
 	return func() {
 		signal.Stop(ch)

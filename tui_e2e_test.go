@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,19 +115,8 @@ key = "tag:{{.}}"
 		t.Fatalf("after retry:\n%s", scr)
 	}
 	s.keys("q")
-	deadline := time.Now().Add(10 * time.Second)
-	var code []byte
-	for {
-		var err error
-		if code, err = os.ReadFile(exitFile); err == nil && len(code) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cachewarm did not quit on q:\n%s", s.screen())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if strings.TrimSpace(string(code)) != "0" {
+	code := waitFile(t, exitFile, 10*time.Second, s)
+	if code != "0" {
 		t.Fatalf("exit code %s, want 0", code)
 	}
 	rep, err := warmup.ReadReport(report)
@@ -150,5 +141,87 @@ key = "tag:{{.}}"
 	// The terminal is restored: the shell's own output is back on screen.
 	if scr := s.screen(); strings.Contains(scr, "enter show failures") {
 		t.Errorf("monitor still on screen after quitting:\n%s", scr)
+	}
+}
+
+// SIGTERM while the monitor runs: in-flight items settle or are rejected
+// "interrupted", the report is written, exit 130, terminal restored.
+func TestMonitorSIGTERM(t *testing.T) {
+	srv := redistest.Start(t)
+	release := make(chan struct{})
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/p/1" {
+			fmt.Fprint(w, "fast")
+			return
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer o.Close()
+	defer close(release)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+concurrency = 2
+timeout = "3s"
+[[loader]]
+name = "slow"
+items = { range = [1, 50] }
+key = "s:{{.}}"
+fetch = { url = "%s/p/{{.}}" }
+`, srv.URL(), o.URL), map[string]string{})
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	pidFile := filepath.Join(dir, "pid")
+	exitFile := filepath.Join(dir, "exit")
+	s := startTmux(t, 100, 30, fmt.Sprintf("sh -c 'echo $$ > %s; exec %s --config %s --report %s'; echo $? > %s; sleep 30", pidFile, bin, cfg, report, exitFile))
+	s.waitFor("✓ 1 fulfilled", 15*time.Second)
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("kill", "-TERM", strings.TrimSpace(string(pid))).CombinedOutput(); err != nil {
+		t.Fatalf("kill: %v %s", err, out)
+	}
+	// The monitor stays up while in-flight items settle, and says so.
+	s.waitFor("stopping", 5*time.Second)
+	code := waitFile(t, exitFile, 10*time.Second, s)
+	if code != "130" {
+		t.Fatalf("exit %s, want 130", code)
+	}
+	rep, err := warmup.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted || rep.Fulfilled != 1 || rep.Rejected < 1 {
+		t.Fatalf("report: interrupted %v, %d fulfilled, %d rejected", rep.Interrupted, rep.Fulfilled, rep.Rejected)
+	}
+	for _, r := range rep.Loaders[0].RejectedItems {
+		if r.Reason != "interrupted" {
+			t.Errorf("reason %q, want interrupted", r.Reason)
+		}
+	}
+	if scr := s.screen(); strings.Contains(scr, "stop/quit") {
+		t.Errorf("monitor still on screen:\n%s", scr)
+	}
+}
+
+// waitFile waits for a file the shell writes when the program exits and
+// returns its trimmed content.
+func waitFile(t *testing.T, path string, timeout time.Duration, s *tmuxSession) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cachewarm did not exit; screen:\n%s", s.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -149,7 +149,8 @@ func (m Model) onTick() (tea.Model, tea.Cmd) {
 			m.flash = ""
 		}
 	}
-	if m.opts.ExitWhenDone && m.snap.State == warmup.StateDone {
+	if m.snap.State == warmup.StateDone && (m.opts.ExitWhenDone || m.snap.Stopped) {
+		// Done after a stop (q, ctrl+c or a signal): the run is over.
 		return m, tea.Quit
 	}
 	return m, tick()
@@ -219,7 +220,7 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	if m.working() && !m.stopRequested {
 		m.eng.Stop()
 		m.stopRequested = true
-		m.setFlash(symStopping + " stopping: in-flight items settle · press q again to quit")
+		m.setFlash(symStopping + " stopping: in-flight items settle, then cachewarm quits · q again quits now")
 		return m, nil
 	}
 	return m, tea.Quit
@@ -298,7 +299,7 @@ func (m Model) status() string {
 	case m.flash != "":
 		return st.Flash.Render(m.flash)
 	case m.stopRequested && s.State != warmup.StateDone:
-		return st.Stopping.Render(symStopping + " stopping: in-flight items settle · press q again to quit")
+		return st.Stopping.Render(symStopping + " stopping: in-flight items settle, then cachewarm quits · q again quits now")
 	case s.State == warmup.StateDone:
 		line := st.Summary.Render("done in "+elapsed(s.Elapsed)) + " · " +
 			st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + " · " +

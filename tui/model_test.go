@@ -427,7 +427,7 @@ func TestQuit(t *testing.T) {
 			if tc.firstQuit {
 				return
 			}
-			if v := d.view(); !strings.Contains(v, "stopping") || !strings.Contains(v, "press q again to quit") {
+			if v := d.view(); !strings.Contains(v, "stopping") || !strings.Contains(v, "q again quits now") {
 				t.Fatalf("no stop notice:\n%s", v)
 			}
 			d.press(tc.key)
@@ -629,5 +629,30 @@ func TestFormat(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
+	}
+}
+
+// A run stopped from outside (a signal) quits the monitor once it has
+// settled; a run that simply finished keeps it open.
+func TestQuitsWhenStoppedRunSettles(t *testing.T) {
+	tests := []struct {
+		name    string
+		stopped bool
+		quits   bool
+	}{
+		{"finished", false, false},
+		{"stopped by a signal", true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, midRun(), 100, 30, Options{})
+			done := doneWithFailures()
+			done.Stopped = tc.stopped
+			d.eng.set(done)
+			d.send(tickMsg{})
+			if got := d.quits(); got != tc.quits {
+				t.Fatalf("quits=%v, want %v", got, tc.quits)
+			}
+		})
 	}
 }

@@ -13,14 +13,17 @@ import (
 // When ctx is cancelled the monitor closes and Run returns an error that
 // wraps ctx's.
 func Run(ctx context.Context, eng Engine, opts Options) error {
-	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	// Signals are the caller's: a SIGINT or SIGTERM stops the engine
+	// gracefully, and the monitor quits once the run has settled.
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
 	}
 	if opts.Output != nil {
 		popts = append(popts, tea.WithOutput(opts.Output))
 	}
-	if _, err := tea.NewProgram(New(eng, opts), popts...).Run(); err != nil {
+	_, err := tea.NewProgram(New(eng, opts), popts...).Run()
+	if err != nil {
 		return fmt.Errorf("tui: %w", err)
 	}
 	return nil

@@ -288,6 +288,18 @@ func (e *Engine) Stop() {
 	}
 }
 
+// Stopped reports whether Stop (or Kill) was called.
+func (e *Engine) Stopped() bool { return e.stopCtx.Err() != nil }
+
+// InFlight counts the items being fetched or written right now.
+func (e *Engine) InFlight() int64 {
+	var n int64
+	for _, lr := range e.loaders {
+		n += lr.inflight.Load()
+	}
+	return n
+}
+
 // Kill ends in-flight attempts at once; they are rejected "interrupted".
 func (e *Engine) Kill() {
 	e.Stop()
@@ -668,6 +680,7 @@ func (e *Engine) Snapshot() Snapshot {
 		Started: e.started,
 		Loaders: make([]LoaderSnapshot, len(e.loaders)),
 	}
+	s.Stopped = e.Stopped()
 	settled := make([]int64, len(e.loaders)+1)
 	for i, lr := range e.loaders {
 		ls := e.loaderSnapshot(lr)

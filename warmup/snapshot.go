@@ -26,8 +26,11 @@ type Snapshot struct {
 	Redis string
 	// Demo is true when the run uses the embedded Redis or the simulated
 	// origin.
-	Demo    bool
-	State   State
+	Demo  bool
+	State State
+	// Stopped is true once Stop was called: no new item or attempt starts,
+	// and the run ends when the in-flight ones settle.
+	Stopped bool
 	Started time.Time
 	// Elapsed is the time since the run started; it stops moving once
 	// every item has settled.

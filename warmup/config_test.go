@@ -29,6 +29,8 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"negative loader concurrency", good + "concurrency = -2\n", "loader[1].concurrency: must be at least 1"},
 		{"negative retries", "[run]\nretries = -1\n" + good, "run.retries: must be 0 or more"},
 		{"template does not parse", "[[loader]]\nname = \"a\"\nkey = \"k:{{.id\"\n", "config.toml:3: loader[1].key: template does not parse"},
+		{"templates cannot read files", "[[loader]]\nname = \"a\"\nkey = \"{{readFile \\\"/etc/passwd\\\"}}\"\n", `loader[1].key: template does not parse: function "readFile" not defined`},
+		{"templates cannot run programs", "[[loader]]\nname = \"a\"\nkey = \"{{exec \\\"id\\\"}}\"\n", `function "exec" not defined`},
 		{"url template does not parse", good + "fetch = { url = \"http://x/{{end}}\" }\n", "loader[1].fetch.url: template does not parse"},
 		{"missing file", "[[loader]]\nname = \"a\"\nitems = { file = \"nope.jsonl\" }\nkey = \"k\"\n", "loader[1].items.file: "},
 		{"unsupported file", "[[loader]]\nname = \"a\"\nitems = { file = \"config.toml\" }\nkey = \"k\"\n", `unsupported file type ".toml"`},

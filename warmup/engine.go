@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 )
 
@@ -37,7 +38,7 @@ type Engine struct {
 	opts  Options
 	fetch *fetcher
 	w     *writer
-	sem   chan struct{}
+	sem   *semaphore.Weighted
 
 	loaders []*loaderRun
 	byName  map[string]*loaderRun
@@ -84,7 +85,7 @@ type loaderRun struct {
 	sourceDone   atomic.Bool
 	hist         histogram
 
-	sem     chan struct{}
+	sem     *semaphore.Weighted
 	limiter *rate.Limiter
 
 	mu         sync.Mutex
@@ -97,7 +98,7 @@ type loaderRun struct {
 // then Wait, then Close.
 func New(cfg *Config, rdb *redis.Client, opts Options) *Engine {
 	e := &Engine{cfg: cfg, opts: opts, byName: map[string]*loaderRun{}}
-	e.sem = make(chan struct{}, cfg.Run.Concurrency)
+	e.sem = semaphore.NewWeighted(int64(cfg.Run.Concurrency))
 	e.fetch = newFetcher(cfg.Run.Concurrency, cfg.Run.Timeout)
 	e.stopCtx, e.stop = context.WithCancel(context.Background())
 	e.hardCtx, e.kill = context.WithCancel(context.Background())
@@ -105,7 +106,7 @@ func New(cfg *Config, rdb *redis.Client, opts Options) *Engine {
 		lr := &loaderRun{cfg: l, index: i, source: describeLoader(l)}
 		lr.total.Store(-1)
 		if l.Concurrency > 0 {
-			lr.sem = make(chan struct{}, l.Concurrency)
+			lr.sem = semaphore.NewWeighted(int64(l.Concurrency))
 		}
 		if l.Rate > 0 {
 			lr.limiter = rate.NewLimiter(rate.Limit(l.Rate), 1)
@@ -450,26 +451,63 @@ func (ws *workerState) renderItem(t *template.Template, fast *fastTemplate, it *
 	return render(t, v, &ws.b)
 }
 
-// process takes one item through key → fetch → write, with retries, and
-// settles it exactly once.
-func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
-	lr.inflight.Add(1)
-	defer lr.inflight.Add(-1)
-	key := ""
-	attempts := it.Attempts
-	settled := false
-	reject := func(stage Stage, reason string) {
-		settled = true
-		e.settleRejected(lr, Rejection{Item: it.Raw, Key: key, Reason: reason, Attempts: attempts, Stage: stage, Where: it.Where()}, retry)
-	}
-	defer func() {
-		if p := recover(); p != nil && !settled {
-			reject(StageInternal, fmt.Sprintf("internal error: %v", p))
-		}
-	}()
-	if it.Err != nil {
-		reject(StageSource, it.Err.Error())
+// itemRun is one item on its way to being settled, exactly once.
+type itemRun struct {
+	e        *Engine
+	lr       *loaderRun
+	it       *Item
+	retry    bool
+	key, url string
+	value    []byte
+	attempts int
+	settled  bool
+}
+
+func (r *itemRun) reject(stage Stage, reason string) {
+	if r.settled {
 		return
+	}
+	r.settled = true
+	r.e.settleRejected(r.lr, Rejection{Item: r.it.Raw, Key: r.key, Reason: reason, Attempts: r.attempts,
+		Stage: stage, Where: r.it.Where()}, r.retry)
+}
+
+func (r *itemRun) fulfil() {
+	r.settled = true
+	r.lr.fulfilled.Add(1)
+	if r.retry {
+		r.lr.retrying.Add(-1)
+	}
+}
+
+// recover turns a panic into the item's rejection.
+func (r *itemRun) recover(p any) {
+	if p != nil {
+		r.reject(StageInternal, fmt.Sprintf("internal error: %v", p))
+	}
+}
+
+// started counts an attempt, and shows retries' attempt numbers.
+func (r *itemRun) started() {
+	r.attempts++
+	if !r.retry {
+		return
+	}
+	for {
+		cur := r.lr.retryAttempt.Load()
+		if int64(r.attempts) <= cur || r.lr.retryAttempt.CompareAndSwap(cur, int64(r.attempts)) {
+			return
+		}
+	}
+}
+
+// prepare renders the key (and URL); it rejects the item and returns false
+// when that fails.
+func (r *itemRun) prepare(ws *workerState) bool {
+	it := r.it
+	if it.Err != nil {
+		r.reject(StageSource, it.Err.Error())
+		return false
 	}
 	sourceErr := func(err error) bool {
 		ie, ok := err.(*itemError)
@@ -480,31 +518,54 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 		if w := it.Where(); w != "" {
 			reason = w + ": " + reason
 		}
-		reject(StageSource, reason)
+		r.reject(StageSource, reason)
 		return true
 	}
-	key, err := ws.renderItem(lr.cfg.Key, lr.cfg.keyFast, it)
+	var err error
+	r.key, err = ws.renderItem(r.lr.cfg.Key, r.lr.cfg.keyFast, it)
 	if sourceErr(err) {
-		return
+		return false
 	}
 	if err != nil {
-		reject(StageKey, "key template: "+err.Error())
-		return
+		r.reject(StageKey, "key template: "+err.Error())
+		return false
 	}
-	if key == "" {
-		reject(StageKey, "key template: rendered an empty key")
-		return
+	if r.key == "" {
+		r.reject(StageKey, "key template: rendered an empty key")
+		return false
 	}
-	var url string
-	if lr.cfg.Fetch != nil {
-		url, err = ws.renderItem(lr.cfg.Fetch.URL, lr.cfg.Fetch.urlFast, it)
+	if f := r.lr.cfg.Fetch; f != nil {
+		r.url, err = ws.renderItem(f.URL, f.urlFast, it)
 		if sourceErr(err) {
-			return
+			return false
 		}
 		if err != nil {
-			reject(StageURL, "url template: "+err.Error())
-			return
+			r.reject(StageURL, "url template: "+err.Error())
+			return false
 		}
+	}
+	return true
+}
+
+// giveUp rejects an item whose attempts ended with last: "interrupted"
+// when the run was stopped before a transient failure could be retried.
+func (r *itemRun) giveUp(last *itemError) {
+	if r.e.stopCtx.Err() != nil && (last == nil || last.transient) {
+		r.reject(StageInterrupted, "interrupted")
+		return
+	}
+	r.reject(last.stage, last.msg)
+}
+
+// process takes one item through key → fetch → write, with retries, and
+// settles it exactly once.
+func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
+	lr.inflight.Add(1)
+	defer lr.inflight.Add(-1)
+	r := &itemRun{e: e, lr: lr, it: it, retry: retry, attempts: it.Attempts}
+	defer func() { r.recover(recover()) }()
+	if !r.prepare(ws) {
+		return
 	}
 	budget := 1 + e.cfg.Run.Retries
 	var last *itemError
@@ -512,44 +573,28 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 		if a > 0 && !e.sleep(e.backoff(a)) {
 			break
 		}
-		if !e.acquire(lr) {
+		if !e.acquire(lr, 1) {
 			break
 		}
-		attempts++
-		if retry {
-			for {
-				cur := lr.retryAttempt.Load()
-				if int64(attempts) <= cur || lr.retryAttempt.CompareAndSwap(cur, int64(attempts)) {
-					break
-				}
-			}
-		}
+		r.started()
 		start := time.Now()
-		last = e.attemptHeld(lr, it, key, url, ws)
+		last = e.attemptHeld(lr, it, r.key, r.url, ws)
 		if last == nil {
-			lr.hist.observe(time.Since(start))
-			settled = true
-			lr.fulfilled.Add(1)
-			if retry {
-				lr.retrying.Add(-1)
-			}
+			lr.hist.observe(time.Since(start), 1)
+			r.fulfil()
 			return
 		}
 		if !last.transient || e.hardCtx.Err() != nil {
 			break
 		}
 	}
-	if e.stopCtx.Err() != nil && (last == nil || last.transient) {
-		reject(StageInterrupted, "interrupted")
-		return
-	}
-	reject(last.stage, last.msg)
+	r.giveUp(last)
 }
 
 // attemptHeld runs one attempt and gives back the concurrency slots it
 // holds, even if the attempt panics.
 func (e *Engine) attemptHeld(lr *loaderRun, it *Item, key, url string, ws *workerState) *itemError {
-	defer e.release(lr)
+	defer e.release(lr, 1)
 	return e.attempt(lr, it, key, url, ws)
 }
 
@@ -612,35 +657,33 @@ func (e *Engine) sleep(d time.Duration) bool {
 	}
 }
 
-func (e *Engine) acquire(lr *loaderRun) bool {
+// acquire takes n concurrency slots, the loader's and the shared ones,
+// and waits for the loader's rate limit; false when the run was stopped.
+func (e *Engine) acquire(lr *loaderRun, n int) bool {
 	if lr.sem != nil {
-		select {
-		case lr.sem <- struct{}{}:
-		case <-e.stopCtx.Done():
+		if err := lr.sem.Acquire(e.stopCtx, int64(n)); err != nil {
 			return false
 		}
 	}
-	select {
-	case e.sem <- struct{}{}:
-	case <-e.stopCtx.Done():
+	if err := e.sem.Acquire(e.stopCtx, int64(n)); err != nil {
 		if lr.sem != nil {
-			<-lr.sem
+			lr.sem.Release(int64(n))
 		}
 		return false
 	}
 	if lr.limiter != nil {
-		if err := lr.limiter.Wait(e.stopCtx); err != nil {
-			e.release(lr)
+		if err := lr.limiter.WaitN(e.stopCtx, n); err != nil {
+			e.release(lr, n)
 			return false
 		}
 	}
 	return true
 }
 
-func (e *Engine) release(lr *loaderRun) {
-	<-e.sem
+func (e *Engine) release(lr *loaderRun, n int) {
+	e.sem.Release(int64(n))
 	if lr.sem != nil {
-		<-lr.sem
+		lr.sem.Release(int64(n))
 	}
 }
 

@@ -24,7 +24,8 @@ func bucketOf(d time.Duration) int {
 	return min(b, histBuckets-1)
 }
 
-func (h *histogram) observe(d time.Duration) { h.buckets[bucketOf(d)].Add(1) }
+// observe records n items that took d each.
+func (h *histogram) observe(d time.Duration, n int64) { h.buckets[bucketOf(d)].Add(n) }
 
 // quantiles returns the q-quantiles (0..1) of what was observed, as the
 // upper bounds of their buckets.

@@ -349,14 +349,30 @@ func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
 		workers = min(workers, lr.cfg.Concurrency)
 	}
 	if t := src.Total(); t >= 0 && t < int64(workers) {
-		workers = int(t)
+		workers = max(int(t), 1)
 	}
 	if retry {
 		e.awaitRedis()
 	}
 	var srcMu sync.Mutex
 	var wg sync.WaitGroup
-	for range max(workers, 1) {
+	if e.useBulk(lr) {
+		conc := e.cfg.Run.Concurrency
+		if lr.cfg.Concurrency > 0 {
+			conc = min(conc, lr.cfg.Concurrency)
+		}
+		n, batch := bulkShape(conc)
+		workers = n
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.bulkWorker(lr, src, &srcMu, retry, batch)
+			}()
+		}
+		workers = 0
+	}
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

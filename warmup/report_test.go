@@ -1,0 +1,47 @@
+package warmup
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// The streamed report is valid JSON and reads back as what was written.
+func TestReportRoundTrip(t *testing.T) {
+	reports := []*Report{
+		{Loaders: []LoaderReport{}},
+		{ReportTotals: ReportTotals{Fulfilled: 3, Rejected: 2, Interrupted: true, Redis: "redis://:***@h:1/0", Config: "c.toml",
+			Started: time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC), Seconds: 1.5},
+			Loaders: []LoaderReport{
+				{LoaderTotals: LoaderTotals{Name: "a", Source: "list of 5", Fulfilled: 3, Rejected: 2, P50ms: 1.5}, RejectedItems: []Rejection{
+					{Item: json.RawMessage(`{"id":1}`), Key: "a:1", Reason: "fetch GET x: 503", Attempts: 3, Stage: StageFetch},
+					{Item: json.RawMessage(`"x\"y"`), Reason: "f.jsonl:2: invalid JSON", Stage: StageSource, Where: "f.jsonl:2"},
+				}},
+				{LoaderTotals: LoaderTotals{Name: "empty", Error: "read f: boom"}, RejectedItems: []Rejection{}},
+			}},
+	}
+	for _, rep := range reports {
+		var b bytes.Buffer
+		if err := encodeReport(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		var got Report
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, b.String())
+		}
+		for i := range got.Loaders {
+			if got.Loaders[i].RejectedItems == nil {
+				t.Fatalf("rejected_items is null, want []:\n%s", b.String())
+			}
+		}
+		want := *rep
+		if len(want.Loaders) == 0 {
+			want.Loaders = got.Loaders
+		}
+		if !reflect.DeepEqual(&got, &want) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v\n%s", got, want, b.String())
+		}
+	}
+}

@@ -72,11 +72,12 @@ func (s *tmuxSession) waitFor(want string, timeout time.Duration) string {
 // redis-server, an origin that fails some items; r after the origin
 // recovers retries only those, q quits, and report and Redis agree.
 func TestMonitorRetryEndToEnd(t *testing.T) {
-	srv := redistest.Start(t)
+	const pw = "monitor-pw-5521"
+	srv := redistest.Start(t, "--requirepass", pw)
 	o := newFlakyOrigin(t, "/p/3", "/p/8", "/p/13")
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
-url = %q
+url = "redis://:%s@%s/0"
 [run]
 retries = 0
 [[loader]]
@@ -88,7 +89,7 @@ fetch = { url = "%s/p/{{.}}" }
 name = "tags"
 items = { list = ["a", "b"] }
 key = "tag:{{.}}"
-`, srv.URL(), o.URL), map[string]string{})
+`, pw, srv.Addr(), o.URL), map[string]string{})
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
@@ -98,6 +99,9 @@ key = "tag:{{.}}"
 	scr := s.waitFor("done", 20*time.Second)
 	if !strings.Contains(scr, "✗ 3 rejected") || !strings.Contains(scr, "✓ 19 fulfilled") {
 		t.Fatalf("after the first pass:\n%s", scr)
+	}
+	if strings.Contains(scr, pw) || !strings.Contains(scr, "redis://:***@") {
+		t.Fatalf("the header must show the target with its password redacted:\n%s", scr)
 	}
 	// The reasons are one key away: open the pages loader's failures.
 	s.keys("Enter")
@@ -125,6 +129,9 @@ key = "tag:{{.}}"
 	}
 	if rep.Fulfilled != 22 || rep.Rejected != 0 || rep.Interrupted {
 		t.Fatalf("report: %d fulfilled, %d rejected, interrupted %v", rep.Fulfilled, rep.Rejected, rep.Interrupted)
+	}
+	if data, _ := os.ReadFile(report); strings.Contains(string(data), pw) {
+		t.Fatal("password in the report")
 	}
 	if n := len(srv.Keys("*")); n != 22 {
 		t.Fatalf("%d keys in Redis, want 22", n)

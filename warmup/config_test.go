@@ -33,6 +33,7 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"templates cannot run programs", "[[loader]]\nname = \"a\"\nkey = \"{{exec \\\"id\\\"}}\"\n", `function "exec" not defined`},
 		{"url template does not parse", good + "fetch = { url = \"http://x/{{end}}\" }\n", "loader[1].fetch.url: template does not parse"},
 		{"missing file", "[[loader]]\nname = \"a\"\nitems = { file = \"nope.jsonl\" }\nkey = \"k\"\n", "loader[1].items.file: "},
+		{"items file is a directory", "[[loader]]\nname = \"a\"\nitems = { file = \"sub.jsonl\" }\nkey = \"k\"\n", "sub.jsonl is a directory"},
 		{"unsupported file", "[[loader]]\nname = \"a\"\nitems = { file = \"config.toml\" }\nkey = \"k\"\n", `unsupported file type ".toml"`},
 		{"two item kinds", "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"], range = [1, 2] }\nkey = \"k\"\n", "loader[1].items: set exactly one of file, list or range"},
 		{"backwards range", "[[loader]]\nname = \"a\"\nitems = { range = [5, 1] }\nkey = \"k\"\n", "runs backwards"},
@@ -47,6 +48,9 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "config.toml")
+			if err := os.Mkdir(filepath.Join(dir, "sub.jsonl"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(path, []byte(tc.toml), 0o644); err != nil {
 				t.Fatal(err)
 			}

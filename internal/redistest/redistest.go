@@ -56,7 +56,13 @@ func Start(t testing.TB, extra ...string) *Server {
 	s.args = append([]string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir, "--protected-mode", "no"}, extra...)
 	s.start(bin)
-	s.Client = redis.NewClient(&redis.Options{Addr: s.Addr()})
+	opts := &redis.Options{Addr: s.Addr()}
+	for i, a := range extra {
+		if a == "--requirepass" && i+1 < len(extra) {
+			opts.Password = extra[i+1]
+		}
+	}
+	s.Client = redis.NewClient(opts)
 	t.Cleanup(func() {
 		s.Client.Close()
 		s.Kill()

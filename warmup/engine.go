@@ -27,7 +27,8 @@ type Options struct {
 	// OnLoaderDone, when set, is called once per loader when its first
 	// pass has settled every item.
 	OnLoaderDone func(LoaderSnapshot)
-	// Writers is the number of pipelining writer goroutines (default 4).
+	// Writers is the number of pipelining writer goroutines for fetched
+	// values (default 2).
 	Writers int
 }
 
@@ -118,7 +119,7 @@ func New(cfg *Config, rdb *redis.Client, opts Options) *Engine {
 		e.w = newWriter(e.hardCtx, rdb, cfg.Run.Timeout)
 		n := opts.Writers
 		if n <= 0 {
-			n = 4
+			n = 2
 		}
 		var wctx context.Context
 		wctx, e.writersCancel = context.WithCancel(context.Background())
@@ -347,6 +348,11 @@ func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
 	workers := e.cfg.Run.Concurrency
 	if lr.cfg.Concurrency > 0 {
 		workers = min(workers, lr.cfg.Concurrency)
+	}
+	if lr.cfg.Fetch != nil {
+		// Twice the slots: while one worker's fetched body waits for its
+		// pipelined write, another can fetch the next item.
+		workers *= 2
 	}
 	if t := src.Total(); t >= 0 && t < int64(workers) {
 		workers = max(int(t), 1)
@@ -610,13 +616,22 @@ func (e *Engine) process(lr *loaderRun, it *Item, retry bool, ws *workerState) {
 // attemptHeld runs one attempt and gives back the concurrency slots it
 // holds, even if the attempt panics.
 func (e *Engine) attemptHeld(lr *loaderRun, it *Item, key, url string, ws *workerState) *itemError {
-	defer e.release(lr, 1)
-	return e.attempt(lr, it, key, url, ws)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			e.release(lr, 1)
+		}
+	}
+	defer release()
+	return e.attempt(lr, it, key, url, ws, release)
 }
 
 // attempt is one try of fetch + write, bounded by the timeout: the fetch
-// by its context, the write by the writer's pipeline deadline.
-func (e *Engine) attempt(lr *loaderRun, it *Item, key, url string, ws *workerState) *itemError {
+// by its context, the write by the writer's pipeline deadline. Once the
+// body is fetched it calls fetched, which gives the concurrency slot back:
+// the slots bound what the origin sees, and the pipelined write needs none.
+func (e *Engine) attempt(lr *loaderRun, it *Item, key, url string, ws *workerState, fetched func()) *itemError {
 	var value []byte
 	var ctx context.Context = e.hardCtx
 	if lr.cfg.Fetch != nil {
@@ -629,6 +644,7 @@ func (e *Engine) attempt(lr *loaderRun, it *Item, key, url string, ws *workerSta
 		}
 		value = body
 		ctx = fctx
+		fetched()
 	} else {
 		value = it.StringValue()
 	}

@@ -334,6 +334,23 @@ func (v *validator) expand(path, s string, secret bool) string {
 	})
 }
 
+// integer returns *val, or def when it is not set; a value below least
+// is a config error.
+func (v *validator) integer(path string, val *int64, def, least int) int {
+	if val == nil {
+		return def
+	}
+	if *val < int64(least) {
+		if least == 0 {
+			v.fail(path, "must be 0 or more, got %d", *val)
+		} else {
+			v.fail(path, "must be at least %d, got %d", least, *val)
+		}
+		return def
+	}
+	return int(*val)
+}
+
 func (v *validator) duration(path string, val any, def time.Duration, allowZero bool) time.Duration {
 	if val == nil {
 		return def
@@ -413,21 +430,9 @@ func (v *validator) config(raw *rawConfig) *Config {
 	cfg.Redis.TLSInsecureSkipVerify = raw.Redis.TLSInsecureSkipVerify
 
 	r := &raw.Run
-	cfg.Run.Concurrency = 32
-	if r.Concurrency != nil {
-		if *r.Concurrency < 1 {
-			v.fail("run.concurrency", "must be at least 1, got %d", *r.Concurrency)
-		}
-		cfg.Run.Concurrency = int(*r.Concurrency)
-	}
+	cfg.Run.Concurrency = v.integer("run.concurrency", r.Concurrency, 32, 1)
 	cfg.Run.Timeout = v.duration("run.timeout", r.Timeout, 10*time.Second, false)
-	cfg.Run.Retries = 2
-	if r.Retries != nil {
-		if *r.Retries < 0 {
-			v.fail("run.retries", "must be 0 or more, got %d", *r.Retries)
-		}
-		cfg.Run.Retries = int(*r.Retries)
-	}
+	cfg.Run.Retries = v.integer("run.retries", r.Retries, 2, 0)
 	cfg.Run.Backoff = v.duration("run.backoff", r.Backoff, 250*time.Millisecond, true)
 	cfg.Run.TTL = v.duration("run.ttl", r.TTL, time.Hour, true)
 
@@ -440,13 +445,7 @@ func (v *validator) config(raw *rawConfig) *Config {
 		if o.Permanent != nil {
 			oc.Permanent = *o.Permanent
 		}
-		oc.FailAttempts = 1 + cfg.Run.Retries
-		if o.FailAttempts != nil {
-			if *o.FailAttempts < 0 {
-				v.fail("origin.fail_attempts", "must be 0 or more, got %d", *o.FailAttempts)
-			}
-			oc.FailAttempts = int(*o.FailAttempts)
-		}
+		oc.FailAttempts = v.integer("origin.fail_attempts", o.FailAttempts, 1+cfg.Run.Retries, 0)
 		for prefix, share := range oc.Hot {
 			if share < 0 || share > 1 {
 				v.fail("origin.hot."+prefix, "must be between 0 and 1, got %g", share)
@@ -559,12 +558,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		l.Fetch = f
 	}
 	l.TTL = v.duration(p("ttl"), r.TTL, cfg.Run.TTL, true)
-	if r.Concurrency != nil {
-		if *r.Concurrency < 1 {
-			v.fail(p("concurrency"), "must be at least 1, got %d", *r.Concurrency)
-		}
-		l.Concurrency = int(*r.Concurrency)
-	}
+	l.Concurrency = v.integer(p("concurrency"), r.Concurrency, 0, 1)
 	if r.Rate != "" {
 		rate, err := parseRate(v.expand(p("rate"), r.Rate, false))
 		if err != nil {

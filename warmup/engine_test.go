@@ -413,13 +413,8 @@ fetch = { url = "%s/{{.}}" }
 	if err := cfg.SetRedisURL(srv.URL()); err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := warmup.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
-	eng := warmup.New(cfg, rdb, warmup.Options{})
-	defer eng.Close()
+	rdb := connect(t, cfg)
+	eng := newEngine(t, cfg, rdb, warmup.Options{})
 	eng.Start()
 	for range 3 {
 		<-started
@@ -495,14 +490,9 @@ key = "k:{{.}}"
 	if err := cfg.SetRedisURL(srv.URL()); err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := warmup.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	rdb := connect(t, cfg)
 	srv.Kill()
-	eng := warmup.New(cfg, rdb, warmup.Options{})
-	defer eng.Close()
+	eng := newEngine(t, cfg, rdb, warmup.Options{})
 	eng.Start()
 	eng.Wait()
 	rep := eng.Report()

@@ -118,16 +118,11 @@ key = "p:{{.}}"
 	if err := cfg.SetRedisURL(srv.URL()); err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := warmup.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	rdb := connect(t, cfg)
 	if err := srv.Client.Do(context.Background(), "CLIENT", "PAUSE", "3000", "WRITE").Err(); err != nil {
 		t.Fatal(err)
 	}
-	eng := warmup.New(cfg, rdb, warmup.Options{})
-	defer eng.Close()
+	eng := newEngine(t, cfg, rdb, warmup.Options{})
 	eng.Start()
 	eng.Wait()
 	rep := eng.Report()

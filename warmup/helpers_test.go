@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cachewarm/cachewarm/internal/redistest"
 	"github.com/cachewarm/cachewarm/warmup"
 )
@@ -58,16 +60,29 @@ func runAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts wa
 
 func runURL(t *testing.T, cfg *warmup.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
 	t.Helper()
+	eng := newEngine(t, cfg, connect(t, cfg), opts)
+	eng.Start()
+	eng.Wait()
+	return eng, eng.Report()
+}
+
+// connect opens a client for cfg's Redis, closed when the test ends.
+func connect(t *testing.T, cfg *warmup.Config) *redis.Client {
+	t.Helper()
 	rdb, err := warmup.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// newEngine makes an engine that is closed when the test ends.
+func newEngine(t *testing.T, cfg *warmup.Config, rdb *redis.Client, opts warmup.Options) *warmup.Engine {
+	t.Helper()
 	eng := warmup.New(cfg, rdb, opts)
 	t.Cleanup(eng.Close)
-	eng.Start()
-	eng.Wait()
-	return eng, eng.Report()
+	return eng
 }
 
 func loaderReport(t *testing.T, rep *warmup.Report, name string) warmup.LoaderReport {

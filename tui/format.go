@@ -109,16 +109,6 @@ func spread(left, right string, w int) string {
 	return left + strings.Repeat(" ", gap) + right
 }
 
-// pad right-pads a styled string with spaces to w cells (truncating it
-// when it is wider).
-func pad(s string, w int) string {
-	s = fit(s, w)
-	if n := w - lipgloss.Width(s); n > 0 {
-		s += strings.Repeat(" ", n)
-	}
-	return s
-}
-
 // itoa formats a small int.
 func itoa(n int) string { return strconv.Itoa(n) }
 

@@ -107,7 +107,7 @@ func (e *Engine) bulkBatch(lr *loaderRun, runs []itemRun, pending []*itemRun, cm
 				continue
 			}
 			ie := &itemError{stage: StageRedis, transient: redisTransient(err),
-				msg: e.cfg.secrets.Redact("redis SET " + r.key + ": " + describeRedisErr(nil, err, e.cfg.Run.Timeout))}
+				msg: e.cfg.secrets.Redact("redis SET " + r.key + ": " + describeRedisErr(e.hardCtx, err, e.cfg.Run.Timeout))}
 			if !ie.transient || e.hardCtx.Err() != nil {
 				r.reject(ie.stage, ie.msg)
 				continue

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -24,12 +25,11 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// Exit codes.
+// Exit codes decided here; the run's own (0 all fulfilled, 1 some
+// rejected, 130 interrupted) come from warmup.Engine.ExitCode.
 const (
-	exitOK          = 0
-	exitRejected    = 1
-	exitUsage       = 2
-	exitInterrupted = 130
+	exitOK    = 0
+	exitUsage = 2
 )
 
 func main() {
@@ -117,6 +117,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := cfg.Select(f.only); err != nil {
 		return fail(err)
+	}
+	if f.report != "" {
+		// Find out now, not after an hour of warming, that the report
+		// cannot be written.
+		if st, err := os.Stat(filepath.Dir(f.report)); err != nil || !st.IsDir() {
+			return fail(fmt.Errorf("--report %s: folder %s does not exist", f.report, filepath.Dir(f.report)))
+		}
 	}
 	var prior *warmup.Report
 	if f.retryFrom != "" {
@@ -206,11 +213,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	code := eng.ExitCode()
-	if code == exitOK || code == exitRejected || code == exitInterrupted {
-		return code
-	}
-	return exitRejected
+	return eng.ExitCode()
 }
 
 // handleSignals turns SIGINT/SIGTERM into a graceful stop; a second

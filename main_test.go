@@ -235,6 +235,7 @@ func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
 			fmt.Sprintf("cannot reach Redis at redis://:***@127.0.0.1:%d/0: connection refused", port)},
 		{"unknown --only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--only", "zzz"}, "--only: no loader named zzz"},
 		{"bad flag", okLoader, []string{"--nope"}, "unknown flag: --nope"},
+		{"report folder missing", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "/nonexistent/out.json"}, "--report /nonexistent/out.json: folder /nonexistent does not exist"},
 		{"missing report", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--retry-from", "/nonexistent/r.json"}, "read report: /nonexistent/r.json: no such file"},
 	}
 	for _, tc := range tests {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -88,7 +89,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if f.version {
-		fmt.Fprintf(stdout, "cachewarm %s\n", version)
+		v := version
+		if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version // go install …@vX.Y.Z
+		}
+		fmt.Fprintf(stdout, "cachewarm %s\n", v)
 		return exitOK
 	}
 	fail := func(err error) int {

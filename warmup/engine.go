@@ -689,9 +689,16 @@ func (e *Engine) sleep(d time.Duration) bool {
 	}
 }
 
-// acquire takes n concurrency slots, the loader's and the shared ones,
-// and waits for the loader's rate limit; false when the run was stopped.
+// acquire waits for the loader's rate limit, then takes n concurrency
+// slots, the loader's and the shared ones; false when the run was stopped.
+// The rate limit comes first so that a rate-limited loader never sits on
+// shared slots other loaders could use.
 func (e *Engine) acquire(lr *loaderRun, n int) bool {
+	if lr.limiter != nil {
+		if err := lr.limiter.WaitN(e.stopCtx, n); err != nil {
+			return false
+		}
+	}
 	if lr.sem != nil {
 		if err := lr.sem.Acquire(e.stopCtx, int64(n)); err != nil {
 			return false
@@ -702,12 +709,6 @@ func (e *Engine) acquire(lr *loaderRun, n int) bool {
 			lr.sem.Release(int64(n))
 		}
 		return false
-	}
-	if lr.limiter != nil {
-		if err := lr.limiter.WaitN(e.stopCtx, n); err != nil {
-			e.release(lr, n)
-			return false
-		}
 	}
 	return true
 }

@@ -518,3 +518,47 @@ key = "k:{{.}}"
 		t.Fatalf("%d keys after retry, want 20", n)
 	}
 }
+
+// A rate-limited loader waits for its rate before it takes a shared slot,
+// so it never starves the other loaders.
+func TestRateLimitedLoaderDoesNotStarveOthers(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newOrigin(t, func(_ string, _ int, w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+concurrency = 2
+[[loader]]
+name = "slow"
+items = { range = [1, 4] }
+key = "slow:{{.}}"
+rate = "2/s"
+[[loader]]
+name = "fast"
+items = { range = [1, 50] }
+key = "fast:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	if err := cfg.SetRedisURL(srv.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	eng.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := eng.Snapshot()
+		if s.Loaders[1].Done {
+			if slow := s.Loaders[0].Settled(); slow > 2 {
+				t.Fatalf("fast loader finished only after %d of the rate-limited items: it was starved", slow)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("fast loader did not finish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	eng.Wait()
+	if rep := eng.Report(); rep.Fulfilled != 54 {
+		t.Fatalf("%d fulfilled", rep.Fulfilled)
+	}
+}

@@ -26,7 +26,7 @@ func bulkShape(concurrency int) (workers, batch int) {
 
 // useBulk reports whether a loader's items take the bulk path.
 func (e *Engine) useBulk(lr *loaderRun) bool {
-	return lr.cfg.Fetch == nil && lr.limiter == nil && e.w != nil
+	return lr.cfg.Fetch == nil && lr.limiter == nil && e.rdb != nil
 }
 
 // bulkWorker drains src in batches until it is exhausted or the run stops.
@@ -83,7 +83,6 @@ func (e *Engine) bulkBatch(lr *loaderRun, runs []itemRun, pending []*itemRun, cm
 		}
 	}
 	budget := 1 + e.cfg.Run.Retries
-	var lastErr = map[*itemRun]*itemError{}
 	for a := 0; a < budget && len(pending) > 0; a++ {
 		if a > 0 && !e.sleep(e.backoff(a)) {
 			break
@@ -93,7 +92,6 @@ func (e *Engine) bulkBatch(lr *loaderRun, runs []itemRun, pending []*itemRun, cm
 		}
 		start := time.Now()
 		cmds = e.pipelineSet(lr, pending, cmds[:0])
-		e.release(lr, len(pending))
 		took := time.Since(start)
 		next := pending[:0]
 		var ok int64
@@ -106,28 +104,30 @@ func (e *Engine) bulkBatch(lr *loaderRun, runs []itemRun, pending []*itemRun, cm
 				ok++
 				continue
 			}
-			ie := &itemError{stage: StageRedis, transient: redisTransient(err),
-				msg: e.cfg.secrets.Redact("redis SET " + r.key + ": " + describeRedisErr(e.hardCtx, err, e.cfg.Run.Timeout))}
+			ie := e.writeFailure(e.hardCtx, r.key, err)
 			if !ie.transient || e.hardCtx.Err() != nil {
 				r.reject(ie.stage, ie.msg)
 				continue
 			}
-			lastErr[r] = ie
+			r.last = ie
 			next = append(next, r)
 		}
 		lr.hist.observe(took, ok)
 		pending = next
 	}
 	for _, r := range pending {
-		r.giveUp(lastErr[r])
+		r.giveUp(r.last)
 	}
 }
 
-// pipelineSet writes the items in one pipeline, bounded by the timeout.
+// pipelineSet writes the items in one pipeline, bounded by the timeout,
+// and gives back the len(runs) concurrency slots they hold, even if it
+// panics.
 func (e *Engine) pipelineSet(lr *loaderRun, runs []*itemRun, cmds []*redis.StatusCmd) []*redis.StatusCmd {
+	defer e.release(lr, len(runs))
 	ctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
 	defer cancel()
-	pipe := e.w.rdb.Pipeline()
+	pipe := e.rdb.Pipeline()
 	for _, r := range runs {
 		cmds = append(cmds, pipe.Set(ctx, r.key, r.value, lr.cfg.TTL))
 	}

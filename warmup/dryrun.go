@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // DryRun prints the keys, URLs and values the first n items of each loader
@@ -68,10 +69,9 @@ func DryRun(cfg *Config, w io.Writer, n int) error {
 	return nil
 }
 
-func fmtTTL(d interface{ String() string }) string {
-	s := d.String()
-	if s == "0s" {
+func fmtTTL(d time.Duration) string {
+	if d == 0 {
 		return "none"
 	}
-	return s
+	return d.String()
 }

@@ -38,6 +38,7 @@ type Engine struct {
 	cfg   *Config
 	opts  Options
 	fetch *fetcher
+	rdb   *redis.Client
 	w     *writer
 	sem   *semaphore.Weighted
 
@@ -73,7 +74,6 @@ type rateSample struct {
 // loaderRun is the live state of one loader.
 type loaderRun struct {
 	cfg    *Loader
-	index  int
 	source string
 
 	total        atomic.Int64
@@ -103,8 +103,8 @@ func New(cfg *Config, rdb *redis.Client, opts Options) *Engine {
 	e.fetch = newFetcher(cfg.Run.Concurrency, cfg.Run.Timeout)
 	e.stopCtx, e.stop = context.WithCancel(context.Background())
 	e.hardCtx, e.kill = context.WithCancel(context.Background())
-	for i, l := range cfg.Loaders {
-		lr := &loaderRun{cfg: l, index: i, source: describeLoader(l)}
+	for _, l := range cfg.Loaders {
+		lr := &loaderRun{cfg: l, source: describeLoader(l)}
 		lr.total.Store(-1)
 		if l.Concurrency > 0 {
 			lr.sem = semaphore.NewWeighted(int64(l.Concurrency))
@@ -115,6 +115,7 @@ func New(cfg *Config, rdb *redis.Client, opts Options) *Engine {
 		e.loaders = append(e.loaders, lr)
 		e.byName[l.Name] = lr
 	}
+	e.rdb = rdb
 	if rdb != nil {
 		e.w = newWriter(e.hardCtx, rdb, cfg.Run.Timeout)
 		n := opts.Writers
@@ -345,17 +346,9 @@ func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
 		}
 		e.passes.Done()
 	}()
-	workers := e.cfg.Run.Concurrency
+	conc := e.cfg.Run.Concurrency
 	if lr.cfg.Concurrency > 0 {
-		workers = min(workers, lr.cfg.Concurrency)
-	}
-	if lr.cfg.Fetch != nil {
-		// Twice the slots: while one worker's fetched body waits for its
-		// pipelined write, another can fetch the next item.
-		workers *= 2
-	}
-	if t := src.Total(); t >= 0 && t < int64(workers) {
-		workers = max(int(t), 1)
+		conc = min(conc, lr.cfg.Concurrency)
 	}
 	if retry {
 		e.awaitRedis()
@@ -363,39 +356,31 @@ func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
 	var srcMu sync.Mutex
 	var wg sync.WaitGroup
 	if e.useBulk(lr) {
-		conc := e.cfg.Run.Concurrency
-		if lr.cfg.Concurrency > 0 {
-			conc = min(conc, lr.cfg.Concurrency)
-		}
-		n, batch := bulkShape(conc)
-		workers = n
-		for range n {
+		workers, batch := bulkShape(conc)
+		for range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				e.bulkWorker(lr, src, &srcMu, retry, batch)
 			}()
 		}
-		workers = 0
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ws := &workerState{done: make(chan error, 1)}
-			for e.stopCtx.Err() == nil {
-				srcMu.Lock()
-				it, ok := src.Next()
-				if ok && !retry {
-					lr.read.Add(1)
-				}
-				srcMu.Unlock()
-				if !ok {
-					return
-				}
-				e.process(lr, &it, retry, ws)
-			}
-		}()
+	} else {
+		workers := conc
+		if lr.cfg.Fetch != nil {
+			// Twice the slots: while one worker's fetched body waits for
+			// its pipelined write, another can fetch the next item.
+			workers *= 2
+		}
+		if t := src.Total(); t >= 0 && t < int64(workers) {
+			workers = max(int(t), 1)
+		}
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.itemWorker(lr, src, &srcMu, retry)
+			}()
+		}
 	}
 	wg.Wait()
 	if retry {
@@ -424,17 +409,35 @@ func (e *Engine) runPass(lr *loaderRun, src Source, retry bool) {
 	}
 }
 
+// itemWorker settles one item at a time until src is exhausted or the run
+// stops.
+func (e *Engine) itemWorker(lr *loaderRun, src Source, srcMu *sync.Mutex, retry bool) {
+	ws := &workerState{done: make(chan error, 1)}
+	for e.stopCtx.Err() == nil {
+		srcMu.Lock()
+		it, ok := src.Next()
+		if ok && !retry {
+			lr.read.Add(1)
+		}
+		srcMu.Unlock()
+		if !ok {
+			return
+		}
+		e.process(lr, &it, retry, ws)
+	}
+}
+
 // awaitRedis gives a Redis that just came back a moment to answer before
 // a retry pass starts: go-redis fails dials fast for about a second after
 // a burst of refused ones. It waits at most the attempt timeout.
 func (e *Engine) awaitRedis() {
-	if e.w == nil {
+	if e.rdb == nil {
 		return
 	}
 	deadline := time.Now().Add(min(e.cfg.Run.Timeout, 3*time.Second))
 	for {
 		ctx, cancel := context.WithTimeout(e.stopCtx, time.Second)
-		err := e.w.rdb.Ping(ctx).Err()
+		err := e.rdb.Ping(ctx).Err()
 		cancel()
 		if err == nil || e.stopCtx.Err() != nil || time.Now().After(deadline) {
 			return
@@ -483,6 +486,8 @@ type itemRun struct {
 	value    []byte
 	attempts int
 	settled  bool
+	// last is the latest failed attempt's error, on the bulk path.
+	last *itemError
 }
 
 func (r *itemRun) reject(stage Stage, reason string) {
@@ -649,10 +654,7 @@ func (e *Engine) attempt(lr *loaderRun, it *Item, key, url string, ws *workerSta
 		value = it.StringValue()
 	}
 	ws.req = writeReq{key: key, value: value, ttl: lr.cfg.TTL, done: ws.done}
-	fail := func(err error) *itemError {
-		return &itemError{stage: StageRedis, transient: redisTransient(err),
-			msg: e.cfg.secrets.Redact(fmt.Sprintf("redis SET %s: %s", key, describeRedisErr(ctx, err, e.cfg.Run.Timeout)))}
-	}
+	fail := func(err error) *itemError { return e.writeFailure(ctx, key, err) }
 	select {
 	case e.w.reqs <- &ws.req:
 	case <-ctx.Done():
@@ -663,6 +665,12 @@ func (e *Engine) attempt(lr *loaderRun, it *Item, key, url string, ws *workerSta
 		return fail(err)
 	}
 	return nil
+}
+
+// writeFailure is why a SET of key failed: "redis SET key: cause".
+func (e *Engine) writeFailure(ctx context.Context, key string, err error) *itemError {
+	return &itemError{stage: StageRedis, transient: redisTransient(err),
+		msg: e.cfg.secrets.Redact("redis SET " + key + ": " + describeRedisErr(ctx, err, e.cfg.Run.Timeout))}
 }
 
 func (e *Engine) backoff(attempt int) time.Duration {

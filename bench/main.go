@@ -947,14 +947,61 @@ func (b *bench) scalingRows() {
 
 // origin is the in-process HTTP origin of the fetch target: every GET is
 // answered after fetchLatency with a small body naming the path.
+//
+// Go's timers on Linux wake up to a millisecond late (the netpoller waits
+// in whole milliseconds), so a plain time.Sleep(20ms) holds an answer
+// about 20.8 ms here: 4% of the target's budget spent by the origin, not
+// by the client. The origin corrects for it: it sleeps fetchLatency less
+// an adjustment that an integral controller moves until the mean hold,
+// measured on every request, is fetchLatency. The harness prints the
+// measured mean so the correction can be checked.
 type origin struct {
 	srv    *http.Server
 	url    string
 	served atomic.Int64
+	// heldNs sums how long answers were held since the last reset.
+	heldNs atomic.Int64
+	// adjustNs is how much shorter than fetchLatency the origin sleeps.
+	adjustNs atomic.Int64
 }
 
 // body is what the origin answers for item id.
 func body(id int) []byte { return []byte(`{"id":` + strconv.Itoa(id) + `,"origin":"bench"}`) }
+
+// ms formats d in milliseconds with two decimals.
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// maxAdjust bounds the origin's correction.
+const maxAdjust = 2 * time.Millisecond
+
+// hold keeps a request for fetchLatency on average.
+func (o *origin) hold() {
+	adj := time.Duration(o.adjustNs.Load())
+	start := time.Now()
+	time.Sleep(fetchLatency - adj)
+	held := time.Since(start)
+	o.heldNs.Add(int64(held))
+	// Integral control: every request moves the adjustment by 1/64 of
+	// its error, so the mean settles on fetchLatency within a few
+	// hundred requests.
+	next := adj + (held-fetchLatency)/64
+	o.adjustNs.Store(int64(min(max(next, 0), maxAdjust)))
+}
+
+// reset zeroes the counts of served requests and held time.
+func (o *origin) reset() {
+	o.served.Store(0)
+	o.heldNs.Store(0)
+}
+
+// meanHold is the mean time an answer was held since the last reset.
+func (o *origin) meanHold() time.Duration {
+	n := o.served.Load()
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(o.heldNs.Load() / n)
+}
 
 // startOrigin starts the origin on 127.0.0.1:0.
 func startOrigin() (*origin, error) {
@@ -965,7 +1012,7 @@ func startOrigin() (*origin, error) {
 	o := &origin{url: "http://" + l.Addr().String()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /item/{id}", func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(fetchLatency)
+		o.hold()
 		id, err := strconv.Atoi(r.PathValue("id"))
 		if err != nil {
 			http.Error(w, "bad id", http.StatusBadRequest)
@@ -1045,16 +1092,18 @@ func (b *bench) fetchTarget(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("calibrating the origin: %w", err)
 	}
-	b.logf("fetch: the origin's floor (a Go client in the harness, no Redis) is %.3fs (ideal %.3fs)", floor.Seconds(), ideal.Seconds())
+	b.logf("fetch: the origin's floor (a Go client in the harness, no Redis) is %.3fs (ideal %.3fs), mean hold %s",
+		floor.Seconds(), ideal.Seconds(), ms(o.meanHold()))
 	b.notes = append(b.notes, fmt.Sprintf("fetch: on this machine the origin's own floor (a plain Go client in the harness, same items and concurrency, no Redis) is %.3fs = %.2f× ideal.",
 		floor.Seconds(), floor.Seconds()/ideal.Seconds()))
 	var walls []time.Duration
 	var rss int64
+	var lowHold []string
 	for r := 1; r <= b.opt.runs; r++ {
 		if err := b.flush(ctx); err != nil {
 			return err
 		}
-		o.served.Store(0)
+		o.reset()
 		p, err := b.runProc(ctx, fmt.Sprintf("fetch-%d", r), nil, nil, b.bin, "--plain", "--config", config)
 		if err != nil {
 			return err
@@ -1071,9 +1120,21 @@ func (b *bench) fetchTarget(ctx context.Context) error {
 		if err := b.checkKeys(ctx, sampleIDs(fetchItems, uint64(r)), func(id int) string { return "fetch:" + strconv.Itoa(id) }, body); err != nil {
 			return err
 		}
-		walls = append(walls, p.wall)
+		hold := o.meanHold()
+		if hold < fetchLatency*995/1000 {
+			// A short hold would flatter cachewarm: such a run does not count.
+			lowHold = append(lowHold, fmt.Sprintf("run %d held %s", r, ms(hold)))
+		} else {
+			walls = append(walls, p.wall)
+		}
 		rss = max(rss, p.rssKB)
-		b.logf("fetch run %d/%d: %.3fs (ideal %.3fs), peak RSS %.1f MB", r, b.opt.runs, p.wall.Seconds(), ideal.Seconds(), mb(p.rssKB))
+		b.logf("fetch run %d/%d: %.3fs (ideal %.3fs), origin's mean hold %s, peak RSS %.1f MB", r, b.opt.runs, p.wall.Seconds(), ideal.Seconds(), ms(hold), mb(p.rssKB))
+	}
+	if len(lowHold) > 0 {
+		b.notes = append(b.notes, fmt.Sprintf("fetch: not counted, the origin held answers less than %s on average: %s.", ms(fetchLatency), strings.Join(lowHold, ", ")))
+	}
+	if len(walls) == 0 {
+		return errors.New("fetch: no run where the origin held its answers for the full latency")
 	}
 	w := best(walls)
 	ratio := w.Seconds() / ideal.Seconds()
@@ -1081,8 +1142,8 @@ func (b *bench) fetchTarget(ctx context.Context) error {
 		target: fmt.Sprintf("fetch 20ms c=%d", fetchConcurrency), items: fetchItems, baseline: ideal, cachewarm: w, rssKB: rss,
 		ratio: ratio, goal: fmt.Sprintf("≤ %.2f× ideal", fetchGoal), ok: okOrMissed(ratio <= fetchGoal),
 	})
-	if b.opt.runs > 1 {
-		b.notes = append(b.notes, fmt.Sprintf("fetch: median of %d runs %.3fs.", b.opt.runs, median(walls).Seconds()))
+	if len(walls) > 1 {
+		b.notes = append(b.notes, fmt.Sprintf("fetch: median of %d runs %.3fs.", len(walls), median(walls).Seconds()))
 	}
 	return nil
 }

@@ -123,6 +123,12 @@ type writeReq struct {
 
 // writer batches SETs from many workers into pipelines. Every command's
 // error is checked on its own, so one bad key does not fail its batch.
+//
+// When requests arrive densely (the next one came within linger of the
+// writer starting to wait), a batch stays open for up to linger to gather
+// more: at 10,000 fetched items a second this turns pipelines of one or
+// two commands into pipelines of ten, saving a round trip's system calls
+// per item on both sides. Sparse requests are written at once.
 type writer struct {
 	// ctx ends in-flight pipelines at once (Kill).
 	ctx      context.Context
@@ -131,18 +137,29 @@ type writer struct {
 	timeout  time.Duration
 	maxBatch int
 	maxBytes int
+	linger   time.Duration
 }
 
+// writerLinger is how long a batch of densely arriving writes stays open.
+const writerLinger = time.Millisecond
+
 func newWriter(ctx context.Context, rdb *redis.Client, timeout time.Duration) *writer {
-	return &writer{ctx: ctx, rdb: rdb, reqs: make(chan *writeReq, 4096), timeout: timeout, maxBatch: 1000, maxBytes: 1 << 20}
+	return &writer{ctx: ctx, rdb: rdb, reqs: make(chan *writeReq, 4096), timeout: timeout,
+		maxBatch: 1000, maxBytes: 1 << 20, linger: writerLinger}
 }
 
 // run serves batches until ctx ends. Several run at once.
 func (w *writer) run(ctx context.Context) {
 	batch := make([]*writeReq, 0, w.maxBatch)
 	cmds := make([]*redis.StatusCmd, 0, w.maxBatch)
+	var timer *time.Timer
+	if w.linger > 0 {
+		timer = time.NewTimer(time.Hour)
+		timer.Stop()
+	}
 	for {
 		var first *writeReq
+		waitStart := time.Now()
 		select {
 		case first = <-w.reqs:
 		case <-ctx.Done():
@@ -159,6 +176,22 @@ func (w *writer) run(ctx context.Context) {
 			default:
 				break fill
 			}
+		}
+		if timer != nil && len(batch) < w.maxBatch && size < w.maxBytes && time.Since(waitStart) < w.linger {
+			timer.Reset(w.linger)
+		linger:
+			for len(batch) < w.maxBatch && size < w.maxBytes {
+				select {
+				case r := <-w.reqs:
+					batch = append(batch, r)
+					size += len(r.value)
+				case <-timer.C:
+					break linger
+				case <-ctx.Done():
+					break linger
+				}
+			}
+			timer.Stop()
 		}
 		cmds = w.flush(batch, cmds[:0])
 		clear(batch)

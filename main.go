@@ -37,6 +37,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// buildVersion is version, or the module version of a go install build.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version // go install …@vX.Y.Z
+	}
+	return version
+}
+
 type flags struct {
 	config, redis, report, retryFrom string
 	only                             []string
@@ -89,11 +97,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if f.version {
-		v := version
-		if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version // go install …@vX.Y.Z
-		}
-		fmt.Fprintf(stdout, "cachewarm %s\n", v)
+		fmt.Fprintf(stdout, "cachewarm %s\n", buildVersion())
 		return exitOK
 	}
 	fail := func(err error) int {
@@ -174,6 +178,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		opts = printer.Hooks()
 	}
 	opts.Demo = services.demo()
+	opts.UserAgent = "cachewarm/" + buildVersion()
 	eng := warmup.New(cfg, rdb, opts)
 	defer eng.Close()
 

@@ -1098,7 +1098,8 @@ func (b *bench) fetchTarget(ctx context.Context) error {
 		floor.Seconds(), floor.Seconds()/ideal.Seconds()))
 	var walls []time.Duration
 	var rss int64
-	var lowHold []string
+	var ratios []float64
+	var ideals []time.Duration
 	for r := 1; r <= b.opt.runs; r++ {
 		if err := b.flush(ctx); err != nil {
 			return err
@@ -1120,26 +1121,22 @@ func (b *bench) fetchTarget(ctx context.Context) error {
 		if err := b.checkKeys(ctx, sampleIDs(fetchItems, uint64(r)), func(id int) string { return "fetch:" + strconv.Itoa(id) }, body); err != nil {
 			return err
 		}
+		// An origin that held answers less than fetchLatency on average
+		// would flatter cachewarm: the ideal then uses the shorter hold.
+		// A longer hold counts against cachewarm.
 		hold := o.meanHold()
-		if hold < fetchLatency*995/1000 {
-			// A short hold would flatter cachewarm: such a run does not count.
-			lowHold = append(lowHold, fmt.Sprintf("run %d held %s", r, ms(hold)))
-		} else {
-			walls = append(walls, p.wall)
-		}
+		runIdeal := time.Duration(fetchItems) * min(hold, fetchLatency) / fetchConcurrency
+		walls = append(walls, p.wall)
+		ideals = append(ideals, runIdeal)
+		ratios = append(ratios, p.wall.Seconds()/runIdeal.Seconds())
 		rss = max(rss, p.rssKB)
-		b.logf("fetch run %d/%d: %.3fs (ideal %.3fs), origin's mean hold %s, peak RSS %.1f MB", r, b.opt.runs, p.wall.Seconds(), ideal.Seconds(), ms(hold), mb(p.rssKB))
+		b.logf("fetch run %d/%d: %.3fs (ideal %.3fs), origin's mean hold %s, ratio %.3f, peak RSS %.1f MB",
+			r, b.opt.runs, p.wall.Seconds(), runIdeal.Seconds(), ms(hold), ratios[len(ratios)-1], mb(p.rssKB))
 	}
-	if len(lowHold) > 0 {
-		b.notes = append(b.notes, fmt.Sprintf("fetch: not counted, the origin held answers less than %s on average: %s.", ms(fetchLatency), strings.Join(lowHold, ", ")))
-	}
-	if len(walls) == 0 {
-		return errors.New("fetch: no run where the origin held its answers for the full latency")
-	}
-	w := best(walls)
-	ratio := w.Seconds() / ideal.Seconds()
+	bestRun := slices.Index(ratios, slices.Min(ratios))
+	ratio := ratios[bestRun]
 	b.rows = append(b.rows, row{
-		target: fmt.Sprintf("fetch 20ms c=%d", fetchConcurrency), items: fetchItems, baseline: ideal, cachewarm: w, rssKB: rss,
+		target: fmt.Sprintf("fetch 20ms c=%d", fetchConcurrency), items: fetchItems, baseline: ideals[bestRun], cachewarm: walls[bestRun], rssKB: rss,
 		ratio: ratio, goal: fmt.Sprintf("≤ %.2f× ideal", fetchGoal), ok: okOrMissed(ratio <= fetchGoal),
 	})
 	if len(walls) > 1 {

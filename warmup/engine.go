@@ -30,6 +30,9 @@ type Options struct {
 	// Writers is the number of pipelining writer goroutines for fetched
 	// values (default 2).
 	Writers int
+	// UserAgent is sent with every fetch unless a loader's headers set
+	// one (default "cachewarm").
+	UserAgent string
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.
@@ -100,7 +103,11 @@ type loaderRun struct {
 func New(cfg *Config, rdb *redis.Client, opts Options) *Engine {
 	e := &Engine{cfg: cfg, opts: opts, byName: map[string]*loaderRun{}}
 	e.sem = semaphore.NewWeighted(int64(cfg.Run.Concurrency))
-	e.fetch = newFetcher(cfg.Run.Concurrency, cfg.Run.Timeout)
+	ua := opts.UserAgent
+	if ua == "" {
+		ua = "cachewarm"
+	}
+	e.fetch = newFetcher(cfg.Run.Concurrency, cfg.Run.Timeout, ua)
 	e.stopCtx, e.stop = context.WithCancel(context.Background())
 	e.hardCtx, e.kill = context.WithCancel(context.Background())
 	for _, l := range cfg.Loaders {
@@ -307,6 +314,7 @@ func (e *Engine) InFlight() int64 {
 func (e *Engine) Kill() {
 	e.Stop()
 	e.kill()
+	e.fetch.abort()
 }
 
 // Interrupted reports whether Stop was called.

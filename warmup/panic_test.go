@@ -1,20 +1,20 @@
 package warmup
 
 import (
-	"net/http"
-	"strings"
+	"bytes"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/valyala/fasthttp"
 )
 
 type panickyTransport struct{}
 
-func (panickyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(r.URL.Path, "/2") {
+func (panickyTransport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) (bool, error) {
+	if bytes.HasSuffix(req.URI().Path(), []byte("/2")) {
 		panic("boom on item 2")
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return fasthttp.DefaultTransport.RoundTrip(hc, req, resp)
 }
 
 // A panic while handling one item rejects that item with "internal error"

@@ -470,7 +470,7 @@ type workerState struct {
 
 // renderItem renders t (or its fast form) over the item.
 func (ws *workerState) renderItem(t *template.Template, fast *fastTemplate, it *Item) (string, error) {
-	if fast != nil && !it.decoded {
+	if fast != nil && (!it.decoded || it.rawExact) {
 		out, ok := fast.render(it.Raw, ws.buf[:0])
 		ws.buf = out
 		if ok {

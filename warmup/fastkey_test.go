@@ -75,3 +75,30 @@ func jsonValid(s string) bool {
 	_, err := decodeJSON([]byte(s))
 	return err == nil
 }
+
+// A range's items render from their raw digits on the fast path, exactly
+// as text/template prints the int64 the item holds.
+func TestFastTemplateRangeItems(t *testing.T) {
+	tt := template.Must(template.New("u").Option("missingkey=error").Parse("https://x.test/item/{{.}}?v={{.}}"))
+	ft := compileFast(tt)
+	src := &rangeSource{next: -3, last: 3}
+	var ws workerState
+	for {
+		it, ok := src.Next()
+		if !ok {
+			break
+		}
+		if !it.rawExact {
+			t.Fatalf("range item %s not marked rawExact", it.Raw)
+		}
+		got, err := ws.renderItem(tt, ft, &it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		want, err := render(tt, it.value, &b)
+		if err != nil || got != want {
+			t.Fatalf("item %d: fast %q, text/template %q (%v)", it.value, got, want, err)
+		}
+	}
+}

@@ -37,6 +37,9 @@ type Item struct {
 	prev    *Rejection
 	value   any
 	decoded bool
+	// rawExact says that templates print value exactly as Raw reads (a
+	// range's integers), so the fast template path may render from Raw.
+	rawExact bool
 }
 
 // Where is file:line for items read from a file, else "".
@@ -175,7 +178,7 @@ func (s *rangeSource) Next() (Item, bool) {
 	} else {
 		s.next++
 	}
-	return Item{Raw: strconv.AppendInt(nil, n, 10), value: n, decoded: true}, true
+	return Item{Raw: strconv.AppendInt(nil, n, 10), value: n, decoded: true, rawExact: true}, true
 }
 func (s *rangeSource) Err() error { return nil }
 func (s *rangeSource) Total() int64 {

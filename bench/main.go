@@ -135,6 +135,8 @@ const (
 	// sampleSize is how many random keys a check reads back.
 	sampleSize = 200
 
+	// bulkTargetSize is the size target 1 is set at.
+	bulkTargetSize   = 1000000
 	fetchItems       = 20000
 	fetchConcurrency = 200
 	fetchLatency     = 20 * time.Millisecond
@@ -852,11 +854,17 @@ func (b *bench) bulkTarget(ctx context.Context, n int) error {
 	res.ok = true
 	bestBase, bestCW := best(res.baseline), best(res.cachewarm)
 	ratio := bestCW.Seconds() / bestBase.Seconds()
-	b.rows = append(b.rows, row{
+	rw := row{
 		target: "bulk", items: n, baseline: bestBase, cachewarm: bestCW, rssKB: res.rssKB,
 		ratio: ratio, goal: fmt.Sprintf("≤ %.2f× pipe, ≤ 150 MB", b.opt.bulkGoal),
 		ok: okOrMissed(ratio <= b.opt.bulkGoal && mb(res.rssKB) <= 150),
-	})
+	}
+	if n < bulkTargetSize {
+		// Target 1 is set at 1M items; smaller sizes feed the scaling
+		// rows, and at 10k process start-up is most of the time.
+		rw.goal, rw.ok = "(target is at 1M)", "–"
+	}
+	b.rows = append(b.rows, rw)
 	if b.opt.runs > 1 {
 		b.notes = append(b.notes, fmt.Sprintf("bulk %d: medians of %d runs: redis-cli --pipe %.3fs, cachewarm %.3fs.",
 			n, b.opt.runs, median(res.baseline).Seconds(), median(res.cachewarm).Seconds()))

@@ -105,6 +105,9 @@ type FetchSpec struct {
 	URLText string
 	Headers map[string]string
 	urlFast *fastTemplate
+	// private names the headers a redirect to another host does not
+	// carry: credential-like names and values expanded from ${VAR}.
+	private map[string]bool
 }
 
 // rawConfig mirrors the TOML file; it is decoded strictly, then validated.
@@ -550,10 +553,14 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(f.URLText))
 			}
 		}
-		for name, val := range r.Fetch.Headers {
-			val = v.expand(p("fetch.headers."+name), val, true)
+		f.private = map[string]bool{}
+		for name, raw := range r.Fetch.Headers {
+			val := v.expand(p("fetch.headers."+name), raw, true)
 			v.secrets.AddHeader(name, val)
 			f.Headers[name] = val
+			if credentialHeader(name) || strings.Contains(raw, "${") {
+				f.private[name] = true
+			}
 		}
 		l.Fetch = f
 	}

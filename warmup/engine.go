@@ -650,7 +650,7 @@ func (e *Engine) attempt(lr *loaderRun, it *Item, key, url string, ws *workerSta
 	if lr.cfg.Fetch != nil {
 		fctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
 		defer cancel()
-		body, ierr := e.fetch.get(fctx, url, lr.cfg.Fetch.Headers)
+		body, ierr := e.fetch.get(fctx, url, lr.cfg.Fetch)
 		if ierr != nil {
 			ierr.msg = e.cfg.secrets.Redact(ierr.msg)
 			return ierr

@@ -18,9 +18,11 @@ import (
 )
 
 // What net/http gave the fetcher for free is kept: redirects are
-// followed without carrying credentials to another host, a redirect loop
-// and an oversized header are rejected with a reason and not retried, and
-// a User-Agent names cachewarm unless the loader sets one.
+// followed without carrying credentials to another host (here also
+// credential-like and ${VAR} headers, which net/http would send), a
+// redirect loop, a redirect without a usable Location and an oversized
+// header are rejected with a reason and not retried, and a User-Agent
+// names cachewarm unless the loader sets one.
 func TestFetchRedirectsHeadersAndUserAgent(t *testing.T) {
 	srv := redistest.Start(t)
 	var mu sync.Mutex
@@ -47,6 +49,11 @@ func TestFetchRedirectsHeadersAndUserAgent(t *testing.T) {
 			http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/landing", http.StatusFound)
 		case "/loop":
 			http.Redirect(w, r, "/loop", http.StatusFound)
+		case "/noloc":
+			w.WriteHeader(http.StatusFound)
+		case "/mailto":
+			w.Header().Set("Location", "mailto:ops@shop.test")
+			w.WriteHeader(http.StatusFound)
 		case "/bighdr":
 			w.Header().Set("X-Huge", strings.Repeat("x", 70<<10))
 			fmt.Fprint(w, "unreachable")
@@ -61,9 +68,9 @@ retries = 2
 backoff = "1ms"
 [[loader]]
 name = "auth"
-items = { list = ["old", "away", "loop", "bighdr"] }
+items = { list = ["old", "away", "loop", "noloc", "mailto", "bighdr"] }
 key = "auth:{{.}}"
-fetch = { url = "%[1]s/{{.}}", headers = { Authorization = "Bearer s3cret" } }
+fetch = { url = "%[1]s/{{.}}", headers = { Authorization = "Bearer s3cret", X-Api-Key = "k3y", X-Tenant = "${TENANT}", Accept-Language = "de" } }
 [[loader]]
 name = "ua"
 items = { list = ["default"] }
@@ -74,7 +81,7 @@ name = "custom"
 items = { list = ["custom"] }
 key = "custom:{{.}}"
 fetch = { url = "%[1]s/{{.}}", headers = { User-Agent = "runbook/7" } }
-`, o.URL), nil, nil)
+`, o.URL), nil, map[string]string{"TENANT": "acme-7"})
 	eng, rep := runAgainst(t, srv, cfg, warmup.Options{})
 	checkExact(t, eng, rep)
 
@@ -92,6 +99,8 @@ fetch = { url = "%[1]s/{{.}}", headers = { User-Agent = "runbook/7" } }
 		{"old", "fresh", ""},
 		{"away", "landed elsewhere", ""},
 		{"loop", "", fmt.Sprintf("fetch GET %s/loop: more than 10 redirects", o.URL)},
+		{"noloc", "", fmt.Sprintf("fetch GET %s/noloc: 302 Found without a Location", o.URL)},
+		{"mailto", "", fmt.Sprintf("fetch GET %s/mailto: 302 Found to a location that is not an http(s) URL", o.URL)},
 		{"bighdr", "", fmt.Sprintf("fetch GET %s/bighdr: response header larger than 64 KiB", o.URL)},
 	}
 	for _, tc := range tests {
@@ -112,11 +121,28 @@ fetch = { url = "%[1]s/{{.}}", headers = { User-Agent = "runbook/7" } }
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if h := seen[originHost+"/new"]; h.Get("Authorization") != "Bearer s3cret" {
-		t.Errorf("same-host redirect lost the Authorization header: %v", h)
+	all := map[string]string{"Authorization": "Bearer s3cret", "X-Api-Key": "k3y", "X-Tenant": "acme-7", "Accept-Language": "de"}
+	if h := seen[originHost+"/new"]; h == nil {
+		t.Error("the same-host redirect was not followed")
+	} else {
+		for k, v := range all {
+			if h.Get(k) != v {
+				t.Errorf("same-host redirect: %s = %q, want %q", k, h.Get(k), v)
+			}
+		}
 	}
-	if h, ok := seen[otherHost+"/landing"]; !ok || h.Get("Authorization") != "" {
-		t.Errorf("redirect to another host: reached %v, Authorization %q (want it dropped)", ok, h.Get("Authorization"))
+	if h := seen[otherHost+"/landing"]; h == nil {
+		t.Error("the redirect to another host was not followed")
+	} else {
+		for k, v := range all {
+			want := ""
+			if k == "Accept-Language" {
+				want = v // not a credential: it follows
+			}
+			if h.Get(k) != want {
+				t.Errorf("redirect to another host: %s = %q, want %q", k, h.Get(k), want)
+			}
+		}
 	}
 	if ua := seen[originHost+"/default"].Get("User-Agent"); ua != "cachewarm" {
 		t.Errorf("User-Agent %q, want cachewarm", ua)

@@ -44,16 +44,25 @@ func (r *Redactor) Add(secret string) {
 // AddHeader registers a request header's value as secret when the header
 // usually carries credentials.
 func (r *Redactor) AddHeader(name, value string) {
+	if !credentialHeader(name) {
+		return
+	}
+	r.Add(value)
+	if _, tok, ok := strings.Cut(value, " "); ok {
+		r.Add(strings.TrimSpace(tok))
+	}
+}
+
+// credentialHeader says whether a header of this name usually carries
+// credentials (Authorization, X-Api-Key, Cookie, …).
+func credentialHeader(name string) bool {
 	n := strings.ToLower(name)
 	for _, w := range []string{"auth", "token", "key", "secret", "cookie", "pass", "session", "credential"} {
 		if strings.Contains(n, w) {
-			r.Add(value)
-			if _, tok, ok := strings.Cut(value, " "); ok {
-				r.Add(strings.TrimSpace(tok))
-			}
-			return
+			return true
 		}
 	}
+	return false
 }
 
 // Redact returns s with every registered secret replaced by ***.

@@ -2,6 +2,7 @@ package warmup
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,25 @@ func FuzzJSONLSource(f *testing.F) {
 		}
 		if n != want {
 			t.Fatalf("%d items from %d non-blank lines", n, want)
+		}
+	})
+}
+
+// FuzzValidJSON: validJSON accepts exactly what encoding/json.Valid
+// accepts, so a faster validator never lets a malformed line through or
+// rejects a good one.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"name":"item-1","price":1.37,"tags":["a","b"]}`, `"str"`, `42`, `-0.5e+7`, `null`, `true`,
+		`01`, `1.`, `.5`, `1e`, `-`, `+1`, `NaN`, `"\u00e9"`, `"\ud800"`, "\"\xff\"", "\"a\tb\"", `"\x"`,
+		`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1}x`, ` [ ] `, "\ufeff{}", `[[[[[[[[[[]]]]]]]]]]`,
+		`{"a":{"b":[1,{"c":"}"}]}}`, `1 2`, ``, ` `, `"` + strings.Repeat("x", 300) + `"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, encoding/json.Valid = %v", b, got, want)
 		}
 	})
 }

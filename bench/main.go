@@ -105,6 +105,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -290,8 +291,10 @@ type bench struct {
 type bulkResult struct {
 	jsonl, resp, config string
 	baseline, cachewarm []time.Duration
-	rssKB               int64
-	ok                  bool
+	// busy are redis-server's CPU time ÷ wall time of each run.
+	baseBusy, cwBusy []float64
+	rssKB            int64
+	ok               bool
 }
 
 // row is one line of the result table. Zero items, durations, RSS and
@@ -749,6 +752,53 @@ func (b *bench) flush(ctx context.Context) error {
 	return b.rdb.FlushAll(ctx).Err()
 }
 
+// redisCPU is the CPU time redis-server's main thread, the one that runs
+// every command, has used (user + system), from INFO cpu: when it grows as
+// fast as the wall clock, Redis is the bottleneck and no client can load
+// faster.
+func (b *bench) redisCPU(ctx context.Context) (time.Duration, error) {
+	info, err := b.rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, fmt.Errorf("INFO cpu: %w", err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_user_main_thread" || k == "used_cpu_sys_main_thread") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("INFO cpu %s: %w", k, err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second)), nil
+}
+
+// busy runs f and returns the share of its wall time redis-server's main
+// thread spent on a CPU. The share includes the checks f makes after its
+// run (DBSIZE, a sample of GETs), a few milliseconds.
+func (b *bench) busy(ctx context.Context, f func() (time.Duration, error)) (time.Duration, float64, error) {
+	// Emptying the database costs Redis CPU of its own: do it first, so
+	// f's own FLUSHALL finds nothing to free.
+	if err := b.flush(ctx); err != nil {
+		return 0, 0, err
+	}
+	before, err := b.redisCPU(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	wall, err := f()
+	if err != nil {
+		return wall, 0, err
+	}
+	after, err := b.redisCPU(ctx)
+	if err != nil {
+		return wall, 0, err
+	}
+	return wall, (after - before).Seconds() / wall.Seconds(), nil
+}
+
 // wantDBSize checks that the database holds exactly n keys.
 func (b *bench) wantDBSize(ctx context.Context, n int) error {
 	got, err := b.rdb.DBSize(ctx).Result()
@@ -837,19 +887,28 @@ func (b *bench) bulkTarget(ctx context.Context, n int) error {
 		return err
 	}
 	for r := 1; r <= b.opt.runs; r++ {
-		base, err := b.baselineRun(ctx, n, res.resp, fmt.Sprintf("pipe-%d-%d", n, r))
+		base, baseBusy, err := b.busy(ctx, func() (time.Duration, error) {
+			return b.baselineRun(ctx, n, res.resp, fmt.Sprintf("pipe-%d-%d", n, r))
+		})
 		if err != nil {
 			return err
 		}
-		cw, err := b.bulkRun(ctx, n, res.config, fmt.Sprintf("bulk-%d-%d", n, r), uint64(r))
+		var cw procResult
+		_, cwBusy, err := b.busy(ctx, func() (time.Duration, error) {
+			var err error
+			cw, err = b.bulkRun(ctx, n, res.config, fmt.Sprintf("bulk-%d-%d", n, r), uint64(r))
+			return cw.wall, err
+		})
 		if err != nil {
 			return err
 		}
 		res.baseline = append(res.baseline, base)
 		res.cachewarm = append(res.cachewarm, cw.wall)
+		res.baseBusy = append(res.baseBusy, baseBusy)
+		res.cwBusy = append(res.cwBusy, cwBusy)
 		res.rssKB = max(res.rssKB, cw.rssKB)
-		b.logf("bulk %d run %d/%d: redis-cli --pipe %.3fs, cachewarm %.3fs, peak RSS %.1f MB",
-			n, r, b.opt.runs, base.Seconds(), cw.wall.Seconds(), mb(cw.rssKB))
+		b.logf("bulk %d run %d/%d: redis-cli --pipe %.3fs (Redis busy %.0f%%), cachewarm %.3fs (Redis busy %.0f%%), peak RSS %.1f MB",
+			n, r, b.opt.runs, base.Seconds(), 100*baseBusy, cw.wall.Seconds(), 100*cwBusy, mb(cw.rssKB))
 	}
 	res.ok = true
 	bestBase, bestCW := best(res.baseline), best(res.cachewarm)
@@ -865,6 +924,8 @@ func (b *bench) bulkTarget(ctx context.Context, n int) error {
 		rw.goal, rw.ok = "(target is at 1M)", "–"
 	}
 	b.rows = append(b.rows, rw)
+	b.notes = append(b.notes, fmt.Sprintf("bulk %d: redis-server's main thread was busy (its CPU time ÷ wall time) %s of the redis-cli --pipe runs and %s of cachewarm's.",
+		n, pctRange(res.baseBusy), pctRange(res.cwBusy)))
 	if b.opt.runs > 1 {
 		b.notes = append(b.notes, fmt.Sprintf("bulk %d: medians of %d runs: redis-cli --pipe %.3fs, cachewarm %.3fs.",
 			n, b.opt.runs, median(res.baseline).Seconds(), median(res.cachewarm).Seconds()))
@@ -975,6 +1036,15 @@ type origin struct {
 
 // body is what the origin answers for item id.
 func body(id int) []byte { return []byte(`{"id":` + strconv.Itoa(id) + `,"origin":"bench"}`) }
+
+// pctRange formats shares as "97%" or "95–99%".
+func pctRange(xs []float64) string {
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	if math.Round(100*lo) == math.Round(100*hi) {
+		return fmt.Sprintf("%.0f%%", 100*lo)
+	}
+	return fmt.Sprintf("%.0f–%.0f%%", 100*lo, 100*hi)
+}
 
 // ms formats d in milliseconds with two decimals.
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

@@ -538,11 +538,7 @@ items = { range = [1, 50] }
 key = "fast:{{.}}"
 fetch = { url = "%s/{{.}}" }
 `, o.URL), nil, nil)
-	if err := cfg.SetRedisURL(srv.URL()); err != nil {
-		t.Fatal(err)
-	}
-	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
-	eng.Start()
+	eng := startAgainst(t, srv, cfg, warmup.Options{})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		s := eng.Snapshot()

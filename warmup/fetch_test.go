@@ -242,11 +242,7 @@ items = { list = ["a", "b"] }
 key = "k:{{.}}"
 fetch = { url = "%s/{{.}}" }
 `, o.URL), nil, nil)
-	if err := cfg.SetRedisURL(srv.URL()); err != nil {
-		t.Fatal(err)
-	}
-	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
-	eng.Start()
+	eng := startAgainst(t, srv, cfg, warmup.Options{})
 	<-arrived
 	<-arrived
 	eng.Kill()

@@ -58,6 +58,18 @@ func runAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts wa
 	return runURL(t, cfg, opts)
 }
 
+// startAgainst starts cfg against a real redis-server and returns the
+// running engine, closed when the test ends.
+func startAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts warmup.Options) *warmup.Engine {
+	t.Helper()
+	if err := cfg.SetRedisURL(srv.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), opts)
+	eng.Start()
+	return eng
+}
+
 func runURL(t *testing.T, cfg *warmup.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
 	t.Helper()
 	eng := newEngine(t, cfg, connect(t, cfg), opts)

@@ -167,30 +167,34 @@ func (w *writer) run(ctx context.Context) {
 		}
 		batch = append(batch[:0], first)
 		size := len(first.value)
-	fill:
-		for len(batch) < w.maxBatch && size < w.maxBytes {
-			select {
-			case r := <-w.reqs:
-				batch = append(batch, r)
-				size += len(r.value)
-			default:
-				break fill
-			}
-		}
-		if timer != nil && len(batch) < w.maxBatch && size < w.maxBytes && time.Since(waitStart) < w.linger {
+		// Dense arrivals: wait up to linger for more; sparse: take only
+		// what is already queued.
+		var linger <-chan time.Time
+		if timer != nil && time.Since(waitStart) < w.linger {
 			timer.Reset(w.linger)
-		linger:
-			for len(batch) < w.maxBatch && size < w.maxBytes {
+			linger = timer.C
+		}
+		for len(batch) < w.maxBatch && size < w.maxBytes {
+			var r *writeReq
+			if linger == nil {
 				select {
-				case r := <-w.reqs:
-					batch = append(batch, r)
-					size += len(r.value)
-				case <-timer.C:
-					break linger
+				case r = <-w.reqs:
+				default:
+				}
+			} else {
+				select {
+				case r = <-w.reqs:
+				case <-linger:
 				case <-ctx.Done():
-					break linger
 				}
 			}
+			if r == nil {
+				break
+			}
+			batch = append(batch, r)
+			size += len(r.value)
+		}
+		if linger != nil {
 			timer.Stop()
 		}
 		cmds = w.flush(batch, cmds[:0])

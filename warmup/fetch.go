@@ -230,7 +230,7 @@ func (f *fetcher) get(ctx context.Context, rawURL string, spec *FetchSpec) ([]by
 		req.SetRequestURI(next)
 		sameHost := hop == 0 || sameSite(target.Hostname(), u.Hostname())
 		for k, v := range spec.Headers {
-			if sameHost || !spec.private[k] && !credentialHeader(k) {
+			if sameHost || !spec.private[k] {
 				req.Header.Set(k, v)
 			}
 		}

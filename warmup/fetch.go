@@ -136,6 +136,13 @@ func (f *fetcher) dialer(addr string, isTLS bool) fasthttp.DialFuncWithTimeout {
 			return f.track(c)
 		}
 	}
+	if proxyURL.Port() == "" {
+		port := "80"
+		if proxyURL.Scheme == "https" {
+			port = "443"
+		}
+		proxyURL.Host = net.JoinHostPort(proxyURL.Hostname(), port)
+	}
 	pd := &fasthttpproxy.Dialer{
 		Config:        httpproxy.Config{HTTPProxy: proxyURL.String(), HTTPSProxy: proxyURL.String()},
 		DialDualStack: true,
@@ -225,12 +232,15 @@ func (f *fetcher) get(ctx context.Context, rawURL string, spec *FetchSpec) ([]by
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	target, next := u, rawURL
+	// Once a hop leaves the first host, credentials stay off for the rest
+	// of the chain, even if it comes back (as net/http since Go 1.24).
+	stripped := false
 	for hop := 0; ; hop++ {
 		req.Reset()
 		req.SetRequestURI(next)
-		sameHost := hop == 0 || sameSite(target.Hostname(), u.Hostname())
+		stripped = stripped || !sameSite(target.Hostname(), u.Hostname())
 		for k, v := range spec.Headers {
-			if sameHost || !spec.private[k] {
+			if !stripped || !spec.private[k] {
 				req.Header.Set(k, v)
 			}
 		}

@@ -32,8 +32,13 @@ func TestFetchRedirectsHeadersAndUserAgent(t *testing.T) {
 		seen[r.Host+r.URL.Path] = r.Header.Clone()
 		mu.Unlock()
 	}
+	var originURL string
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		record(r)
+		if r.URL.Path == "/back" {
+			http.Redirect(w, r, originURL+"/home", http.StatusFound)
+			return
+		}
 		fmt.Fprint(w, "landed elsewhere")
 	}))
 	defer other.Close()
@@ -47,6 +52,11 @@ func TestFetchRedirectsHeadersAndUserAgent(t *testing.T) {
 		case "/away":
 			// Another host name: credentials must not follow.
 			http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/landing", http.StatusFound)
+		case "/boomerang":
+			// To another host and back: credentials must stay off.
+			http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/back", http.StatusFound)
+		case "/home":
+			fmt.Fprint(w, "home again")
 		case "/loop":
 			http.Redirect(w, r, "/loop", http.StatusFound)
 		case "/noloc":
@@ -62,13 +72,14 @@ func TestFetchRedirectsHeadersAndUserAgent(t *testing.T) {
 		}
 	}))
 	defer o.Close()
+	originURL = o.URL
 	cfg := loadConfig(t, fmt.Sprintf(`
 [run]
 retries = 2
 backoff = "1ms"
 [[loader]]
 name = "auth"
-items = { list = ["old", "away", "loop", "noloc", "mailto", "bighdr"] }
+items = { list = ["old", "away", "boomerang", "loop", "noloc", "mailto", "bighdr"] }
 key = "auth:{{.}}"
 fetch = { url = "%[1]s/{{.}}", headers = { Authorization = "Bearer s3cret", X-Api-Key = "k3y", X-Tenant = "${TENANT}", Accept-Language = "de" } }
 [[loader]]
@@ -98,6 +109,7 @@ fetch = { url = "%[1]s/{{.}}", headers = { User-Agent = "runbook/7" } }
 	}{
 		{"old", "fresh", ""},
 		{"away", "landed elsewhere", ""},
+		{"boomerang", "home again", ""},
 		{"loop", "", fmt.Sprintf("fetch GET %s/loop: more than 10 redirects", o.URL)},
 		{"noloc", "", fmt.Sprintf("fetch GET %s/noloc: 302 Found without a Location", o.URL)},
 		{"mailto", "", fmt.Sprintf("fetch GET %s/mailto: 302 Found to a location that is not an http(s) URL", o.URL)},
@@ -143,6 +155,10 @@ fetch = { url = "%[1]s/{{.}}", headers = { User-Agent = "runbook/7" } }
 				t.Errorf("redirect to another host: %s = %q, want %q", k, h.Get(k), want)
 			}
 		}
+	}
+	if h := seen[originHost+"/home"]; h == nil || h.Get("Authorization") != "" || h.Get("X-Api-Key") != "" {
+		t.Errorf("back on the first host after another: reached %v, Authorization %q, X-Api-Key %q (want both dropped)",
+			h != nil, h.Get("Authorization"), h.Get("X-Api-Key"))
 	}
 	if ua := seen[originHost+"/default"].Get("User-Agent"); ua != "cachewarm" {
 		t.Errorf("User-Agent %q, want cachewarm", ua)

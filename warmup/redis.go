@@ -125,10 +125,12 @@ type writeReq struct {
 // error is checked on its own, so one bad key does not fail its batch.
 //
 // When requests arrive densely (the next one came within linger of the
-// writer starting to wait), a batch stays open for up to linger to gather
-// more: at 10,000 fetched items a second this turns pipelines of one or
-// two commands into pipelines of ten, saving a round trip's system calls
-// per item on both sides. Sparse requests are written at once.
+// writer starting to wait, and another is already queued behind it), a
+// batch stays open for up to linger to gather more: at 10,000 fetched
+// items a second this turns pipelines of one or two commands into bigger
+// ones, saving a round trip's system calls per item on both sides. Sparse
+// requests, and a lone one (a loader at concurrency 1 would otherwise wait
+// the whole linger for every write), are written at once.
 type writer struct {
 	// ctx ends in-flight pipelines at once (Kill).
 	ctx      context.Context
@@ -170,7 +172,7 @@ func (w *writer) run(ctx context.Context) {
 		// Dense arrivals: wait up to linger for more; sparse: take only
 		// what is already queued.
 		var linger <-chan time.Time
-		if timer != nil && time.Since(waitStart) < w.linger {
+		if timer != nil && time.Since(waitStart) < w.linger && len(w.reqs) > 0 {
 			timer.Reset(w.linger)
 			linger = timer.C
 		}

@@ -103,7 +103,6 @@ func newFetcher(concurrency int, timeout time.Duration, userAgent string) *fetch
 		MaxResponseBodySize:       maxBody,
 		DisablePathNormalizing:    true,
 		ConfigureClient: func(hc *fasthttp.HostClient) error {
-			hc.Dial = nil
 			hc.DialTimeout = f.dialer(hc.Addr, hc.IsTLS)
 			return nil
 		},
@@ -238,14 +237,13 @@ func (f *fetcher) get(ctx context.Context, rawURL string, spec *FetchSpec) ([]by
 	for hop := 0; ; hop++ {
 		req.Reset()
 		req.SetRequestURI(next)
-		stripped = stripped || !sameSite(target.Hostname(), u.Hostname())
+		stripped = stripped || hop > 0 && !sameSite(target.Hostname(), u.Hostname())
 		for k, v := range spec.Headers {
 			if !stripped || !spec.private[k] {
 				req.Header.Set(k, v)
 			}
 		}
 		if err := f.client.DoDeadline(req, resp, deadline); err != nil {
-			transient := true
 			switch {
 			case ctx.Err() != nil:
 			case errors.Is(err, fasthttp.ErrBodyTooLarge):
@@ -254,7 +252,7 @@ func (f *fetcher) get(ctx context.Context, rawURL string, spec *FetchSpec) ([]by
 				// fasthttp's message quotes the header, which may hold secrets.
 				return nil, fail(false, "response header larger than 64 KiB")
 			}
-			return nil, fail(transient, "%s", describeNetErr(ctx, err, f.timeout))
+			return nil, fail(true, "%s", describeNetErr(ctx, err, f.timeout))
 		}
 		code := resp.StatusCode()
 		if !fasthttp.StatusCodeIsRedirect(code) {

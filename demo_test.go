@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
+	"github.com/cachewarm/cachewarm/warmup/source"
+
 	"github.com/cachewarm/cachewarm/demo"
 	"github.com/cachewarm/cachewarm/warmup"
 )
@@ -14,7 +18,7 @@ import (
 // The shipped config.toml is the demo: it loads, passes validation, and
 // shows the features the README promises.
 func TestDemoConfigLoads(t *testing.T) {
-	cfg, err := warmup.LoadConfig("config.toml", nil)
+	cfg, err := config.LoadConfig("config.toml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,14 +55,14 @@ func TestDemoConfigLoads(t *testing.T) {
 }
 
 // demoURLs lists every URL the demo's fetch loaders ask for, by loader.
-func demoURLs(t *testing.T, cfg *warmup.Config) map[string][]string {
+func demoURLs(t *testing.T, cfg *config.Config) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for _, l := range cfg.Loaders {
 		if l.Fetch == nil {
 			continue
 		}
-		src, err := warmup.OpenSource(l.Items)
+		src, err := source.Open(l.Items, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,10 +76,11 @@ func demoURLs(t *testing.T, cfg *warmup.Config) map[string][]string {
 				t.Fatal(err)
 			}
 			var b strings.Builder
-			if err := l.Fetch.URL.Execute(&b, v); err != nil {
+			u, err := l.Fetch.URL.Execute(v, &b)
+			if err != nil {
 				t.Fatal(err)
 			}
-			out[l.Name] = append(out[l.Name], b.String())
+			out[l.Name] = append(out[l.Name], u)
 		}
 		src.Close()
 	}
@@ -86,7 +91,7 @@ func demoURLs(t *testing.T, cfg *warmup.Config) map[string][]string {
 // the mix the origin's seed predicts; a retry fulfils every transient
 // item, and the permanent ones keep their 404.
 func TestDemoRunSettlesWithExpectedMix(t *testing.T) {
-	cfg, err := warmup.LoadConfig("config.toml", nil)
+	cfg, err := config.LoadConfig("config.toml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +109,7 @@ func TestDemoRunSettlesWithExpectedMix(t *testing.T) {
 	if !services.demo() {
 		t.Fatal("demo services not marked as demo")
 	}
-	rdb, err := warmup.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
+	rdb, err := rediswrite.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
@@ -34,11 +35,11 @@ const (
 	exitUsage = 2
 )
 
+// redisPoolSize covers the writer's pipelines in flight and the prober.
+const redisPoolSize = 8
+
 func main() {
-	ballast := tuneGC(os.Getenv)
-	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	runtime.KeepAlive(ballast)
-	os.Exit(code)
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // buildVersion is version, or the module version of a go install build.
@@ -67,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.plain, "plain", false, "headless: progress lines on stderr, a per-loader table on stdout")
 	fs.BoolVar(&f.json, "json", false, "headless: NDJSON events on stdout")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to `PATH` at the end")
-	fs.StringVar(&f.retryFrom, "retry-from", "", "run only the rejected items recorded in `REPORT`")
+	fs.StringVar(&f.retryFrom, "retry-from", "", "run the rejected and not-started items recorded in `REPORT`")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the keys, URLs and values the first items would give; write nothing")
 	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
@@ -76,7 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "cachewarm warms Redis caches and reports every item as fulfilled or rejected.\n\n")
 		fmt.Fprintf(stderr, "Usage: cachewarm [flags]\n\nFlags:\n%s\n", fs.FlagUsages())
-		fmt.Fprintf(stderr, "Exit codes: 0 all fulfilled, 1 some rejected, 2 config/usage/start-up error, 130 interrupted.\n")
+		fmt.Fprintf(stderr, "Exit codes: 0 every item fulfilled, 1 some rejected or not started, 2 config/usage/start-up error\n(nothing written), 130 interrupted (the report records where to go on: --retry-from).\n")
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -114,7 +115,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer stopProfiles()
 
-	cfg, err := warmup.LoadConfig(f.config, nil)
+	cfg, err := config.LoadConfig(f.config, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -134,13 +135,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f.report != "" {
 		// Find out now, not after an hour of warming, that the report
 		// cannot be written.
-		if st, err := os.Stat(filepath.Dir(f.report)); err != nil || !st.IsDir() {
-			return fail(fmt.Errorf("--report %s: folder %s does not exist", f.report, filepath.Dir(f.report)))
+		if err := warmup.CheckReportPath(f.report); err != nil {
+			return fail(err)
 		}
 	}
-	var prior *warmup.Report
+	var prior *warmup.ReportFile
 	if f.retryFrom != "" {
-		if prior, err = warmup.ReadReport(f.retryFrom); err != nil {
+		if prior, err = warmup.OpenReport(f.retryFrom); err != nil {
 			return fail(err)
 		}
 	}
@@ -159,12 +160,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	ctx := context.Background()
-	rdb, err := warmup.Connect(ctx, cfg.Redis, 16, cfg.Run.Timeout)
+	rdb, err := rediswrite.Connect(ctx, cfg.Redis, redisPoolSize, cfg.Run.Timeout)
 	if err != nil {
 		return fail(err)
 	}
 	defer rdb.Close()
-	if w := warmup.EvictionWarning(ctx, rdb); w != "" {
+	if w := rediswrite.EvictionWarning(ctx, rdb); w != "" {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
 	}
 
@@ -223,19 +224,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if f.report != "" {
 		if err := warmup.WriteReport(f.report, rep); err != nil {
-			fmt.Fprintf(stderr, "cachewarm: %v\n", err)
-			return exitUsage
+			// Work was done: the exit code must not say "nothing was
+			// written", and the report must not be lost.
+			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
+			_ = warmup.EncodeReport(stderr, rep)
+			return max(eng.ExitCode(), 1)
 		}
 	}
 	return eng.ExitCode()
 }
 
-// handleSignals turns SIGINT/SIGTERM into a graceful stop; a second
+// handleSignals turns SIGINT, SIGTERM and SIGHUP (an ssh session
+// dropping) into a graceful stop; a second
 // signal, or the timeout passing after the first, ends in-flight attempts
 // at once.
 func handleSignals(eng *warmup.Engine, timeout time.Duration) (stop func()) {
 	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	quit := make(chan struct{})
 	go func() {
 		var deadline <-chan time.Time

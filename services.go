@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cachewarm/cachewarm/warmup/config"
+
 	"github.com/cachewarm/cachewarm/demo"
-	"github.com/cachewarm/cachewarm/warmup"
 )
 
 // services are the in-process helpers a config may ask for: the embedded
@@ -24,7 +25,7 @@ func (s *services) Close() {
 	}
 }
 
-func startServices(cfg *warmup.Config) (*services, error) {
+func startServices(cfg *config.Config) (*services, error) {
 	s := &services{}
 	if cfg.Redis.URL == "embedded" {
 		r, err := demo.StartRedis()

@@ -5,15 +5,18 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
 // DryRun prints the keys, URLs and values the first n items of each loader
 // would give. It writes nothing and fetches nothing.
-func DryRun(cfg *Config, w io.Writer, n int) error {
+func DryRun(cfg *config.Config, w io.Writer, n int) error {
 	var b strings.Builder
 	for _, l := range cfg.Loaders {
 		fmt.Fprintf(w, "%s (%s, ttl %s)\n", l.Name, describeLoader(l), fmtTTL(l.TTL))
-		src, err := OpenSource(l.Items)
+		src, err := source.Open(l.Items, nil)
 		if err != nil {
 			return fmt.Errorf("loader %s: %w", l.Name, err)
 		}
@@ -29,7 +32,7 @@ func DryRun(cfg *Config, w io.Writer, n int) error {
 				fmt.Fprint(w, where+" ")
 			}
 			if it.Err != nil {
-				fmt.Fprintf(w, "rejected: %s\n", cfg.secrets.Redact(it.Err.Error()))
+				fmt.Fprintf(w, "rejected: %s\n", cfg.Secrets().Redact(it.Err.Error()))
 				continue
 			}
 			v, err := it.Value()
@@ -37,26 +40,26 @@ func DryRun(cfg *Config, w io.Writer, n int) error {
 				fmt.Fprintf(w, "rejected: %s\n", err)
 				continue
 			}
-			key, err := render(l.Key, v, &b)
+			key, err := l.Key.Execute(v, &b)
 			if err != nil {
 				fmt.Fprintf(w, "rejected: key template: %s\n", err)
 				continue
 			}
 			fmt.Fprintf(w, "SET %s", key)
 			if l.Fetch != nil {
-				u, err := render(l.Fetch.URL, v, &b)
+				u, err := l.Fetch.URL.Execute(v, &b)
 				if err != nil {
 					fmt.Fprintf(w, " rejected: url template: %s\n", err)
 					continue
 				}
-				fmt.Fprintf(w, " ← GET %s\n", cfg.secrets.Redact(u))
+				fmt.Fprintf(w, " ← GET %s\n", cfg.Secrets().Redact(u))
 				continue
 			}
 			val := string(it.StringValue())
 			if len(val) > 120 {
 				val = val[:117] + "..."
 			}
-			fmt.Fprintf(w, " = %s\n", cfg.secrets.Redact(val))
+			fmt.Fprintf(w, " = %s\n", cfg.Secrets().Redact(val))
 		}
 		if src.Err() != nil {
 			fmt.Fprintf(w, "  source error: %s\n", src.Err())

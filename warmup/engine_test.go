@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachewarm/cachewarm/warmup/source"
+
 	"github.com/cachewarm/cachewarm/internal/redistest"
 	"github.com/cachewarm/cachewarm/warmup"
 )
@@ -113,7 +115,7 @@ key = "x:{{.}}"
 
 func TestBadLinesRejectOnlyThemselves(t *testing.T) {
 	srv := redistest.Start(t)
-	long := `{"id":"long","pad":"` + strings.Repeat("x", warmup.MaxLine) + `"}`
+	long := `{"id":"long","pad":"` + strings.Repeat("x", source.MaxLine) + `"}`
 	cfg := loadConfig(t, `
 [[loader]]
 name = "p"
@@ -135,7 +137,7 @@ key = "c:{{.id}}"
 	}
 	wantReasons := []string{
 		"p.jsonl:2: invalid JSON",
-		fmt.Sprintf("p.jsonl:3: line longer than %d bytes", warmup.MaxLine),
+		fmt.Sprintf("p.jsonl:3: line longer than %d bytes", source.MaxLine),
 		`key template: map has no entry for key "id"`,
 		"p.jsonl:6: invalid JSON",
 	}

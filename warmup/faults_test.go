@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
+
 	"github.com/cachewarm/cachewarm/internal/redistest"
 	"github.com/cachewarm/cachewarm/warmup"
 )
@@ -191,12 +194,12 @@ func TestEvictionWarning(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.policy, func(t *testing.T) {
 			srv := redistest.Start(t, "--maxmemory-policy", tc.policy)
-			rdb, err := warmup.Connect(context.Background(), warmup.RedisConfig{URL: srv.URL()}, 2, time.Second)
+			rdb, err := rediswrite.Connect(context.Background(), config.RedisConfig{URL: srv.URL()}, 2, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer rdb.Close()
-			w := warmup.EvictionWarning(context.Background(), rdb)
+			w := rediswrite.EvictionWarning(context.Background(), rdb)
 			if (w != "") != tc.warn || (tc.warn && !strings.Contains(w, tc.policy)) {
 				t.Fatalf("warning %q for %s", w, tc.policy)
 			}
@@ -266,7 +269,7 @@ func TestTLS(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := loadConfig(t, "[redis]\n"+tc.redis+"\n[[loader]]\nname = \"t\"\nitems = { range = [1, 20] }\nkey = \"tls:{{.}}\"\n", nil, nil)
-			rdb, err := warmup.Connect(context.Background(), cfg.Redis, 4, 2*time.Second)
+			rdb, err := rediswrite.Connect(context.Background(), cfg.Redis, 4, 2*time.Second)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -309,7 +312,7 @@ key = "{{.}}:{{.missing}}"
 		t.Fatal("password in report")
 	}
 	cfg.Redis.Password = "wrong-pw-1234"
-	_, err := warmup.Connect(context.Background(), cfg.Redis, 1, time.Second)
+	_, err := rediswrite.Connect(context.Background(), cfg.Redis, 1, time.Second)
 	if err == nil || strings.Contains(err.Error(), "wrong-pw-1234") || !strings.Contains(err.Error(), "WRONGPASS") {
 		t.Fatalf("error %v", err)
 	}

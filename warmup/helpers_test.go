@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachewarm/cachewarm/internal/redistest"
@@ -31,14 +34,14 @@ func writeFiles(t *testing.T, files map[string]string) string {
 }
 
 // loadConfig writes config.toml (plus extra files) and loads it.
-func loadConfig(t *testing.T, toml string, extra map[string]string, env map[string]string) *warmup.Config {
+func loadConfig(t *testing.T, toml string, extra map[string]string, env map[string]string) *config.Config {
 	t.Helper()
 	files := map[string]string{"config.toml": toml}
 	for k, v := range extra {
 		files[k] = v
 	}
 	dir := writeFiles(t, files)
-	cfg, err := warmup.LoadConfig(filepath.Join(dir, "config.toml"), func(k string) (string, bool) {
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"), func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
 	})
@@ -50,7 +53,7 @@ func loadConfig(t *testing.T, toml string, extra map[string]string, env map[stri
 
 // runAgainst runs cfg to the end against a real redis-server and returns
 // the engine (for retries) and its report.
-func runAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
+func runAgainst(t *testing.T, srv *redistest.Server, cfg *config.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
 	t.Helper()
 	if err := cfg.SetRedisURL(srv.URL()); err != nil {
 		t.Fatal(err)
@@ -60,7 +63,7 @@ func runAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts wa
 
 // startAgainst starts cfg against a real redis-server and returns the
 // running engine, closed when the test ends.
-func startAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts warmup.Options) *warmup.Engine {
+func startAgainst(t *testing.T, srv *redistest.Server, cfg *config.Config, opts warmup.Options) *warmup.Engine {
 	t.Helper()
 	if err := cfg.SetRedisURL(srv.URL()); err != nil {
 		t.Fatal(err)
@@ -70,7 +73,7 @@ func startAgainst(t *testing.T, srv *redistest.Server, cfg *warmup.Config, opts 
 	return eng
 }
 
-func runURL(t *testing.T, cfg *warmup.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
+func runURL(t *testing.T, cfg *config.Config, opts warmup.Options) (*warmup.Engine, *warmup.Report) {
 	t.Helper()
 	eng := newEngine(t, cfg, connect(t, cfg), opts)
 	eng.Start()
@@ -79,9 +82,9 @@ func runURL(t *testing.T, cfg *warmup.Config, opts warmup.Options) (*warmup.Engi
 }
 
 // connect opens a client for cfg's Redis, closed when the test ends.
-func connect(t *testing.T, cfg *warmup.Config) *redis.Client {
+func connect(t *testing.T, cfg *config.Config) *redis.Client {
 	t.Helper()
-	rdb, err := warmup.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
+	rdb, err := rediswrite.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +93,7 @@ func connect(t *testing.T, cfg *warmup.Config) *redis.Client {
 }
 
 // newEngine makes an engine that is closed when the test ends.
-func newEngine(t *testing.T, cfg *warmup.Config, rdb *redis.Client, opts warmup.Options) *warmup.Engine {
+func newEngine(t *testing.T, cfg *config.Config, rdb *redis.Client, opts warmup.Options) *warmup.Engine {
 	t.Helper()
 	eng := warmup.New(cfg, rdb, opts)
 	t.Cleanup(eng.Close)

@@ -4,15 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
-// Report is the JSON record of a run: totals, and every rejected item
-// with its reason, ready for --retry-from.
+// Report is the JSON record of a run: totals, every rejected item with
+// its reason, and where each stopped source would go on, ready for
+// --retry-from.
 type Report struct {
 	ReportTotals
 	Loaders []LoaderReport `json:"loaders"`
@@ -20,13 +25,22 @@ type Report struct {
 
 // ReportTotals are a report's fields before its loaders.
 type ReportTotals struct {
-	Fulfilled   int64     `json:"fulfilled"`
-	Rejected    int64     `json:"rejected"`
-	Interrupted bool      `json:"interrupted"`
-	Redis       string    `json:"redis"`
-	Config      string    `json:"config"`
-	Started     time.Time `json:"started"`
-	Seconds     float64   `json:"seconds"`
+	Fulfilled int64 `json:"fulfilled"`
+	Rejected  int64 `json:"rejected"`
+	// NotStarted counts items never read, where known; a loader whose
+	// not_started is -1 has more (the rest of a file) on top.
+	NotStarted  int64 `json:"not_started"`
+	Interrupted bool  `json:"interrupted"`
+	// Stopped says why the run stopped by itself ("Redis unavailable for
+	// 30s: connection refused").
+	Stopped string `json:"stopped,omitempty"`
+	// FulfilledBefore counts the items earlier runs of a --retry-from
+	// chain fulfilled.
+	FulfilledBefore int64     `json:"fulfilled_before,omitempty"`
+	Redis           string    `json:"redis"`
+	Config          string    `json:"config"`
+	Started         time.Time `json:"started"`
+	Seconds         float64   `json:"seconds"`
 }
 
 // LoaderReport is one loader's part of a report.
@@ -37,12 +51,19 @@ type LoaderReport struct {
 
 // LoaderTotals are a loader's report fields before its rejected items.
 type LoaderTotals struct {
-	Name      string  `json:"name"`
-	Source    string  `json:"source"`
-	Fulfilled int64   `json:"fulfilled"`
-	Rejected  int64   `json:"rejected"`
-	P50ms     float64 `json:"p50_ms"`
-	P95ms     float64 `json:"p95_ms"`
+	Name      string `json:"name"`
+	Source    string `json:"source"`
+	Fulfilled int64  `json:"fulfilled"`
+	Rejected  int64  `json:"rejected"`
+	// NotStarted counts the items the source holds that were never read,
+	// -1 when only reading them would tell (the rest of a file).
+	NotStarted int64 `json:"not_started"`
+	// Resume is where the source stopped, when it was not read to its
+	// end: --retry-from reads on from there.
+	Resume          *source.Resume `json:"resume,omitempty"`
+	FulfilledBefore int64          `json:"fulfilled_before,omitempty"`
+	P50ms           float64        `json:"p50_ms"`
+	P95ms           float64        `json:"p95_ms"`
 	// Error is a source error that ended the loader's stream early.
 	Error string `json:"error,omitempty"`
 }
@@ -53,7 +74,9 @@ func (e *Engine) Report() *Report {
 	rep := &Report{ReportTotals: ReportTotals{
 		Fulfilled:   s.Fulfilled,
 		Rejected:    s.Rejected,
+		NotStarted:  s.NotStarted,
 		Interrupted: e.Interrupted(),
+		Stopped:     s.StopReason,
 		Redis:       s.Redis,
 		Config:      e.cfg.Path,
 		Started:     s.Started.UTC().Truncate(time.Millisecond),
@@ -69,17 +92,39 @@ func (e *Engine) Report() *Report {
 		if items == nil {
 			items = []Rejection{}
 		}
-		srcErr := lr.srcErr
+		var resume *source.Resume
+		if lr.resume != nil && !lr.resume.Done {
+			at := *lr.resume
+			resume = &at
+		}
+		before := lr.fulfilledBefore
 		lr.mu.Unlock()
+		rep.FulfilledBefore += before
 		rep.Loaders = append(rep.Loaders, LoaderReport{LoaderTotals: LoaderTotals{
 			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Rejected: l.Rejected,
-			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: srcErr,
+			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
+			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError,
 		}, RejectedItems: items})
 	}
 	return rep
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// CheckReportPath finds out before any work whether a report can be
+// written at path (and atomically replaced): the folder exists and takes
+// new files, and path is not a folder.
+func CheckReportPath(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("--report %s: is a folder", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".cachewarm-report-*")
+	if err != nil {
+		return fmt.Errorf("--report %s: cannot write in %s: %s", path, filepath.Dir(path), source.FileErr(err))
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
+}
 
 // WriteReport writes rep to path atomically (a temporary file renamed).
 // It streams: one rejected item at a time, so a report of many rejections
@@ -99,6 +144,10 @@ func WriteReport(path string, rep *Report) error {
 		tmp.Close()
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -107,6 +156,9 @@ func WriteReport(path string, rep *Report) error {
 	}
 	return nil
 }
+
+// EncodeReport writes rep as JSON to w, streaming.
+func EncodeReport(w io.Writer, rep *Report) error { return encodeReport(w, rep) }
 
 // encodeReport writes rep as indented JSON, the rejected items one by one,
 // each on a line of its own.
@@ -167,27 +219,293 @@ func sep(i int) string {
 	return ","
 }
 
-// ReadReport reads a report written by WriteReport, for --retry-from.
+// ReadReport reads a whole report, rejected items included: for tools
+// and tests. --retry-from streams it instead (OpenReport).
 func ReadReport(path string) (*Report, error) {
-	data, err := os.ReadFile(path)
+	rf, err := OpenReport(path)
 	if err != nil {
-		return nil, fmt.Errorf("read report: %s", describeFileErr(err))
+		return nil, err
 	}
-	var rep Report
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&rep); err != nil {
-		return nil, fmt.Errorf("read report %s: %w", path, jsonErr(err))
+	rep := rf.Report
+	for i := range rep.Loaders {
+		rep.Loaders[i].RejectedItems = []Rejection{}
+		for r := range rf.rejected(i) {
+			rep.Loaders[i].RejectedItems = append(rep.Loaders[i].RejectedItems, r)
+		}
 	}
-	for i, l := range rep.Loaders {
+	return rep, rf.err
+}
+
+// ReportFile is a report opened for --retry-from: its totals, read and
+// checked at once, and its rejected items, streamed when the run reaches
+// them, so that retrying a report of any size holds only what is in
+// flight.
+type ReportFile struct {
+	Path string
+	// Report holds the totals; its loaders' RejectedItems are nil.
+	Report *Report
+	err    error
+}
+
+// OpenReport reads and checks a report without keeping its rejected
+// items.
+func OpenReport(path string) (*ReportFile, error) {
+	rf := &ReportFile{Path: path, Report: &Report{Loaders: []LoaderReport{}}}
+	err := rf.walk(func(i int, r Rejection) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range rf.Report.Loaders {
 		if l.Name == "" {
 			return nil, fmt.Errorf("read report %s: loaders[%d] has no name", path, i)
 		}
-		for j, r := range l.RejectedItems {
-			if len(r.Item) == 0 || !json.Valid(r.Item) {
-				return nil, fmt.Errorf("read report %s: loaders[%d].rejected_items[%d].item is not a JSON value", path, i, j)
+	}
+	return rf, nil
+}
+
+// rejected streams loader i's rejected items from the file.
+func (rf *ReportFile) rejected(i int) iter.Seq[Rejection] {
+	return func(yield func(Rejection) bool) {
+		stopped := errors.New("stopped")
+		err := (&ReportFile{Path: rf.Path}).walk(func(li int, r Rejection) bool {
+			if li != i {
+				return true
 			}
+			return yield(r)
+		})
+		if err != nil && !errors.Is(err, stopped) && rf.err == nil {
+			rf.err = err
 		}
 	}
-	return &rep, nil
 }
+
+// errStopWalk ends a walk early.
+var errStopWalk = errors.New("walk stopped")
+
+// walk reads the report token by token: totals and loader fields into
+// rf.Report (when it is set), each rejected item to onItem, checked.
+// Nothing is held beyond one rejected item.
+func (rf *ReportFile) walk(onItem func(loader int, r Rejection) bool) error {
+	f, err := os.Open(rf.Path)
+	if err != nil {
+		return fmt.Errorf("read report: %s", source.FileErr(err))
+	}
+	defer f.Close()
+	w := &reportWalker{dec: json.NewDecoder(bufio.NewReaderSize(f, 64<<10)), rf: rf, onItem: onItem}
+	w.dec.UseNumber()
+	err = w.document()
+	if errors.Is(err, errStopWalk) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read report %s: %w", rf.Path, err)
+	}
+	return nil
+}
+
+type reportWalker struct {
+	dec    *json.Decoder
+	rf     *ReportFile
+	onItem func(int, Rejection) bool
+}
+
+func (w *reportWalker) document() error {
+	fields := map[string]json.RawMessage{}
+	err := w.object(func(key string) error {
+		if key == "loaders" {
+			return w.array(func(i int) error { return w.loader(i) })
+		}
+		var raw json.RawMessage
+		if err := w.dec.Decode(&raw); err != nil {
+			return jsonErr(err)
+		}
+		fields[key] = raw
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if w.rf.Report != nil {
+		return remarshal(fields, &w.rf.Report.ReportTotals)
+	}
+	return nil
+}
+
+func (w *reportWalker) loader(i int) error {
+	fields := map[string]json.RawMessage{}
+	err := w.object(func(key string) error {
+		if key == "rejected_items" {
+			return w.array(func(j int) error { return w.rejection(i, j) })
+		}
+		var raw json.RawMessage
+		if err := w.dec.Decode(&raw); err != nil {
+			return jsonErr(err)
+		}
+		fields[key] = raw
+		return nil
+	})
+	if err != nil || w.rf.Report == nil {
+		return err
+	}
+	var l LoaderReport
+	if err := remarshal(fields, &l.LoaderTotals); err != nil {
+		return fmt.Errorf("loaders[%d]: %w", i, err)
+	}
+	w.rf.Report.Loaders = append(w.rf.Report.Loaders, l)
+	return nil
+}
+
+func (w *reportWalker) rejection(i, j int) error {
+	var r Rejection
+	if err := w.dec.Decode(&r); err != nil {
+		return fmt.Errorf("loaders[%d].rejected_items[%d]: %w", i, j, jsonErr(err))
+	}
+	if len(r.Item) == 0 || !json.Valid(r.Item) {
+		return fmt.Errorf("loaders[%d].rejected_items[%d].item is not a JSON value", i, j)
+	}
+	r.Item = compactJSON(r.Item)
+	if !w.onItem(i, r) {
+		return errStopWalk
+	}
+	return nil
+}
+
+// object reads a JSON object, calling field for each key with the
+// decoder at its value.
+func (w *reportWalker) object(field func(key string) error) error {
+	if err := w.delim('{'); err != nil {
+		return err
+	}
+	for w.dec.More() {
+		tok, err := w.dec.Token()
+		if err != nil {
+			return jsonErr(err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return fmt.Errorf("invalid JSON: object key %v", tok)
+		}
+		if err := field(key); err != nil {
+			return err
+		}
+	}
+	return w.delim('}')
+}
+
+// array reads a JSON array, calling elem for each element.
+func (w *reportWalker) array(elem func(i int) error) error {
+	if err := w.delim('['); err != nil {
+		return err
+	}
+	for i := 0; w.dec.More(); i++ {
+		if err := elem(i); err != nil {
+			return err
+		}
+	}
+	return w.delim(']')
+}
+
+func (w *reportWalker) delim(want json.Delim) error {
+	tok, err := w.dec.Token()
+	if err != nil {
+		return jsonErr(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("invalid JSON: expected %q, found %v", want, tok)
+	}
+	return nil
+}
+
+func remarshal(fields map[string]json.RawMessage, into any) error {
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, into); err != nil {
+		return jsonErr(err)
+	}
+	return nil
+}
+
+func jsonErr(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("invalid JSON at byte %d: %s", se.Offset, se.Error())
+	case errors.As(err, &te):
+		return fmt.Errorf("%s: expected %s, found %s", te.Field, te.Type, te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errors.New("invalid JSON: unexpected end of file")
+	}
+	return err
+}
+
+func compactJSON(raw json.RawMessage) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil || b.Len() == 0 {
+		return []byte(raw)
+	}
+	return b.Bytes()
+}
+
+// rejectedStream pulls one loader's rejected items from a report.
+type rejectedStream struct {
+	rf    *ReportFile
+	pull  func() (Rejection, bool)
+	stop  func()
+	first error
+}
+
+func (rf *ReportFile) stream(i int) *rejectedStream {
+	next, stop := iter.Pull(rf.rejected(i))
+	return &rejectedStream{rf: rf, pull: next, stop: stop}
+}
+
+func (s *rejectedStream) next() (Rejection, bool) { return s.pull() }
+func (s *rejectedStream) err() error              { return s.rf.err }
+func (s *rejectedStream) close()                  { s.stop() }
+
+// StartFrom runs, for every loader the report names, the rejected items
+// it recorded (streamed from the file) and then the loader's source from
+// where the report says it stopped. Items rejected at their source are
+// carried over as they were. An error (a loader not in this config, a
+// file that changed since the report) means nothing was started.
+func (e *Engine) StartFrom(rf *ReportFile) error {
+	passes := map[*loaderRun]*resumePass{}
+	for i, l := range rf.Report.Loaders {
+		lr, ok := e.byName[l.Name]
+		if !ok {
+			return fmt.Errorf("report names loader %q, which is not in %s", l.Name, e.cfg.Path)
+		}
+		from := l.Resume
+		if from == nil {
+			from = &source.Resume{Done: true}
+		}
+		rest, err := source.Open(lr.cfg.Items, from)
+		if err != nil {
+			for _, p := range passes {
+				p.rest.Close()
+			}
+			return fmt.Errorf("loader %s: %w", l.Name, err)
+		}
+		passes[lr] = &resumePass{e: e, lr: lr, report: rf.stream(i), rest: rest}
+		lr.fulfilledBefore = l.Fulfilled + l.FulfilledBefore
+		if t := rest.Total(); t >= 0 {
+			lr.total.Store(l.Rejected + t)
+		}
+	}
+	e.begin()
+	for _, lr := range e.loaders {
+		p, ok := passes[lr]
+		if !ok {
+			lr.total.Store(0)
+			lr.resume = &source.Resume{Done: true}
+			continue
+		}
+		e.startFeed(lr, p, passResume)
+	}
+	e.busyDone()
+	return nil
+}
+

@@ -1,8 +1,11 @@
 package warmup
 
 import (
-	"encoding/json"
+	"context"
+	"sync"
 	"time"
+
+	"github.com/cachewarm/cachewarm/warmup/config"
 )
 
 // State is the phase a run is in.
@@ -12,15 +15,18 @@ type State string
 const (
 	StateRunning  State = "running"
 	StateRetrying State = "retrying"
-	StateDone     State = "done"
-	// StateStopping is entered when the run was cancelled and in-flight
+	// StateWaiting: Redis is unavailable; nothing new is read until it
+	// answers or run.redis_wait passes.
+	StateWaiting State = "waiting for Redis"
+	StateDone    State = "done"
+	// StateStopping is entered when the run was stopped and in-flight
 	// items are settling.
 	StateStopping State = "stopping"
 )
 
-// Snapshot is a consistent-enough copy of the engine's counters, taken on a
-// tick by a UI or a progress printer. Taking one costs O(loaders), never
-// O(items).
+// Snapshot is a copy of the engine's counters, taken on a tick by a UI or
+// a progress printer. Taking one costs O(loaders), never O(items), and
+// changes nothing.
 type Snapshot struct {
 	// Redis is the Redis target with any password redacted.
 	Redis string
@@ -28,68 +34,244 @@ type Snapshot struct {
 	// origin.
 	Demo  bool
 	State State
-	// Stopped is true once Stop was called: no new item or attempt starts,
-	// and the run ends when the in-flight ones settle.
+	// Stopped is true once the run was stopped: no new item or attempt
+	// starts, and the run ends when the in-flight ones settle.
 	Stopped bool
-	Started time.Time
+	// StopReason says why the run stopped by itself (Redis unavailable
+	// for longer than run.redis_wait), or "".
+	StopReason string
+	// RedisDown is how long Redis has been unavailable, 0 while it
+	// answers; RedisCause is why ("connection refused").
+	RedisDown  time.Duration
+	RedisCause string
+	Started    time.Time
 	// Elapsed is the time since the run started; it stops moving once
 	// every item has settled.
 	Elapsed   time.Duration
 	Fulfilled int64
 	Rejected  int64
-	// Pending counts items read (or known to come) that have not settled.
+	// Pending counts items read and not settled, plus items known to
+	// come (lists, ranges) not read yet.
 	Pending int64
+	// NotStarted counts items a stopped run never read, where known.
+	NotStarted int64
 	// Rate is items settled per second over the last few seconds.
 	Rate    float64
 	Loaders []LoaderSnapshot
 }
 
-// LoaderSnapshot is one loader's counters.
+// LoaderSnapshot is one loader's counters. At every moment
+// Read = Fulfilled + Rejected + InFlight.
 type LoaderSnapshot struct {
 	Name string
 	// Source says what the loader reads: "products.jsonl", "list of 12",
 	// "range 1..1000", plus the fetch host when it fetches.
 	Source string
-	// Total is the number of items when it is known up front (list,
-	// range, a single URL), or -1 while a file is still streaming. Once
-	// the source is exhausted it equals Read.
+	// Total is the number of items when known (list, range, a single
+	// URL; a file once read to its end), else -1.
 	Total     int64
 	Read      int64
 	Fulfilled int64
 	Rejected  int64
-	// InFlight counts items being fetched or written right now.
+	// InFlight counts items read and not settled: being fetched, written,
+	// waiting for a retry or for Redis.
 	InFlight int64
 	// Retrying counts items in a retry pass (from Retry) not yet settled;
-	// RetryAttempt is the highest attempt number among items being
-	// retried.
+	// RetryAttempt is the highest attempt number among them.
 	Retrying     int64
 	RetryAttempt int
+	// SourceRead is true once the source is no longer being read: read
+	// to its end, or stopped.
+	SourceRead bool
+	// NotStarted counts the items the source holds that were never read:
+	// 0 while it is being read or once read to the end; -1 when a
+	// stopped file's rest is not counted (Resume says where it starts).
+	NotStarted int64
+	// Resume describes where a stopped source would go on ("from line
+	// 812 (byte 40960)"), or "".
+	Resume string
+	// Waiting is true while the loader has work and Redis is unavailable.
+	Waiting bool
 	// Rate is items settled per second over the last few seconds.
 	Rate float64
 	// P50 and P95 are the latencies of fulfilled items (fetch + write).
 	P50, P95 time.Duration
 	// LastReason is the reason of the most recent rejection, or "".
 	LastReason string
-	// Done is true when the source is exhausted and every item settled.
+	// SourceError is an error that ended the source early, or "".
+	SourceError string
+	// Done is true when the source was read to its end and every item
+	// settled.
 	Done bool
 }
 
 // Settled is fulfilled + rejected.
 func (l LoaderSnapshot) Settled() int64 { return l.Fulfilled + l.Rejected }
 
-// Rejection is one rejected item, kept for the failure view, the report
-// and retry. Fulfilled items are never kept.
-type Rejection struct {
-	// Item is the item as a JSON value.
-	Item     json.RawMessage `json:"item"`
-	Key      string          `json:"key"`
-	Reason   string          `json:"reason"`
-	Attempts int             `json:"attempts"`
-	// Stage is the step that failed: source, key, url, fetch, redis,
-	// interrupted or internal. Items rejected at the source (a malformed
-	// line) are not retried: reading the file again is the fix.
-	Stage Stage `json:"stage"`
-	// Where is the source position (file:line) when the item came from a
-	// file.
-	Where string `json:"where,omitempty"`
+// Snapshot copies the counters. It costs O(loaders).
+func (e *Engine) Snapshot() Snapshot {
+	now := time.Now()
+	s := Snapshot{
+		Redis:      config.RedactURL(e.cfg.Redis.URL),
+		Demo:       e.opts.Demo,
+		Started:    e.started,
+		Stopped:    e.Stopped(),
+		StopReason: e.StopReason(),
+		Loaders:    make([]LoaderSnapshot, len(e.loaders)),
+	}
+	closed, since, cause := e.gate.state()
+	if closed {
+		s.RedisDown, s.RedisCause = now.Sub(since), cause
+	}
+	for i, lr := range e.loaders {
+		ls := lr.snapshot()
+		ls.Waiting = closed && !ls.Done
+		s.Loaders[i] = ls
+		s.Fulfilled += ls.Fulfilled
+		s.Rejected += ls.Rejected
+		s.Pending += ls.InFlight
+		if ls.Total > ls.Read && !ls.SourceRead {
+			s.Pending += ls.Total - ls.Read
+		}
+		if ls.NotStarted > 0 {
+			s.NotStarted += ls.NotStarted
+		}
+	}
+	rates, total := e.rates.rates(now, e.settledCounts())
+	for i := range s.Loaders {
+		s.Loaders[i].Rate = rates[i]
+	}
+	s.Rate = total
+	switch {
+	case e.busy.Load() == 0 && !e.started.IsZero():
+		s.State = StateDone
+	case e.stopCtx.Err() != nil:
+		s.State = StateStopping
+	case closed:
+		s.State = StateWaiting
+	case e.retryPasses.Load() > 0:
+		s.State = StateRetrying
+	default:
+		s.State = StateRunning
+	}
+	if !e.started.IsZero() {
+		end := now
+		if t := e.endedAt.Load(); t != 0 {
+			end = time.Unix(0, t)
+		}
+		s.Elapsed = end.Sub(e.started)
+	}
+	return s
+}
+
+// snapshot reads one loader's ledger. Settled counts are read before
+// read, so in flight never shows negative.
+func (lr *loaderRun) snapshot() LoaderSnapshot {
+	f := lr.fulfilled.Load()
+	r := lr.rejected.Load()
+	retrying := lr.retrying.Load()
+	ls := LoaderSnapshot{
+		Name:      lr.cfg.Name,
+		Source:    lr.source,
+		Total:     lr.total.Load(),
+		Fulfilled: f,
+		Rejected:  r,
+		Retrying:  retrying,
+	}
+	ls.Read = lr.read.Load()
+	ls.InFlight = ls.Read - f - r
+	if retrying > 0 {
+		ls.RetryAttempt = int(lr.retryAttempt.Load())
+	}
+	q := lr.hist.quantiles(0.5, 0.95)
+	ls.P50, ls.P95 = q[0], q[1]
+	lr.mu.Lock()
+	ls.LastReason = lr.lastReason
+	ls.SourceError = lr.srcErr
+	if at := lr.resume; at != nil {
+		ls.SourceRead = true
+		if !at.Done {
+			ls.NotStarted = at.Remaining
+			ls.Resume = at.Describe(lr.cfg.Items)
+		}
+	}
+	lr.mu.Unlock()
+	ls.Done = ls.SourceRead && ls.NotStarted == 0 && ls.InFlight == 0 && lr.feeding.Load() == 0
+	return ls
+}
+
+// settledCounts are the items settled per loader, and in all.
+func (e *Engine) settledCounts() []int64 {
+	out := make([]int64, len(e.loaders)+1)
+	for i, lr := range e.loaders {
+		out[i] = lr.fulfilled.Load() + lr.rejected.Load()
+		out[len(e.loaders)] += out[i]
+	}
+	return out
+}
+
+// rateSampler keeps a few seconds of settled counts, sampled on its own
+// tick, so that Snapshot can give rates without changing anything.
+type rateSampler struct {
+	mu      sync.Mutex
+	n       int
+	samples []rateSample
+}
+
+type rateSample struct {
+	at      time.Time
+	settled []int64
+}
+
+const (
+	rateEvery  = 250 * time.Millisecond
+	rateWindow = 3 * time.Second
+)
+
+func newRateSampler(loaders int) *rateSampler { return &rateSampler{n: loaders} }
+
+// run samples until ctx ends.
+func (r *rateSampler) run(ctx context.Context, counts func() []int64) {
+	t := time.NewTicker(rateEvery)
+	defer t.Stop()
+	r.add(time.Now(), counts())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.add(now, counts())
+		}
+	}
+}
+
+func (r *rateSampler) add(now time.Time, settled []int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.samples = append(r.samples, rateSample{at: now, settled: settled})
+	cut := 0
+	for cut < len(r.samples)-1 && now.Sub(r.samples[cut].at) > rateWindow {
+		cut++
+	}
+	r.samples = append(r.samples[:0], r.samples[cut:]...)
+}
+
+// rates are items settled per second since the oldest sample, per loader
+// and in all.
+func (r *rateSampler) rates(now time.Time, settled []int64) ([]float64, float64) {
+	out := make([]float64, r.n)
+	r.mu.Lock()
+	var oldest rateSample
+	if len(r.samples) > 0 {
+		oldest = r.samples[0]
+	}
+	r.mu.Unlock()
+	dt := now.Sub(oldest.at).Seconds()
+	if oldest.settled == nil || dt < 0.2 {
+		return out, 0
+	}
+	for i := range out {
+		out[i] = max(0, float64(settled[i]-oldest.settled[i])/dt)
+	}
+	return out, max(0, float64(settled[r.n]-oldest.settled[r.n])/dt)
 }

@@ -1,4 +1,4 @@
-package warmup
+package config
 
 import (
 	"encoding/json"
@@ -31,10 +31,31 @@ func templateFuncs(cfg *Config) template.FuncMap {
 	}
 }
 
-// render executes t over v into a reused builder and returns the text.
-func render(t *template.Template, v any, b *strings.Builder) (string, error) {
+// Template is a key or URL template as the config wrote it: Go
+// text/template over the item, with a fast path for the common shapes
+// ("item:{{.id}}", "{{.}}") that renders straight from an item's JSON.
+type Template struct {
+	// Text is the template as written (after ${VAR} expansion).
+	Text string
+	t    *template.Template
+	fast *fastTemplate
+}
+
+// RenderRaw appends the template rendered over raw, an item's JSON, to
+// buf, when the fast path is sure of the result; ok is false otherwise
+// and the caller renders with Execute.
+func (t *Template) RenderRaw(raw []byte, buf []byte) (out []byte, ok bool) {
+	if t.fast == nil {
+		return buf, false
+	}
+	return t.fast.render(raw, buf)
+}
+
+// Execute renders the template over v, a decoded item, into a reused
+// builder and returns the text.
+func (t *Template) Execute(v any, b *strings.Builder) (string, error) {
 	b.Reset()
-	if err := t.Execute(b, v); err != nil {
+	if err := t.t.Execute(b, v); err != nil {
 		return "", templateErr(err)
 	}
 	return b.String(), nil

@@ -1,4 +1,4 @@
-package warmup
+package source
 
 import (
 	"bufio"
@@ -51,14 +51,21 @@ type Item struct {
 	// Attempts made before, for items fed back by a retry.
 	Attempts int
 
-	// prev is the earlier rejection of an item fed back by a retry.
-	prev    *Rejection
 	value   any
 	decoded bool
 	// rawExact says that templates print value exactly as Raw reads (a
 	// range's integers), so the fast template path may render from Raw.
 	rawExact bool
 }
+
+// FromJSON is an item read back from a report: raw is its JSON and where
+// its position, if it had one.
+func FromJSON(raw []byte, where string) Item { return Item{Raw: raw, File: where} }
+
+// Exact reports whether templates print the item exactly as Raw reads (a
+// range's integers, any item not yet decoded), so a template may be
+// rendered from Raw without decoding it.
+func (it *Item) Exact() bool { return !it.decoded || it.rawExact }
 
 // Where is file:line for items read from a file, else "".
 func (it *Item) Where() string {
@@ -119,38 +126,104 @@ func (it *Item) StringValue() []byte {
 	return it.Raw
 }
 
-// Source streams a loader's items. Next is called from one goroutine.
+// Source streams a loader's items. Its methods are called from one
+// goroutine.
 type Source interface {
 	// Next returns the next item, or false at the end.
 	Next() (Item, bool)
 	// Err is the error that ended the stream early, if any.
 	Err() error
-	// Total is the number of items when known up front, else -1.
+	// Total is the number of items still to come when that is known up
+	// front (lists, ranges), else -1.
 	Total() int64
+	// Resume says where the next unread item is.
+	Resume() Resume
 	Close() error
 }
 
-// OpenSource opens the stream described by spec.
-func OpenSource(spec ItemsSpec) (Source, error) {
+// Resume is where a source stands: the first item it has not yielded.
+// A run that stops early records it, and Open reads on from it.
+type Resume struct {
+	// Done is true when every item was read.
+	Done bool `json:"done"`
+	// Next is a range's next value, or a list's next index.
+	Next int64 `json:"next,omitempty"`
+	// Offset and Line are a file's byte offset and line number of the
+	// next unread line.
+	Offset int64 `json:"offset,omitempty"`
+	Line   int   `json:"line,omitempty"`
+	// Remaining counts the items not read, or -1 when only reading them
+	// would tell (the rest of a file).
+	Remaining int64 `json:"remaining"`
+}
+
+// Describe says where r stands, for people: "from line 812 (byte 40960)".
+func (r Resume) Describe(spec Spec) string {
+	switch {
+	case r.Done:
+		return "nothing left"
+	case spec.File != "":
+		return fmt.Sprintf("from line %d (byte %d)", r.Line, r.Offset)
+	case spec.Range != nil:
+		return fmt.Sprintf("from %d", r.Next)
+	default:
+		return fmt.Sprintf("from item %d", r.Next+1)
+	}
+}
+
+// Spec says where a loader's items come from. Exactly one of File, List,
+// Range is set, or none (a single item).
+type Spec struct {
+	// File is an absolute path to a .jsonl, .txt or .csv file.
+	File  string
+	List  []any
+	Range *[2]int64
+}
+
+// Open opens the stream described by spec, from its start when from is
+// nil, else from that resume point. A file that no longer matches the
+// resume point (shorter, or the offset not at a line start) is an error.
+func Open(spec Spec, from *Resume) (Source, error) {
+	if from != nil && from.Done {
+		return &sliceSource{}, nil
+	}
 	switch {
 	case spec.File != "":
-		return openFile(spec.File)
+		return openFile(spec.File, from)
 	case spec.List != nil:
 		items := make([]Item, 0, len(spec.List))
 		for _, v := range spec.List {
 			raw, _ := json.Marshal(v)
 			items = append(items, Item{Raw: raw, value: v, decoded: true})
 		}
-		return &sliceSource{items: items}, nil
+		return startSlice(items, from)
 	case spec.Range != nil:
-		return &rangeSource{next: spec.Range[0], last: spec.Range[1]}, nil
+		next := spec.Range[0]
+		if from != nil {
+			if from.Next < spec.Range[0] || from.Next > spec.Range[1] {
+				return nil, fmt.Errorf("resume point %d is outside range [%d, %d]", from.Next, spec.Range[0], spec.Range[1])
+			}
+			next = from.Next
+		}
+		return &rangeSource{next: next, last: spec.Range[1]}, nil
 	default:
-		return &sliceSource{items: []Item{{Raw: []byte("null"), decoded: true}}}, nil
+		return startSlice([]Item{{Raw: []byte("null"), decoded: true}}, from)
 	}
 }
 
+func startSlice(items []Item, from *Resume) (Source, error) {
+	s := &sliceSource{items: items}
+	if from != nil {
+		if from.Next < 0 || from.Next > int64(len(items)) {
+			return nil, fmt.Errorf("resume point item %d is past the list's %d items", from.Next+1, len(items))
+		}
+		s.i = int(from.Next)
+	}
+	return s, nil
+}
+
 // Describe says what a spec reads, for tiles and tables.
-func (s ItemsSpec) Describe() string {
+func (s Spec) Describe() string {
 	switch {
 	case s.File != "":
 		return filepath.Base(s.File)
@@ -162,6 +235,9 @@ func (s ItemsSpec) Describe() string {
 		return "single item"
 	}
 }
+
+// Slice streams items already in memory.
+func Slice(items []Item) Source { return &sliceSource{items: items} }
 
 type sliceSource struct {
 	items []Item
@@ -178,7 +254,11 @@ func (s *sliceSource) Next() (Item, bool) {
 	return it, true
 }
 func (s *sliceSource) Err() error   { return nil }
-func (s *sliceSource) Total() int64 { return int64(len(s.items)) }
+func (s *sliceSource) Total() int64 { return int64(len(s.items) - s.i) }
+func (s *sliceSource) Resume() Resume {
+	left := int64(len(s.items) - s.i)
+	return Resume{Done: left == 0, Next: int64(s.i), Remaining: left}
+}
 func (s *sliceSource) Close() error { return nil }
 
 type rangeSource struct {
@@ -200,24 +280,61 @@ func (s *rangeSource) Next() (Item, bool) {
 }
 func (s *rangeSource) Err() error { return nil }
 func (s *rangeSource) Total() int64 {
+	if s.done {
+		return 0
+	}
 	return s.last - s.next + 1
+}
+func (s *rangeSource) Resume() Resume {
+	left := s.Total()
+	return Resume{Done: left == 0, Next: s.next, Remaining: left}
 }
 func (s *rangeSource) Close() error { return nil }
 
-func openFile(path string) (Source, error) {
+func openFile(path string, from *Resume) (Source, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open items: %s", describeFileErr(err))
+		return nil, fmt.Errorf("open items: %s", FileErr(err))
 	}
 	name := filepath.Base(path)
+	var offset int64
+	line := 0
+	if from != nil {
+		if err := seekLineStart(f, from.Offset); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("resume %s at byte %d: %w", name, from.Offset, err)
+		}
+		offset, line = from.Offset, max(from.Line-1, 0)
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
-		return newCSVSource(f, name)
+		return newCSVSource(f, name, offset, line)
 	case ".txt":
-		return &lineSource{f: f, r: bufio.NewReaderSize(f, 256<<10), name: name, text: true}, nil
+		return &lineSource{f: f, r: bufio.NewReaderSize(f, 256<<10), name: name, text: true, off: offset, line: line}, nil
 	default:
-		return &lineSource{f: f, r: bufio.NewReaderSize(f, 256<<10), name: name}, nil
+		return &lineSource{f: f, r: bufio.NewReaderSize(f, 256<<10), name: name, off: offset, line: line}, nil
 	}
+}
+
+// seekLineStart moves f to offset, which must be the start of a line: the
+// file changed since the resume point was taken otherwise.
+func seekLineStart(f *os.File, offset int64) error {
+	if offset == 0 {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], offset-1); err != nil || offset > st.Size() {
+		return errors.New("the file is shorter than it was: it changed since the report")
+	}
+	if b[0] != '\n' && offset != st.Size() {
+		return errors.New("not the start of a line: the file changed since the report")
+	}
+	_, err = f.Seek(offset, io.SeekStart)
+	return err
 }
 
 // lineSource reads .jsonl (one JSON value a line) or .txt (one string a
@@ -227,7 +344,11 @@ type lineSource struct {
 	r    *bufio.Reader
 	name string
 	text bool
+	// off is the byte offset of the next unread line; line is the number
+	// of the last line read.
+	off  int64
 	line int
+	eof  bool
 	err  error
 	buf  []byte
 }
@@ -238,6 +359,8 @@ func (s *lineSource) Next() (Item, bool) {
 		if err != nil {
 			if err != io.EOF {
 				s.err = fmt.Errorf("read %s:%d: %w", s.name, s.line, err)
+			} else {
+				s.eof = true
 			}
 			return Item{}, false
 		}
@@ -270,10 +393,11 @@ func (s *lineSource) Next() (Item, bool) {
 // readLine returns the next line without its newline. A line over MaxLine
 // is cut and its rest skipped.
 func (s *lineSource) readLine() (line []byte, tooLong bool, err error) {
-	s.line++
 	s.buf = s.buf[:0]
+	read := 0
 	for {
 		chunk, err := s.r.ReadSlice('\n')
+		read += len(chunk)
 		if len(s.buf)+len(chunk) > MaxLine {
 			tooLong = true
 			if len(s.buf) < 64 {
@@ -284,13 +408,15 @@ func (s *lineSource) readLine() (line []byte, tooLong bool, err error) {
 		}
 		switch err {
 		case nil:
+			s.consumed(read)
 			return bytes.TrimRight(s.buf, "\r\n"), tooLong, nil
 		case bufio.ErrBufferFull:
 			continue
 		case io.EOF:
-			if len(s.buf) == 0 {
+			if read == 0 {
 				return nil, false, io.EOF
 			}
+			s.consumed(read)
 			return bytes.TrimRight(s.buf, "\r\n"), tooLong, nil
 		default:
 			return nil, false, err
@@ -298,8 +424,19 @@ func (s *lineSource) readLine() (line []byte, tooLong bool, err error) {
 	}
 }
 
+func (s *lineSource) consumed(n int) {
+	s.off += int64(n)
+	s.line++
+}
+
 func (s *lineSource) Err() error   { return s.err }
 func (s *lineSource) Total() int64 { return -1 }
+func (s *lineSource) Resume() Resume {
+	if s.eof {
+		return Resume{Done: true}
+	}
+	return Resume{Offset: s.off, Line: s.line + 1, Remaining: -1}
+}
 func (s *lineSource) Close() error { return s.f.Close() }
 
 // csvSource reads a CSV file whose header row names the fields.
@@ -308,41 +445,71 @@ type csvSource struct {
 	r      *csv.Reader
 	name   string
 	header []string
-	err    error
+	// base is the file offset the reader started at, and baseLine the
+	// number of lines before it.
+	base     int64
+	baseLine int
+	nextLine int
+	err      error
+	done     bool
 }
 
-func newCSVSource(f *os.File, name string) (Source, error) {
-	r := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err == io.EOF {
-		return &csvSource{f: f, r: r, name: name}, nil
-	}
+func newCSVSource(f *os.File, name string, offset int64, line int) (Source, error) {
+	header, headerEnd, err := readCSVHeader(f, name)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s:1: header row: %w", name, err)
+		return nil, err
 	}
-	return &csvSource{f: f, r: r, name: name, header: append([]string(nil), header...)}, nil
+	if offset < headerEnd {
+		offset, line = headerEnd, 1
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	r := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
+	r.ReuseRecord = true
+	r.FieldsPerRecord = len(header)
+	return &csvSource{f: f, r: r, name: name, header: header, base: offset, baseLine: line, nextLine: line + 1}, nil
+}
+
+// readCSVHeader reads the header row and the offset just past it.
+func readCSVHeader(f *os.File, name string) ([]string, int64, error) {
+	r := csv.NewReader(io.NewSectionReader(f, 0, 1<<62))
+	header, err := r.Read()
+	if err == io.EOF {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s:1: header row: %w", name, err)
+	}
+	return append([]string(nil), header...), r.InputOffset(), nil
 }
 
 func (s *csvSource) Next() (Item, bool) {
-	if s.header == nil {
+	if s.header == nil || s.done {
 		return Item{}, false
 	}
 	rec, err := s.r.Read()
 	if err == io.EOF {
+		s.done = true
 		return Item{}, false
 	}
 	line, _ := s.r.FieldPos(0)
+	line += s.baseLine
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			where := s.name + ":" + strconv.Itoa(pe.Line)
-			return Item{Raw: jsonString(strings.Join(rec, ",")), File: s.name, Line: pe.Line, Err: fmt.Errorf("%s: %v", where, pe.Err)}, true
+			l := pe.Line + s.baseLine
+			s.nextLine = l + 1
+			where := s.name + ":" + strconv.Itoa(l)
+			return Item{Raw: jsonString(strings.Join(rec, ",")), File: s.name, Line: l, Err: fmt.Errorf("%s: %v", where, pe.Err)}, true
 		}
 		s.err = fmt.Errorf("read %s: %w", s.name, err)
 		return Item{}, false
 	}
+	last, _ := s.r.FieldPos(len(rec) - 1)
+	s.nextLine = last + s.baseLine + strings.Count(rec[len(rec)-1], "\n") + 1
 	m := make(map[string]any, len(s.header))
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -365,9 +532,30 @@ func (s *csvSource) Next() (Item, bool) {
 
 func (s *csvSource) Err() error   { return s.err }
 func (s *csvSource) Total() int64 { return -1 }
+func (s *csvSource) Resume() Resume {
+	if s.header == nil || s.done {
+		return Resume{Done: true}
+	}
+	return Resume{Offset: s.base + s.r.InputOffset(), Line: s.nextLine, Remaining: -1}
+}
 func (s *csvSource) Close() error { return s.f.Close() }
 
 func jsonString(s string) []byte {
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// FileErr shortens a file error to what a user acts on:
+// "data.jsonl: no such file".
+func FileErr(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Sprintf("%s: no such file", pe.Path)
+		case errors.Is(err, os.ErrPermission):
+			return fmt.Sprintf("%s: permission denied", pe.Path)
+		}
+	}
+	return err.Error()
 }

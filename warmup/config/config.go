@@ -1,4 +1,4 @@
-package warmup
+package config
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
 // Config is a validated cachewarm configuration.
@@ -41,16 +43,30 @@ type RedisConfig struct {
 	// key, and the explicit opt-in to skip verification.
 	TLSCA, TLSCert, TLSKey string
 	TLSInsecureSkipVerify  bool
+	// Pipeline is the most commands sent in one pipeline (0: the
+	// writer's default, sized for throughput).
+	Pipeline int
 }
 
 // RunConfig holds the run-wide limits.
 type RunConfig struct {
+	// Concurrency bounds the requests in flight to origins, across all
+	// loaders. It does not set how deep Redis pipelines are.
 	Concurrency int
 	Timeout     time.Duration
 	Retries     int
 	Backoff     time.Duration
 	TTL         time.Duration
+	// RedisWait is how long the run waits for an unavailable Redis before
+	// it stops the way an interrupt does.
+	RedisWait time.Duration
+	// MaxBody is the largest fetched body accepted, in bytes.
+	MaxBody int64
 }
+
+// MaxConcurrency is the largest run.concurrency accepted: beyond it a
+// typo, not a plan, is the likelier reason.
+const MaxConcurrency = 10000
 
 // OriginConfig asks for a simulated HTTP origin started in-process, for
 // demos and tests. Fetch URLs reach it through the {{origin}} template
@@ -76,13 +92,10 @@ type OriginConfig struct {
 // Loader is one validated [[loader]] table.
 type Loader struct {
 	Name  string
-	Items ItemsSpec
+	Items source.Spec
 	// Key renders the Redis key from an item.
-	Key *template.Template
-	// KeyText is the template as written.
-	KeyText string
-	keyFast *fastTemplate
-	Fetch   *FetchSpec
+	Key   *Template
+	Fetch *FetchSpec
 	TTL     time.Duration
 	// Concurrency is the loader's own cap (0 = only the shared limit).
 	Concurrency int
@@ -90,24 +103,13 @@ type Loader struct {
 	Rate float64
 }
 
-// ItemsSpec says where a loader's items come from. Exactly one of File,
-// List, Range is set, or none (a single item).
-type ItemsSpec struct {
-	// File is an absolute path to a .jsonl, .txt or .csv file.
-	File  string
-	List  []any
-	Range *[2]int64
-}
-
 // FetchSpec is the optional HTTP GET of each item.
 type FetchSpec struct {
-	URL     *template.Template
-	URLText string
+	URL     *Template
 	Headers map[string]string
-	urlFast *fastTemplate
-	// private names the headers a redirect to another host does not
+	// Private names the headers a redirect to another host does not
 	// carry: credential-like names and values expanded from ${VAR}.
-	private map[string]bool
+	Private map[string]bool
 }
 
 // rawConfig mirrors the TOML file; it is decoded strictly, then validated.
@@ -119,6 +121,7 @@ type rawConfig struct {
 		TLSCert               string `toml:"tls_cert"`
 		TLSKey                string `toml:"tls_key"`
 		TLSInsecureSkipVerify bool   `toml:"tls_insecure_skip_verify"`
+		Pipeline              *int64 `toml:"pipeline"`
 	} `toml:"redis"`
 	Run struct {
 		Concurrency *int64 `toml:"concurrency"`
@@ -126,6 +129,8 @@ type rawConfig struct {
 		Retries     *int64 `toml:"retries"`
 		Backoff     any    `toml:"backoff"`
 		TTL         any    `toml:"ttl"`
+		RedisWait   any    `toml:"redis_wait"`
+		MaxBody     any    `toml:"max_body"`
 	} `toml:"run"`
 	Origin *struct {
 		Simulate     bool               `toml:"simulate"`
@@ -185,7 +190,7 @@ func (e *ConfigError) Error() string {
 func LoadConfig(path string, getenv func(string) (string, bool)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &ConfigError{File: path, Msg: describeFileErr(err)}
+		return nil, &ConfigError{File: path, Msg: source.FileErr(err)}
 	}
 	return ParseConfig(path, data, getenv)
 }
@@ -387,6 +392,61 @@ func (v *validator) duration(path string, val any, def time.Duration, allowZero 
 	return d
 }
 
+// size reads a byte size: an integer, or a string such as "64MiB",
+// "512KiB", "1GiB", "100MB". It must be between 1 and most.
+func (v *validator) size(path string, val any, def, most int64) int64 {
+	if val == nil {
+		return def
+	}
+	var n int64
+	switch x := val.(type) {
+	case int64:
+		n = x
+	case string:
+		var err error
+		if n, err = parseSize(v.expand(path, x, false)); err != nil {
+			v.fail(path, "%v", err)
+			return def
+		}
+	default:
+		v.fail(path, "size must be a string such as \"64MiB\" or a number of bytes, not %T", val)
+		return def
+	}
+	if n < 1 || n > most {
+		v.fail(path, "must be between 1 byte and %s, got %d bytes", fmtSize(most), n)
+		return def
+	}
+	return n
+}
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("invalid size %q (use e.g. \"64MiB\", \"512KiB\")", s)
+	}
+	return n * mult, nil
+}
+
+func fmtSize(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 func (v *validator) config(raw *rawConfig) *Config {
 	cfg := &Config{Path: v.path, secrets: v.secrets}
 	cfg.Redis.URL = v.expand("redis.url", raw.Redis.URL, true)
@@ -406,7 +466,7 @@ func (v *validator) config(raw *rawConfig) *Config {
 	if f := raw.Redis.PasswordFile; f != "" {
 		data, err := os.ReadFile(v.file(v.expand("redis.password_file", f, false)))
 		if err != nil {
-			v.fail("redis.password_file", "%s", describeFileErr(err))
+			v.fail("redis.password_file", "%s", source.FileErr(err))
 		}
 		cfg.Redis.Password = strings.TrimRight(string(data), "\r\n")
 		if cfg.Redis.Password == "" && err == nil {
@@ -424,7 +484,7 @@ func (v *validator) config(raw *rawConfig) *Config {
 		}
 		*tf.out = v.file(v.expand(tf.key, tf.in, false))
 		if _, err := os.Stat(*tf.out); err != nil {
-			v.fail(tf.key, "%s", describeFileErr(err))
+			v.fail(tf.key, "%s", source.FileErr(err))
 		}
 	}
 	if (cfg.Redis.TLSCert == "") != (cfg.Redis.TLSKey == "") {
@@ -433,11 +493,20 @@ func (v *validator) config(raw *rawConfig) *Config {
 	cfg.Redis.TLSInsecureSkipVerify = raw.Redis.TLSInsecureSkipVerify
 
 	r := &raw.Run
+	cfg.Redis.Pipeline = v.integer("redis.pipeline", raw.Redis.Pipeline, 0, 1)
+	if cfg.Redis.Pipeline > 100000 {
+		v.fail("redis.pipeline", "at most 100000 commands a pipeline, got %d", cfg.Redis.Pipeline)
+	}
 	cfg.Run.Concurrency = v.integer("run.concurrency", r.Concurrency, 32, 1)
+	if cfg.Run.Concurrency > MaxConcurrency {
+		v.fail("run.concurrency", "at most %d, got %d", MaxConcurrency, cfg.Run.Concurrency)
+	}
 	cfg.Run.Timeout = v.duration("run.timeout", r.Timeout, 10*time.Second, false)
 	cfg.Run.Retries = v.integer("run.retries", r.Retries, 2, 0)
 	cfg.Run.Backoff = v.duration("run.backoff", r.Backoff, 250*time.Millisecond, true)
 	cfg.Run.TTL = v.duration("run.ttl", r.TTL, time.Hour, true)
+	cfg.Run.RedisWait = v.duration("run.redis_wait", r.RedisWait, 30*time.Second, true)
+	cfg.Run.MaxBody = v.size("run.max_body", r.MaxBody, 64<<20, 512<<20)
 
 	if o := raw.Origin; o != nil && o.Simulate {
 		oc := &OriginConfig{Seed: o.Seed, Transient: 0.1, Permanent: 0.01, Hot: o.Hot}
@@ -497,7 +566,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 				v.fail(p("items.file"), "unsupported file type %q (use .jsonl, .txt or .csv)", filepath.Ext(f))
 			}
 			if fh, err := os.Open(f); err != nil {
-				v.fail(p("items.file"), "%s", describeFileErr(err))
+				v.fail(p("items.file"), "%s", source.FileErr(err))
 			} else {
 				st, err := fh.Stat()
 				fh.Close()
@@ -535,37 +604,38 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 			v.fail(p("items"), "set exactly one of file, list or range")
 		}
 	}
-	l.KeyText = v.expand(p("key"), r.Key, false)
-	if l.KeyText == "" {
+	keyText := v.expand(p("key"), r.Key, false)
+	if keyText == "" {
 		v.fail(p("key"), "a loader needs a key template, e.g. key = \"product:{{.id}}\"")
 	}
-	l.Key = v.template(cfg, p("key"), l.KeyText)
-	l.keyFast = compileFast(l.Key)
+	l.Key = v.template(cfg, p("key"), keyText)
 	if r.Fetch != nil {
-		f := &FetchSpec{URLText: v.expand(p("fetch.url"), r.Fetch.URL, true), Headers: map[string]string{}}
-		if f.URLText == "" {
+		urlText := v.expand(p("fetch.url"), r.Fetch.URL, true)
+		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}}
+		if urlText == "" {
 			v.fail(p("fetch.url"), "fetch needs a url")
 		}
-		f.URL = v.template(cfg, p("fetch.url"), f.URLText)
-		f.urlFast = compileFast(f.URL)
-		if !strings.Contains(f.URLText, "{{") {
-			if u, err := url.Parse(f.URLText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(f.URLText))
+		f.URL = v.template(cfg, p("fetch.url"), urlText)
+		if !strings.Contains(urlText, "{{") {
+			if u, err := url.Parse(urlText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(urlText))
 			}
 		}
-		f.private = map[string]bool{}
 		for name, raw := range r.Fetch.Headers {
 			val := v.expand(p("fetch.headers."+name), raw, true)
 			v.secrets.AddHeader(name, val)
 			f.Headers[name] = val
 			if credentialHeader(name) || strings.Contains(raw, "${") {
-				f.private[name] = true
+				f.Private[name] = true
 			}
 		}
 		l.Fetch = f
 	}
 	l.TTL = v.duration(p("ttl"), r.TTL, cfg.Run.TTL, true)
 	l.Concurrency = v.integer(p("concurrency"), r.Concurrency, 0, 1)
+	if l.Concurrency > MaxConcurrency {
+		v.fail(p("concurrency"), "at most %d, got %d", MaxConcurrency, l.Concurrency)
+	}
 	if r.Rate != "" {
 		rate, err := parseRate(v.expand(p("rate"), r.Rate, false))
 		if err != nil {
@@ -576,7 +646,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	return l
 }
 
-func (v *validator) template(cfg *Config, path, text string) *template.Template {
+func (v *validator) template(cfg *Config, path, text string) *Template {
 	t, err := template.New(path).Option("missingkey=error").Funcs(templateFuncs(cfg)).Parse(text)
 	if err != nil {
 		msg := err.Error()
@@ -584,9 +654,9 @@ func (v *validator) template(cfg *Config, path, text string) *template.Template 
 			msg = msg[i+2:]
 		}
 		v.fail(path, "template does not parse: %s", msg)
-		return nil
+		return &Template{Text: text}
 	}
-	return t
+	return &Template{Text: text, t: t, fast: compileFast(t)}
 }
 
 // parseRate reads "200/s", "30/m" or "1000/h" as items per second.
@@ -616,19 +686,6 @@ func checkRedisURL(raw string) error {
 		return fmt.Errorf("unsupported URL scheme %q (use redis://, rediss:// or \"embedded\")", u.Scheme)
 	}
 	return nil
-}
-
-func describeFileErr(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			return fmt.Sprintf("%s: no such file", pe.Path)
-		case errors.Is(err, os.ErrPermission):
-			return fmt.Sprintf("%s: permission denied", pe.Path)
-		}
-	}
-	return err.Error()
 }
 
 // Secrets returns the redactor that knows this config's secrets.

@@ -1,9 +1,15 @@
-package warmup
+package config
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"text/template"
+
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
 // The fast path must print exactly what text/template prints, or step
@@ -22,12 +28,12 @@ func checkFast(t *testing.T, tmpl, raw string) {
 	if !ok {
 		return
 	}
-	v, err := decodeJSON([]byte(raw))
+	v, err := decode([]byte(raw))
 	if err != nil {
 		t.Fatalf("fast path rendered %q from invalid JSON %q", got, raw)
 	}
 	var b strings.Builder
-	want, err := render(tt, v, &b)
+	want, err := (&Template{t: tt}).Execute(v, &b)
 	if err != nil {
 		t.Fatalf("fast path rendered %q where text/template fails: %v (template %q, item %s)", got, err, tmpl, raw)
 	}
@@ -72,7 +78,7 @@ func FuzzFastTemplate(f *testing.F) {
 }
 
 func jsonValid(s string) bool {
-	_, err := decodeJSON([]byte(s))
+	_, err := decode([]byte(s))
 	return err == nil
 }
 
@@ -80,25 +86,43 @@ func jsonValid(s string) bool {
 // as text/template prints the int64 the item holds.
 func TestFastTemplateRangeItems(t *testing.T) {
 	tt := template.Must(template.New("u").Option("missingkey=error").Parse("https://x.test/item/{{.}}?v={{.}}"))
-	ft := compileFast(tt)
-	src := &rangeSource{next: -3, last: 3}
-	var ws workerState
+	tmpl := &Template{t: tt, fast: compileFast(tt)}
+	src, err := source.Open(source.Spec{Range: &[2]int64{-3, 3}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
 		it, ok := src.Next()
 		if !ok {
 			break
 		}
-		if !it.rawExact {
-			t.Fatalf("range item %s not marked rawExact", it.Raw)
+		if !it.Exact() {
+			t.Fatalf("range item %s not marked exact", it.Raw)
 		}
-		got, err := ws.renderItem(tt, ft, &it)
-		if err != nil {
-			t.Fatal(err)
+		got, ok := tmpl.RenderRaw(it.Raw, nil)
+		if !ok {
+			t.Fatalf("range item %s not rendered on the fast path", it.Raw)
 		}
+		v, _ := it.Value()
 		var b strings.Builder
-		want, err := render(tt, it.value, &b)
-		if err != nil || got != want {
-			t.Fatalf("item %d: fast %q, text/template %q (%v)", it.value, got, want, err)
+		want, err := tmpl.Execute(v, &b)
+		if err != nil || string(got) != want {
+			t.Fatalf("item %v: fast %q, text/template %q (%v)", v, got, want, err)
 		}
 	}
+}
+
+// decode reads one JSON value as items are decoded: numbers as
+// json.Number.
+func decode(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("more than one value")
+	}
+	return v, nil
 }

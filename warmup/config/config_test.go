@@ -1,4 +1,4 @@
-package warmup_test
+package config_test
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/cachewarm/cachewarm/warmup/config"
 )
 
 func TestConfigErrorsSayWhere(t *testing.T) {
@@ -43,6 +43,12 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"unsupported fetch scheme", good + "fetch = { url = \"ftp://x/y\" }\n", `unsupported URL "ftp://x/y"`},
 		{"bad rate", good + "rate = \"fast\"\n", `loader[1].rate: invalid rate "fast"`},
 		{"no loaders", "[run]\nretries = 1\n", "no [[loader]] tables"},
+		{"concurrency beyond reason", "[run]\nconcurrency = 1000000000\n" + good, "config.toml:2: run.concurrency: at most 10000, got 1000000000"},
+		{"loader concurrency beyond reason", good + "concurrency = 20000\n", "loader[1].concurrency: at most 10000"},
+		{"bad max_body", "[run]\nmax_body = \"lots\"\n" + good, `config.toml:2: run.max_body: invalid size "lots"`},
+		{"max_body over a Redis string", "[run]\nmax_body = \"1GiB\"\n" + good, "run.max_body: must be between 1 byte and 512 MiB"},
+		{"zero pipeline", "[redis]\npipeline = 0\n" + good, "redis.pipeline: must be at least 1"},
+		{"bad redis_wait", "[run]\nredis_wait = \"soon\"\n" + good, `run.redis_wait: invalid duration "soon"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +60,7 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.toml), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := warmup.LoadConfig(path, func(string) (string, bool) { return "", false })
+			_, err := config.LoadConfig(path, func(string) (string, bool) { return "", false })
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.want)
 			}
@@ -81,7 +87,8 @@ ttl = "30m"
 concurrency = 4
 rate = "120/m"
 `, map[string]string{"sub/p.jsonl": "{}\n"}, map[string]string{"REDIS_PASSWORD": "hunter2-pw", "TOKEN": "tok-abcdef"})
-	if cfg.Run.Concurrency != 32 || cfg.Run.Timeout != 10*time.Second || cfg.Run.Retries != 2 || cfg.Run.Backoff != 250*time.Millisecond || cfg.Run.TTL != 0 {
+	if cfg.Run.Concurrency != 32 || cfg.Run.Timeout != 10*time.Second || cfg.Run.Retries != 2 || cfg.Run.Backoff != 250*time.Millisecond || cfg.Run.TTL != 0 ||
+		cfg.Run.RedisWait != 30*time.Second || cfg.Run.MaxBody != 64<<20 || cfg.Redis.Pipeline != 0 {
 		t.Errorf("run defaults: %+v", cfg.Run)
 	}
 	l := cfg.Loaders[0]
@@ -114,8 +121,34 @@ func TestRedactURL(t *testing.T) {
 		{"redis://u:pa ss@h%zz", "redis://***@h%zz"},
 	}
 	for _, tc := range tests {
-		if got := warmup.RedactURL(tc.in); got != tc.want {
+		if got := config.RedactURL(tc.in); got != tc.want {
 			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+func loadConfig(t *testing.T, toml string, extra map[string]string, env map[string]string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{"config.toml": toml}
+	for k, v := range extra {
+		files[k] = v
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"), func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
 }

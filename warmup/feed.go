@@ -1,0 +1,225 @@
+package warmup
+
+import (
+	"github.com/cachewarm/cachewarm/warmup/source"
+)
+
+// A pass is one stream of items through the engine for one loader: the
+// first read of its source, a retry of its rejected items (Retry), or the
+// rejected items of an earlier report followed by the rest of its source
+// (StartFrom). One feeder goroutine reads it.
+type pass interface {
+	// next returns the next item to start, or false at the end.
+	next() (*item, bool)
+	// finish records what the pass never read once it ends, early
+	// (stopped) or not.
+	finish(e *Engine, stopped bool)
+}
+
+type passKind int
+
+const (
+	passFirst passKind = iota
+	passRetry
+	passResume
+)
+
+// startFeed starts a feeder for p.
+func (e *Engine) startFeed(lr *loaderRun, p pass, kind passKind) {
+	e.busyAdd(1)
+	lr.feeding.Add(1)
+	if kind == passRetry {
+		e.retryPasses.Add(1)
+	}
+	go e.feed(lr, p, kind)
+}
+
+// feed reads p until it ends or the run stops. Each item first takes a
+// unit of the run's budget, so items read and unsettled stay bounded
+// whatever the input; while Redis is unavailable nothing new is read.
+func (e *Engine) feed(lr *loaderRun, p pass, kind passKind) {
+	stopped := false
+	for {
+		if !e.gate.waitOpen(e.stopCtx) || e.budget.Acquire(e.stopCtx, 1) != nil {
+			stopped = true
+			break
+		}
+		x, ok := p.next()
+		if !ok {
+			e.budget.Release(1)
+			break
+		}
+		x.e = e
+		e.startItem(x)
+	}
+	p.finish(e, stopped)
+	if kind == passRetry {
+		e.retryPasses.Add(-1)
+	}
+	lr.feeding.Add(-1)
+	e.loaderMaybeDone(lr)
+	e.busyDone()
+}
+
+// firstPass reads a loader's source from its start (or, resumed, from a
+// report's resume point).
+type firstPass struct {
+	lr  *loaderRun
+	src source.Source
+}
+
+func (p *firstPass) next() (*item, bool) {
+	it, ok := p.src.Next()
+	if !ok {
+		return nil, false
+	}
+	p.lr.read.Add(1)
+	return &item{lr: p.lr, src: it}, true
+}
+
+func (p *firstPass) finish(e *Engine, stopped bool) {
+	lr := p.lr
+	at := p.src.Resume()
+	if !stopped {
+		at = source.Resume{Done: true}
+	}
+	lr.mu.Lock()
+	lr.resume = &at
+	if err := p.src.Err(); err != nil {
+		lr.srcErr = e.cfg.Secrets().Redact(err.Error())
+		lr.lastReason = lr.srcErr
+		// A read error ends the stream where it happened.
+		lr.resume = &source.Resume{Remaining: -1}
+	}
+	lr.mu.Unlock()
+	if at.Done && p.src.Err() == nil {
+		lr.total.Store(lr.read.Load())
+	}
+	p.src.Close()
+}
+
+// rejectionSource is a Retry pass: earlier rejections of this run.
+type rejectionSource struct {
+	lr    *loaderRun
+	items []Rejection
+	i     int
+}
+
+func (p *rejectionSource) next() (*item, bool) {
+	if p.i >= len(p.items) {
+		return nil, false
+	}
+	r := p.items[p.i]
+	p.items[p.i] = Rejection{}
+	p.i++
+	return &item{lr: p.lr, src: source.FromJSON(r.Item, r.Where), attempts: r.Attempts, retry: true}, true
+}
+
+// finish puts the rejections a stopped retry never reached back as they
+// were.
+func (p *rejectionSource) finish(_ *Engine, _ bool) {
+	left := p.items[p.i:]
+	if len(left) == 0 {
+		return
+	}
+	lr := p.lr
+	lr.mu.Lock()
+	lr.rejections = append(lr.rejections, left...)
+	lr.mu.Unlock()
+	lr.rejected.Add(int64(len(left)))
+	lr.retrying.Add(-int64(len(left)))
+	p.items = nil
+}
+
+// resumePass is a --retry-from pass: the rejected items an earlier report
+// recorded, streamed from it, then the loader's source from the report's
+// resume point.
+type resumePass struct {
+	e      *Engine
+	lr     *loaderRun
+	report *rejectedStream
+	rest   source.Source
+}
+
+func (p *resumePass) next() (*item, bool) {
+	for p.report != nil {
+		r, ok := p.report.next()
+		if !ok {
+			p.closeReport()
+			break
+		}
+		p.lr.read.Add(1)
+		if r.Stage == StageSource {
+			// Reading the same bytes again cannot succeed: carried over.
+			p.e.carry(p.lr, r)
+			continue
+		}
+		return &item{lr: p.lr, src: source.FromJSON(r.Item, r.Where), attempts: r.Attempts}, true
+	}
+	it, ok := p.rest.Next()
+	if !ok {
+		return nil, false
+	}
+	p.lr.read.Add(1)
+	return &item{lr: p.lr, src: it}, true
+}
+
+func (p *resumePass) closeReport() {
+	if err := p.report.err(); err != nil {
+		p.lr.mu.Lock()
+		p.lr.srcErr = err.Error()
+		p.lr.mu.Unlock()
+	}
+	p.report.close()
+	p.report = nil
+}
+
+// finish carries the report's unread rejections over unchanged when the
+// run stopped before reaching them, and records where the source stands.
+func (p *resumePass) finish(e *Engine, stopped bool) {
+	if p.report != nil {
+		for {
+			r, ok := p.report.next()
+			if !ok {
+				break
+			}
+			p.lr.read.Add(1)
+			e.carry(p.lr, r)
+		}
+		p.closeReport()
+	}
+	(&firstPass{lr: p.lr, src: p.rest}).finish(e, stopped)
+}
+
+// carry records an earlier rejection as this run's, unchanged.
+func (e *Engine) carry(lr *loaderRun, r Rejection) {
+	lr.mu.Lock()
+	lr.rejections = append(lr.rejections, r)
+	lr.lastReason = r.Reason
+	lr.mu.Unlock()
+	lr.rejected.Add(1)
+}
+
+// takeRetryable moves the loader's retryable rejections into a retry:
+// they count as in flight until they settle again.
+func (lr *loaderRun) takeRetryable() []Rejection {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	var take, keep []Rejection
+	for _, r := range lr.rejections {
+		if r.Stage == StageSource {
+			keep = append(keep, r)
+		} else {
+			take = append(take, r)
+		}
+	}
+	if len(take) == 0 {
+		return nil
+	}
+	lr.rejections = keep
+	lr.retrying.Add(int64(len(take)))
+	lr.rejected.Add(-int64(len(take)))
+	lr.retryAttempt.Store(0)
+	lr.lastReason = ""
+	return take
+}

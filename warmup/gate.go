@@ -1,0 +1,186 @@
+package warmup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
+)
+
+// errGaveUp fails the writes still waiting when the run stops waiting for
+// Redis.
+var errGaveUp = errors.New("gave up waiting for Redis")
+
+// gate is the run's view of Redis as a whole. When a write fails because
+// Redis is unavailable (rediswrite.Unavailable), the gate closes: feeders
+// stop reading, writers hold their batches, and the item is held instead
+// of spending an attempt. A prober pings with backoff; when Redis answers
+// the gate opens and held items are written again. If the very first
+// probe succeeds it was a blip, not an outage (a slow pipeline, a reset
+// connection), and held items are charged an attempt as any transient
+// failure is, so that an item Redis can never take cannot loop forever.
+// After run.redis_wait closed, the gate gives up and stops the run.
+type gate struct {
+	e      *Engine
+	closed atomic.Bool
+
+	mu sync.Mutex
+	// opened is closed (the channel) when the gate opens or gives up.
+	opened    chan struct{}
+	since     time.Time
+	cause     string
+	confirmed bool
+	gaveUp    bool
+	held      []*item
+}
+
+func newGate(e *Engine) *gate { return &gate{e: e} }
+
+// hold keeps x until Redis answers again, closing the gate if it is open.
+func (g *gate) hold(x *item, err error) {
+	g.mu.Lock()
+	if g.gaveUp {
+		g.mu.Unlock()
+		g.e.reject(x, x.last.stage, g.giveUpReason(x.last.msg))
+		return
+	}
+	if !g.closed.Load() {
+		g.closed.Store(true)
+		g.opened = make(chan struct{})
+		g.since = time.Now()
+		g.confirmed = false
+		g.cause = rediswrite.Cause(err, g.e.cfg.Run.Timeout)
+		go g.probe(g.opened)
+	}
+	g.held = append(g.held, x)
+	g.mu.Unlock()
+}
+
+// waitOpen blocks while the gate is closed; false when ctx ended or the
+// gate gave up.
+func (g *gate) waitOpen(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if !g.closed.Load() {
+		return true
+	}
+	return g.wait(ctx) == nil
+}
+
+// wait blocks while the gate is closed: the writer calls it before every
+// pipeline. It returns errGaveUp after the gate gave up, or ctx's error.
+func (g *gate) wait(ctx context.Context) error {
+	for g.closed.Load() {
+		g.mu.Lock()
+		ch := g.opened
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gaveUp {
+		return errGaveUp
+	}
+	return nil
+}
+
+// probe pings Redis with backoff until it answers, the run stops, or
+// run.redis_wait passes.
+func (g *gate) probe(opened chan struct{}) {
+	e := g.e
+	delay := 50 * time.Millisecond
+	for {
+		select {
+		case <-time.After(delay):
+		case <-e.stopCtx.Done():
+			g.giveUp(false)
+			return
+		}
+		ctx, cancel := context.WithTimeout(e.stopCtx, min(e.cfg.Run.Timeout, 2*time.Second))
+		err := e.rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			g.open()
+			return
+		}
+		if e.stopCtx.Err() != nil {
+			g.giveUp(false)
+			return
+		}
+		g.mu.Lock()
+		g.confirmed = true
+		g.cause = rediswrite.Cause(err, e.cfg.Run.Timeout)
+		expired := time.Since(g.since) >= e.cfg.Run.RedisWait
+		g.mu.Unlock()
+		if expired {
+			g.giveUp(true)
+			return
+		}
+		delay = min(delay*2, time.Second)
+	}
+}
+
+// open lets work flow again and writes the held items: again without
+// charging them after a real outage, as a transient failure after a blip.
+func (g *gate) open() {
+	g.mu.Lock()
+	held, confirmed := g.held, g.confirmed
+	g.held = nil
+	g.closed.Store(false)
+	close(g.opened)
+	g.mu.Unlock()
+	for _, x := range held {
+		if confirmed && g.e.stopCtx.Err() == nil {
+			g.e.submit(x)
+			continue
+		}
+		g.e.failed(x, x.last)
+	}
+}
+
+// giveUp rejects the held items with the outage's cause and fails the
+// writes still waiting; stopRun (run.redis_wait passed) also stops the
+// run, which records where every source stood.
+func (g *gate) giveUp(stopRun bool) {
+	g.mu.Lock()
+	held := g.held
+	g.held = nil
+	g.gaveUp = true
+	g.closed.Store(false)
+	close(g.opened)
+	waited := time.Since(g.since).Round(time.Second)
+	cause := g.cause
+	g.mu.Unlock()
+	if stopRun {
+		g.e.stopBecause(fmt.Sprintf("Redis unavailable for %s: %s", waited, cause))
+	}
+	for _, x := range held {
+		g.e.reject(x, x.last.stage, g.giveUpReason(x.last.msg))
+	}
+}
+
+func (g *gate) giveUpReason(msg string) string {
+	if g.e.StopReason() == "" {
+		return msg
+	}
+	return msg + " (gave up waiting for Redis)"
+}
+
+// state says whether the gate is closed, since when, and why.
+func (g *gate) state() (closed bool, since time.Time, cause string) {
+	if !g.closed.Load() {
+		return false, time.Time{}, ""
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed.Load(), g.since, g.cause
+}

@@ -1,0 +1,370 @@
+package warmup
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/fetch"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
+	"github.com/cachewarm/cachewarm/warmup/source"
+)
+
+// item is one item on its way to being settled, exactly once.
+type item struct {
+	e        *Engine
+	lr       *loaderRun
+	src      source.Item
+	key, url string
+	// value is what is written: the fetched body, or the item itself.
+	value    []byte
+	fetched  bool
+	attempts int
+	// retry marks an item of a Retry pass: it counts in lr.retrying.
+	retry bool
+	// start is when the current attempt began.
+	start time.Time
+	// last is the latest failed attempt's error.
+	last    *itemError
+	op      rediswrite.Op
+	settled atomic.Bool
+}
+
+// startItem prepares x and starts its first attempt. It runs on the
+// feeder, so waiting here (for a fetch slot or the rate limit) holds the
+// feeder back: the origin's pace sets the source's.
+func (e *Engine) startItem(x *item) {
+	e.busyAdd(1)
+	defer e.recoverItem(x)
+	if !e.prepare(x) {
+		return
+	}
+	if x.needsFetch() {
+		if !e.acquireFetch(x) {
+			e.reject(x, StageInterrupted, "interrupted")
+			return
+		}
+		go e.fetchAttempt(x)
+		return
+	}
+	if !e.waitRate(x.lr) {
+		e.reject(x, StageInterrupted, "interrupted")
+		return
+	}
+	e.write(x)
+}
+
+func (x *item) needsFetch() bool { return x.lr.cfg.Fetch != nil && !x.fetched }
+
+// prepare renders the key (and URL); it rejects the item and returns false
+// when that fails.
+func (e *Engine) prepare(x *item) bool {
+	it := &x.src
+	if it.Err != nil {
+		e.reject(x, StageSource, it.Err.Error())
+		return false
+	}
+	var err error
+	var stage Stage
+	x.key, stage, err = renderItem(x.lr.cfg.Key, it)
+	if err != nil {
+		if stage == StageSource {
+			e.reject(x, stage, withWhere(it, err.Error()))
+		} else {
+			e.reject(x, StageKey, "key template: "+err.Error())
+		}
+		return false
+	}
+	if x.key == "" {
+		e.reject(x, StageKey, "key template: rendered an empty key")
+		return false
+	}
+	if f := x.lr.cfg.Fetch; f != nil {
+		x.url, stage, err = renderItem(f.URL, it)
+		if err != nil {
+			if stage == StageSource {
+				e.reject(x, stage, withWhere(it, err.Error()))
+			} else {
+				e.reject(x, StageURL, "url template: "+err.Error())
+			}
+			return false
+		}
+	} else {
+		x.value = it.StringValue()
+	}
+	return true
+}
+
+func withWhere(it *source.Item, msg string) string {
+	if w := it.Where(); w != "" {
+		return w + ": " + msg
+	}
+	return msg
+}
+
+// renderItem renders t over the item: from its raw JSON when the fast
+// path is sure, else over the decoded item. A decoding failure is the
+// source's (StageSource).
+func renderItem(t *config.Template, it *source.Item) (string, Stage, error) {
+	if it.Exact() {
+		var buf [128]byte
+		if out, ok := t.RenderRaw(it.Raw, buf[:0]); ok {
+			return string(out), "", nil
+		}
+	}
+	v, err := it.Value()
+	if err != nil {
+		return "", StageSource, err
+	}
+	var b strings.Builder
+	s, err := t.Execute(v, &b)
+	return s, "", err
+}
+
+// acquireFetch waits for the loader's rate limit, then takes a fetch
+// slot, the loader's and the shared one; false when the run was stopped.
+// The rate limit comes first so that a rate-limited loader never sits on
+// shared slots other loaders could use.
+func (e *Engine) acquireFetch(x *item) bool {
+	lr := x.lr
+	if !e.waitRate(lr) {
+		return false
+	}
+	if lr.sem != nil {
+		if lr.sem.Acquire(e.stopCtx, 1) != nil {
+			return false
+		}
+	}
+	if e.slots.Acquire(e.stopCtx, 1) != nil {
+		if lr.sem != nil {
+			lr.sem.Release(1)
+		}
+		return false
+	}
+	return true
+}
+
+func (e *Engine) releaseFetch(lr *loaderRun) {
+	e.slots.Release(1)
+	if lr.sem != nil {
+		lr.sem.Release(1)
+	}
+}
+
+// waitRate waits for the loader's rate limit; false when the run was
+// stopped.
+func (e *Engine) waitRate(lr *loaderRun) bool {
+	if lr.limiter == nil {
+		return e.stopCtx.Err() == nil
+	}
+	return lr.limiter.Wait(e.stopCtx) == nil
+}
+
+// fetchAttempt runs one attempt of a fetching item, holding the fetch
+// slot acquireFetch took until the body is in; its write follows.
+func (e *Engine) fetchAttempt(x *item) {
+	defer e.recoverItem(x)
+	x.begun()
+	ctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
+	body, ferr := e.fetch.Get(ctx, fetch.Request{URL: x.url, Headers: x.lr.cfg.Fetch.Headers, Private: x.lr.cfg.Fetch.Private})
+	cancel()
+	e.releaseFetch(x.lr)
+	if ferr != nil {
+		if ferr.Cause == "interrupted" {
+			e.reject(x, StageInterrupted, "interrupted")
+			return
+		}
+		e.failed(x, fetchFailure(x.url, ferr))
+		return
+	}
+	x.value, x.fetched = body, true
+	e.submit(x)
+}
+
+// write starts a write-only attempt.
+func (e *Engine) write(x *item) {
+	x.begun()
+	e.submit(x)
+}
+
+// begun counts an attempt and shows retries' attempt numbers.
+func (x *item) begun() {
+	x.attempts++
+	x.start = time.Now()
+	if !x.retry {
+		return
+	}
+	for {
+		cur := x.lr.retryAttempt.Load()
+		if int64(x.attempts) <= cur || x.lr.retryAttempt.CompareAndSwap(cur, int64(x.attempts)) {
+			return
+		}
+	}
+}
+
+// submit hands x's SET to the writer; written gets the outcome.
+func (e *Engine) submit(x *item) {
+	x.op = rediswrite.Op{Key: x.key, Value: x.value, TTL: x.lr.cfg.TTL, Tag: x}
+	e.w.Submit(&x.op)
+}
+
+// written is the writer's report on one SET: the reply to its own
+// command, or why there was none.
+func (e *Engine) written(op *rediswrite.Op, err error) {
+	x := op.Tag.(*item)
+	defer e.recoverItem(x)
+	switch rediswrite.Classify(err) {
+	case rediswrite.OK:
+		e.fulfil(x)
+	case rediswrite.Interrupted:
+		e.reject(x, StageInterrupted, "interrupted")
+	case rediswrite.Unavailable:
+		x.last = e.writeFailure(x, err)
+		e.gate.hold(x, err)
+	default:
+		e.failed(x, e.writeFailure(x, err))
+	}
+}
+
+func (e *Engine) writeFailure(x *item, err error) *itemError {
+	ie := writeFailure(x.key, err, e.cfg.Run.Timeout)
+	ie.msg = e.cfg.Secrets().Redact(ie.msg)
+	return ie
+}
+
+// failed is the one retry loop: a transient failure is tried again after
+// a backoff while attempts remain; anything else rejects the item.
+func (e *Engine) failed(x *item, ie *itemError) {
+	x.last = ie
+	switch {
+	case !ie.transient || x.attempts >= 1+e.cfg.Run.Retries || e.hardCtx.Err() != nil:
+		e.reject(x, ie.stage, ie.msg)
+	case e.stopCtx.Err() != nil:
+		e.reject(x, StageInterrupted, "interrupted")
+	default:
+		go e.retryLater(x, e.backoff(x.attempts))
+	}
+}
+
+// retryLater waits d, then starts x's next attempt: the fetch again if it
+// failed there, else the write of the value already fetched.
+func (e *Engine) retryLater(x *item, d time.Duration) {
+	defer e.recoverItem(x)
+	if !e.sleep(d) {
+		e.reject(x, StageInterrupted, "interrupted")
+		return
+	}
+	if x.needsFetch() {
+		if !e.acquireFetch(x) {
+			e.reject(x, StageInterrupted, "interrupted")
+			return
+		}
+		e.fetchAttempt(x)
+		return
+	}
+	if !e.waitRate(x.lr) {
+		e.reject(x, StageInterrupted, "interrupted")
+		return
+	}
+	e.write(x)
+}
+
+// backoff is the delay before attempt+1: run.backoff doubling, with
+// jitter of 50%..150%.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.cfg.Run.Backoff << (attempt - 1)
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d)
+}
+
+// sleep waits d unless the run is stopped; it reports whether to go on.
+func (e *Engine) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return e.stopCtx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.stopCtx.Done():
+		return false
+	}
+}
+
+// fulfil settles x as written.
+func (e *Engine) fulfil(x *item) {
+	if !x.settled.CompareAndSwap(false, true) {
+		return
+	}
+	lr := x.lr
+	lr.hist.observe(time.Since(x.start), 1)
+	lr.fulfilled.Add(1)
+	e.settle(x)
+}
+
+// reject settles x as rejected with a reason.
+func (e *Engine) reject(x *item, stage Stage, reason string) {
+	if !x.settled.CompareAndSwap(false, true) {
+		return
+	}
+	lr := x.lr
+	secrets := e.cfg.Secrets()
+	r := Rejection{Item: x.src.Raw, Key: secrets.Redact(x.key), Reason: secrets.Redact(reason), Attempts: x.attempts,
+		Stage: stage, Where: x.src.Where()}
+	lr.mu.Lock()
+	lr.rejections = append(lr.rejections, r)
+	lr.lastReason = r.Reason
+	lr.mu.Unlock()
+	lr.rejected.Add(1)
+	if e.opts.OnReject != nil {
+		e.opts.OnReject(lr.cfg.Name, r)
+	}
+	e.settle(x)
+}
+
+// settle gives back what x held: its unit of the budget, and its place in
+// the run's work.
+func (e *Engine) settle(x *item) {
+	lr := x.lr
+	if x.retry {
+		lr.retrying.Add(-1)
+	}
+	x.value, x.op = nil, rediswrite.Op{}
+	e.budget.Release(1)
+	e.loaderMaybeDone(lr)
+	e.busyDone()
+}
+
+// recoverItem turns a panic while handling x into x's rejection; the run
+// goes on.
+func (e *Engine) recoverItem(x *item) {
+	if p := recover(); p != nil {
+		e.reject(x, StageInternal, fmt.Sprintf("internal error: %v", p))
+	}
+}
+
+// loaderMaybeDone reports a loader done once: its source read to the end
+// (or stopped) and every item it yielded settled.
+func (e *Engine) loaderMaybeDone(lr *loaderRun) {
+	if e.opts.OnLoaderDone == nil || lr.feeding.Load() > 0 {
+		return
+	}
+	ls := lr.snapshot()
+	if ls.InFlight > 0 || !ls.SourceRead {
+		return
+	}
+	lr.mu.Lock()
+	first := !lr.doneReported
+	lr.doneReported = true
+	lr.mu.Unlock()
+	if first {
+		e.opts.OnLoaderDone(ls)
+	}
+}

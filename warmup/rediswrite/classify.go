@@ -1,0 +1,102 @@
+package rediswrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Class is what a failed write calls for.
+type Class int
+
+// The classes of write outcomes.
+const (
+	// OK: the reply to the Op's own command was OK.
+	OK Class = iota
+	// Retry: the same write may succeed soon (TRYAGAIN, BUSY).
+	Retry
+	// Reject: the write fails the same way until something changes
+	// (OOM, NOPERM, WRONGTYPE, a value Redis refuses).
+	Reject
+	// Unavailable: Redis as a whole is not taking writes (connection
+	// refused or reset, timeouts, LOADING, MASTERDOWN, CLUSTERDOWN,
+	// READONLY after a failover, a rotated password). Waiting is the
+	// answer, not spending the item's attempts.
+	Unavailable
+	// Interrupted: the run cancelled the write.
+	Interrupted
+)
+
+func (c Class) String() string {
+	return [...]string{"ok", "retry", "reject", "unavailable", "interrupted"}[c]
+}
+
+// errNoReply is what an Op gets when its pipeline ended without an error
+// and without a reply to its command.
+var errNoReply = errors.New("no reply to the command")
+
+// Classify sorts a write's error. It is the one place that decides.
+func Classify(err error) Class {
+	var rerr redis.Error
+	switch {
+	case err == nil:
+		return OK
+	case errors.Is(err, context.Canceled):
+		return Interrupted
+	case errors.As(err, &rerr):
+		return classifyReply(err)
+	default:
+		// Network trouble, timeouts, a closed pool, no reply at all.
+		return Unavailable
+	}
+}
+
+// classifyReply sorts an error reply from the server.
+func classifyReply(err error) Class {
+	switch {
+	case redis.IsLoadingError(err), redis.IsMasterDownError(err), redis.IsClusterDownError(err),
+		redis.IsReadOnlyError(err), redis.IsAuthError(err), redis.IsMaxClientsError(err):
+		return Unavailable
+	case redis.IsTryAgainError(err), strings.HasPrefix(err.Error(), "BUSY "):
+		return Retry
+	default:
+		return Reject
+	}
+}
+
+// Cause shortens an error to what a user reads in a reason:
+// "connection refused", "timeout after 10s", or the server's reply
+// ("WRONGPASS invalid username-password pair…").
+func Cause(err error, timeout time.Duration) string {
+	var rerr redis.Error
+	var ne net.Error
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &rerr):
+		return rerr.Error()
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("timeout after %s", timeout)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed"
+	case errors.As(err, &dnsErr):
+		return "cannot resolve host " + dnsErr.Name
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "dial ") {
+		msg = msg[i+2:]
+	}
+	return strings.TrimPrefix(msg, "redis: ")
+}

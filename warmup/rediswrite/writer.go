@@ -1,0 +1,234 @@
+package rediswrite
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Op is one SET waiting to be written.
+type Op struct {
+	Key   string
+	Value []byte
+	TTL   time.Duration
+	// Tag is the caller's: Done gets the Op back with it.
+	Tag any
+}
+
+// Options size a Writer.
+type Options struct {
+	// Batch is the most commands in one pipeline (default 1000).
+	Batch int
+	// MaxBytes bounds the values in one pipeline (default 4 MiB); a
+	// single larger value goes alone.
+	MaxBytes int
+	// Pipelines is how many pipelines may be in flight at once
+	// (default 4): while Redis answers one, the next is being encoded.
+	Pipelines int
+	// Linger is how long a batch of densely arriving writes stays open
+	// for more (default 1ms); sparse or lone writes go out at once.
+	Linger time.Duration
+	// Timeout bounds one pipeline.
+	Timeout time.Duration
+	// Ready, when set, is called before each pipeline is sent: it blocks
+	// while Redis is known to be unavailable, and an error from it fails
+	// the batch with that error without sending it.
+	Ready func(ctx context.Context) error
+	// Done is called once for every Op, from a writer goroutine, with nil
+	// when the reply to its own command was OK, else why not.
+	Done func(op *Op, err error)
+}
+
+// DefaultBatch is the pipeline depth when the config sets none: deep
+// enough that a bulk load runs at the speed Redis takes commands.
+const DefaultBatch = 1000
+
+// Writer batches SETs from many goroutines into pipelines.
+type Writer struct {
+	rdb  redis.Cmdable
+	opts Options
+
+	mu     sync.Mutex
+	queue  []*Op
+	notify chan struct{}
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewWriter starts a writer on rdb. ctx ends pipelines in flight at once
+// (a hard stop); Close ends the writer.
+func NewWriter(ctx context.Context, rdb redis.Cmdable, o Options) *Writer {
+	if o.Batch <= 0 {
+		o.Batch = DefaultBatch
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 4 << 20
+	}
+	if o.Pipelines <= 0 {
+		o.Pipelines = 4
+	}
+	if o.Linger == 0 {
+		o.Linger = time.Millisecond
+	}
+	w := &Writer{rdb: rdb, opts: o, notify: make(chan struct{}, 1)}
+	ctx, w.cancel = context.WithCancel(ctx)
+	for range o.Pipelines {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.run(ctx)
+		}()
+	}
+	return w
+}
+
+// Submit queues op; Done reports its outcome. It never blocks: the caller
+// bounds how many Ops are outstanding.
+func (w *Writer) Submit(op *Op) {
+	w.mu.Lock()
+	w.queue = append(w.queue, op)
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the writer goroutines once the queue is empty, or at once
+// when ctx (NewWriter's) has ended; Ops still queued then get ctx's error.
+func (w *Writer) Close() {
+	w.cancel()
+	w.wg.Wait()
+	w.mu.Lock()
+	left := w.queue
+	w.queue = nil
+	w.mu.Unlock()
+	for _, op := range left {
+		w.opts.Done(op, context.Canceled)
+	}
+}
+
+// Queued counts the Ops waiting for a pipeline.
+func (w *Writer) Queued() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue)
+}
+
+func (w *Writer) run(ctx context.Context) {
+	batch := make([]*Op, 0, w.opts.Batch)
+	cmds := make([]*redis.StatusCmd, 0, w.opts.Batch)
+	for {
+		batch = w.next(ctx, batch[:0])
+		if len(batch) == 0 {
+			return
+		}
+		cmds = w.flush(ctx, batch, cmds[:0])
+		clear(batch)
+	}
+}
+
+// next waits for work and takes a batch: whatever is queued, up to the
+// limits; when writes arrive densely (more were queued behind the first
+// within Linger of waiting) it keeps the batch open up to Linger for more.
+// It returns an empty batch when ctx ends.
+func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
+	waitStart := time.Now()
+	size := 0
+	for len(batch) == 0 {
+		batch, size = w.take(batch, size)
+		if len(batch) > 0 {
+			break
+		}
+		select {
+		case <-w.notify:
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	if len(batch) < 2 || len(batch) >= w.opts.Batch || time.Since(waitStart) >= w.opts.Linger {
+		return batch
+	}
+	deadline := time.NewTimer(w.opts.Linger)
+	defer deadline.Stop()
+	for len(batch) < w.opts.Batch && size < w.opts.MaxBytes {
+		select {
+		case <-w.notify:
+			batch, size = w.take(batch, size)
+		case <-deadline.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
+// take moves queued Ops into batch, within the limits.
+func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for n < len(w.queue) && len(batch) < w.opts.Batch && (size < w.opts.MaxBytes || len(batch) == 0) {
+		op := w.queue[n]
+		batch = append(batch, op)
+		size += len(op.Value)
+		n++
+	}
+	rest := copy(w.queue, w.queue[n:])
+	clear(w.queue[rest:])
+	w.queue = w.queue[:rest]
+	if rest > 0 {
+		// Another writer may take the rest while this one sends.
+		select {
+		case w.notify <- struct{}{}:
+		default:
+		}
+	}
+	return batch, size
+}
+
+// flush sends batch as one pipeline and reports every Op's outcome.
+func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd) []*redis.StatusCmd {
+	if w.opts.Ready != nil {
+		if err := w.opts.Ready(ctx); err != nil {
+			for _, op := range batch {
+				w.opts.Done(op, err)
+			}
+			return cmds
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
+	defer cancel()
+	pipe := w.rdb.Pipeline()
+	for _, op := range batch {
+		cmds = append(cmds, pipe.Set(pctx, op.Key, op.Value, op.TTL))
+	}
+	_, execErr := pipe.Exec(pctx)
+	for i, op := range batch {
+		w.opts.Done(op, replyErr(cmds[i], execErr))
+		cmds[i] = nil
+	}
+	return cmds
+}
+
+// replyErr is nil only when the command's own reply was OK. A pipeline
+// that failed as a whole can leave commands with no error and no reply
+// (go-redis does when re-authentication fails): they get the pipeline's
+// error.
+func replyErr(cmd *redis.StatusCmd, execErr error) error {
+	if err := cmd.Err(); err != nil {
+		return err
+	}
+	if cmd.Val() == "OK" {
+		return nil
+	}
+	if execErr != nil && !errors.Is(execErr, redis.Nil) {
+		return execErr
+	}
+	return errNoReply
+}

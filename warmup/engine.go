@@ -130,10 +130,6 @@ type loaderRun struct {
 	// total is the number of items the loader's source holds in this run
 	// when known, else -1.
 	total        atomic.Int64
-	read         atomic.Int64
-	fulfilled    atomic.Int64
-	rejected     atomic.Int64
-	retrying     atomic.Int64
 	retryAttempt atomic.Int64
 	// feeding counts this loader's feeders still reading.
 	feeding atomic.Int32
@@ -142,10 +138,13 @@ type loaderRun struct {
 	sem     *semaphore.Weighted
 	limiter *rate.Limiter
 
-	mu         sync.Mutex
-	rejections []Rejection
-	lastReason string
-	srcErr     string
+	// mu guards the ledger: the counts change together, so that every
+	// snapshot reads read = fulfilled + rejected + in flight exactly.
+	mu                                  sync.Mutex
+	read, fulfilled, rejected, retrying int64
+	rejections                          []Rejection
+	lastReason                          string
+	srcErr                              string
 	// resume is where the first pass's source stopped; nil while it is
 	// being read.
 	resume *source.Resume
@@ -165,6 +164,13 @@ func newLoaderRun(l *config.Loader) *loaderRun {
 		lr.limiter = rate.NewLimiter(rate.Limit(l.Rate), 1)
 	}
 	return lr
+}
+
+// countRead counts one item read from the loader's source.
+func (lr *loaderRun) countRead() {
+	lr.mu.Lock()
+	lr.read++
+	lr.mu.Unlock()
 }
 
 func describeLoader(l *config.Loader) string {

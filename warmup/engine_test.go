@@ -477,50 +477,6 @@ key = "{{if eq (printf \"%d\" .) \"200\"}}other{{else}}cache{{end}}:{{.}}"
 	}
 }
 
-func TestRedisDownRejectsWithReason(t *testing.T) {
-	srv := redistest.Start(t)
-	cfg := loadConfig(t, `
-[run]
-retries = 1
-backoff = "1ms"
-timeout = "1s"
-[[loader]]
-name = "k"
-items = { range = [1, 20] }
-key = "k:{{.}}"
-`, nil, nil)
-	if err := cfg.SetRedisURL(srv.URL()); err != nil {
-		t.Fatal(err)
-	}
-	rdb := connect(t, cfg)
-	srv.Kill()
-	eng := newEngine(t, cfg, rdb, warmup.Options{})
-	eng.Start()
-	eng.Wait()
-	rep := eng.Report()
-	checkExact(t, eng, rep)
-	if rep.Rejected != 20 {
-		t.Fatalf("rejected %d, want 20", rep.Rejected)
-	}
-	for _, r := range rep.Loaders[0].RejectedItems {
-		if !strings.HasPrefix(r.Reason, "redis SET "+r.Key+": ") || r.Attempts != 2 {
-			t.Fatalf("reason %q attempts %d", r.Reason, r.Attempts)
-		}
-	}
-	// Redis comes back on the same port: a retry writes everything.
-	srv.Restart()
-	if n := eng.Retry(); n != 20 {
-		t.Fatalf("retry queued %d", n)
-	}
-	eng.Wait()
-	if rep := eng.Report(); rep.Fulfilled != 20 || rep.Rejected != 0 {
-		t.Fatalf("after retry: %d fulfilled, %d rejected: %s", rep.Fulfilled, rep.Rejected, mustJSON(t, rep))
-	}
-	if n := len(srv.Keys("k:*")); n != 20 {
-		t.Fatalf("%d keys after retry, want 20", n)
-	}
-}
-
 // A rate-limited loader waits for its rate before it takes a shared slot,
 // so it never starves the other loaders.
 func TestRateLimitedLoaderDoesNotStarveOthers(t *testing.T) {

@@ -14,10 +14,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
@@ -26,73 +30,310 @@ import (
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
-// Redis killed mid-run: the items it affected are rejected naming Redis,
-// counts stay exact, and once it is back a retry writes the rest: the
-// keyspace equals a clean run's.
+// Redis killed mid-run. Restarted within run.redis_wait, the run waits
+// (nothing new is read, no attempt is spent on the outage: retries = 0
+// here) and completes by itself, every item fulfilled. Not restarted, the
+// run stops after redis_wait like an interrupt: what was not written is
+// rejected or not started, and --retry-from once Redis is back leaves the
+// keyspace a clean run leaves.
 func TestRedisKilledMidRun(t *testing.T) {
-	// An append-only file synced on every write keeps what was written
-	// before the SIGKILL, as a production Redis with persistence would.
-	srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
-	var served atomic.Int64
-	killed := make(chan struct{})
-	o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, r *http.Request) {
-		if served.Add(1) == 50 {
-			srv.Kill()
-			close(killed)
+	for _, restart := range []bool{true, false} {
+		name := map[bool]string{true: "restarted within redis_wait", false: "not restarted"}[restart]
+		t.Run(name, func(t *testing.T) {
+			// An append-only file synced on every write keeps what was
+			// written before the SIGKILL, as a production Redis with
+			// persistence would.
+			srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+			var served atomic.Int64
+			killed := make(chan struct{})
+			o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, r *http.Request) {
+				if served.Add(1) == 50 {
+					srv.Kill()
+					close(killed)
+				}
+				fmt.Fprintf(w, "v%s", path)
+			})
+			wait := map[bool]string{true: "60s", false: "1s"}[restart]
+			cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+concurrency = 4
+retries = 0
+timeout = "1s"
+redis_wait = %q
+[[loader]]
+name = "k"
+items = { range = [1, 300] }
+key = "k:{{.}}"
+fetch = { url = "%s/{{.}}" }
+[[loader]]
+name = "bulk"
+items = { range = [1, 20000] }
+key = "b:{{.}}"
+`, wait, o.URL), nil, nil)
+			eng := startAgainst(t, srv, cfg, warmup.Options{})
+			<-killed
+			if restart {
+				waitState(t, eng, warmup.StateWaiting)
+				srv.Restart()
+			}
+			began := time.Now()
+			eng.Wait()
+			rep := eng.Report()
+			checkExact(t, eng, rep)
+			if !restart {
+				if took := time.Since(began); took > 15*time.Second {
+					t.Errorf("the run took %s to give up; redis_wait is 1s", took)
+				}
+				if eng.ExitCode() != 1 || !strings.Contains(rep.Stopped, "Redis unavailable") || rep.Interrupted {
+					t.Fatalf("exit %d, stopped %q, interrupted %v", eng.ExitCode(), rep.Stopped, rep.Interrupted)
+				}
+				k := loaderReport(t, rep, "k")
+				if k.NotStarted == 0 || k.Resume == nil {
+					t.Fatalf("loader k: not started %d, resume %+v: a stopped run must not read the rest", k.NotStarted, k.Resume)
+				}
+				srv.Restart()
+				waitPing(t, srv)
+				// A write Redis applied just before the kill may have
+				// lost its reply: then the key exists and the item is
+				// rejected, never the reverse.
+				if n := int64(len(srv.Keys("*"))); n < rep.Fulfilled {
+					t.Fatalf("%d keys survived the kill, the run says %d fulfilled", n, rep.Fulfilled)
+				}
+				eng, rep = retryFrom(t, cfg, rep)
+				checkExact(t, eng, rep)
+			}
+			if eng.ExitCode() != 0 || rep.Rejected != 0 || rep.NotStarted != 0 {
+				t.Fatalf("exit %d: %d rejected, %d not started: %s", eng.ExitCode(), rep.Rejected, rep.NotStarted, firstRejections(t, rep))
+			}
+			checkKeyspace(t, srv, "k:%d", 300, func(i int) string { return fmt.Sprintf("v/%d", i) })
+			checkKeyspace(t, srv, "b:%d", 20000, func(i int) string { return strconv.Itoa(i) })
+		})
+	}
+}
+
+// A rotated password: the run never counts a write Redis refused, stops
+// reading while every connection is refused, and once the new password
+// is in the URL, --retry-from finishes the job. Both paths (fetched and
+// not), and both ways a rotation happens: CONFIG SET with the
+// connections killed, and a restart with another password.
+func TestPasswordRotatedMidRun(t *testing.T) {
+	ctx := context.Background()
+	for _, how := range []string{"config set", "restart"} {
+		t.Run(how, func(t *testing.T) {
+			srv := redistest.Start(t, "--requirepass", "old-pw-1", "--appendonly", "yes", "--appendfsync", "always")
+			var served atomic.Int64
+			rotate := make(chan struct{})
+			o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, r *http.Request) {
+				if served.Add(1) == 100 {
+					close(rotate)
+				}
+				fmt.Fprintf(w, "v%s", path)
+			})
+			cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+concurrency = 8
+timeout = "1s"
+redis_wait = "1s"
+[[loader]]
+name = "f"
+items = { range = [1, 500] }
+key = "f:{{.}}"
+fetch = { url = "%s/{{.}}" }
+[[loader]]
+name = "bulk"
+items = { range = [1, 200000] }
+key = "b:{{.}}"
+`, o.URL), nil, nil)
+			if err := cfg.SetRedisURL(fmt.Sprintf("redis://:old-pw-1@%s/0", srv.Addr())); err != nil {
+				t.Fatal(err)
+			}
+			eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+			eng.Start()
+			<-rotate
+			switch how {
+			case "config set":
+				if err := srv.Client.ConfigSet(ctx, "requirepass", "new-pw-2").Err(); err != nil {
+					t.Fatal(err)
+				}
+				srv.Client.Do(ctx, "CLIENT", "KILL", "TYPE", "normal")
+			case "restart":
+				srv.RestartWithPassword("new-pw-2")
+			}
+			eng.Wait()
+			rep := eng.Report()
+			checkExact(t, eng, rep)
+			if eng.ExitCode() == 0 {
+				t.Fatalf("exit 0 after a password rotation: %s", mustJSON(t, rep.ReportTotals))
+			}
+			admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "new-pw-2"})
+			defer admin.Close()
+			for _, l := range rep.Loaders {
+				prefix := map[string]string{"f": "f:", "bulk": "b:"}[l.Name]
+				n, err := admin.Eval(ctx, "return #redis.call('KEYS', ARGV[1])", nil, prefix+"*").Int64()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l.Fulfilled > n {
+					t.Fatalf("loader %s: %d fulfilled but only %d keys exist", l.Name, l.Fulfilled, n)
+				}
+			}
+			if rep.Rejected == 0 && rep.NotStarted == 0 {
+				t.Fatalf("nothing rejected or not started: %s", mustJSON(t, rep.ReportTotals))
+			}
+			for _, l := range rep.Loaders {
+				for _, r := range l.RejectedItems {
+					if !strings.Contains(r.Reason, "WRONGPASS") && !strings.Contains(r.Reason, "NOAUTH") &&
+						!strings.Contains(r.Reason, "connection") && r.Stage != warmup.StageInterrupted {
+						t.Fatalf("reason %q does not say why", r.Reason)
+					}
+				}
+			}
+			if err := cfg.SetRedisURL(fmt.Sprintf("redis://:new-pw-2@%s/0", srv.Addr())); err != nil {
+				t.Fatal(err)
+			}
+			eng, rep = retryFrom(t, cfg, rep)
+			checkExact(t, eng, rep)
+			if eng.ExitCode() != 0 {
+				t.Fatalf("exit %d after --retry-from with the new password: %s", eng.ExitCode(), mustJSON(t, rep.ReportTotals))
+			}
+			srv.Client = admin
+			checkKeyspace(t, srv, "f:%d", 500, func(i int) string { return fmt.Sprintf("v/%d", i) })
+			checkKeyspace(t, srv, "b:%d", 200000, func(i int) string { return strconv.Itoa(i) })
+		})
+	}
+}
+
+// The ledger holds at every snapshot of a run: nothing settles that was
+// not read, nothing is read beyond the source, and what is read and not
+// settled never exceeds the run's budget, however many loaders and items.
+func TestLedgerAtEverySnapshot(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newOrigin(t, func(path string, n int, w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(path, "7") && n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
 		}
 		fmt.Fprintf(w, "v%s", path)
 	})
 	cfg := loadConfig(t, fmt.Sprintf(`
 [run]
-concurrency = 4
-retries = 1
+concurrency = 16
 backoff = "1ms"
-timeout = "1s"
+[redis]
+pipeline = 64
 [[loader]]
-name = "k"
-items = { range = [1, 200] }
-key = "k:{{.}}"
+name = "f"
+items = { range = [1, 3000] }
+key = "f:{{.}}"
 fetch = { url = "%s/{{.}}" }
-`, o.URL), nil, nil)
-	eng, rep := runAgainst(t, srv, cfg, warmup.Options{})
-	<-killed
-	checkExact(t, eng, rep)
-	if rep.Rejected == 0 || rep.Fulfilled < 20 {
-		t.Fatalf("%d fulfilled, %d rejected: want some of each", rep.Fulfilled, rep.Rejected)
-	}
-	for _, r := range rep.Loaders[0].RejectedItems {
-		if !strings.HasPrefix(r.Reason, "redis SET "+r.Key+": ") {
-			t.Fatalf("reason %q does not name Redis", r.Reason)
+[[loader]]
+name = "bulk"
+items = { range = [1, 100000] }
+key = "b:{{.}}"
+[[loader]]
+name = "file"
+items = { file = "items.jsonl" }
+key = "j:{{.id}}"
+`, o.URL), map[string]string{"items.jsonl": jsonlLines(20000)}, nil)
+	budget := int64(2*16 + 4*64)
+	eng := startAgainst(t, srv, cfg, warmup.Options{})
+	for snaps := 0; ; snaps++ {
+		s := eng.Snapshot()
+		var inFlight int64
+		for _, l := range s.Loaders {
+			if l.Settled() > l.Read || l.InFlight < 0 {
+				t.Fatalf("snapshot %d: loader %s settled %d of %d read", snaps, l.Name, l.Settled(), l.Read)
+			}
+			if l.Total >= 0 && l.Read > l.Total {
+				t.Fatalf("snapshot %d: loader %s read %d of %d", snaps, l.Name, l.Read, l.Total)
+			}
+			inFlight += l.InFlight
 		}
-	}
-	srv.Restart()
-	waitPing(t, srv)
-	before := int64(len(srv.Keys("k:*")))
-	// A write Redis applied just before the kill may have lost its reply:
-	// then the key exists and the item is rejected, never the reverse.
-	if before < rep.Fulfilled {
-		t.Fatalf("%d keys survived the kill, the run says %d fulfilled", before, rep.Fulfilled)
-	}
-	rejected := rep.Rejected
-	if n := eng.Retry(); int64(n) != rejected {
-		t.Fatalf("retry queued %d, want %d", n, rejected)
+		if inFlight > budget {
+			t.Fatalf("snapshot %d: %d items in flight, budget %d", snaps, inFlight, budget)
+		}
+		if s.State == warmup.StateDone {
+			break
+		}
+		runtime.Gosched()
 	}
 	eng.Wait()
-	rep = eng.Report()
+	rep := eng.Report()
 	checkExact(t, eng, rep)
-	if rep.Rejected != 0 || rep.Fulfilled != 200 {
-		t.Fatalf("after retry %d fulfilled, %d rejected", rep.Fulfilled, rep.Rejected)
+	if rep.Fulfilled != 123000 || eng.ExitCode() != 0 {
+		t.Fatalf("exit %d, %d fulfilled", eng.ExitCode(), rep.Fulfilled)
 	}
-	// The final keyspace equals a clean run's: every key, with its value.
+}
+
+// retryFrom writes rep where --report would and runs cfg with
+// --retry-from it, to the end.
+func retryFrom(t *testing.T, cfg *config.Config, rep *warmup.Report) (*warmup.Engine, *warmup.Report) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := warmup.WriteReport(path, rep); err != nil {
+		t.Fatal(err)
+	}
+	rf, err := warmup.OpenReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	if err := eng.StartFrom(rf); err != nil {
+		t.Fatal(err)
+	}
+	eng.Wait()
+	return eng, eng.Report()
+}
+
+// checkKeyspace asserts keys pattern 1..n exist with the values want
+// gives, and no others of the pattern.
+func checkKeyspace(t *testing.T, srv *redistest.Server, pattern string, n int, want func(int) string) {
+	t.Helper()
 	ctx := context.Background()
-	if n := len(srv.Keys("k:*")); n != 200 {
-		t.Fatalf("%d keys after retry, want 200", n)
+	pipe := srv.Client.Pipeline()
+	cmds := make([]*redis.StringCmd, n)
+	for i := 1; i <= n; i++ {
+		cmds[i-1] = pipe.Get(ctx, fmt.Sprintf(pattern, i))
 	}
-	for i := 1; i <= 200; i++ {
-		if v := srv.Client.Get(ctx, fmt.Sprintf("k:%d", i)).Val(); v != fmt.Sprintf("v/%d", i) {
-			t.Fatalf("k:%d = %q", i, v)
+	pipe.Exec(ctx)
+	for i, c := range cmds {
+		if v := c.Val(); v != want(i+1) {
+			t.Fatalf("%s = %q (%v), want %q", fmt.Sprintf(pattern, i+1), v, c.Err(), want(i+1))
 		}
 	}
+}
+
+// waitState polls snapshots until the run is in state s.
+func waitState(t *testing.T, eng *warmup.Engine, s warmup.State) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for eng.Snapshot().State != s {
+		if time.Now().After(deadline) {
+			t.Fatalf("state %s, waited for %s", eng.Snapshot().State, s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// firstRejections shows the totals and a few rejections of rep.
+func firstRejections(t *testing.T, rep *warmup.Report) string {
+	t.Helper()
+	out := mustJSON(t, rep.ReportTotals)
+	for _, l := range rep.Loaders {
+		out += fmt.Sprintf("\n%s: %d rejected, %d not started", l.Name, l.Rejected, l.NotStarted)
+		for _, r := range l.RejectedItems[:min(3, len(l.RejectedItems))] {
+			out += "\n  " + mustJSON(t, r)
+		}
+	}
+	return out
+}
+
+func jsonlLines(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "{\"id\":%d}\n", i)
+	}
+	return b.String()
 }
 
 func waitPing(t *testing.T, srv *redistest.Server) {

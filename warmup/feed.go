@@ -73,7 +73,7 @@ func (p *firstPass) next() (*item, bool) {
 	if !ok {
 		return nil, false
 	}
-	p.lr.read.Add(1)
+	p.lr.countRead()
 	return &item{lr: p.lr, src: it}, true
 }
 
@@ -84,6 +84,9 @@ func (p *firstPass) finish(e *Engine, stopped bool) {
 		at = source.Resume{Done: true}
 	}
 	lr.mu.Lock()
+	if at.Done && p.src.Err() == nil {
+		lr.total.Store(lr.read)
+	}
 	lr.resume = &at
 	if err := p.src.Err(); err != nil {
 		lr.srcErr = e.cfg.Secrets().Redact(err.Error())
@@ -92,9 +95,6 @@ func (p *firstPass) finish(e *Engine, stopped bool) {
 		lr.resume = &source.Resume{Remaining: -1}
 	}
 	lr.mu.Unlock()
-	if at.Done && p.src.Err() == nil {
-		lr.total.Store(lr.read.Load())
-	}
 	p.src.Close()
 }
 
@@ -125,9 +125,9 @@ func (p *rejectionSource) finish(_ *Engine, _ bool) {
 	lr := p.lr
 	lr.mu.Lock()
 	lr.rejections = append(lr.rejections, left...)
+	lr.rejected += int64(len(left))
+	lr.retrying -= int64(len(left))
 	lr.mu.Unlock()
-	lr.rejected.Add(int64(len(left)))
-	lr.retrying.Add(-int64(len(left)))
 	p.items = nil
 }
 
@@ -148,7 +148,7 @@ func (p *resumePass) next() (*item, bool) {
 			p.closeReport()
 			break
 		}
-		p.lr.read.Add(1)
+		p.lr.countRead()
 		if r.Stage == StageSource {
 			// Reading the same bytes again cannot succeed: carried over.
 			p.e.carry(p.lr, r)
@@ -160,7 +160,7 @@ func (p *resumePass) next() (*item, bool) {
 	if !ok {
 		return nil, false
 	}
-	p.lr.read.Add(1)
+	p.lr.countRead()
 	return &item{lr: p.lr, src: it}, true
 }
 
@@ -183,7 +183,7 @@ func (p *resumePass) finish(e *Engine, stopped bool) {
 			if !ok {
 				break
 			}
-			p.lr.read.Add(1)
+			p.lr.countRead()
 			e.carry(p.lr, r)
 		}
 		p.closeReport()
@@ -196,8 +196,8 @@ func (e *Engine) carry(lr *loaderRun, r Rejection) {
 	lr.mu.Lock()
 	lr.rejections = append(lr.rejections, r)
 	lr.lastReason = r.Reason
+	lr.rejected++
 	lr.mu.Unlock()
-	lr.rejected.Add(1)
 }
 
 // takeRetryable moves the loader's retryable rejections into a retry:
@@ -217,8 +217,8 @@ func (lr *loaderRun) takeRetryable() []Rejection {
 		return nil
 	}
 	lr.rejections = keep
-	lr.retrying.Add(int64(len(take)))
-	lr.rejected.Add(-int64(len(take)))
+	lr.retrying += int64(len(take))
+	lr.rejected -= int64(len(take))
 	lr.retryAttempt.Store(0)
 	lr.lastReason = ""
 	return take

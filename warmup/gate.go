@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,10 +20,11 @@ var errGaveUp = errors.New("gave up waiting for Redis")
 // Redis is unavailable (rediswrite.Unavailable), the gate closes: feeders
 // stop reading, writers hold their batches, and the item is held instead
 // of spending an attempt. A prober pings with backoff; when Redis answers
-// the gate opens and held items are written again. If the very first
-// probe succeeds it was a blip, not an outage (a slow pipeline, a reset
-// connection), and held items are charged an attempt as any transient
-// failure is, so that an item Redis can never take cannot loop forever.
+// the gate opens and held items are written again. A timeout alone is no
+// proof of an outage (one slow pipeline): unless a probe failed too, items
+// held after a timeout are charged an attempt as any transient failure
+// is. An item caught in more than maxOutages outages is charged too, so
+// that a write that itself breaks the connection cannot loop forever.
 // After run.redis_wait closed, the gate gives up and stops the run.
 type gate struct {
 	e      *Engine
@@ -38,6 +40,10 @@ type gate struct {
 	held      []*item
 }
 
+// maxOutages is how many outages an item may wait out without being
+// charged an attempt.
+const maxOutages = 5
+
 func newGate(e *Engine) *gate { return &gate{e: e} }
 
 // hold keeps x until Redis answers again, closing the gate if it is open.
@@ -45,14 +51,17 @@ func (g *gate) hold(x *item, err error) {
 	g.mu.Lock()
 	if g.gaveUp {
 		g.mu.Unlock()
-		g.e.reject(x, x.last.stage, g.giveUpReason(x.last.msg))
+		g.e.reject(x, StageRedis, g.giveUpReason(x))
 		return
 	}
 	if !g.closed.Load() {
 		g.closed.Store(true)
 		g.opened = make(chan struct{})
 		g.since = time.Now()
-		g.confirmed = false
+		// A refused, reset or closed connection, or a reply saying Redis
+		// cannot write, is an outage already; a timeout needs a probe to
+		// fail as well.
+		g.confirmed = !isTimeout(err)
 		g.cause = rediswrite.Cause(err, g.e.cfg.Run.Timeout)
 		go g.probe(g.opened)
 	}
@@ -139,7 +148,8 @@ func (g *gate) open() {
 	close(g.opened)
 	g.mu.Unlock()
 	for _, x := range held {
-		if confirmed && g.e.stopCtx.Err() == nil {
+		x.outages++
+		if confirmed && x.outages <= maxOutages && g.e.stopCtx.Err() == nil {
 			g.e.submit(x)
 			continue
 		}
@@ -164,15 +174,27 @@ func (g *gate) giveUp(stopRun bool) {
 		g.e.stopBecause(fmt.Sprintf("Redis unavailable for %s: %s", waited, cause))
 	}
 	for _, x := range held {
-		g.e.reject(x, x.last.stage, g.giveUpReason(x.last.msg))
+		g.e.reject(x, StageRedis, g.giveUpReason(x))
 	}
 }
 
-func (g *gate) giveUpReason(msg string) string {
-	if g.e.StopReason() == "" {
-		return msg
+// giveUpReason is why x is rejected when the run stopped waiting for
+// Redis: the outage's cause, not the give-up itself.
+func (g *gate) giveUpReason(x *item) string {
+	g.mu.Lock()
+	cause := g.cause
+	g.mu.Unlock()
+	reason := "redis SET " + x.key + ": " + cause
+	if g.e.StopReason() != "" {
+		reason += " (gave up waiting for Redis)"
 	}
-	return msg + " (gave up waiting for Redis)"
+	return g.e.cfg.Secrets().Redact(reason)
+}
+
+// isTimeout says whether err is a timeout and nothing more specific.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // state says whether the gate is closed, since when, and why.

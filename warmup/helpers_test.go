@@ -111,25 +111,39 @@ func loaderReport(t *testing.T, rep *warmup.Report, name string) warmup.LoaderRe
 	return warmup.LoaderReport{}
 }
 
-// checkExact asserts fulfilled + rejected = read for every loader, and
-// that the totals add up.
+// checkExact asserts the ledger of a run that has settled: every item
+// read is fulfilled or rejected, none in flight; a loader is done unless
+// the run was stopped, and then its source says what was not started;
+// the report's totals add up.
 func checkExact(t *testing.T, eng *warmup.Engine, rep *warmup.Report) {
 	t.Helper()
-	var f, r int64
+	var f, r, n int64
 	for _, l := range eng.Snapshot().Loaders {
-		if l.Settled() != l.Read || !l.Done {
-			t.Errorf("loader %s: fulfilled %d + rejected %d != read %d (done %v)", l.Name, l.Fulfilled, l.Rejected, l.Read, l.Done)
+		if l.Settled() != l.Read || l.InFlight != 0 {
+			t.Errorf("loader %s: fulfilled %d + rejected %d != read %d (in flight %d)", l.Name, l.Fulfilled, l.Rejected, l.Read, l.InFlight)
+		}
+		if !l.SourceRead || (!eng.Stopped() && !l.Done) {
+			t.Errorf("loader %s: source read %v, done %v, run stopped %v", l.Name, l.SourceRead, l.Done, eng.Stopped())
+		}
+		if l.Total >= 0 && l.NotStarted >= 0 && l.Read+l.NotStarted != l.Total {
+			t.Errorf("loader %s: read %d + not started %d != total %d", l.Name, l.Read, l.NotStarted, l.Total)
 		}
 	}
 	for _, l := range rep.Loaders {
 		f += l.Fulfilled
 		r += l.Rejected
+		if l.NotStarted > 0 {
+			n += l.NotStarted
+		}
 		if int64(len(l.RejectedItems)) != l.Rejected {
 			t.Errorf("loader %s: %d rejected but %d rejected items", l.Name, l.Rejected, len(l.RejectedItems))
 		}
+		if (l.NotStarted != 0) != (l.Resume != nil) {
+			t.Errorf("loader %s: not started %d but resume %+v", l.Name, l.NotStarted, l.Resume)
+		}
 	}
-	if f != rep.Fulfilled || r != rep.Rejected {
-		t.Errorf("totals %d/%d, loaders add to %d/%d", rep.Fulfilled, rep.Rejected, f, r)
+	if f != rep.Fulfilled || r != rep.Rejected || n != rep.NotStarted {
+		t.Errorf("totals %d/%d/%d, loaders add to %d/%d/%d", rep.Fulfilled, rep.Rejected, rep.NotStarted, f, r, n)
 	}
 }
 

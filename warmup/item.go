@@ -29,7 +29,9 @@ type item struct {
 	// start is when the current attempt began.
 	start time.Time
 	// last is the latest failed attempt's error.
-	last    *itemError
+	last *itemError
+	// outages counts the Redis outages x waited out.
+	outages int
 	op      rediswrite.Op
 	settled atomic.Bool
 }
@@ -305,7 +307,12 @@ func (e *Engine) fulfil(x *item) {
 	}
 	lr := x.lr
 	lr.hist.observe(time.Since(x.start), 1)
-	lr.fulfilled.Add(1)
+	lr.mu.Lock()
+	lr.fulfilled++
+	if x.retry {
+		lr.retrying--
+	}
+	lr.mu.Unlock()
 	e.settle(x)
 }
 
@@ -321,8 +328,11 @@ func (e *Engine) reject(x *item, stage Stage, reason string) {
 	lr.mu.Lock()
 	lr.rejections = append(lr.rejections, r)
 	lr.lastReason = r.Reason
+	lr.rejected++
+	if x.retry {
+		lr.retrying--
+	}
 	lr.mu.Unlock()
-	lr.rejected.Add(1)
 	if e.opts.OnReject != nil {
 		e.opts.OnReject(lr.cfg.Name, r)
 	}
@@ -333,9 +343,6 @@ func (e *Engine) reject(x *item, stage Stage, reason string) {
 // the run's work.
 func (e *Engine) settle(x *item) {
 	lr := x.lr
-	if x.retry {
-		lr.retrying.Add(-1)
-	}
 	x.value, x.op = nil, rediswrite.Op{}
 	e.budget.Release(1)
 	e.loaderMaybeDone(lr)

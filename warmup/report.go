@@ -508,4 +508,3 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 	e.busyDone()
 	return nil
 }
-

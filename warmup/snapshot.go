@@ -123,8 +123,19 @@ func (e *Engine) Snapshot() Snapshot {
 	if closed {
 		s.RedisDown, s.RedisCause = now.Sub(since), cause
 	}
+	// Every loader's ledger is read at one instant: the run-wide counts
+	// (items in flight against the budget) add up too.
+	for _, lr := range e.loaders {
+		lr.mu.Lock()
+	}
 	for i, lr := range e.loaders {
-		ls := lr.snapshot()
+		s.Loaders[i] = lr.snapshotLocked()
+	}
+	for _, lr := range e.loaders {
+		lr.mu.Unlock()
+	}
+	for i := range s.Loaders {
+		ls := s.Loaders[i]
 		ls.Waiting = closed && !ls.Done
 		s.Loaders[i] = ls
 		s.Fulfilled += ls.Fulfilled
@@ -164,28 +175,24 @@ func (e *Engine) Snapshot() Snapshot {
 	return s
 }
 
-// snapshot reads one loader's ledger. Settled counts are read before
-// read, so in flight never shows negative.
+// snapshot reads one loader's ledger, its counts at one instant.
 func (lr *loaderRun) snapshot() LoaderSnapshot {
-	f := lr.fulfilled.Load()
-	r := lr.rejected.Load()
-	retrying := lr.retrying.Load()
-	ls := LoaderSnapshot{
-		Name:      lr.cfg.Name,
-		Source:    lr.source,
-		Total:     lr.total.Load(),
-		Fulfilled: f,
-		Rejected:  r,
-		Retrying:  retrying,
-	}
-	ls.Read = lr.read.Load()
-	ls.InFlight = ls.Read - f - r
-	if retrying > 0 {
-		ls.RetryAttempt = int(lr.retryAttempt.Load())
-	}
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return lr.snapshotLocked()
+}
+
+// snapshotLocked is snapshot with lr.mu held.
+func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
+	ls := LoaderSnapshot{Name: lr.cfg.Name, Source: lr.source}
 	q := lr.hist.quantiles(0.5, 0.95)
 	ls.P50, ls.P95 = q[0], q[1]
-	lr.mu.Lock()
+	ls.Total = lr.total.Load()
+	ls.Read, ls.Fulfilled, ls.Rejected, ls.Retrying = lr.read, lr.fulfilled, lr.rejected, lr.retrying
+	ls.InFlight = lr.read - lr.fulfilled - lr.rejected
+	if ls.Retrying > 0 {
+		ls.RetryAttempt = int(lr.retryAttempt.Load())
+	}
 	ls.LastReason = lr.lastReason
 	ls.SourceError = lr.srcErr
 	if at := lr.resume; at != nil {
@@ -195,7 +202,6 @@ func (lr *loaderRun) snapshot() LoaderSnapshot {
 			ls.Resume = at.Describe(lr.cfg.Items)
 		}
 	}
-	lr.mu.Unlock()
 	ls.Done = ls.SourceRead && ls.NotStarted == 0 && ls.InFlight == 0 && lr.feeding.Load() == 0
 	return ls
 }
@@ -204,7 +210,9 @@ func (lr *loaderRun) snapshot() LoaderSnapshot {
 func (e *Engine) settledCounts() []int64 {
 	out := make([]int64, len(e.loaders)+1)
 	for i, lr := range e.loaders {
-		out[i] = lr.fulfilled.Load() + lr.rejected.Load()
+		lr.mu.Lock()
+		out[i] = lr.fulfilled + lr.rejected
+		lr.mu.Unlock()
 		out[len(e.loaders)] += out[i]
 	}
 	return out

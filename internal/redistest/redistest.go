@@ -129,6 +129,26 @@ func (s *Server) Restart() {
 	s.start(Path(s.t))
 }
 
+// RestartWithPassword starts the server again on the same port, now
+// requiring pw (as a restart after a password rotation would); Client
+// uses pw from then on.
+func (s *Server) RestartWithPassword(pw string) {
+	s.t.Helper()
+	s.Kill()
+	args := make([]string, 0, len(s.args)+2)
+	for i := 0; i < len(s.args); i++ {
+		if s.args[i] == "--requirepass" {
+			i++
+			continue
+		}
+		args = append(args, s.args[i])
+	}
+	s.args = append(args, "--requirepass", pw)
+	s.start(Path(s.t))
+	s.Client.Close()
+	s.Client = redis.NewClient(&redis.Options{Addr: s.Addr(), Password: pw})
+}
+
 // Keys returns every key matching pattern.
 func (s *Server) Keys(pattern string) []string {
 	s.t.Helper()

@@ -96,7 +96,7 @@ type Loader struct {
 	// Key renders the Redis key from an item.
 	Key   *Template
 	Fetch *FetchSpec
-	TTL     time.Duration
+	TTL   time.Duration
 	// Concurrency is the loader's own cap (0 = only the shared limit).
 	Concurrency int
 	// Rate is the most items started per second (0 = unlimited).

@@ -33,4 +33,3 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
-

@@ -27,22 +27,20 @@ type Printer interface {
 // Plain prints progress lines on Err and a per-loader table on Out.
 type Plain struct {
 	Out, Err io.Writer
-	// Every is the interval between progress lines (default 1s).
-	Every time.Duration
-	// MaxReasons bounds the rejected items listed per loader (default 10).
-	MaxReasons int
 }
+
+// progressEvery is the interval between progress lines.
+const progressEvery = time.Second
+
+// maxReasons bounds the rejected items listed per loader.
+const maxReasons = 10
 
 // Hooks implements Printer.
 func (p *Plain) Hooks() warmup.Options { return warmup.Options{} }
 
 // Progress implements Printer.
 func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
-	every := p.Every
-	if every <= 0 {
-		every = time.Second
-	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(progressEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -50,8 +48,12 @@ func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
 			return
 		case <-t.C:
 			s := snap()
+			state := string(s.State)
+			if s.RedisDown > 0 {
+				state = fmt.Sprintf("waiting for Redis %s (%s)", s.RedisDown.Round(time.Second), s.RedisCause)
+			}
 			fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d fulfilled, %d rejected, %d pending, %.0f items/s\n",
-				s.Elapsed.Seconds(), s.State, s.Fulfilled, s.Rejected, s.Pending, s.Rate)
+				s.Elapsed.Seconds(), state, s.Fulfilled, s.Rejected, s.Pending, s.Rate)
 		}
 	}
 }
@@ -59,33 +61,70 @@ func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
 // Final implements Printer.
 func (p *Plain) Final(rep *warmup.Report) {
 	tw := tabwriter.NewWriter(p.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LOADER\tSOURCE\tFULFILLED\tREJECTED\tP50\tP95\t")
+	fmt.Fprintln(tw, "LOADER\tSOURCE\tFULFILLED\tREJECTED\tNOT STARTED\tP50\tP95\t")
 	for _, l := range rep.Loaders {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, l.Rejected, fmtMS(l.P50ms), fmtMS(l.P95ms))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
 	}
-	fmt.Fprintf(tw, "TOTAL\t\t%d\t%d\t\t\t\n", rep.Fulfilled, rep.Rejected)
+	fmt.Fprintf(tw, "TOTAL\t\t%d\t%d\t%s\t\t\t\n", rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
 	tw.Flush()
-	max := p.MaxReasons
-	if max <= 0 {
-		max = 10
-	}
 	for _, l := range rep.Loaders {
 		if l.Error != "" {
 			fmt.Fprintf(p.Err, "%s: source stopped early: %s\n", l.Name, l.Error)
 		}
+		if l.Resume != nil {
+			fmt.Fprintf(p.Err, "%s: not started: %s\n", l.Name, describeResume(l))
+		}
 		for i, r := range l.RejectedItems {
-			if i == max {
-				fmt.Fprintf(p.Err, "%s: … %d more rejected (write them with --report)\n", l.Name, len(l.RejectedItems)-max)
+			if i == maxReasons {
+				fmt.Fprintf(p.Err, "%s: … %d more rejected (write them with --report)\n", l.Name, len(l.RejectedItems)-maxReasons)
 				break
 			}
 			fmt.Fprintf(p.Err, "%s: rejected %s: %s\n", l.Name, describe(r), r.Reason)
 		}
 	}
 	state := "done"
-	if rep.Interrupted {
+	switch {
+	case rep.Interrupted:
 		state = "interrupted"
+	case rep.Stopped != "":
+		state = "stopped (" + rep.Stopped + ")"
 	}
-	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected)
+	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
+	if rep.Rejected > 0 || totalNotStarted(rep) != 0 {
+		fmt.Fprintf(p.Err, "cachewarm: --retry-from the report (--report PATH) runs the rejected and not-started items\n")
+	}
+}
+
+// totalNotStarted is -1 when some loader's count is unknown (the rest of
+// a file), else the sum.
+func totalNotStarted(rep *warmup.Report) int64 {
+	var n int64
+	for _, l := range rep.Loaders {
+		if l.NotStarted < 0 {
+			return -1
+		}
+		n += l.NotStarted
+	}
+	return n
+}
+
+func notStarted(n int64) string {
+	if n < 0 {
+		return "rest"
+	}
+	return fmt.Sprint(n)
+}
+
+func describeResume(l warmup.LoaderReport) string {
+	r := l.Resume
+	switch {
+	case r.Offset > 0 || r.Line > 0:
+		return fmt.Sprintf("the rest of the file from line %d (byte %d)", r.Line, r.Offset)
+	case r.Remaining >= 0:
+		return fmt.Sprintf("%d items from item %d", r.Remaining, r.Next)
+	default:
+		return "the whole source"
+	}
 }
 
 func describe(r warmup.Rejection) string {
@@ -140,7 +179,9 @@ type summaryEvent struct {
 	Event       string  `json:"event"`
 	Fulfilled   int64   `json:"fulfilled"`
 	Rejected    int64   `json:"rejected"`
+	NotStarted  int64   `json:"not_started"`
 	Interrupted bool    `json:"interrupted"`
+	Stopped     string  `json:"stopped,omitempty"`
 	Seconds     float64 `json:"seconds"`
 }
 
@@ -171,5 +212,6 @@ func (j *JSON) Progress(ctx context.Context, _ func() warmup.Snapshot) { <-ctx.D
 
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
-	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Rejected: rep.Rejected, Interrupted: rep.Interrupted, Seconds: rep.Seconds})
+	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Rejected: rep.Rejected, NotStarted: totalNotStarted(rep),
+		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds})
 }

@@ -39,15 +39,24 @@ func (h header) View() string {
 	if s.Demo {
 		left += " " + st.Demo.Render("DEMO")
 	}
-	line1 := spread(left, stateLabel(st, s.State), w)
+	state := stateLabel(st, s.State)
+	if s.RedisDown > 0 {
+		state = st.Stopping.Render(symWaiting + " waiting for Redis " + elapsed(s.RedisDown) + ": " + s.RedisCause)
+	}
+	line1 := spread(left, state, w)
 
 	parts := []string{
 		st.Fulfilled.Render(symFulfilled + " " + count(s.Fulfilled) + " fulfilled"),
 		st.Rejected.Render(symRejected + " " + count(s.Rejected) + " rejected"),
 		st.Pending.Render(count(s.Pending) + " pending"),
-		rate(s.Rate) + " items/s",
-		"elapsed " + elapsed(s.Elapsed),
 	}
+	if s.NotStarted > 0 {
+		parts = append(parts, st.Stopping.Render(symUnstarted+" "+count(s.NotStarted)+" not started"))
+	}
+	parts = append(parts,
+		rate(s.Rate)+" items/s",
+		"elapsed "+elapsed(s.Elapsed),
+	)
 	line2 := fit(strings.Join(parts, "  "), w)
 
 	return st.HeaderBar.Width(w).Render(line1 + "\n" + line2)
@@ -62,6 +71,8 @@ func stateLabel(st Styles, state warmup.State) string {
 		return st.Retrying.Render(symRetrying + " retrying")
 	case warmup.StateStopping:
 		return st.Stopping.Render(symStopping + " stopping")
+	case warmup.StateWaiting:
+		return st.Stopping.Render(symWaiting + " waiting for Redis")
 	case warmup.StateDone:
 		return st.Done.Render(symFulfilled + " done")
 	default:

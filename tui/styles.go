@@ -17,6 +17,8 @@ const (
 	symRunning   = "●"
 	symRetrying  = "↻"
 	symStopping  = "■"
+	symWaiting   = "⏸"
+	symUnstarted = "○"
 	symSelected  = "▶"
 )
 

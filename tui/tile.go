@@ -85,12 +85,16 @@ func (t tile) status() (lipgloss.Style, string) {
 			attempt = fmt.Sprintf(" (attempt %d)", l.RetryAttempt)
 		}
 		return st.TileRunning, st.Retrying.Render(symRetrying + " retrying " + count(l.Retrying) + attempt)
+	case l.Waiting:
+		return st.TileRunning, st.Stopping.Render(symWaiting + " waiting for Redis")
 	case !t.settled() && t.runState == warmup.StateStopping:
 		return st.TileRunning, st.Stopping.Render(symStopping + " stopping")
 	case !t.settled():
 		return st.TileRunning, st.Running.Render(symRunning + " running")
 	case l.Rejected > 0:
 		return st.TileRejected, st.Rejected.Render(symRejected + " " + count(l.Rejected) + " rejected")
+	case l.NotStarted != 0:
+		return st.TileRejected, st.Stopping.Render(symUnstarted + " not all started")
 	default:
 		return st.TileOK, st.Fulfilled.Render(symFulfilled + " ok")
 	}
@@ -182,6 +186,13 @@ func (t tile) countsLine(iw int) string {
 	}
 	long := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)+" fulfilled") + "  " +
 		rej.Render(symRejected+" "+count(l.Rejected)+" rejected")
+	if l.NotStarted != 0 {
+		unstarted := "rest"
+		if l.NotStarted > 0 {
+			unstarted = count(l.NotStarted)
+		}
+		long += "  " + st.Stopping.Render(symUnstarted+" "+unstarted+" not started")
+	}
 	if lipgloss.Width(long) <= iw {
 		return long
 	}

@@ -72,6 +72,8 @@ type Engine struct {
 	endedAt     atomic.Int64 // unix nanos when the run last settled, 0 while busy
 
 	rates *rateSampler
+	// items recycles settled items.
+	items sync.Pool
 }
 
 // New makes an engine writing through rdb. Call Start (or StartFrom),
@@ -111,15 +113,15 @@ func writerOptions(cfg *config.Config) rediswrite.Options {
 }
 
 // budgetFor is how many items may be read and unsettled at once: two per
-// fetch slot (one fetching, one waiting for its write) plus a full
-// pipeline per writer goroutine, so that neither origins nor Redis wait
-// for the source.
+// fetch slot (one fetching, one waiting for its write) plus two full
+// pipelines per writer goroutine (one in flight, the next one queued), so
+// that neither origins nor Redis wait for the source.
 func budgetFor(cfg *config.Config, wo rediswrite.Options) int64 {
 	batch := wo.Batch
 	if batch <= 0 {
 		batch = rediswrite.DefaultBatch
 	}
-	return int64(2*cfg.Run.Concurrency + wo.Pipelines*batch)
+	return int64(2*cfg.Run.Concurrency + 2*wo.Pipelines*batch)
 }
 
 // loaderRun is the live state of one loader: its ledger.

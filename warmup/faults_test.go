@@ -235,7 +235,7 @@ name = "file"
 items = { file = "items.jsonl" }
 key = "j:{{.id}}"
 `, o.URL), map[string]string{"items.jsonl": jsonlLines(20000)}, nil)
-	budget := int64(2*16 + 4*64)
+	budget := int64(2*16 + 2*4*64)
 	eng := startAgainst(t, srv, cfg, warmup.Options{})
 	for snaps := 0; ; snaps++ {
 		s := eng.Snapshot()

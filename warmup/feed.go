@@ -10,7 +10,7 @@ import (
 // (StartFrom). One feeder goroutine reads it.
 type pass interface {
 	// next returns the next item to start, or false at the end.
-	next() (*item, bool)
+	next(e *Engine) (*item, bool)
 	// finish records what the pass never read once it ends, early
 	// (stopped) or not.
 	finish(e *Engine, stopped bool)
@@ -44,12 +44,11 @@ func (e *Engine) feed(lr *loaderRun, p pass, kind passKind) {
 			stopped = true
 			break
 		}
-		x, ok := p.next()
+		x, ok := p.next(e)
 		if !ok {
 			e.budget.Release(1)
 			break
 		}
-		x.e = e
 		e.startItem(x)
 	}
 	p.finish(e, stopped)
@@ -68,13 +67,13 @@ type firstPass struct {
 	src source.Source
 }
 
-func (p *firstPass) next() (*item, bool) {
+func (p *firstPass) next(e *Engine) (*item, bool) {
 	it, ok := p.src.Next()
 	if !ok {
 		return nil, false
 	}
 	p.lr.countRead()
-	return &item{lr: p.lr, src: it}, true
+	return e.newItem(p.lr, it), true
 }
 
 func (p *firstPass) finish(e *Engine, stopped bool) {
@@ -105,14 +104,16 @@ type rejectionSource struct {
 	i     int
 }
 
-func (p *rejectionSource) next() (*item, bool) {
+func (p *rejectionSource) next(e *Engine) (*item, bool) {
 	if p.i >= len(p.items) {
 		return nil, false
 	}
 	r := p.items[p.i]
 	p.items[p.i] = Rejection{}
 	p.i++
-	return &item{lr: p.lr, src: source.FromJSON(r.Item, r.Where), attempts: r.Attempts, retry: true}, true
+	x := e.newItem(p.lr, source.FromJSON(r.Item, r.Where))
+	x.attempts, x.retry = r.Attempts, true
+	return x, true
 }
 
 // finish puts the rejections a stopped retry never reached back as they
@@ -141,7 +142,7 @@ type resumePass struct {
 	rest   source.Source
 }
 
-func (p *resumePass) next() (*item, bool) {
+func (p *resumePass) next(e *Engine) (*item, bool) {
 	for p.report != nil {
 		r, ok := p.report.next()
 		if !ok {
@@ -154,14 +155,16 @@ func (p *resumePass) next() (*item, bool) {
 			p.e.carry(p.lr, r)
 			continue
 		}
-		return &item{lr: p.lr, src: source.FromJSON(r.Item, r.Where), attempts: r.Attempts}, true
+		x := e.newItem(p.lr, source.FromJSON(r.Item, r.Where))
+		x.attempts = r.Attempts
+		return x, true
 	}
 	it, ok := p.rest.Next()
 	if !ok {
 		return nil, false
 	}
 	p.lr.countRead()
-	return &item{lr: p.lr, src: it}, true
+	return e.newItem(p.lr, it), true
 }
 
 func (p *resumePass) closeReport() {

@@ -36,6 +36,18 @@ type item struct {
 	settled atomic.Bool
 }
 
+// newItem is a zeroed item for lr, recycled when it can be: a bulk load
+// settles a million of them, and each is done with once settled
+// (rejections keep copies of what they need).
+func (e *Engine) newItem(lr *loaderRun, it source.Item) *item {
+	x, _ := e.items.Get().(*item)
+	if x == nil {
+		x = new(item)
+	}
+	x.e, x.lr, x.src = e, lr, it
+	return x
+}
+
 // startItem prepares x and starts its first attempt. It runs on the
 // feeder, so waiting here (for a fetch slot or the rate limit) holds the
 // feeder back: the origin's pace sets the source's.
@@ -343,7 +355,8 @@ func (e *Engine) reject(x *item, stage Stage, reason string) {
 // the run's work.
 func (e *Engine) settle(x *item) {
 	lr := x.lr
-	x.value, x.op = nil, rediswrite.Op{}
+	*x = item{}
+	e.items.Put(x)
 	e.budget.Release(1)
 	e.loaderMaybeDone(lr)
 	e.busyDone()

@@ -118,9 +118,17 @@ func CheckReportPath(path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return fmt.Errorf("--report %s: is a folder", path)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".cachewarm-report-*")
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--report %s: folder %s does not exist", path, dir)
+	}
+	tmp, err := os.CreateTemp(dir, ".cachewarm-report-*")
 	if err != nil {
-		return fmt.Errorf("--report %s: cannot write in %s: %s", path, filepath.Dir(path), source.FileErr(err))
+		reason := "cannot create files there"
+		if errors.Is(err, os.ErrPermission) {
+			reason = "permission denied"
+		}
+		return fmt.Errorf("--report %s: folder %s: %s", path, dir, reason)
 	}
 	tmp.Close()
 	return os.Remove(tmp.Name())

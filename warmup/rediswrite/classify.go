@@ -44,10 +44,11 @@ var errNoReply = errors.New("no reply to the command")
 
 // Classify sorts a write's error. It is the one place that decides.
 func Classify(err error) Class {
+	if err == nil {
+		return OK
+	}
 	var rerr redis.Error
 	switch {
-	case err == nil:
-		return OK
 	case errors.Is(err, context.Canceled):
 		return Interrupted
 	case errors.As(err, &rerr):

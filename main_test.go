@@ -15,6 +15,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cachewarm/cachewarm/internal/redistest"
 	"github.com/cachewarm/cachewarm/warmup"
@@ -421,6 +424,127 @@ fetch = { url = "%s/{{.}}?token=${CW_TOKEN}", headers = { Authorization = "Beare
 	for _, secret := range []string{pw, token} {
 		if strings.Contains(out, secret) {
 			t.Fatalf("secret %q shown:\n%s", secret, out)
+		}
+	}
+}
+
+// A run stopped by SIGTERM or SIGHUP (an ssh session dropping) records
+// what it never started; the runbook line
+// `cachewarm --report r.json || cachewarm --retry-from r.json --report r.json`
+// then finishes the job: the keyspace equals an uninterrupted run's and
+// the last run exits 0.
+func TestStoppedRunFinishedByRetryFrom(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			srv := redistest.Start(t)
+			o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "v%s", r.URL.Path)
+			}))
+			defer o.Close()
+			var lines strings.Builder
+			for i := 1; i <= 50000; i++ {
+				fmt.Fprintf(&lines, "{\"id\":%d}\n", i)
+			}
+			cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+concurrency = 8
+[[loader]]
+name = "fetch"
+items = { range = [1, 3000] }
+key = "f:{{.}}"
+fetch = { url = "%s/{{.}}" }
+[[loader]]
+name = "range"
+items = { range = [1, 200000] }
+key = "r:{{.}}"
+[[loader]]
+name = "file"
+items = { file = "items.jsonl" }
+key = "j:{{.id}}"
+rate = "20000/s"
+`, srv.URL(), o.URL), map[string]string{"items.jsonl": lines.String()})
+			bin := buildBinary(t)
+			report := filepath.Join(t.TempDir(), "r.json")
+			cmd := exec.Command(bin, "--config", cfg, "--plain", "--report", report)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitKeys(t, srv, 20000)
+			cmd.Process.Signal(sig)
+			cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != 130 {
+				t.Fatalf("exit %d, want 130\n%s", code, stderr.String())
+			}
+			rep, err := warmup.ReadReport(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.NotStarted == 0 {
+				t.Fatalf("a stopped run with most of its items unread reports nothing not started: %+v", rep.ReportTotals)
+			}
+			if n := int64(len(srv.Keys("*"))); n < rep.Fulfilled {
+				t.Fatalf("%d keys, the report says %d fulfilled", n, rep.Fulfilled)
+			}
+			for run := 1; ; run++ {
+				code, _, errOut := cliBin(t, bin, "--config", cfg, "--plain", "--retry-from", report, "--report", report)
+				if code == 0 {
+					break
+				}
+				if run == 3 {
+					t.Fatalf("--retry-from run %d exit %d\n%s", run, code, errOut)
+				}
+			}
+			checkKeys(t, srv, "f:%d", 3000, func(i int) string { return fmt.Sprintf("v/%d", i) })
+			checkKeys(t, srv, "r:%d", 200000, func(i int) string { return fmt.Sprint(i) })
+			checkKeys(t, srv, "j:%d", 50000, func(i int) string { return fmt.Sprintf("{\"id\":%d}", i) })
+			if n := len(srv.Keys("*")); n != 253000 {
+				t.Fatalf("%d keys, want exactly 253000", n)
+			}
+		})
+	}
+}
+
+func cliBin(t *testing.T, bin string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Run()
+	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+}
+
+// waitKeys polls until Redis holds at least n keys.
+func waitKeys(t *testing.T, srv *redistest.Server, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Client.DBSize(context.Background()).Val() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("Redis holds %d keys after 30s, waited for %d", srv.Client.DBSize(context.Background()).Val(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// checkKeys asserts keys pattern 1..n hold the values want gives.
+func checkKeys(t *testing.T, srv *redistest.Server, pattern string, n int, want func(int) string) {
+	t.Helper()
+	ctx := context.Background()
+	for start := 1; start <= n; start += 10000 {
+		pipe := srv.Client.Pipeline()
+		end := min(start+10000, n+1)
+		cmds := make([]*redis.StringCmd, 0, end-start)
+		for i := start; i < end; i++ {
+			cmds = append(cmds, pipe.Get(ctx, fmt.Sprintf(pattern, i)))
+		}
+		pipe.Exec(ctx)
+		for j, c := range cmds {
+			if v := c.Val(); v != want(start+j) {
+				t.Fatalf("%s = %q (%v), want %q", fmt.Sprintf(pattern, start+j), v, c.Err(), want(start+j))
+			}
 		}
 	}
 }

@@ -51,8 +51,11 @@ type Writer struct {
 	rdb  redis.Cmdable
 	opts Options
 
-	mu     sync.Mutex
-	queue  []*Op
+	mu    sync.Mutex
+	queue []*Op
+	// ended is set once the writer's context has ended: nothing is sent
+	// any more, and every Op gets that context's error.
+	ended  error
 	notify chan struct{}
 
 	cancel context.CancelFunc
@@ -90,6 +93,11 @@ func NewWriter(ctx context.Context, rdb redis.Cmdable, o Options) *Writer {
 // bounds how many Ops are outstanding.
 func (w *Writer) Submit(op *Op) {
 	w.mu.Lock()
+	if err := w.ended; err != nil {
+		w.mu.Unlock()
+		w.opts.Done(op, err)
+		return
+	}
 	w.queue = append(w.queue, op)
 	w.mu.Unlock()
 	select {
@@ -98,17 +106,24 @@ func (w *Writer) Submit(op *Op) {
 	}
 }
 
-// Close stops the writer goroutines once the queue is empty, or at once
-// when ctx (NewWriter's) has ended; Ops still queued then get ctx's error.
+// Close stops the writer; Ops still queued get context.Canceled.
 func (w *Writer) Close() {
 	w.cancel()
 	w.wg.Wait()
+}
+
+// end fails every queued Op, and every Op submitted from now on, with
+// err: the writer's context has ended, so none of them will be sent.
+func (w *Writer) end(err error) {
 	w.mu.Lock()
+	if w.ended == nil {
+		w.ended = err
+	}
 	left := w.queue
 	w.queue = nil
 	w.mu.Unlock()
 	for _, op := range left {
-		w.opts.Done(op, context.Canceled)
+		w.opts.Done(op, err)
 	}
 }
 
@@ -125,6 +140,7 @@ func (w *Writer) run(ctx context.Context) {
 	for {
 		batch = w.next(ctx, batch[:0])
 		if len(batch) == 0 {
+			w.end(ctx.Err())
 			return
 		}
 		cmds = w.flush(ctx, batch, cmds[:0])

@@ -1,0 +1,198 @@
+package rediswrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cachewarm/cachewarm/internal/redistest"
+)
+
+// A command is written only when its own reply was OK: a pipeline that
+// failed as a whole leaves commands with no error and no reply (go-redis
+// does when re-authentication fails), and those are failures too.
+func TestReplyErrOnlyOKIsSuccess(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("WRONGPASS from the pipeline")
+	tests := []struct {
+		name    string
+		val     string
+		cmdErr  error
+		execErr error
+		want    error
+	}{
+		{"OK reply", "OK", nil, nil, nil},
+		{"OK reply in a pipeline that failed later", "OK", nil, boom, nil},
+		{"no reply, pipeline failed", "", nil, boom, boom},
+		{"no reply, no error at all", "", nil, nil, errNoReply},
+		{"own error", "", io.EOF, boom, io.EOF},
+		{"a reply that is not OK", "QUEUED", nil, nil, errNoReply},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := redis.NewStatusCmd(ctx, "set", "k", "v")
+			cmd.SetVal(tc.val)
+			cmd.SetErr(tc.cmdErr)
+			if got := replyErr(cmd, tc.execErr); !errors.Is(got, tc.want) {
+				t.Fatalf("replyErr = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	reply := func(s string) error { return proto(s) }
+	tests := []struct {
+		err  error
+		want Class
+	}{
+		{nil, OK},
+		{context.Canceled, Interrupted},
+		{fmt.Errorf("pipeline: %w", context.Canceled), Interrupted},
+		{context.DeadlineExceeded, Unavailable},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, Unavailable},
+		{io.EOF, Unavailable},
+		{errNoReply, Unavailable},
+		{reply("LOADING Redis is loading the dataset in memory"), Unavailable},
+		{reply("MASTERDOWN Link with MASTER is down"), Unavailable},
+		{reply("CLUSTERDOWN The cluster is down"), Unavailable},
+		{reply("READONLY You can't write against a read only replica."), Unavailable},
+		{reply("WRONGPASS invalid username-password pair or user is disabled."), Unavailable},
+		{reply("NOAUTH Authentication required."), Unavailable},
+		{reply("TRYAGAIN Multiple keys request during rehashing of slot"), Retry},
+		{reply("BUSY Redis is busy running a script."), Retry},
+		{reply("OOM command not allowed when used memory > 'maxmemory'."), Reject},
+		{reply("NOPERM this user has no permissions to access one of the keys"), Reject},
+		{reply("WRONGTYPE Operation against a key holding the wrong kind of value"), Reject},
+	}
+	for _, tc := range tests {
+		if got := Classify(tc.err); got != tc.want {
+			t.Errorf("Classify(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+}
+
+// proto makes an error reply as go-redis returns them.
+type proto string
+
+func (p proto) Error() string { return string(p) }
+func (proto) RedisError()     {}
+
+// collect runs ops through a writer on rdb and returns each key's error.
+func collect(t *testing.T, rdb *redis.Client, ops []*Op) map[string]error {
+	t.Helper()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := map[string]error{}
+	w := NewWriter(context.Background(), rdb, Options{Batch: 100, Timeout: 2 * time.Second, Done: func(op *Op, err error) {
+		mu.Lock()
+		out[op.Key] = err
+		mu.Unlock()
+		wg.Done()
+	}})
+	defer w.Close()
+	wg.Add(len(ops))
+	for _, op := range ops {
+		w.Submit(op)
+	}
+	wg.Wait()
+	return out
+}
+
+func opsFor(n int, key func(int) string) []*Op {
+	ops := make([]*Op, n)
+	for i := range ops {
+		ops[i] = &Op{Key: key(i), Value: []byte(fmt.Sprint(i)), TTL: time.Hour}
+	}
+	return ops
+}
+
+// Against a real server: every Op gets exactly one outcome; one refused
+// key fails alone, not its pipeline; a wrong password fails every Op and
+// writes nothing.
+func TestWriterOutcomes(t *testing.T) {
+	srv := redistest.Start(t, "--requirepass", "right-pw")
+	ctx := context.Background()
+	if err := srv.Client.Do(ctx, "ACL", "SETUSER", "warmer", "on", ">w-pw", "~ok:*", "+set", "+ping").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("per-command errors", func(t *testing.T) {
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Username: "warmer", Password: "w-pw", MaxRetries: -1})
+		defer rdb.Close()
+		got := collect(t, rdb, opsFor(1000, func(i int) string {
+			if i%100 == 7 {
+				return fmt.Sprintf("no:%d", i)
+			}
+			return fmt.Sprintf("ok:%d", i)
+		}))
+		for k, err := range got {
+			if (k[:3] == "no:") != (err != nil) || (err != nil && Classify(err) != Reject) {
+				t.Fatalf("%s: %v", k, err)
+			}
+		}
+		if n := srv.Client.DBSize(ctx).Val(); n != 990 {
+			t.Fatalf("%d keys, want 990", n)
+		}
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "wrong-pw", MaxRetries: -1})
+		defer rdb.Close()
+		for k, err := range collect(t, rdb, opsFor(300, func(i int) string { return fmt.Sprintf("pw:%d", i) })) {
+			if err == nil || Classify(err) != Unavailable {
+				t.Fatalf("%s: %v, want an Unavailable failure", k, err)
+			}
+		}
+		if n := len(srv.Keys("pw:*")); n != 0 {
+			t.Fatalf("%d keys written with a wrong password", n)
+		}
+	})
+}
+
+// A writer whose context ended fails what is queued and what comes after,
+// and never sends it.
+func TestWriterEndedContextFailsEverything(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	blocked := make(chan struct{})
+	w := NewWriter(ctx, rdb, Options{Timeout: time.Second, Ready: func(ctx context.Context) error {
+		<-blocked
+		return ctx.Err()
+	}, Done: func(_ *Op, err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		wg.Done()
+	}})
+	defer w.Close()
+	wg.Add(200)
+	for _, op := range opsFor(100, func(i int) string { return fmt.Sprintf("a:%d", i) }) {
+		w.Submit(op)
+	}
+	cancel()
+	close(blocked)
+	for _, op := range opsFor(100, func(i int) string { return fmt.Sprintf("b:%d", i) }) {
+		w.Submit(op)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if Classify(err) != Interrupted {
+			t.Fatalf("outcome %v, want interrupted", err)
+		}
+	}
+	if n := srv.Client.DBSize(context.Background()).Val(); n != 0 {
+		t.Fatalf("%d keys written after the context ended", n)
+	}
+}

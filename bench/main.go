@@ -1727,6 +1727,8 @@ func printTable(w io.Writer, rows []row) {
 		}
 		if r.cachewarm > 0 {
 			c[3] = fmt.Sprintf("%.3f", r.cachewarm.Seconds())
+		}
+		if r.cachewarm > 0 && r.items > 1 { // a rate of one item says nothing
 			c[4] = strconv.FormatFloat(float64(r.items)/r.cachewarm.Seconds(), 'f', 0, 64)
 			c[5] = fmt.Sprintf("%.2f", perItem(r.cachewarm, r.items))
 		}

@@ -548,3 +548,45 @@ func checkKeys(t *testing.T, srv *redistest.Server, pattern string, n int, want 
 		}
 	}
 }
+
+// HTTP_PROXY from the environment is honoured, as net/http does: a plain
+// http:// origin only the proxy can reach is fetched through it, the proxy
+// receiving the absolute URL. (The built binary reads a fresh
+// environment; net/http reads it once per process.)
+func TestFetchThroughProxyFromEnvironment(t *testing.T) {
+	srv := redistest.Start(t)
+	var mu sync.Mutex
+	var asked []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.String())
+		mu.Unlock()
+		fmt.Fprint(w, "via proxy "+r.URL.Path)
+	}))
+	defer proxy.Close()
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "p"
+items = { list = ["a", "b"] }
+key = "p:{{.}}"
+fetch = { url = "http://origin.test/{{.}}" }
+`, srv.URL()), map[string]string{})
+	cmd := exec.Command(buildBinary(t), "--config", cfg, "--plain")
+	cmd.Env = append(os.Environ(), "HTTP_PROXY="+proxy.URL, "http_proxy="+proxy.URL, "NO_PROXY=", "no_proxy=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, item := range []string{"a", "b"} {
+		if v, _ := srv.Client.Get(context.Background(), "p:"+item).Result(); v != "via proxy /"+item {
+			t.Errorf("p:%s = %q", item, v)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 2 || !strings.HasPrefix(asked[0], "http://origin.test/") {
+		t.Errorf("the proxy was asked for %v, want the absolute origin.test URLs", asked)
+	}
+}

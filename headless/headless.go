@@ -167,12 +167,13 @@ type rejectedEvent struct {
 }
 
 type loaderEvent struct {
-	Event     string  `json:"event"`
-	Loader    string  `json:"loader"`
-	Fulfilled int64   `json:"fulfilled"`
-	Rejected  int64   `json:"rejected"`
-	P50ms     float64 `json:"p50_ms"`
-	P95ms     float64 `json:"p95_ms"`
+	Event      string  `json:"event"`
+	Loader     string  `json:"loader"`
+	Fulfilled  int64   `json:"fulfilled"`
+	Rejected   int64   `json:"rejected"`
+	NotStarted int64   `json:"not_started"`
+	P50ms      float64 `json:"p50_ms"`
+	P95ms      float64 `json:"p95_ms"`
 }
 
 type summaryEvent struct {
@@ -201,7 +202,7 @@ func (j *JSON) Hooks() warmup.Options {
 			j.emit(rejectedEvent{Event: "rejected", Loader: loader, Rejection: r})
 		},
 		OnLoaderDone: func(l warmup.LoaderSnapshot) {
-			j.emit(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Rejected: l.Rejected,
+			j.emit(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Rejected: l.Rejected, NotStarted: l.NotStarted,
 				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000})
 		},
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -168,71 +167,6 @@ fetch = { url = "%[1]s/{{.}}", headers = { User-Agent = "runbook/7" } }
 	}
 }
 
-// HTTP_PROXY is honoured, as net/http's default transport does: a host
-// that only the proxy can reach is fetched through it.
-func TestFetchThroughProxyFromEnvironment(t *testing.T) {
-	srv := redistest.Start(t)
-	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "via proxy "+r.URL.Path)
-	}))
-	defer o.Close()
-	var mu sync.Mutex
-	var tunnels []string
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect {
-			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
-			return
-		}
-		mu.Lock()
-		tunnels = append(tunnels, r.Host)
-		mu.Unlock()
-		// origin.test exists only here: the proxy sends it to o.
-		upstream, err := net.Dial("tcp", o.Listener.Addr().String())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer upstream.Close()
-		conn, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		fmt.Fprint(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
-		go io.Copy(upstream, bufio.NewReader(buf))
-		io.Copy(conn, upstream)
-	}))
-	defer proxy.Close()
-	for _, k := range []string{"HTTP_PROXY", "http_proxy"} {
-		t.Setenv(k, proxy.URL)
-	}
-	for _, k := range []string{"NO_PROXY", "no_proxy"} {
-		t.Setenv(k, "")
-	}
-	cfg := loadConfig(t, `
-[[loader]]
-name = "p"
-items = { list = ["a", "b"] }
-key = "p:{{.}}"
-fetch = { url = "http://origin.test/{{.}}" }
-`, nil, nil)
-	eng, rep := runAgainst(t, srv, cfg, warmup.Options{})
-	checkExact(t, eng, rep)
-	if rep.Rejected != 0 {
-		t.Fatalf("rejected %d: %+v", rep.Rejected, rep.Loaders[0].RejectedItems)
-	}
-	for _, item := range []string{"a", "b"} {
-		if v, _ := srv.Client.Get(context.Background(), "p:"+item).Result(); v != "via proxy /"+item {
-			t.Errorf("p:%s = %q", item, v)
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(tunnels) == 0 || tunnels[0] != "origin.test:80" {
-		t.Errorf("proxy tunnels %v, want origin.test:80", tunnels)
-	}
-}
-
 // A second interrupt (Kill) ends fetches in flight at once, even with a
 // long timeout, and their items are rejected as interrupted.
 func TestKillEndsFetchesInFlight(t *testing.T) {
@@ -316,7 +250,7 @@ fetch = { url = "http://%s/{{.}}" }
 `, l.Addr()), nil, nil)
 	_, rep := runAgainst(t, srv, cfg, warmup.Options{})
 	reason := reasons(loaderReport(t, rep, "m"))["a"]
-	want := fmt.Sprintf("fetch GET http://%s/a: error when reading response headers: invalid response status code", l.Addr())
+	want := fmt.Sprintf("fetch GET http://%s/a: malformed response: malformed HTTP status code", l.Addr())
 	if reason != want {
 		t.Errorf("reason %q, want %q (short, without the response's bytes)", reason, want)
 	}

@@ -182,11 +182,7 @@ func (e *Engine) waitRate(lr *loaderRun) bool {
 // slot acquireFetch took until the body is in; its write follows.
 func (e *Engine) fetchAttempt(x *item) {
 	defer e.recoverItem(x)
-	x.begun()
-	ctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
-	body, ferr := e.fetch.Get(ctx, fetch.Request{URL: x.url, Headers: x.lr.cfg.Fetch.Headers, Private: x.lr.cfg.Fetch.Private})
-	cancel()
-	e.releaseFetch(x.lr)
+	body, ferr := e.fetchHeld(x)
 	if ferr != nil {
 		if ferr.Cause == "interrupted" {
 			e.reject(x, StageInterrupted, "interrupted")
@@ -197,6 +193,16 @@ func (e *Engine) fetchAttempt(x *item) {
 	}
 	x.value, x.fetched = body, true
 	e.submit(x)
+}
+
+// fetchHeld fetches x's URL and gives back its fetch slot, even if the
+// fetch panics.
+func (e *Engine) fetchHeld(x *item) ([]byte, *fetch.Error) {
+	defer e.releaseFetch(x.lr)
+	x.begun()
+	ctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
+	defer cancel()
+	return e.fetch.Get(ctx, fetch.Request{URL: x.url, Headers: x.lr.cfg.Fetch.Headers, Private: x.lr.cfg.Fetch.Private})
 }
 
 // write starts a write-only attempt.

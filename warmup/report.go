@@ -494,6 +494,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 		if err != nil {
 			for _, p := range passes {
 				p.rest.Close()
+				p.report.close()
 			}
 			return fmt.Errorf("loader %s: %w", l.Name, err)
 		}

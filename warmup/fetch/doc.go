@@ -1,0 +1,31 @@
+// Package fetch performs the HTTP GET that gives a cache item its value,
+// on the standard library's net/http.
+//
+// A Client is shared by every fetch of a run. It guarantees that:
+//   - each Get is one attempt: nothing is retried inside the package
+//     (net/http's own replay of a GET on a kept-alive connection the
+//     server had already closed aside, which is not a second attempt at
+//     the origin), so every attempt can be counted and reported by the
+//     caller;
+//   - the request's context is the only way to stop it: cancelling it
+//     closes the connection at once, whether the request is waiting for
+//     headers or reading the body, and its deadline (or Options.Timeout,
+//     whichever is sooner) bounds the whole request, redirects included;
+//   - redirects are followed, at most 10; once a hop leaves the first
+//     URL's host (net/http's rule: not that host and not one of its
+//     subdomains) the request's private headers are not sent again for
+//     the rest of the chain, even if it comes back, and neither are
+//     Authorization or Cookie;
+//   - a body is never held beyond Options.MaxBody: it is read through a
+//     limit and the connection is dropped as soon as the limit is passed,
+//     whether or not the origin announced a length, and after transparent
+//     gzip decoding, so a compressed bomb is bounded too;
+//   - a failure is an *Error whose Cause is short and stable and never
+//     quotes response bytes or request headers (which may hold secrets),
+//     and which says whether retrying may help.
+//
+// The proxy comes from the environment (HTTP_PROXY, HTTPS_PROXY,
+// NO_PROXY) unless Options.Proxy says otherwise: http:// origins are
+// requested from the proxy by absolute URL, https:// ones through a
+// CONNECT tunnel.
+package fetch

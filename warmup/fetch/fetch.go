@@ -1,0 +1,290 @@
+package fetch
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options configure a Client.
+type Options struct {
+	// Concurrency is how many requests are in flight at most; it sizes
+	// the idle connections kept per host. Values below 1 count as 1.
+	Concurrency int
+	// Timeout bounds one request, redirects and body included, and the
+	// wait for response headers. Callers also pass a ctx with this
+	// deadline; 0 leaves the ctx as the only bound.
+	Timeout time.Duration
+	// UserAgent is sent unless the request's headers set User-Agent.
+	UserAgent string
+	// MaxBody is the largest body accepted, in bytes, checked while
+	// streaming (chunked or not); 0 means DefaultMaxBody.
+	MaxBody int64
+	// Proxy picks the proxy for a request; nil means
+	// http.ProxyFromEnvironment. It exists for tests, since
+	// ProxyFromEnvironment reads the environment once per process.
+	Proxy func(*http.Request) (*url.URL, error)
+}
+
+// Request is one GET.
+type Request struct {
+	// URL is the absolute http:// or https:// URL to fetch.
+	URL string
+	// Headers are sent with the request (and, subject to Private, with
+	// its redirects). A Host header sets the request's Host.
+	Headers map[string]string
+	// Private names headers that must not follow a redirect that leaves
+	// the first URL's host (credential-like names and values expanded
+	// from ${VAR}); Authorization and Cookie never follow either. Names
+	// match case-insensitively.
+	Private map[string]bool
+}
+
+// DefaultMaxBody is the body limit when Options.MaxBody is 0.
+const DefaultMaxBody = 64 << 20
+
+// maxRedirects is how many redirects one Get follows.
+const maxRedirects = 10
+
+// maxHeaderBytes bounds a response's header block: an origin that sends
+// more is broken, and the bytes would be held per request in flight.
+const maxHeaderBytes = 64 << 10
+
+// maxDrain is how much of a non-2xx body is read so that the connection
+// can be kept alive; past it, closing the connection is cheaper.
+const maxDrain = 64 << 10
+
+// minRead is the first buffer for a body of unknown length.
+const minRead = 32 << 10
+
+// idleMargin is how many idle connections are kept beyond Concurrency:
+// a few spare ones cover connections the origin is closing.
+const idleMargin = 8
+
+// Client fetches item values. It is safe for concurrent use; make one
+// per run and call CloseIdle at its end.
+type Client struct {
+	hc        *http.Client
+	transport *http.Transport
+	timeout   time.Duration
+	userAgent string
+	maxBody   int64
+}
+
+// New returns a Client configured by o.
+func New(o Options) *Client {
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	t := newTransport(o)
+	return &Client{
+		hc:        &http.Client{Transport: t, CheckRedirect: checkRedirect},
+		transport: t,
+		timeout:   o.Timeout,
+		userAgent: o.UserAgent,
+		maxBody:   o.MaxBody,
+	}
+}
+
+// newTransport tunes a clone of http.DefaultTransport (which keeps its
+// dial and TLS handshake timeouts) for many concurrent GETs.
+func newTransport(o Options) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = o.Proxy
+	if t.Proxy == nil {
+		t.Proxy = http.ProxyFromEnvironment
+	}
+	idle := max(o.Concurrency, 1) + idleMargin
+	t.MaxIdleConns = idle
+	t.MaxIdleConnsPerHost = idle
+	// net/http replays a GET once on a fresh connection when a reused
+	// one turns out closed by the server, so a generous idle time costs
+	// no failed requests.
+	t.IdleConnTimeout = 90 * time.Second
+	t.ResponseHeaderTimeout = o.Timeout
+	t.MaxResponseHeaderBytes = maxHeaderBytes
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// CloseIdle closes idle connections; call it at the end of a run.
+func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
+
+// Get fetches r and returns the body of a 2xx answer. ctx cancels the
+// request at once (the connection is closed) and its deadline bounds it,
+// as does Options.Timeout.
+func (c *Client) Get(ctx context.Context, r Request) ([]byte, *Error) {
+	u, ferr := parseURL(r.URL)
+	if ferr != nil {
+		return nil, ferr
+	}
+	reqCtx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(withPrivate(reqCtx, r.Private), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, &Error{Cause: "URL does not parse", BadURL: true}
+	}
+	c.setHeaders(req, r.Headers)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.describe(ctx, reqCtx, err)
+	}
+	defer resp.Body.Close()
+	if ferr := checkStatus(resp); ferr != nil {
+		drain(resp.Body)
+		return nil, ferr
+	}
+	body, err := c.readBody(resp)
+	if err != nil {
+		if ferr, ok := err.(*Error); ok {
+			return nil, ferr
+		}
+		return nil, c.describe(ctx, reqCtx, err)
+	}
+	return body, nil
+}
+
+// parseURL accepts absolute http(s) URLs with a host. A path with raw
+// characters (a space) parses and is escaped when the request is written.
+func parseURL(raw string) (*url.URL, *Error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		// url.Error quotes the URL, which the caller already names.
+		return nil, &Error{Cause: "URL does not parse", BadURL: true}
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, &Error{Cause: "not an http(s) URL", BadURL: true}
+	case u.Host == "":
+		return nil, &Error{Cause: "URL has no host", BadURL: true}
+	}
+	return u, nil
+}
+
+// withTimeout bounds ctx by the client's timeout, so that reading the
+// body is bounded as well as the wait for headers.
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// setHeaders sets the caller's headers over the default User-Agent; a
+// Host header is the request's Host, which net/http takes from req.Host.
+func (c *Client) setHeaders(req *http.Request, headers map[string]string) {
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	for k, v := range headers {
+		if strings.EqualFold(k, "Host") {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+}
+
+// checkStatus rejects anything but a 2xx answer. A redirect status is
+// only returned by net/http when it had no Location to follow.
+func checkStatus(resp *http.Response) *Error {
+	code := resp.StatusCode
+	if code >= 200 && code <= 299 {
+		return nil
+	}
+	if isFollowedRedirect(code) && resp.Header.Get("Location") == "" {
+		return &Error{Cause: statusText(code) + " without a Location"}
+	}
+	transient := code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout
+	return &Error{Cause: statusText(code), Transient: transient}
+}
+
+// isFollowedRedirect says whether net/http follows code when it comes
+// with a Location.
+func isFollowedRedirect(code int) bool {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// statusText reads "404 Not Found", as Response.Status does, but from
+// the code: the origin's reason phrase is not quoted.
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return strconv.Itoa(code) + " " + t
+	}
+	return strconv.Itoa(code)
+}
+
+// drain reads a little of a body that is not kept, so that a short one
+// leaves its connection reusable; a long one is cut off by Close.
+func drain(body io.Reader) {
+	io.CopyN(io.Discard, body, maxDrain)
+}
+
+// readBody reads at most maxBody bytes of resp's (decoded) body. One
+// byte more than the limit is enough to know it is passed; the caller's
+// Close then drops the connection without reading the rest.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > c.maxBody {
+		return nil, c.tooLarge()
+	}
+	body, err := readAtMost(resp.Body, c.maxBody+1, resp.ContentLength)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > c.maxBody {
+		return nil, c.tooLarge()
+	}
+	return body, nil
+}
+
+// readAtMost reads r until EOF or limit bytes. The buffer starts at the
+// announced length (if any) and doubles, but never beyond limit, so a
+// body that is cut off has cost at most about 2×limit in allocations.
+func readAtMost(r io.Reader, limit, announced int64) ([]byte, error) {
+	size := int64(minRead)
+	if announced >= 0 {
+		size = announced + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, limit))
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit))
+			buf = grown[:copy(grown, buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// tooLarge is the cause for a body over the limit: retrying fetches the
+// same body.
+func (c *Client) tooLarge() *Error {
+	return &Error{Cause: "body larger than " + sizeText(c.maxBody)}
+}
+
+// sizeText reads n bytes as "64 MiB" when it is a whole number of MiB
+// or KiB, else "n bytes".
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,88 @@
+package fetch
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// privateKey carries a Request's Private headers to checkRedirect, which
+// the one http.Client shares between all requests.
+type privateKey struct{}
+
+func withPrivate(ctx context.Context, private map[string]bool) context.Context {
+	if len(private) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, privateKey{}, private)
+}
+
+func privateFrom(ctx context.Context) map[string]bool {
+	p, _ := ctx.Value(privateKey{}).(map[string]bool)
+	return p
+}
+
+// redirectError is why a redirect is not followed; Client.Do wraps it in
+// a *url.Error.
+type redirectError struct{ cause string }
+
+func (e *redirectError) Error() string { return e.cause }
+
+// checkRedirect is the http.Client's CheckRedirect: req is the next hop
+// and via the requests made so far, via[0] the caller's. net/http copies
+// the first request's headers onto every hop (less Authorization and
+// Cookie once a hop left the first host), so the private ones are
+// deleted again on every hop after the chain first left.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > maxRedirects {
+		return &redirectError{"more than " + strconv.Itoa(maxRedirects) + " redirects"}
+	}
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
+		return &redirectError{redirectStatus(req) + " to a location that is not an http(s) URL"}
+	}
+	if leftFirstHost(req, via) {
+		for name, private := range privateFrom(req.Context()) {
+			if private {
+				req.Header.Del(name)
+			}
+		}
+	}
+	return nil
+}
+
+// redirectStatus is "302 Found" for the answer that redirected to req.
+func redirectStatus(req *http.Request) string {
+	if req.Response == nil {
+		return "redirect"
+	}
+	return statusText(req.Response.StatusCode)
+}
+
+// leftFirstHost says whether any hop after the first, req included, went
+// to a host other than the first request's (or one of its subdomains).
+func leftFirstHost(req *http.Request, via []*http.Request) bool {
+	first := strings.ToLower(via[0].URL.Hostname())
+	if !isDomainOrSubdomain(strings.ToLower(req.URL.Hostname()), first) {
+		return true
+	}
+	for _, hop := range via[1:] {
+		if !isDomainOrSubdomain(strings.ToLower(hop.URL.Hostname()), first) {
+			return true
+		}
+	}
+	return false
+}
+
+// isDomainOrSubdomain is net/http's rule for sending Authorization after
+// a redirect: sub is parent or one of its subdomains. Both are lower case.
+func isDomainOrSubdomain(sub, parent string) bool {
+	if sub == parent {
+		return true
+	}
+	// An IPv6 address (or zone) is never a subdomain.
+	if strings.ContainsAny(sub, ":%") {
+		return false
+	}
+	return strings.HasSuffix(sub, "."+parent)
+}

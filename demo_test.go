@@ -18,11 +18,12 @@ import (
 // The shipped config.toml is the demo: it loads, passes validation, and
 // shows the features the README promises.
 func TestDemoConfigLoads(t *testing.T) {
-	cfg, err := config.LoadConfig("config.toml", nil)
+	ext := demo.NewExtension()
+	cfg, err := config.LoadConfig("config.toml", ext.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Redis.URL != "embedded" || cfg.Origin == nil {
+	if cfg.Redis.URL != "embedded" || ext.Origin() == nil {
 		t.Fatalf("demo must use the embedded Redis and the simulated origin: %+v", cfg.Redis)
 	}
 	if n := len(cfg.Loaders); n < 5 || n > 6 {
@@ -91,17 +92,18 @@ func demoURLs(t *testing.T, cfg *config.Config) map[string][]string {
 // the mix the origin's seed predicts; a retry fulfils every transient
 // item, and the permanent ones keep their 404.
 func TestDemoRunSettlesWithExpectedMix(t *testing.T) {
-	cfg, err := config.LoadConfig("config.toml", nil)
+	ext := demo.NewExtension()
+	cfg, err := config.LoadConfig("config.toml", ext.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Origin.Latency = 0
+	ext.Origin().Latency = 0
 	cfg.Run.Timeout = 300 * time.Millisecond
 	cfg.Run.Backoff = time.Millisecond
 	for _, l := range cfg.Loaders {
 		l.Rate = 0
 	}
-	services, err := startServices(cfg)
+	services, err := startServices(cfg, ext)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func TestDemoRunSettlesWithExpectedMix(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	eng := warmup.New(cfg, rdb, warmup.Options{Demo: true})
+	eng := warmup.New(cfg, rdb, warmup.Options{})
 	defer eng.Close()
 	eng.Start()
 	eng.Wait()
@@ -128,7 +130,7 @@ func TestDemoRunSettlesWithExpectedMix(t *testing.T) {
 			if pu.RawQuery != "" {
 				path += "?" + pu.RawQuery
 			}
-			switch demo.Classify(*cfg.Origin, path) {
+			switch demo.Classify(*ext.Origin(), path) {
 			case demo.Transient:
 				c[0]++
 			case demo.Permanent:

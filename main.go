@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
+	"github.com/cachewarm/cachewarm/demo"
 	"github.com/cachewarm/cachewarm/headless"
 	"github.com/cachewarm/cachewarm/warmup"
 )
@@ -115,7 +116,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer stopProfiles()
 
-	cfg, err := config.LoadConfig(f.config, nil)
+	// The demo's [origin] table and {{origin}} function are the demo's
+	// own; the engine's config knows only its extension point.
+	ext := demo.NewExtension()
+	cfg, err := config.LoadConfig(f.config, ext.Options())
 	if err != nil {
 		return fail(err)
 	}
@@ -146,7 +150,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	services, err := startServices(cfg)
+	services, err := startServices(cfg, ext)
 	if err != nil {
 		return fail(err)
 	}
@@ -182,7 +186,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if printer != nil {
 		opts = printer.Hooks()
 	}
-	opts.Demo = services.demo()
 	opts.UserAgent = "cachewarm/" + buildVersion()
 	eng := warmup.New(cfg, rdb, opts)
 	defer eng.Close()
@@ -199,7 +202,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stopSignals()
 
 	if useTUI {
-		if err := runTUI(ctx, eng, stdin, stdout, f.exitWhenDone); err != nil {
+		if err := runTUI(ctx, eng, stdin, stdout, monitorOptions{exitWhenDone: f.exitWhenDone, demo: services.demo()}); err != nil {
 			eng.Kill()
 			eng.Wait()
 			fmt.Fprintf(stderr, "cachewarm: %v\n", secrets.Redact(err.Error()))

@@ -16,6 +16,8 @@ type services struct {
 	isDemo  bool
 }
 
+// demo is true when a demo stand-in was started: the monitor shows a
+// DEMO badge.
 func (s *services) demo() bool { return s.isDemo }
 
 // Close stops every service, last started first.
@@ -25,7 +27,9 @@ func (s *services) Close() {
 	}
 }
 
-func startServices(cfg *config.Config) (*services, error) {
+// startServices starts the stand-ins cfg asks for; ext is the demo
+// extension cfg was loaded with, and points {{origin}} at the origin.
+func startServices(cfg *config.Config, ext *demo.Extension) (*services, error) {
 	s := &services{}
 	if cfg.Redis.URL == "embedded" {
 		r, err := demo.StartRedis()
@@ -36,14 +40,13 @@ func startServices(cfg *config.Config) (*services, error) {
 		cfg.Redis.URL = r.URL()
 		s.isDemo = true
 	}
-	if cfg.Origin != nil {
-		o, err := demo.StartOrigin(*cfg.Origin)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("simulated origin: %w", err)
-		}
+	o, err := ext.StartOrigin()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("simulated origin: %w", err)
+	}
+	if o != nil {
 		s.closers = append(s.closers, o.Close)
-		cfg.SetOriginURL(o.URL())
 		s.isDemo = true
 	}
 	return s, nil

@@ -21,8 +21,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/cachewarm/cachewarm/warmup/config"
 )
 
 // Class is how the simulated origin treats a path, for all its requests.
@@ -64,7 +62,7 @@ func (c Class) String() string {
 // share is Hot[p] for the longest prefix p of path in Hot, else
 // Transient. Because of this, raising a share only ever turns ok paths
 // into transient ones.
-func Classify(cfg config.OriginConfig, path string) Class {
+func Classify(cfg OriginConfig, path string) Class {
 	r := rand.New(rand.NewPCG(pathHash(cfg.Seed, path), streamClass))
 	u := r.Float64()
 	switch {
@@ -77,7 +75,7 @@ func Classify(cfg config.OriginConfig, path string) Class {
 }
 
 // transientShare is Hot[longest prefix of path], or cfg.Transient.
-func transientShare(cfg config.OriginConfig, path string) float64 {
+func transientShare(cfg OriginConfig, path string) float64 {
 	share, best := cfg.Transient, -1
 	for prefix, s := range cfg.Hot {
 		if len(prefix) > best && strings.HasPrefix(path, prefix) {
@@ -135,7 +133,7 @@ const (
 
 // plan decides the outcome and the delay of request number n (from 1) for
 // path, from (seed, path, n) alone.
-func plan(cfg config.OriginConfig, path string, n int64) (outcome, time.Duration) {
+func plan(cfg OriginConfig, path string, n int64) (outcome, time.Duration) {
 	r := rand.New(rand.NewPCG(pathHash(cfg.Seed, path), mix64(streamRequest+uint64(n))))
 	factor := 0.5 + r.Float64()
 	if r.Float64() < shareSlow {
@@ -163,11 +161,11 @@ func plan(cfg config.OriginConfig, path string, n int64) (outcome, time.Duration
 
 // Origin is a simulated HTTP origin on a loopback port, for demos and
 // tests. It serves a small JSON document for every GET path, except that
-// some paths fail as described by its config.OriginConfig (see Classify).
+// some paths fail as described by its OriginConfig (see Classify).
 // Everything it does is deterministic for a given seed, path and request
 // number, apart from timing.
 type Origin struct {
-	cfg    config.OriginConfig
+	cfg    OriginConfig
 	srv    *http.Server
 	url    string
 	cancel context.CancelFunc
@@ -194,11 +192,11 @@ type Origin struct {
 // mostly with 503, some with 429 (Retry-After: 1), and some hang until
 // the client gives up, then answer like ok paths. StartOrigin refuses
 // shares outside 0..1 and negative latency or fail attempts.
-func StartOrigin(cfg config.OriginConfig) (*Origin, error) {
+func StartOrigin(cfg OriginConfig) (*Origin, error) {
 	return startOrigin(cfg, nil)
 }
 
-func startOrigin(cfg config.OriginConfig, onHang func(string)) (*Origin, error) {
+func startOrigin(cfg OriginConfig, onHang func(string)) (*Origin, error) {
 	if err := checkOriginConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -232,7 +230,7 @@ func startOrigin(cfg config.OriginConfig, onHang func(string)) (*Origin, error) 
 	return o, nil
 }
 
-func checkOriginConfig(cfg config.OriginConfig) error {
+func checkOriginConfig(cfg OriginConfig) error {
 	share := func(name string, v float64) error {
 		if math.IsNaN(v) || v < 0 || v > 1 {
 			return fmt.Errorf("simulated origin: %s must be between 0 and 1, got %g", name, v)

@@ -12,12 +12,10 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/cachewarm/cachewarm/warmup/config"
 )
 
 // startTestOrigin starts an origin closed at the end of the test.
-func startTestOrigin(t *testing.T, cfg config.OriginConfig) *Origin {
+func startTestOrigin(t *testing.T, cfg OriginConfig) *Origin {
 	t.Helper()
 	o, err := StartOrigin(cfg)
 	if err != nil {
@@ -114,11 +112,11 @@ func observeAll(t *testing.T, o *Origin, ps []string, timeout time.Duration) []C
 }
 
 // baseCfg is the documented default origin: seed 42, 10% transient, 1% permanent.
-func baseCfg() config.OriginConfig {
-	return config.OriginConfig{Seed: 42, Transient: 0.1, Permanent: 0.01, FailAttempts: 3}
+func baseCfg() OriginConfig {
+	return OriginConfig{Seed: 42, Transient: 0.1, Permanent: 0.01, FailAttempts: 3}
 }
 
-func withSeed(cfg config.OriginConfig, seed int64) config.OriginConfig {
+func withSeed(cfg OriginConfig, seed int64) OriginConfig {
 	cfg.Seed = seed
 	return cfg
 }
@@ -175,7 +173,7 @@ func TestSharesMatchConfig(t *testing.T) {
 	const n = 2000
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := config.OriginConfig{Seed: tt.seed, Transient: tt.transient, Permanent: tt.permanent}
+			cfg := OriginConfig{Seed: tt.seed, Transient: tt.transient, Permanent: tt.permanent}
 			counts := map[Class]int{}
 			for _, p := range paths("/products/", n) {
 				counts[Classify(cfg, p)]++
@@ -199,7 +197,7 @@ func TestSharesMatchConfig(t *testing.T) {
 }
 
 // findPaths returns the first n paths under prefix of class want.
-func findPaths(t *testing.T, cfg config.OriginConfig, prefix string, want Class, n int) []string {
+func findPaths(t *testing.T, cfg OriginConfig, prefix string, want Class, n int) []string {
 	t.Helper()
 	var out []string
 	for i := 0; len(out) < n; i++ {
@@ -299,7 +297,7 @@ func TestPermanentAlways404(t *testing.T) {
 }
 
 // firstHang finds a transient path whose first request hangs.
-func firstHang(t *testing.T, cfg config.OriginConfig) string {
+func firstHang(t *testing.T, cfg OriginConfig) string {
 	t.Helper()
 	for _, p := range findPaths(t, cfg, "/slow/", Transient, 1000) {
 		if what, _ := plan(cfg, p, 1); what == answerHang {
@@ -591,7 +589,7 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 func TestURLAndCounters(t *testing.T) {
-	o := startTestOrigin(t, config.OriginConfig{Seed: 1})
+	o := startTestOrigin(t, OriginConfig{Seed: 1})
 	if !strings.HasPrefix(o.URL(), "http://127.0.0.1:") || strings.HasSuffix(o.URL(), "/") {
 		t.Errorf("URL() = %q, want http://127.0.0.1:PORT", o.URL())
 	}
@@ -616,14 +614,14 @@ func TestURLAndCounters(t *testing.T) {
 func TestStartOriginRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  config.OriginConfig
+		cfg  OriginConfig
 		want string
 	}{
-		{"negative latency", config.OriginConfig{Latency: -time.Second}, "latency"},
-		{"negative fail attempts", config.OriginConfig{FailAttempts: -1}, "fail_attempts"},
-		{"transient above 1", config.OriginConfig{Transient: 1.5}, "transient"},
-		{"negative permanent", config.OriginConfig{Permanent: -0.1}, "permanent"},
-		{"hot out of range", config.OriginConfig{Hot: map[string]float64{"/x/": 2}}, `hot["/x/"]`},
+		{"negative latency", OriginConfig{Latency: -time.Second}, "latency"},
+		{"negative fail attempts", OriginConfig{FailAttempts: -1}, "fail_attempts"},
+		{"transient above 1", OriginConfig{Transient: 1.5}, "transient"},
+		{"negative permanent", OriginConfig{Permanent: -0.1}, "permanent"},
+		{"hot out of range", OriginConfig{Hot: map[string]float64{"/x/": 2}}, `hot["/x/"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,10 @@
 // newcomer can try it without installing anything: an embedded Redis
 // ([redis] url = "embedded") and a simulated HTTP origin ([origin]
 // simulate = true) whose failures are deterministic for a given seed.
+//
+// The engine knows nothing of the demo: the [origin] table and the
+// {{origin}} template function reach the config through Extension, which
+// plugs into config.Options.
 package demo
 
 import (

@@ -100,7 +100,6 @@ func totals(s warmup.Snapshot) warmup.Snapshot {
 func midRun() warmup.Snapshot {
 	return totals(warmup.Snapshot{
 		Redis:   "redis://:***@cache.internal:6379/0",
-		Demo:    true,
 		State:   warmup.StateRunning,
 		Elapsed: 12*time.Second + 400*time.Millisecond,
 		Rate:    342.7,

@@ -54,7 +54,7 @@ func runScene(t *testing.T, sc scene, w, h int) {
 	t.Helper()
 	eng := newFake(sc.snap)
 	eng.rejections["sessions"] = sessionRejections(30)
-	tm := teatest.NewTestModel(t, New(eng, Options{still: true}),
+	tm := teatest.NewTestModel(t, New(eng, Options{still: true, Demo: true}),
 		teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)),
 	)

@@ -16,9 +16,11 @@ type header struct {
 	ctx   *Context
 	width int
 	snap  warmup.Snapshot
+	// demo shows the DEMO badge: the caller started the demo's stand-ins.
+	demo bool
 }
 
-func newHeader(ctx *Context) header { return header{ctx: ctx} }
+func newHeader(ctx *Context, demo bool) header { return header{ctx: ctx, demo: demo} }
 
 // SetSize sets the header's width; its height is always headerHeight.
 func (h *header) SetSize(w, _ int) { h.width = w }
@@ -36,7 +38,7 @@ func (h header) View() string {
 	w := max(h.width, 1)
 
 	left := st.AppName.Render("cachewarm") + " → " + st.Target.Render(s.Redis)
-	if s.Demo {
+	if h.demo {
 		left += " " + st.Demo.Render("DEMO")
 	}
 	state := stateLabel(st, s.State)

@@ -35,6 +35,10 @@ type Options struct {
 	// Input and Output replace the terminal; nil means stdin and stdout.
 	Input  io.Reader
 	Output io.Writer
+	// Demo shows a DEMO badge in the header: the run writes to the
+	// embedded Redis or fetches from the simulated origin. The engine
+	// does not know; the caller that started them does.
+	Demo bool
 
 	// still keeps the spinner on its first frame (tests and goldens).
 	still bool
@@ -79,7 +83,7 @@ func New(eng Engine, opts Options) Model {
 		eng:      eng,
 		opts:     opts,
 		ctx:      ctx,
-		header:   newHeader(ctx),
+		header:   newHeader(ctx, opts.Demo),
 		grid:     newGrid(ctx),
 		failures: newFailureView(ctx),
 		help:     newHelpView(ctx),

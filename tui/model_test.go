@@ -462,7 +462,7 @@ func TestExitWhenDone(t *testing.T) {
 }
 
 func TestStatesReadWithoutColour(t *testing.T) {
-	d := start(t, midRun(), 100, 40, Options{})
+	d := start(t, midRun(), 100, 40, Options{Demo: true})
 	v := d.view()
 	for _, want := range []string{
 		"DEMO", "● running", "✓ 4,482 fulfilled", "✗ 34 rejected", "2,637 pending", "343 items/s", "elapsed 12s",
@@ -652,6 +652,26 @@ func TestQuitsWhenStoppedRunSettles(t *testing.T) {
 			d.send(tickMsg{})
 			if got := d.quits(); got != tc.quits {
 				t.Fatalf("quits=%v, want %v", got, tc.quits)
+			}
+		})
+	}
+}
+
+// The DEMO badge comes from the monitor's options, not from the engine.
+func TestDemoBadgeFromOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		demo bool
+	}{
+		{"demo", true},
+		{"real run", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, midRun(), 100, 30, Options{Demo: tc.demo})
+			header := strings.SplitN(d.view(), "\n", 2)[0]
+			if got := strings.Contains(header, "DEMO"); got != tc.demo {
+				t.Fatalf("DEMO badge shown %v, want %v:\n%s", got, tc.demo, header)
 			}
 		})
 	}

@@ -19,8 +19,6 @@ import (
 
 // Options tune an engine beyond its config.
 type Options struct {
-	// Demo marks the run as a demo (embedded Redis or simulated origin).
-	Demo bool
 	// OnReject, when set, is called once for every rejected item, from
 	// the goroutine that settled it.
 	OnReject func(loader string, r Rejection)
@@ -175,22 +173,26 @@ func (lr *loaderRun) countRead() {
 	lr.mu.Unlock()
 }
 
+// describeLoader names a loader's items and, when it fetches, the host,
+// for its tile and the dry run.
 func describeLoader(l *config.Loader) string {
 	s := l.Items.Describe()
 	if l.Fetch != nil {
-		host := "origin"
-		if !strings.Contains(l.Fetch.URL.Text, "{{origin}}") {
-			host = hostOf(l.Fetch.URL.Text)
-		}
-		s += " → " + host
+		s += " → " + hostOf(l.Fetch.URL.Text)
 	}
 	return s
 }
 
+// hostOf is the host a fetch URL template names. When a template action
+// supplies the host ("{{origin}}/p/{{.id}}"), the host is known only per
+// item, so it is the action's text without its braces ("origin").
 func hostOf(tmpl string) string {
 	s := tmpl
 	if i := strings.Index(s, "://"); i >= 0 {
 		s = s[i+3:]
+	}
+	if action, ok := leadingAction(s); ok {
+		return action
 	}
 	if i := strings.IndexAny(s, "/?#"); i >= 0 {
 		s = s[:i]
@@ -199,6 +201,23 @@ func hostOf(tmpl string) string {
 		s = s[i+1:]
 	}
 	return s
+}
+
+// leadingAction returns the text of the template action that is the
+// whole host part of s, without its delimiters and trim markers:
+// "{{- .base }}/x" gives ".base"; "{{.region}}.api.test/x" gives nothing.
+func leadingAction(s string) (string, bool) {
+	if !strings.HasPrefix(s, "{{") {
+		return "", false
+	}
+	end := strings.Index(s, "}}")
+	if end < 0 {
+		return "", false
+	}
+	if rest := s[end+2:]; rest != "" && !strings.ContainsAny(rest[:1], "/?#") {
+		return "", false
+	}
+	return strings.Trim(s[2:end], "- \t"), true
 }
 
 // Start reads every loader's source at once, in the background.

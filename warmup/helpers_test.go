@@ -41,10 +41,10 @@ func loadConfig(t *testing.T, toml string, extra map[string]string, env map[stri
 		files[k] = v
 	}
 	dir := writeFiles(t, files)
-	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"), func(k string) (string, bool) {
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"), config.Options{Getenv: func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	})
+	}})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

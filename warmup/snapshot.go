@@ -30,9 +30,6 @@ const (
 type Snapshot struct {
 	// Redis is the Redis target with any password redacted.
 	Redis string
-	// Demo is true when the run uses the embedded Redis or the simulated
-	// origin.
-	Demo  bool
 	State State
 	// Stopped is true once the run was stopped: no new item or attempt
 	// starts, and the run ends when the in-flight ones settle.
@@ -113,7 +110,6 @@ func (e *Engine) Snapshot() Snapshot {
 	now := time.Now()
 	s := Snapshot{
 		Redis:      config.RedactURL(e.cfg.Redis.URL),
-		Demo:       e.opts.Demo,
 		Started:    e.started,
 		Stopped:    e.Stopped(),
 		StopReason: e.StopReason(),

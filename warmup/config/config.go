@@ -24,13 +24,9 @@ type Config struct {
 	Path    string
 	Redis   RedisConfig
 	Run     RunConfig
-	Origin  *OriginConfig
 	Loaders []*Loader
 
 	secrets *Redactor
-	// originURL is filled in when the simulated origin starts; the
-	// "origin" template function returns it.
-	originURL string
 }
 
 // RedisConfig says where to write.
@@ -67,27 +63,6 @@ type RunConfig struct {
 // MaxConcurrency is the largest run.concurrency accepted: beyond it a
 // typo, not a plan, is the likelier reason.
 const MaxConcurrency = 10000
-
-// OriginConfig asks for a simulated HTTP origin started in-process, for
-// demos and tests. Fetch URLs reach it through the {{origin}} template
-// function.
-type OriginConfig struct {
-	Seed int64
-	// Latency is the typical response time; responses vary around it.
-	Latency time.Duration
-	// Transient is the share of items (0..1) that fail with a 503 or a
-	// hang on their first attempts and succeed when retried.
-	Transient float64
-	// Permanent is the share of items (0..1) that always answer 404.
-	Permanent float64
-	// FailAttempts is how many requests for a transient item fail before
-	// it succeeds: by default 1 + run.retries, so the item is rejected
-	// by the run and fulfilled by a retry.
-	FailAttempts int
-	// Hot maps a path prefix to a higher transient failure share, so one
-	// loader can fail more than the others.
-	Hot map[string]float64
-}
 
 // Loader is one validated [[loader]] table.
 type Loader struct {
@@ -132,15 +107,6 @@ type rawConfig struct {
 		RedisWait   any    `toml:"redis_wait"`
 		MaxBody     any    `toml:"max_body"`
 	} `toml:"run"`
-	Origin *struct {
-		Simulate     bool               `toml:"simulate"`
-		Seed         int64              `toml:"seed"`
-		Latency      any                `toml:"latency"`
-		Transient    *float64           `toml:"transient"`
-		Permanent    *float64           `toml:"permanent"`
-		Hot          map[string]float64 `toml:"hot"`
-		FailAttempts *int64             `toml:"fail_attempts"`
-	} `toml:"origin"`
 	Loader []rawLoader `toml:"loader"`
 }
 
@@ -185,28 +151,37 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-// LoadConfig reads, decodes and validates the config at path. Environment
-// variables are looked up with getenv (os.Getenv when nil).
-func LoadConfig(path string, getenv func(string) (string, bool)) (*Config, error) {
+// LoadConfig reads, decodes and validates the config at path, extended by
+// opts (the zero Options for a plain config).
+func LoadConfig(path string, opts Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &ConfigError{File: path, Msg: source.FileErr(err)}
 	}
-	return ParseConfig(path, data, getenv)
+	return ParseConfig(path, data, opts)
 }
 
-// ParseConfig decodes and validates config text; path names the file in
-// errors and anchors relative item paths.
-func ParseConfig(path string, data []byte, getenv func(string) (string, bool)) (*Config, error) {
+// ParseConfig decodes and validates config text, extended by opts; path
+// names the file in errors and anchors relative item paths.
+func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
 	var raw rawConfig
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
+	err := dec.Decode(&raw)
+	// Extension tables are unknown to rawConfig; their owners decode them.
+	if err = unknownOnlyIn(err, func(k toml.Key) bool { return opts.Tables[k[0]] == nil }); err != nil {
 		return nil, tomlError(path, data, err)
 	}
-	v := &validator{path: path, data: data, getenv: getenv, secrets: &Redactor{}}
+	v := &validator{
+		path: path, data: data, getenv: getenv, secrets: &Redactor{},
+		funcs: templateFuncs(opts.Funcs), tables: opts.Tables,
+	}
 	cfg := v.config(&raw)
 	if v.err != nil {
 		return nil, v.err
@@ -264,7 +239,11 @@ type validator struct {
 	data    []byte
 	getenv  func(string) (string, bool)
 	secrets *Redactor
-	err     error
+	// funcs are the template functions: the built-in ones and the
+	// caller's.
+	funcs  template.FuncMap
+	tables map[string]func(*Table) error
+	err    error
 }
 
 func (v *validator) fail(path, format string, args ...any) {
@@ -508,28 +487,7 @@ func (v *validator) config(raw *rawConfig) *Config {
 	cfg.Run.RedisWait = v.duration("run.redis_wait", r.RedisWait, 30*time.Second, true)
 	cfg.Run.MaxBody = v.size("run.max_body", r.MaxBody, 64<<20, 512<<20)
 
-	if o := raw.Origin; o != nil && o.Simulate {
-		oc := &OriginConfig{Seed: o.Seed, Transient: 0.1, Permanent: 0.01, Hot: o.Hot}
-		oc.Latency = v.duration("origin.latency", o.Latency, 60*time.Millisecond, true)
-		if o.Transient != nil {
-			oc.Transient = *o.Transient
-		}
-		if o.Permanent != nil {
-			oc.Permanent = *o.Permanent
-		}
-		oc.FailAttempts = v.integer("origin.fail_attempts", o.FailAttempts, 1+cfg.Run.Retries, 0)
-		for prefix, share := range oc.Hot {
-			if share < 0 || share > 1 {
-				v.fail("origin.hot."+prefix, "must be between 0 and 1, got %g", share)
-			}
-		}
-		for name, share := range map[string]float64{"origin.transient": oc.Transient, "origin.permanent": oc.Permanent} {
-			if share < 0 || share > 1 {
-				v.fail(name, "must be between 0 and 1, got %g", share)
-			}
-		}
-		cfg.Origin = oc
-	}
+	v.readTables(cfg)
 
 	if len(raw.Loader) == 0 {
 		v.fail("loader", "no [[loader]] tables: nothing to warm")
@@ -608,14 +566,14 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	if keyText == "" {
 		v.fail(p("key"), "a loader needs a key template, e.g. key = \"product:{{.id}}\"")
 	}
-	l.Key = v.template(cfg, p("key"), keyText)
+	l.Key = v.template(p("key"), keyText)
 	if r.Fetch != nil {
 		urlText := v.expand(p("fetch.url"), r.Fetch.URL, true)
 		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}}
 		if urlText == "" {
 			v.fail(p("fetch.url"), "fetch needs a url")
 		}
-		f.URL = v.template(cfg, p("fetch.url"), urlText)
+		f.URL = v.template(p("fetch.url"), urlText)
 		if !strings.Contains(urlText, "{{") {
 			if u, err := url.Parse(urlText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(urlText))
@@ -646,8 +604,8 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	return l
 }
 
-func (v *validator) template(cfg *Config, path, text string) *Template {
-	t, err := template.New(path).Option("missingkey=error").Funcs(templateFuncs(cfg)).Parse(text)
+func (v *validator) template(path, text string) *Template {
+	t, err := template.New(path).Option("missingkey=error").Funcs(v.funcs).Parse(text)
 	if err != nil {
 		msg := err.Error()
 		if i := strings.LastIndex(msg, ": "); i >= 0 {
@@ -707,9 +665,6 @@ func (c *Config) SetRedisURL(raw string) error {
 	c.Redis.URL = raw
 	return nil
 }
-
-// SetOriginURL sets what the {{origin}} template function returns.
-func (c *Config) SetOriginURL(u string) { c.originURL = u }
 
 // Select keeps only the named loaders, in config order.
 func (c *Config) Select(names []string) error {

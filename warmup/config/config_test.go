@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,7 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.toml), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := config.LoadConfig(path, func(string) (string, bool) { return "", false })
+			_, err := config.LoadConfig(path, config.Options{Getenv: func(string) (string, bool) { return "", false }})
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.want)
 			}
@@ -143,12 +144,154 @@ func loadConfig(t *testing.T, toml string, extra map[string]string, env map[stri
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"), func(k string) (string, bool) {
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"), config.Options{Getenv: func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	})
+	}})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	return cfg
+}
+
+// ext is a test extension: an [ext] table and an {{ext}} function whose
+// value is set after the config loads.
+type ext struct {
+	called  int
+	retries int
+	wait    time.Duration
+	name    string
+	url     string
+}
+
+func (x *ext) options() config.Options {
+	return config.Options{
+		Getenv: func(string) (string, bool) { return "", false },
+		Funcs:  map[string]any{"ext": func() string { return x.url }},
+		Tables: map[string]func(*config.Table) error{"ext": x.read},
+	}
+}
+
+func (x *ext) read(t *config.Table) error {
+	x.called++
+	x.retries = t.Config().Run.Retries
+	var raw struct {
+		Name string `toml:"name"`
+		N    int64  `toml:"n"`
+		Wait any    `toml:"wait"`
+		Boom bool   `toml:"boom"`
+	}
+	if err := t.Decode(&raw); err != nil {
+		return err
+	}
+	if raw.Boom {
+		return errors.New("boom")
+	}
+	if raw.N < 0 {
+		return t.Errorf("n", "must be 0 or more, got %d", raw.N)
+	}
+	wait, err := t.Duration("wait", raw.Wait, time.Second)
+	if err != nil {
+		return err
+	}
+	x.wait, x.name = wait, raw.Name
+	return nil
+}
+
+// Extension tables are decoded strictly by their owner, and their
+// problems read like the engine's own; a table nobody registered is still
+// unknown.
+func TestExtensionTableErrors(t *testing.T) {
+	good := "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"] }\nkey = \"k:{{.}}\"\n"
+	tests := []struct {
+		name, toml string
+		want       string // substring of the error
+	}{
+		{"unknown key in an extension table", "[ext]\nname = \"x\"\nnmae = \"y\"\n" + good, "config.toml:3: ext.nmae: unknown key"},
+		{"wrong type in an extension table", "[ext]\nn = \"many\"\n" + good, "config.toml:2: ext.n"},
+		{"extension's own check", "[ext]\n\nn = -1\n" + good, "config.toml:3: ext.n: must be 0 or more, got -1"},
+		{"extension duration", "[ext]\nwait = \"soon\"\n" + good, `config.toml:2: ext.wait: invalid duration "soon"`},
+		{"extension duration without unit", "[ext]\nwait = 5\n" + good, `config.toml:2: ext.wait: duration 5 needs a unit`},
+		{"plain error lands on the header", "\n[ext]\nboom = true\n" + good, "config.toml:2: ext: boom"},
+		{"unregistered table", "\n[other]\nx = 1\n" + good, "config.toml:2: other: unknown key"},
+		{"engine keys still strict beside an extension", "[ext]\n[run]\nretires = 1\n" + good, "config.toml:3: run.retires: unknown key"},
+		{"template names an unknown function", "[[loader]]\nname = \"a\"\nkey = \"{{origin}}\"\n", `loader[1].key: template does not parse: function "origin" not defined`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &ext{}
+			_, err := config.ParseConfig("config.toml", []byte(tc.toml), x.options())
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			var ce *config.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T %v, want a *ConfigError", err, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// An extension reads its table with the run settings at hand, is not
+// called without its table, and its functions render at execution time.
+func TestExtensionReadsAndRenders(t *testing.T) {
+	tests := []struct {
+		name     string
+		table    string
+		called   int
+		wait     time.Duration
+		wantName string
+	}{
+		{"no table", "", 0, 0, ""},
+		{"table with defaults", "[ext]\n", 1, time.Second, ""},
+		{"table with values", "[ext]\nname = \"n\"\nwait = \"250ms\"\n", 1, 250 * time.Millisecond, "n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &ext{}
+			text := "[run]\nretries = 5\n" + tc.table + "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"] }\nkey = \"k\"\nfetch = { url = \"{{ext}}/p/{{.}}\" }\n"
+			cfg, err := config.ParseConfig("config.toml", []byte(text), x.options())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x.called != tc.called || x.wait != tc.wait || x.name != tc.wantName {
+				t.Fatalf("extension read %d times, wait %v, name %q; want %d, %v, %q", x.called, x.wait, x.name, tc.called, tc.wait, tc.wantName)
+			}
+			if tc.called > 0 && x.retries != 5 {
+				t.Errorf("extension saw run.retries %d, want 5", x.retries)
+			}
+			// The URL is known only after the config loaded.
+			x.url = "http://127.0.0.1:9"
+			var b strings.Builder
+			got, err := cfg.Loaders[0].Fetch.URL.Execute("x", &b)
+			if err != nil || got != "http://127.0.0.1:9/p/x" {
+				t.Fatalf("rendered %q, %v; want the URL set after loading", got, err)
+			}
+		})
+	}
+}
+
+// Options that are a programming mistake are refused before the file is
+// read.
+func TestExtensionOptionsChecked(t *testing.T) {
+	tests := []struct {
+		name string
+		opts config.Options
+		want string
+	}{
+		{"built-in function replaced", config.Options{Funcs: map[string]any{"lower": strings.ToLower}}, `"lower" is built in`},
+		{"engine table claimed", config.Options{Tables: map[string]func(*config.Table) error{"run": func(*config.Table) error { return nil }}}, `"run" is the engine's own`},
+		{"table without a function", config.Options{Tables: map[string]func(*config.Table) error{"ext": nil}}, `"ext" has no function`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.ParseConfig("config.toml", []byte("[[loader]]\nname = \"a\"\nkey = \"k\"\n"), tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -6,4 +6,11 @@
 // password, are registered with the config's Redactor, so that no output
 // ever shows them. Key and URL templates are Go text/template with a fast
 // path for the common shapes.
+//
+// The engine's keys are all this package knows. A caller with needs of
+// its own (the offline demo's [origin] table and {{origin}} function)
+// extends the file through Options: the tables it registers are decoded
+// by its own code, strictly and with the same file:line errors, and the
+// template functions it adds are called when items render. Any table
+// nobody registered is still an unknown key.
 package config

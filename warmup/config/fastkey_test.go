@@ -16,7 +16,7 @@ import (
 // aside.
 func checkFast(t *testing.T, tmpl, raw string) {
 	t.Helper()
-	tt, err := template.New("k").Option("missingkey=error").Funcs(templateFuncs(&Config{})).Parse(tmpl)
+	tt, err := template.New("k").Option("missingkey=error").Funcs(templateFuncs(nil)).Parse(tmpl)
 	if err != nil {
 		return
 	}

@@ -3,15 +3,17 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"text/template"
 )
 
-// templateFuncs are the functions key and URL templates may call. They
-// cannot read files or run programs.
-func templateFuncs(cfg *Config) template.FuncMap {
-	return template.FuncMap{
+// templateFuncs are the functions key and URL templates may call: the
+// built-in ones, which cannot read files or run programs, and extra, the
+// caller's (Options.Funcs).
+func templateFuncs(extra template.FuncMap) template.FuncMap {
+	funcs := template.FuncMap{
 		"json": func(v any) (string, error) {
 			b, err := json.Marshal(v)
 			return string(b), err
@@ -22,13 +24,9 @@ func templateFuncs(cfg *Config) template.FuncMap {
 		"pathescape": func(v any) string { return url.PathEscape(fmt.Sprint(v)) },
 		"lower":      func(v any) string { return strings.ToLower(fmt.Sprint(v)) },
 		"upper":      func(v any) string { return strings.ToUpper(fmt.Sprint(v)) },
-		"origin": func() (string, error) {
-			if cfg.originURL == "" {
-				return "", fmt.Errorf("{{origin}} needs [origin] simulate = true")
-			}
-			return cfg.originURL, nil
-		},
 	}
+	maps.Copy(funcs, extra)
+	return funcs
 }
 
 // Template is a key or URL template as the config wrote it: Go

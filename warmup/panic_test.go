@@ -28,7 +28,7 @@ name = "p"
 items = { range = [1, 3] }
 key = "p:{{.}}"
 fetch = { url = "http://127.0.0.1:1/{{.}}" }
-`), nil)
+`), config.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

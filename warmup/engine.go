@@ -72,12 +72,14 @@ type Engine struct {
 	rates *rateSampler
 	// items recycles settled items.
 	items sync.Pool
+	// fetchq hands items to idle fetch goroutines.
+	fetchq chan *item
 }
 
 // New makes an engine writing through rdb. Call Start (or StartFrom),
 // then Wait, then Close.
 func New(cfg *config.Config, rdb *redis.Client, opts Options) *Engine {
-	e := &Engine{cfg: cfg, opts: opts, rdb: rdb, byName: map[string]*loaderRun{}}
+	e := &Engine{cfg: cfg, opts: opts, rdb: rdb, byName: map[string]*loaderRun{}, fetchq: make(chan *item)}
 	ua := opts.UserAgent
 	if ua == "" {
 		ua = "cachewarm"

@@ -1,7 +1,6 @@
 package warmup
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -62,7 +61,7 @@ func (e *Engine) startItem(x *item) {
 			e.reject(x, StageInterrupted, "interrupted")
 			return
 		}
-		go e.fetchAttempt(x)
+		e.goFetch(x)
 		return
 	}
 	if !e.waitRate(x.lr) {
@@ -195,14 +194,43 @@ func (e *Engine) fetchAttempt(x *item) {
 	e.submit(x)
 }
 
-// fetchHeld fetches x's URL and gives back its fetch slot, even if the
-// fetch panics.
+// fetchHeld fetches x's URL, bounded by run.timeout (the fetch client's),
+// and gives back its fetch slot, even if the fetch panics.
 func (e *Engine) fetchHeld(x *item) ([]byte, *fetch.Error) {
 	defer e.releaseFetch(x.lr)
 	x.begun()
-	ctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
-	defer cancel()
-	return e.fetch.Get(ctx, fetch.Request{URL: x.url, Headers: x.lr.cfg.Fetch.Headers, Private: x.lr.cfg.Fetch.Private})
+	return e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: x.lr.cfg.Fetch.Headers, Private: x.lr.cfg.Fetch.Private})
+}
+
+// goFetch runs x's fetch on an idle fetch goroutine, or a new one. A
+// fetch goroutine waits a moment for the next item before it ends: a
+// fetch needs a deep stack (net/http), and growing a new goroutine's
+// stack for every item costs more than handing the item over.
+func (e *Engine) goFetch(x *item) {
+	select {
+	case e.fetchq <- x:
+	default:
+		go e.fetcher(x)
+	}
+}
+
+// fetcherIdle is how long a fetch goroutine waits for another item.
+const fetcherIdle = time.Second
+
+func (e *Engine) fetcher(x *item) {
+	idle := time.NewTimer(fetcherIdle)
+	defer idle.Stop()
+	for {
+		e.fetchAttempt(x)
+		idle.Reset(fetcherIdle)
+		select {
+		case x = <-e.fetchq:
+		case <-idle.C:
+			return
+		case <-e.closeCtx.Done():
+			return
+		}
+	}
 }
 
 // write starts a write-only attempt.

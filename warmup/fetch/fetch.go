@@ -235,40 +235,64 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	if resp.ContentLength > c.maxBody {
 		return nil, c.tooLarge()
 	}
-	body, err := readAtMost(resp.Body, c.maxBody+1, resp.ContentLength)
+	body, over, err := readAtMost(resp.Body, c.maxBody, resp.ContentLength)
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(body)) > c.maxBody {
+	if over {
 		return nil, c.tooLarge()
 	}
 	return body, nil
 }
 
-// readAtMost reads r until EOF or limit bytes. The buffer starts at the
-// announced length (if any) and doubles, but never beyond limit, so a
-// body that is cut off has cost at most about 2×limit in allocations.
-func readAtMost(r io.Reader, limit, announced int64) ([]byte, error) {
-	size := int64(minRead)
-	if announced >= 0 {
-		size = announced + 1 // room to see EOF without growing
+// maxChunk is the largest piece a body of unknown length is read in.
+const maxChunk = 1 << 20
+
+// readAtMost reads r to EOF, or until it has seen more than limit bytes
+// (over). A body of announced length is read into one buffer of that
+// size; one of unknown length (chunked) into pieces that grow to
+// maxChunk, never copied until the end, so a body cut off at the limit
+// has cost about the limit and no more.
+func readAtMost(r io.Reader, limit, announced int64) (body []byte, over bool, err error) {
+	if announced >= 0 && announced <= limit {
+		// Room for one byte more, to see EOF (or a lying length).
+		return readPieces(r, limit, [][]byte{make([]byte, 0, announced+1)})
 	}
-	buf := make([]byte, 0, min(size, limit))
-	for int64(len(buf)) < limit {
-		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit))
-			buf = grown[:copy(grown, buf)]
+	return readPieces(r, limit, nil)
+}
+
+// readPieces fills pieces (the first one may be given) until EOF or
+// limit+1 bytes, and joins them.
+func readPieces(r io.Reader, limit int64, pieces [][]byte) ([]byte, bool, error) {
+	var total int64
+	size := minRead
+	for total <= limit {
+		if len(pieces) == 0 || len(pieces[len(pieces)-1]) == cap(pieces[len(pieces)-1]) {
+			pieces = append(pieces, make([]byte, 0, min(int64(size), limit+1-total)))
+			size = min(2*size, maxChunk)
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		p := pieces[len(pieces)-1]
+		n, err := r.Read(p[len(p):cap(p)])
+		pieces[len(pieces)-1] = p[:len(p)+n]
+		total += int64(n)
 		if err == io.EOF {
-			return buf, nil
+			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return buf, nil
+	if total > limit {
+		return nil, true, nil
+	}
+	if len(pieces) == 1 {
+		return pieces[0], false, nil
+	}
+	body := make([]byte, 0, total)
+	for _, p := range pieces {
+		body = append(body, p...)
+	}
+	return body, false, nil
 }
 
 // tooLarge is the cause for a body over the limit: retrying fetches the

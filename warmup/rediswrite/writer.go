@@ -28,8 +28,10 @@ type Options struct {
 	// Pipelines is how many pipelines may be in flight at once
 	// (default 4): while Redis answers one, the next is being encoded.
 	Pipelines int
-	// Linger is how long a batch of densely arriving writes stays open
-	// for more (default 1ms); sparse or lone writes go out at once.
+	// Linger is how long a batch that is not full stays open for more
+	// (default 1ms): writes that trickle in (one per fetched body) then
+	// share a round trip instead of paying one each. A bulk load fills
+	// its batches at once and never waits.
 	Linger time.Duration
 	// Timeout bounds one pipeline.
 	Timeout time.Duration
@@ -51,6 +53,9 @@ type Writer struct {
 	rdb  redis.Cmdable
 	opts Options
 
+	// turn lets one writer goroutine at a time gather a batch, so that
+	// trickling writes fill one pipeline rather than one per goroutine.
+	turn  sync.Mutex
 	mu    sync.Mutex
 	queue []*Op
 	// ended is set once the writer's context has ended: nothing is sent
@@ -138,7 +143,9 @@ func (w *Writer) run(ctx context.Context) {
 	batch := make([]*Op, 0, w.opts.Batch)
 	cmds := make([]*redis.StatusCmd, 0, w.opts.Batch)
 	for {
+		w.turn.Lock()
 		batch = w.next(ctx, batch[:0])
+		w.turn.Unlock()
 		if len(batch) == 0 {
 			w.end(ctx.Err())
 			return
@@ -149,11 +156,9 @@ func (w *Writer) run(ctx context.Context) {
 }
 
 // next waits for work and takes a batch: whatever is queued, up to the
-// limits; when writes arrive densely (more were queued behind the first
-// within Linger of waiting) it keeps the batch open up to Linger for more.
-// It returns an empty batch when ctx ends.
+// limits, kept open up to Linger for more while it is not full. It
+// returns an empty batch when ctx ends.
 func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
-	waitStart := time.Now()
 	size := 0
 	for len(batch) == 0 {
 		batch, size = w.take(batch, size)
@@ -166,7 +171,7 @@ func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
 			return batch
 		}
 	}
-	if len(batch) < 2 || len(batch) >= w.opts.Batch || time.Since(waitStart) >= w.opts.Linger {
+	if len(batch) >= w.opts.Batch || size >= w.opts.MaxBytes {
 		return batch
 	}
 	deadline := time.NewTimer(w.opts.Linger)

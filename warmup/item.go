@@ -56,12 +56,20 @@ func (e *Engine) startItem(x *item) {
 	if !e.prepare(x) {
 		return
 	}
+	e.attempt(x, e.goFetch)
+}
+
+// attempt starts x's next attempt: a fetch, run by fetch once a fetch
+// slot is taken, or the write of the value x already has, once the rate
+// limit allows. An item the run stopped waiting for is rejected
+// "interrupted".
+func (e *Engine) attempt(x *item, fetch func(*item)) {
 	if x.needsFetch() {
 		if !e.acquireFetch(x) {
 			e.reject(x, StageInterrupted, "interrupted")
 			return
 		}
-		e.goFetch(x)
+		fetch(x)
 		return
 	}
 	if !e.waitRate(x.lr) {
@@ -306,19 +314,8 @@ func (e *Engine) retryLater(x *item, d time.Duration) {
 		e.reject(x, StageInterrupted, "interrupted")
 		return
 	}
-	if x.needsFetch() {
-		if !e.acquireFetch(x) {
-			e.reject(x, StageInterrupted, "interrupted")
-			return
-		}
-		e.fetchAttempt(x)
-		return
-	}
-	if !e.waitRate(x.lr) {
-		e.reject(x, StageInterrupted, "interrupted")
-		return
-	}
-	e.write(x)
+	// Already on a goroutine of its own: the fetch runs here.
+	e.attempt(x, e.fetchAttempt)
 }
 
 // backoff is the delay before attempt+1: run.backoff doubling, with

@@ -459,10 +459,9 @@ func compactJSON(raw json.RawMessage) []byte {
 
 // rejectedStream pulls one loader's rejected items from a report.
 type rejectedStream struct {
-	rf    *ReportFile
-	pull  func() (Rejection, bool)
-	stop  func()
-	first error
+	rf   *ReportFile
+	pull func() (Rejection, bool)
+	stop func()
 }
 
 func (rf *ReportFile) stream(i int) *rejectedStream {

@@ -111,6 +111,11 @@ rate = "120/m"
 	if got := red.Redact("application/json"); got != "application/json" {
 		t.Errorf("non-secret header redacted: %q", got)
 	}
+	// A redirect to another host carries neither credential-like headers
+	// nor values from ${VAR}.
+	if p := l.Fetch.Private; !p["Authorization"] || p["Accept"] {
+		t.Errorf("private headers %v: want Authorization, not Accept", p)
+	}
 }
 
 func TestRedactURL(t *testing.T) {

@@ -232,3 +232,63 @@ func waitFile(t *testing.T, path string, timeout time.Duration, s *tmuxSession) 
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// q in the monitor while work runs stops the run the way a signal does:
+// the report records what was never started, and the runbook's
+// --retry-from finishes the job with the keyspace of an uninterrupted run.
+func TestMonitorQuitThenRetryFrom(t *testing.T) {
+	srv := redistest.Start(t)
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "v%s", r.URL.Path)
+	}))
+	defer o.Close()
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+concurrency = 4
+[[loader]]
+name = "pages"
+items = { range = [1, 2000] }
+key = "p:{{.}}"
+fetch = { url = "%s/{{.}}" }
+rate = "500/s"
+[[loader]]
+name = "bulk"
+items = { range = [1, 100000] }
+key = "b:{{.}}"
+rate = "20000/s"
+`, srv.URL(), o.URL), map[string]string{})
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	exitFile := filepath.Join(dir, "exit")
+	s := startTmux(t, 120, 30, fmt.Sprintf("sh -c '%s --config %s --report %s; echo $? > %s; sleep 30'", bin, cfg, report, exitFile))
+	s.waitFor("running", 15*time.Second)
+	waitKeys(t, srv, 2000)
+	s.keys("q")
+	if code := waitFile(t, exitFile, 20*time.Second, s); code != "130" {
+		t.Fatalf("exit %s after q while running, want 130", code)
+	}
+	rep, err := warmup.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted || rep.NotStarted == 0 {
+		t.Fatalf("report after q: interrupted %v, %d not started", rep.Interrupted, rep.NotStarted)
+	}
+	for run := 1; ; run++ {
+		code, _, errOut := cliBin(t, bin, "--config", cfg, "--plain", "--retry-from", report, "--report", report)
+		if code == 0 {
+			break
+		}
+		if run == 3 {
+			t.Fatalf("--retry-from run %d: exit %d\n%s", run, code, errOut)
+		}
+	}
+	checkKeys(t, srv, "p:%d", 2000, func(i int) string { return fmt.Sprintf("v/%d", i) })
+	checkKeys(t, srv, "b:%d", 100000, func(i int) string { return fmt.Sprint(i) })
+	if n := len(srv.Keys("*")); n != 102000 {
+		t.Fatalf("%d keys, want exactly 102000", n)
+	}
+}

@@ -1,7 +1,5 @@
 package tui
 
-import "charm.land/bubbles/v2/help"
-
 // Context is the state every component shares: the window size, the
 // background flavour, the styles built from it and the key map. The root
 // model owns it and passes a pointer down; components read it and never
@@ -34,12 +32,12 @@ func (c *Context) SetDark(dark bool) {
 }
 
 // component is what every part of the screen below the root model
-// provides: it renders a string, is told its size, and names its keys.
-// Only the root model returns a tea.View.
+// provides: it renders a string and is told its size. Only the root model
+// returns a tea.View; the views that take keys (grid, failures) also name
+// them for the help line.
 type component interface {
 	View() string
 	SetSize(w, h int)
-	KeyMap() help.KeyMap
 }
 
 var (

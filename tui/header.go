@@ -3,8 +3,6 @@ package tui
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/help"
-	"charm.land/bubbles/v2/key"
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
@@ -27,9 +25,6 @@ func (h *header) SetSize(w, _ int) { h.width = w }
 
 // SetSnapshot stores the snapshot to show.
 func (h *header) SetSnapshot(s warmup.Snapshot) { h.snap = s }
-
-// KeyMap returns the header's key bindings: it has none.
-func (h header) KeyMap() help.KeyMap { return noKeys{} }
 
 // View renders the header.
 func (h header) View() string {
@@ -81,12 +76,3 @@ func stateLabel(st Styles, state warmup.State) string {
 		return st.Muted.Render("starting")
 	}
 }
-
-// noKeys is the key map of a component without keys.
-type noKeys struct{}
-
-// ShortHelp implements help.KeyMap.
-func (noKeys) ShortHelp() []key.Binding { return nil }
-
-// FullHelp implements help.KeyMap.
-func (noKeys) FullHelp() [][]key.Binding { return nil }

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/help"
-	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
 )
 
@@ -39,9 +38,6 @@ func (h *helpView) SetShowAll(all bool) { h.model.ShowAll = all }
 // ShowAll reports whether the full help is shown.
 func (h helpView) ShowAll() bool { return h.model.ShowAll }
 
-// KeyMap returns the help's own key binding.
-func (h helpView) KeyMap() help.KeyMap { return helpKeys{h.ctx.Keys.Help} }
-
 // SetKeyMap sets the bindings to describe: those of the active view.
 func (h *helpView) SetKeyMap(keys help.KeyMap) { h.keys = keys }
 
@@ -61,12 +57,3 @@ func (h helpView) View() string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-// helpKeys is a key map of the help's own binding.
-type helpKeys struct{ b key.Binding }
-
-// ShortHelp implements help.KeyMap.
-func (k helpKeys) ShortHelp() []key.Binding { return []key.Binding{k.b} }
-
-// FullHelp implements help.KeyMap.
-func (k helpKeys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.b}} }

@@ -130,18 +130,8 @@ func (f filterKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{f.ShortHelp()}
 }
 
-// tileKeys is what acts on the selected tile.
-type tileKeys struct{ k KeyMap }
-
-// ShortHelp implements help.KeyMap.
-func (t tileKeys) ShortHelp() []key.Binding { return []key.Binding{t.k.Open, t.k.Retry} }
-
-// FullHelp implements help.KeyMap.
-func (t tileKeys) FullHelp() [][]key.Binding { return [][]key.Binding{t.ShortHelp()} }
-
 var (
 	_ help.KeyMap = KeyMap{}
 	_ help.KeyMap = failureKeys{}
 	_ help.KeyMap = filterKeys{}
-	_ help.KeyMap = tileKeys{}
 )

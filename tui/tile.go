@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/progress"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
@@ -63,9 +62,6 @@ func (t *tile) SetSize(w, h int) {
 func (t *tile) set(l warmup.LoaderSnapshot, runState warmup.State, selected bool, spinner string) {
 	t.loader, t.runState, t.selected, t.spinner = l, runState, selected, spinner
 }
-
-// KeyMap returns the keys that act on the selected tile.
-func (t tile) KeyMap() help.KeyMap { return tileKeys{t.ctx.Keys} }
 
 // settled reports whether the tile's loader is finished, either by itself
 // or because the whole run is.

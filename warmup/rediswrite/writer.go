@@ -200,9 +200,14 @@ func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
 		size += len(op.Value)
 		n++
 	}
-	rest := copy(w.queue, w.queue[n:])
-	clear(w.queue[rest:])
-	w.queue = w.queue[:rest]
+	// The rest stays where it is: moving it to the front would copy the
+	// whole queue on every take.
+	clear(w.queue[:n])
+	w.queue = w.queue[n:]
+	rest := len(w.queue)
+	if rest == 0 {
+		w.queue = w.queue[:0]
+	}
 	if rest > 0 {
 		// Another writer may take the rest while this one sends.
 		select {

@@ -78,20 +78,22 @@ func (p *firstPass) next(e *Engine) (*item, bool) {
 
 func (p *firstPass) finish(e *Engine, stopped bool) {
 	lr := p.lr
+	// A source that ended without an error was read to its end; one that
+	// stopped early, or failed to read, says where it stands, so that
+	// --retry-from reads on from there.
 	at := p.src.Resume()
-	if !stopped {
+	err := p.src.Err()
+	if !stopped && err == nil {
 		at = source.Resume{Done: true}
 	}
 	lr.mu.Lock()
-	if at.Done && p.src.Err() == nil {
+	if at.Done {
 		lr.total.Store(lr.read)
 	}
 	lr.resume = &at
-	if err := p.src.Err(); err != nil {
+	if err != nil {
 		lr.srcErr = e.cfg.Secrets().Redact(err.Error())
 		lr.lastReason = lr.srcErr
-		// A read error ends the stream where it happened.
-		lr.resume = &source.Resume{Remaining: -1}
 	}
 	lr.mu.Unlock()
 	p.src.Close()

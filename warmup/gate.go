@@ -63,7 +63,7 @@ func (g *gate) hold(x *item, err error) {
 		// fail as well.
 		g.confirmed = !isTimeout(err)
 		g.cause = rediswrite.Cause(err, g.e.cfg.Run.Timeout)
-		go g.probe(g.opened)
+		go g.probe()
 	}
 	g.held = append(g.held, x)
 	g.mu.Unlock()
@@ -104,7 +104,7 @@ func (g *gate) wait(ctx context.Context) error {
 
 // probe pings Redis with backoff until it answers, the run stops, or
 // run.redis_wait passes.
-func (g *gate) probe(opened chan struct{}) {
+func (g *gate) probe() {
 	e := g.e
 	delay := 50 * time.Millisecond
 	for {

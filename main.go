@@ -106,6 +106,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "cachewarm %s\n", buildVersion())
 		return exitOK
 	}
+	sigs := catchSignals()
+	defer sigs.stop()
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
 		return exitUsage
@@ -198,8 +200,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		eng.Start()
 	}
 
-	stopSignals := handleSignals(eng, cfg.Run.Timeout)
-	defer stopSignals()
+	sigs.route(eng, cfg.Run.Timeout)
 
 	if useTUI {
 		if err := runTUI(ctx, eng, stdin, stdout, monitorOptions{exitWhenDone: f.exitWhenDone, demo: services.demo()}); err != nil {
@@ -237,19 +238,33 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return eng.ExitCode()
 }
 
-// handleSignals turns SIGINT, SIGTERM and SIGHUP (an ssh session
-// dropping) into a graceful stop; a second
-// signal, or the timeout passing after the first, ends in-flight attempts
-// at once.
-func handleSignals(eng *warmup.Engine, timeout time.Duration) (stop func()) {
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	quit := make(chan struct{})
+// signals are caught from the start of a run: SIGINT, SIGTERM and
+// SIGHUP (an ssh session dropping) that arrive before the engine runs
+// stop it as soon as it does, instead of killing the process without a
+// report. SIGPIPE is ignored: a closed stdout (`| head`) makes writes
+// fail instead of killing the run, which then finishes and writes its
+// report.
+type signals struct {
+	ch   chan os.Signal
+	quit chan struct{}
+}
+
+func catchSignals() *signals {
+	s := &signals{ch: make(chan os.Signal, 2), quit: make(chan struct{})}
+	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Ignore(syscall.SIGPIPE)
+	return s
+}
+
+// route turns the signals into a graceful stop of eng; a second signal,
+// or the timeout passing after the first, ends in-flight attempts at
+// once.
+func (s *signals) route(eng *warmup.Engine, timeout time.Duration) {
 	go func() {
 		var deadline <-chan time.Time
 		for {
 			select {
-			case <-ch:
+			case <-s.ch:
 				if eng.Stopped() {
 					eng.Kill()
 					continue
@@ -260,15 +275,16 @@ func handleSignals(eng *warmup.Engine, timeout time.Duration) (stop func()) {
 				deadline = t.C
 			case <-deadline:
 				eng.Kill()
-			case <-quit:
+			case <-s.quit:
 				return
 			}
 		}
 	}()
-	return func() {
-		signal.Stop(ch)
-		close(quit)
-	}
+}
+
+func (s *signals) stop() {
+	signal.Stop(s.ch)
+	close(s.quit)
 }
 
 func isTerminal(w io.Writer) bool {

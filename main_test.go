@@ -590,3 +590,83 @@ fetch = { url = "http://origin.test/{{.}}" }
 		t.Errorf("the proxy was asked for %v, want the absolute origin.test URLs", asked)
 	}
 }
+
+// --retry-from runs every loader of the config: those the report names
+// from where they stopped, the others (left out with --only, or added
+// since) from their start. A file that is not a cachewarm report is
+// refused before anything is written.
+func TestRetryFromRunsLoadersTheReportDoesNotName(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "a"
+items = { range = [1, 100] }
+key = "a:{{.}}"
+[[loader]]
+name = "b"
+items = { range = [1, 100] }
+key = "b:{{.}}"
+`, srv.URL()), map[string]string{"empty.json": "{}"})
+	report := filepath.Join(t.TempDir(), "r.json")
+	if code, _, errOut := cli(t, "--config", cfg, "--plain", "--only", "a", "--report", report); code != 0 {
+		t.Fatalf("--only a: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "--config", cfg, "--plain", "--retry-from", report); code != 0 {
+		t.Fatalf("--retry-from: exit %d\n%s", code, errOut)
+	}
+	if n := len(srv.Keys("b:*")); n != 100 {
+		t.Fatalf("%d keys of loader b after --retry-from, want 100", n)
+	}
+	srv.Client.FlushAll(context.Background())
+	code, _, errOut := cli(t, "--config", cfg, "--plain", "--retry-from", filepath.Join(filepath.Dir(cfg), "empty.json"))
+	if code != 2 || !strings.Contains(errOut, "not a cachewarm report") {
+		t.Fatalf("--retry-from {}: exit %d\n%s", code, errOut)
+	}
+	if n := len(srv.Keys("*")); n != 0 {
+		t.Fatalf("%d keys written from a file that is not a report", n)
+	}
+}
+
+// A closed stdout (`cachewarm --json … | head -1`) does not kill the run:
+// it finishes, writes its report and exits with the run's own code.
+func TestClosedStdoutStillWritesTheReport(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "r"
+items = { range = [1, 50000] }
+key = "{{if eq (printf \"%%d\" .) \"7\"}}{{else}}r:{{.}}{{end}}"
+[[loader]]
+name = "bad"
+items = { range = [1, 5000] }
+key = "{{if gt . 0}}{{end}}"
+`, srv.URL()), map[string]string{})
+	report := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(buildBinary(t), "--config", cfg, "--json", "--report", report)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	out.Close() // what head does after its first line
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("exit %d, want 1 (rejections), not death by SIGPIPE", code)
+	}
+	rep, err := warmup.ReadReport(report)
+	if err != nil {
+		t.Fatalf("no report after stdout closed: %v", err)
+	}
+	if rep.Fulfilled != 49999 || rep.Rejected != 5001 {
+		t.Fatalf("report %d fulfilled, %d rejected; want 49999 and 5001", rep.Fulfilled, rep.Rejected)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -120,8 +121,10 @@ func describeResume(l warmup.LoaderReport) string {
 	switch {
 	case r.Offset > 0 || r.Line > 0:
 		return fmt.Sprintf("the rest of the file from line %d (byte %d)", r.Line, r.Offset)
+	case r.Remaining >= 0 && strings.HasPrefix(l.Source, "range "):
+		return fmt.Sprintf("%d items from %d", r.Remaining, r.Next)
 	case r.Remaining >= 0:
-		return fmt.Sprintf("%d items from item %d", r.Remaining, r.Next)
+		return fmt.Sprintf("%d items from item %d", r.Remaining, r.Next+1)
 	default:
 		return "the whole source"
 	}

@@ -139,6 +139,8 @@ type loaderRun struct {
 
 	sem     *semaphore.Weighted
 	limiter *rate.Limiter
+	// reviver turns rejections back into items, for retries.
+	reviver *source.Reviver
 
 	// mu guards the ledger: the counts change together, so that every
 	// snapshot reads read = fulfilled + rejected + in flight exactly.
@@ -157,7 +159,12 @@ type loaderRun struct {
 }
 
 func newLoaderRun(l *config.Loader) *loaderRun {
-	lr := &loaderRun{cfg: l, source: describeLoader(l)}
+	lr := &loaderRun{cfg: l, source: describeLoader(l), reviver: &source.Reviver{}}
+	// A CSV file's header is read now, for retries; should that fail,
+	// the run's own reading of the file will say why.
+	if rv, err := source.NewReviver(l.Items); err == nil {
+		lr.reviver = rv
+	}
 	lr.total.Store(-1)
 	if l.Concurrency > 0 {
 		lr.sem = semaphore.NewWeighted(int64(l.Concurrency))
@@ -226,16 +233,21 @@ func leadingAction(s string) (string, bool) {
 func (e *Engine) Start() {
 	e.begin()
 	for _, lr := range e.loaders {
-		src, err := source.Open(lr.cfg.Items, nil)
-		if err != nil {
-			// The file vanished between validation and start.
-			e.sourceFailed(lr, err)
-			continue
-		}
-		lr.total.Store(src.Total())
-		e.startFeed(lr, &firstPass{lr: lr, src: src}, passFirst)
+		e.startFirstPass(lr)
 	}
 	e.busyDone()
+}
+
+// startFirstPass reads lr's source from its start.
+func (e *Engine) startFirstPass(lr *loaderRun) {
+	src, err := source.Open(lr.cfg.Items, nil)
+	if err != nil {
+		// The file vanished between validation and start.
+		e.sourceFailed(lr, err)
+		return
+	}
+	lr.total.Store(src.Total())
+	e.startFeed(lr, &firstPass{lr: lr, src: src}, passFirst)
 }
 
 // begin marks the run started, and busy until the caller has started

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -605,5 +606,68 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A retry writes exactly what a clean run writes, even for items JSON
+// cannot say exactly: a JSONL line with spacing and <, >, & (which a
+// report's JSON would compact and escape), and text and CSV fields that
+// are not UTF-8. Everything is rejected first (OOM), then --retry-from
+// fills the keyspace; it must equal a clean run's, byte for byte.
+func TestRetryFromWritesTheExactBytes(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	files := map[string]string{
+		"a.jsonl": "{\"id\":1, \"html\":\"<b>&amp;</b>\"}\n{\"id\":2,\t\"x\": [1, 2]}\n{\"id\":3}\n",
+		"b.txt":   "bad\xff\xfebytes\nplain\n",
+		"c.csv":   "id,name\n1,ok\n2,caf\xe9\n3,\"multi\nline \xff\"\n",
+	}
+	toml := `
+[run]
+retries = 0
+ttl = "0"
+[[loader]]
+name = "j"
+items = { file = "a.jsonl" }
+key = "j:{{.id}}"
+[[loader]]
+name = "t"
+items = { file = "b.txt" }
+key = "t:{{.}}"
+[[loader]]
+name = "c"
+items = { file = "c.csv" }
+key = "c:{{.id}}:{{.name}}"
+`
+	clean := loadConfig(t, toml, files, nil)
+	if err := clean.SetRedisURL(strings.TrimSuffix(srv.URL(), "/0") + "/1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, rep := runURL(t, clean, warmup.Options{}); rep.Rejected != 0 {
+		t.Fatalf("clean run rejected %d", rep.Rejected)
+	}
+	cfg := loadConfig(t, toml, files, nil)
+	srv.Client.ConfigSet(ctx, "maxmemory", "1")
+	_, rep := runAgainst(t, srv, cfg, warmup.Options{})
+	srv.Client.ConfigSet(ctx, "maxmemory", "0")
+	if rep.Fulfilled != 0 || rep.Rejected != 8 {
+		t.Fatalf("first run: %d fulfilled, %d rejected; want every item rejected (OOM)", rep.Fulfilled, rep.Rejected)
+	}
+	eng, rep := retryFrom(t, cfg, rep)
+	if eng.ExitCode() != 0 {
+		t.Fatalf("--retry-from exit %d: %s", eng.ExitCode(), firstRejections(t, rep))
+	}
+	dump := func(db int) map[string]string {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DB: db})
+		defer c.Close()
+		out := map[string]string{}
+		for _, k := range c.Keys(ctx, "*").Val() {
+			out[k] = c.Get(ctx, k).Val()
+		}
+		return out
+	}
+	got, want := dump(0), dump(1)
+	if len(want) != 8 || !maps.Equal(got, want) {
+		t.Fatalf("keyspace after --retry-from differs from a clean run's:\n got %q\nwant %q", got, want)
 	}
 }

@@ -106,6 +106,11 @@ type rejectionSource struct {
 	i     int
 }
 
+// revive turns a rejection back into the item it was, exactly.
+func (lr *loaderRun) revive(r Rejection) (source.Item, error) {
+	return lr.reviver.Item(r.Item, r.Exact, r.Where)
+}
+
 func (p *rejectionSource) next(e *Engine) (*item, bool) {
 	if p.i >= len(p.items) {
 		return nil, false
@@ -113,7 +118,11 @@ func (p *rejectionSource) next(e *Engine) (*item, bool) {
 	r := p.items[p.i]
 	p.items[p.i] = Rejection{}
 	p.i++
-	x := e.newItem(p.lr, source.FromJSON(r.Item, r.Where))
+	it, err := p.lr.revive(r)
+	if err != nil {
+		it = source.Item{Raw: r.Item, File: r.Where, Err: err}
+	}
+	x := e.newItem(p.lr, it)
 	x.attempts, x.retry = r.Attempts, true
 	return x, true
 }
@@ -157,7 +166,11 @@ func (p *resumePass) next(e *Engine) (*item, bool) {
 			p.e.carry(p.lr, r)
 			continue
 		}
-		x := e.newItem(p.lr, source.FromJSON(r.Item, r.Where))
+		it, err := p.lr.revive(r)
+		if err != nil {
+			it = source.Item{Raw: r.Item, File: r.Where, Err: err}
+		}
+		x := e.newItem(p.lr, it)
 		x.attempts = r.Attempts
 		return x, true
 	}

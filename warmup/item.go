@@ -367,7 +367,7 @@ func (e *Engine) reject(x *item, stage Stage, reason string) {
 	lr := x.lr
 	secrets := e.cfg.Secrets()
 	r := Rejection{Item: x.src.Raw, Key: secrets.Redact(x.key), Reason: secrets.Redact(reason), Attempts: x.attempts,
-		Stage: stage, Where: x.src.Where()}
+		Stage: stage, Where: x.src.Where(), Exact: x.src.Lossless()}
 	lr.mu.Lock()
 	lr.rejections = append(lr.rejections, r)
 	lr.lastReason = r.Reason

@@ -38,6 +38,11 @@ type Rejection struct {
 	// Where is the source position (file:line) when the item came from a
 	// file.
 	Where string `json:"where,omitempty"`
+	// Exact is the item's exact bytes (base64 in JSON), only when Item
+	// cannot say them: a JSONL line whose spacing or escapes JSON would
+	// change, or text that is not UTF-8. A retry writes what a clean run
+	// writes.
+	Exact []byte `json:"exact,omitempty"`
 }
 
 // itemError is why one attempt of one item failed.

@@ -319,8 +319,10 @@ type reportWalker struct {
 
 func (w *reportWalker) document() error {
 	fields := map[string]json.RawMessage{}
+	sawLoaders := false
 	err := w.object(func(key string) error {
 		if key == "loaders" {
+			sawLoaders = true
 			return w.array(func(i int) error { return w.loader(i) })
 		}
 		var raw json.RawMessage
@@ -332,6 +334,9 @@ func (w *reportWalker) document() error {
 	})
 	if err != nil {
 		return err
+	}
+	if !sawLoaders {
+		return errors.New("not a cachewarm report: it has no \"loaders\"")
 	}
 	if w.rf.Report != nil {
 		return remarshal(fields, &w.rf.Report.ReportTotals)
@@ -476,8 +481,10 @@ func (s *rejectedStream) close()                  { s.stop() }
 // StartFrom runs, for every loader the report names, the rejected items
 // it recorded (streamed from the file) and then the loader's source from
 // where the report says it stopped. Items rejected at their source are
-// carried over as they were. An error (a loader not in this config, a
-// file that changed since the report) means nothing was started.
+// carried over as they were. A loader of this config that the report
+// does not name never ran: it runs from its start. An error (a loader not
+// in this config, a file that changed since the report) means nothing
+// was started.
 func (e *Engine) StartFrom(rf *ReportFile) error {
 	passes := map[*loaderRun]*resumePass{}
 	for i, l := range rf.Report.Loaders {
@@ -505,13 +512,11 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 	}
 	e.begin()
 	for _, lr := range e.loaders {
-		p, ok := passes[lr]
-		if !ok {
-			lr.total.Store(0)
-			lr.resume = &source.Resume{Done: true}
+		if p, ok := passes[lr]; ok {
+			e.startFeed(lr, p, passResume)
 			continue
 		}
-		e.startFeed(lr, p, passResume)
+		e.startFirstPass(lr)
 	}
 	e.busyDone()
 	return nil

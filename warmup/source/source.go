@@ -52,6 +52,11 @@ type Item struct {
 
 	value   any
 	decoded bool
+	// header is a CSV item's header, for its exact form.
+	header []string
+	// jsonText says that Raw is the item as it was read: a JSONL line,
+	// or an item's JSON from a report.
+	jsonText bool
 	// rawExact says that templates print value exactly as Raw reads (a
 	// range's integers), so the fast template path may render from Raw.
 	rawExact bool
@@ -59,7 +64,7 @@ type Item struct {
 
 // FromJSON is an item read back from a report: raw is its JSON and where
 // its position, if it had one.
-func FromJSON(raw []byte, where string) Item { return Item{Raw: raw, File: where} }
+func FromJSON(raw []byte, where string) Item { return Item{Raw: raw, File: where, jsonText: true} }
 
 // Exact reports whether templates print the item exactly as Raw reads (a
 // range's integers, any item not yet decoded), so a template may be
@@ -385,7 +390,7 @@ func (s *lineSource) Next() (Item, bool) {
 			where := s.name + ":" + strconv.Itoa(s.line)
 			return Item{Raw: jsonString(string(raw)), File: s.name, Line: s.line, Err: fmt.Errorf("%s: %w", where, err)}, true
 		}
-		return Item{Raw: raw, File: s.name, Line: s.line}, true
+		return Item{Raw: raw, File: s.name, Line: s.line, jsonText: true}, true
 	}
 }
 
@@ -509,10 +514,18 @@ func (s *csvSource) Next() (Item, bool) {
 	}
 	last, _ := s.r.FieldPos(len(rec) - 1)
 	s.nextLine = last + s.baseLine + strings.Count(rec[len(rec)-1], "\n") + 1
-	m := make(map[string]any, len(s.header))
+	it := csvItem(s.header, rec)
+	it.File, it.Line = s.name, line
+	return it, true
+}
+
+// csvItem is a CSV record as an item: a map from the header's names to
+// the record's fields.
+func csvItem(header, rec []string) Item {
+	m := make(map[string]any, len(header))
 	var b bytes.Buffer
 	b.WriteByte('{')
-	for i, h := range s.header {
+	for i, h := range header {
 		val := ""
 		if i < len(rec) {
 			val = rec[i]
@@ -526,7 +539,7 @@ func (s *csvSource) Next() (Item, bool) {
 		b.Write(jsonString(val))
 	}
 	b.WriteByte('}')
-	return Item{Raw: b.Bytes(), File: s.name, Line: line, value: m, decoded: true}, true
+	return Item{Raw: b.Bytes(), value: m, decoded: true, header: header}
 }
 
 func (s *csvSource) Err() error   { return s.err }

@@ -1,6 +1,8 @@
 package source_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,4 +199,55 @@ func describeItem(it source.Item) string {
 		return "error " + it.Err.Error()
 	}
 	return it.Where() + " " + string(it.Raw)
+}
+
+// An item JSON cannot say exactly keeps its exact form through a
+// report's JSON, and the reviver gives back the same item: the same Raw,
+// value and written value as the source gave.
+func TestLosslessThroughAReport(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a.jsonl": "{\"id\":1, \"html\":\"<b>&amp;</b>\"}\n{\"id\":2}\n",
+		"b.txt":   "bad\xff\xfebytes\nplain\n",
+		"c.csv":   "id,name\n2,caf\xe9\n3,\"multi\nline \xff\"\n4,ok\n",
+	})
+	for _, name := range []string{"a.jsonl", "b.txt", "c.csv"} {
+		spec := source.Spec{File: filepath.Join(dir, name)}
+		rv, err := source.NewReviver(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := source.Open(spec, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			it, ok := src.Next()
+			if !ok {
+				break
+			}
+			// What a report keeps: the item as JSON (compacted, escaped,
+			// not-UTF-8 replaced), and the exact form, as base64.
+			var rec struct {
+				Item  json.RawMessage `json:"item"`
+				Exact []byte          `json:"exact,omitempty"`
+			}
+			b, _ := json.Marshal(struct {
+				Item  json.RawMessage `json:"item"`
+				Exact []byte          `json:"exact,omitempty"`
+			}{it.Raw, it.Lossless()})
+			if err := json.Unmarshal(b, &rec); err != nil {
+				t.Fatal(err)
+			}
+			back, err := rv.Item(rec.Item, rec.Exact, it.Where())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := it.Value()
+			got, _ := back.Value()
+			if string(back.StringValue()) != string(it.StringValue()) || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s: item %q came back as %q (value %v, want %v)", name, it.StringValue(), back.StringValue(), got, want)
+			}
+		}
+		src.Close()
+	}
 }

@@ -1,0 +1,112 @@
+package source
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// A report keeps a rejected item as a JSON value, for people and for
+// templates. JSON cannot always say an item exactly: encoding/json
+// compacts a JSONL line's spacing and escapes <, > and &, and replaces
+// bytes that are not UTF-8 in a text line or a CSV field. A retry must
+// write what a clean run writes, so such an item also keeps its exact
+// form (Lossless), and Reviver turns it back into the item it was.
+
+// Lossless returns the item's exact form when its JSON (Raw, as a report
+// encodes it) would not give the same item back, else nil: a JSONL
+// line's bytes, a text line's bytes, or a CSV record encoded as CSV.
+func (it *Item) Lossless() []byte {
+	switch v := it.value; {
+	case it.jsonText:
+		// A JSONL line: Raw is the line itself.
+		if enc, err := json.Marshal(json.RawMessage(it.Raw)); err == nil && bytes.Equal(enc, it.Raw) {
+			return nil
+		}
+		return bytes.Clone(it.Raw)
+	case isString(v):
+		if s := v.(string); !utf8.ValidString(s) {
+			return []byte(s)
+		}
+	case it.header != nil:
+		m := v.(map[string]any)
+		rec := make([]string, len(it.header))
+		lossy := false
+		for i, h := range it.header {
+			rec[i], _ = m[h].(string)
+			lossy = lossy || !utf8.ValidString(rec[i])
+		}
+		if lossy {
+			var b bytes.Buffer
+			w := csv.NewWriter(&b)
+			w.Write(rec)
+			w.Flush()
+			return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+		}
+	}
+	return nil
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
+}
+
+// Reviver turns a report's record of an item (its JSON, its exact form
+// when it has one, and where it came from) back into the item.
+type Reviver struct {
+	kind   string
+	header []string
+}
+
+// NewReviver makes the reviver for spec's items. A CSV file's header is
+// read from the file once.
+func NewReviver(spec Spec) (*Reviver, error) {
+	r := &Reviver{}
+	if spec.File == "" {
+		return r, nil
+	}
+	r.kind = strings.ToLower(filepath.Ext(spec.File))
+	if r.kind == ".csv" {
+		src, err := Open(spec, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer src.Close()
+		if cs, ok := src.(*csvSource); ok {
+			r.header = cs.header
+		}
+	}
+	return r, nil
+}
+
+// Item is the item a report recorded. exact is its exact form, or nil.
+func (r *Reviver) Item(raw json.RawMessage, exact []byte, where string) (Item, error) {
+	if exact == nil {
+		return FromJSON(raw, where), nil
+	}
+	switch r.kind {
+	case ".txt":
+		s := string(exact)
+		return Item{Raw: jsonString(s), File: where, value: s, decoded: true}, nil
+	case ".csv":
+		cr := csv.NewReader(bytes.NewReader(exact))
+		cr.FieldsPerRecord = len(r.header)
+		rec, err := cr.Read()
+		if err != nil {
+			return Item{}, fmt.Errorf("the exact form of the item at %s is not a CSV record: %w", where, err)
+		}
+		it := csvItem(r.header, rec)
+		it.File = where
+		return it, nil
+	default:
+		if !validJSON(exact) {
+			return Item{}, fmt.Errorf("the exact form of the item at %s is not JSON", where)
+		}
+		return FromJSON(exact, where), nil
+	}
+}

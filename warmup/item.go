@@ -247,10 +247,13 @@ func (e *Engine) write(x *item) {
 	e.submit(x)
 }
 
-// begun counts an attempt and shows retries' attempt numbers.
+// begun counts an attempt and shows retries' attempt numbers. A fetch's
+// latency runs from here; a write's is its pipeline's.
 func (x *item) begun() {
 	x.attempts++
-	x.start = time.Now()
+	if x.needsFetch() {
+		x.start = time.Now()
+	}
 	if !x.retry {
 		return
 	}
@@ -349,7 +352,11 @@ func (e *Engine) fulfil(x *item) {
 		return
 	}
 	lr := x.lr
-	lr.hist.observe(time.Since(x.start), 1)
+	took := x.op.Took
+	if x.fetched {
+		took = time.Since(x.start)
+	}
+	lr.hist.observe(took, 1)
 	lr.mu.Lock()
 	lr.fulfilled++
 	if x.retry {

@@ -44,6 +44,9 @@ func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout t
 	opts.ReadTimeout = timeout
 	opts.WriteTimeout = timeout
 	opts.DisableIdentity = true
+	// RESP2: SET replies are the same, and go-redis then skips looking for
+	// RESP3 push notifications before every reply of a pipeline.
+	opts.Protocol = 2
 	rdb := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
 	defer cancel()

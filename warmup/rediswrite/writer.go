@@ -16,6 +16,8 @@ type Op struct {
 	TTL   time.Duration
 	// Tag is the caller's: Done gets the Op back with it.
 	Tag any
+	// Took is how long the Op's pipeline took, set before Done.
+	Took time.Duration
 }
 
 // Options size a Writer.
@@ -234,8 +236,11 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	for _, op := range batch {
 		cmds = append(cmds, pipe.Set(pctx, op.Key, op.Value, op.TTL))
 	}
+	sent := time.Now()
 	_, execErr := pipe.Exec(pctx)
+	took := time.Since(sent)
 	for i, op := range batch {
+		op.Took = took
 		w.opts.Done(op, replyErr(cmds[i], execErr))
 		cmds[i] = nil
 	}

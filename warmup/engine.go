@@ -42,8 +42,11 @@ type Engine struct {
 
 	// budget bounds the items read and not yet settled, run-wide.
 	budget *semaphore.Weighted
-	// slots bound the fetches in flight (run.concurrency).
-	slots *semaphore.Weighted
+	// slots bound the fetches in flight (run.concurrency); bodies bound
+	// the items that fetch or hold a fetched body (twice that), so that
+	// bodies waiting for a slow Redis stay within the config's limits.
+	slots  *semaphore.Weighted
+	bodies *semaphore.Weighted
 
 	loaders []*loaderRun
 	byName  map[string]*loaderRun
@@ -89,6 +92,7 @@ func New(cfg *config.Config, rdb *redis.Client, opts Options) *Engine {
 	e.hardCtx, e.kill = context.WithCancel(context.Background())
 	e.closeCtx, e.closeAll = context.WithCancel(context.Background())
 	e.slots = semaphore.NewWeighted(int64(cfg.Run.Concurrency))
+	e.bodies = semaphore.NewWeighted(int64(2 * cfg.Run.Concurrency))
 	wo := writerOptions(cfg)
 	e.budget = semaphore.NewWeighted(budgetFor(cfg, wo))
 	for _, l := range cfg.Loaders {

@@ -106,9 +106,14 @@ type rejectionSource struct {
 	i     int
 }
 
-// revive turns a rejection back into the item it was, exactly.
-func (lr *loaderRun) revive(r Rejection) (source.Item, error) {
-	return lr.reviver.Item(r.Item, r.Exact, r.Where)
+// revive turns a rejection back into the item it was, exactly; an item
+// that cannot be revived is rejected at the source with why.
+func (lr *loaderRun) revive(r Rejection) source.Item {
+	it, err := lr.reviver.Item(r.Item, r.Exact, r.Where)
+	if err != nil {
+		return source.Item{Raw: r.Item, File: r.Where, Err: err}
+	}
+	return it
 }
 
 func (p *rejectionSource) next(e *Engine) (*item, bool) {
@@ -118,11 +123,7 @@ func (p *rejectionSource) next(e *Engine) (*item, bool) {
 	r := p.items[p.i]
 	p.items[p.i] = Rejection{}
 	p.i++
-	it, err := p.lr.revive(r)
-	if err != nil {
-		it = source.Item{Raw: r.Item, File: r.Where, Err: err}
-	}
-	x := e.newItem(p.lr, it)
+	x := e.newItem(p.lr, p.lr.revive(r))
 	x.attempts, x.retry = r.Attempts, true
 	return x, true
 }
@@ -147,7 +148,6 @@ func (p *rejectionSource) finish(_ *Engine, _ bool) {
 // recorded, streamed from it, then the loader's source from the report's
 // resume point.
 type resumePass struct {
-	e      *Engine
 	lr     *loaderRun
 	report *rejectedStream
 	rest   source.Source
@@ -163,14 +163,10 @@ func (p *resumePass) next(e *Engine) (*item, bool) {
 		p.lr.countRead()
 		if r.Stage == StageSource {
 			// Reading the same bytes again cannot succeed: carried over.
-			p.e.carry(p.lr, r)
+			e.carry(p.lr, r)
 			continue
 		}
-		it, err := p.lr.revive(r)
-		if err != nil {
-			it = source.Item{Raw: r.Item, File: r.Where, Err: err}
-		}
-		x := e.newItem(p.lr, it)
+		x := e.newItem(p.lr, p.lr.revive(r))
 		x.attempts = r.Attempts
 		return x, true
 	}

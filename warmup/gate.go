@@ -51,7 +51,7 @@ func (g *gate) hold(x *item, err error) {
 	g.mu.Lock()
 	if g.gaveUp {
 		g.mu.Unlock()
-		g.e.reject(x, StageRedis, g.giveUpReason(x))
+		g.rejectHeld(x)
 		return
 	}
 	if !g.closed.Load() {
@@ -62,7 +62,7 @@ func (g *gate) hold(x *item, err error) {
 		// cannot write, is an outage already; a timeout needs a probe to
 		// fail as well.
 		g.confirmed = !isTimeout(err)
-		g.cause = rediswrite.Cause(err, g.e.cfg.Run.Timeout)
+		g.cause = g.causeOf(err)
 		go g.probe()
 	}
 	g.held = append(g.held, x)
@@ -127,7 +127,7 @@ func (g *gate) probe() {
 		}
 		g.mu.Lock()
 		g.confirmed = true
-		g.cause = rediswrite.Cause(err, e.cfg.Run.Timeout)
+		g.cause = g.causeOf(err)
 		expired := time.Since(g.since) >= e.cfg.Run.RedisWait
 		g.mu.Unlock()
 		if expired {
@@ -148,13 +148,24 @@ func (g *gate) open() {
 	close(g.opened)
 	g.mu.Unlock()
 	for _, x := range held {
-		x.outages++
-		if confirmed && x.outages <= maxOutages && g.e.stopCtx.Err() == nil {
-			g.e.submit(x)
-			continue
-		}
-		g.e.failed(x, x.last)
+		g.release(x, confirmed)
 	}
+}
+
+// release writes x again after an outage, or charges it an attempt.
+func (g *gate) release(x *item, confirmed bool) {
+	defer g.e.recoverItem(x)
+	x.outages++
+	if confirmed && x.outages <= maxOutages && g.e.stopCtx.Err() == nil {
+		g.e.submit(x)
+		return
+	}
+	g.e.failed(x, x.last)
+}
+
+// causeOf is the outage's cause as the header shows it, without secrets.
+func (g *gate) causeOf(err error) string {
+	return g.e.cfg.Secrets().Redact(rediswrite.Cause(err, g.e.cfg.Run.Timeout))
 }
 
 // giveUp rejects the held items with the outage's cause and fails the
@@ -174,21 +185,22 @@ func (g *gate) giveUp(stopRun bool) {
 		g.e.stopBecause(fmt.Sprintf("Redis unavailable for %s: %s", waited, cause))
 	}
 	for _, x := range held {
-		g.e.reject(x, StageRedis, g.giveUpReason(x))
+		g.rejectHeld(x)
 	}
 }
 
-// giveUpReason is why x is rejected when the run stopped waiting for
-// Redis: the outage's cause, not the give-up itself.
-func (g *gate) giveUpReason(x *item) string {
+// rejectHeld rejects an item the gate held when it gave up: with the
+// outage's cause when run.redis_wait passed, as interrupted when the run
+// was stopped while it waited.
+func (g *gate) rejectHeld(x *item) {
 	g.mu.Lock()
 	cause := g.cause
 	g.mu.Unlock()
-	reason := "redis SET " + x.key + ": " + cause
-	if g.e.StopReason() != "" {
-		reason += " (gave up waiting for Redis)"
+	if g.e.StopReason() == "" {
+		g.e.reject(x, StageInterrupted, "interrupted while Redis was unavailable ("+cause+")")
+		return
 	}
-	return g.e.cfg.Secrets().Redact(reason)
+	g.e.reject(x, StageRedis, "redis SET "+x.key+": "+cause+" (gave up waiting for Redis)")
 }
 
 // isTimeout says whether err is a timeout and nothing more specific.

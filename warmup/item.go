@@ -31,8 +31,15 @@ type item struct {
 	last *itemError
 	// outages counts the Redis outages x waited out.
 	outages int
-	op      rediswrite.Op
-	settled atomic.Bool
+	// tries counts the attempts of this pass: each pass (the first, a
+	// retry, --retry-from) has run.retries + 1 of them; attempts counts
+	// them all, for the report.
+	tries int
+	// holdsBody says x holds a unit of the run's bound on fetched bodies
+	// (fetching, or fetched and waiting for its write).
+	holdsBody bool
+	op        rediswrite.Op
+	settled   atomic.Bool
 }
 
 // newItem is a zeroed item for lr, recycled when it can be: a bulk load
@@ -152,6 +159,12 @@ func renderItem(t *config.Template, it *source.Item) (string, Stage, error) {
 // shared slots other loaders could use.
 func (e *Engine) acquireFetch(x *item) bool {
 	lr := x.lr
+	if !x.holdsBody {
+		if e.bodies.Acquire(e.stopCtx, 1) != nil {
+			return false
+		}
+		x.holdsBody = true
+	}
 	if !e.waitRate(lr) {
 		return false
 	}
@@ -251,6 +264,7 @@ func (e *Engine) write(x *item) {
 // latency runs from here; a write's is its pipeline's.
 func (x *item) begun() {
 	x.attempts++
+	x.tries++
 	if x.needsFetch() {
 		x.start = time.Now()
 	}
@@ -290,9 +304,7 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 }
 
 func (e *Engine) writeFailure(x *item, err error) *itemError {
-	ie := writeFailure(x.key, err, e.cfg.Run.Timeout)
-	ie.msg = e.cfg.Secrets().Redact(ie.msg)
-	return ie
+	return writeFailure(x.key, err, e.cfg.Run.Timeout)
 }
 
 // failed is the one retry loop: a transient failure is tried again after
@@ -300,12 +312,12 @@ func (e *Engine) writeFailure(x *item, err error) *itemError {
 func (e *Engine) failed(x *item, ie *itemError) {
 	x.last = ie
 	switch {
-	case !ie.transient || x.attempts >= 1+e.cfg.Run.Retries || e.hardCtx.Err() != nil:
+	case !ie.transient || x.tries >= 1+e.cfg.Run.Retries || e.hardCtx.Err() != nil:
 		e.reject(x, ie.stage, ie.msg)
 	case e.stopCtx.Err() != nil:
 		e.reject(x, StageInterrupted, "interrupted")
 	default:
-		go e.retryLater(x, e.backoff(x.attempts))
+		go e.retryLater(x, e.backoff(x.tries))
 	}
 }
 
@@ -383,16 +395,27 @@ func (e *Engine) reject(x *item, stage Stage, reason string) {
 		lr.retrying--
 	}
 	lr.mu.Unlock()
-	if e.opts.OnReject != nil {
-		e.opts.OnReject(lr.cfg.Name, r)
-	}
 	e.settle(x)
+	if e.opts.OnReject != nil {
+		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
+	}
+}
+
+// callback runs a caller's hook (a printer's). x is settled and recycled
+// by then, so a panic in the hook must stop here: it cannot become any
+// item's rejection.
+func callback(f func()) {
+	defer func() { _ = recover() }()
+	f()
 }
 
 // settle gives back what x held: its unit of the budget, and its place in
 // the run's work.
 func (e *Engine) settle(x *item) {
 	lr := x.lr
+	if x.holdsBody {
+		e.bodies.Release(1)
+	}
 	*x = item{}
 	e.items.Put(x)
 	e.budget.Release(1)
@@ -414,15 +437,12 @@ func (e *Engine) loaderMaybeDone(lr *loaderRun) {
 	if e.opts.OnLoaderDone == nil || lr.feeding.Load() > 0 {
 		return
 	}
-	ls := lr.snapshot()
-	if ls.InFlight > 0 || !ls.SourceRead {
-		return
-	}
 	lr.mu.Lock()
-	first := !lr.doneReported
-	lr.doneReported = true
+	done := lr.resume != nil && lr.read == lr.fulfilled+lr.rejected && !lr.doneReported
+	lr.doneReported = lr.doneReported || done
 	lr.mu.Unlock()
-	if first {
-		e.opts.OnLoaderDone(ls)
+	if done {
+		ls := lr.snapshot()
+		callback(func() { e.opts.OnLoaderDone(ls) })
 	}
 }

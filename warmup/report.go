@@ -10,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/cachewarm/cachewarm/warmup/source"
@@ -144,7 +145,7 @@ func WriteReport(path string, rep *Report) error {
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 64<<10)
-	if err := encodeReport(w, rep); err != nil {
+	if err := EncodeReport(w, rep); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -165,12 +166,9 @@ func WriteReport(path string, rep *Report) error {
 	return nil
 }
 
-// EncodeReport writes rep as JSON to w, streaming.
-func EncodeReport(w io.Writer, rep *Report) error { return encodeReport(w, rep) }
-
-// encodeReport writes rep as indented JSON, the rejected items one by one,
+// EncodeReport writes rep as indented JSON, the rejected items one by one,
 // each on a line of its own.
-func encodeReport(w io.Writer, rep *Report) error {
+func EncodeReport(w io.Writer, rep *Report) error {
 	// open marshals v indented at depth and drops its closing brace, so
 	// more fields can follow.
 	open := func(v any, depth string) ([]byte, error) {
@@ -235,13 +233,15 @@ func ReadReport(path string) (*Report, error) {
 		return nil, err
 	}
 	rep := rf.Report
+	rep.Loaders = slices.Clone(rep.Loaders)
 	for i := range rep.Loaders {
 		rep.Loaders[i].RejectedItems = []Rejection{}
-		for r := range rf.rejected(i) {
-			rep.Loaders[i].RejectedItems = append(rep.Loaders[i].RejectedItems, r)
-		}
 	}
-	return rep, rf.err
+	err = rf.walk(-1, func(i int, r Rejection) bool {
+		rep.Loaders[i].RejectedItems = append(rep.Loaders[i].RejectedItems, r)
+		return true
+	}, false)
+	return rep, err
 }
 
 // ReportFile is a report opened for --retry-from: its totals, read and
@@ -249,17 +249,17 @@ func ReadReport(path string) (*Report, error) {
 // them, so that retrying a report of any size holds only what is in
 // flight.
 type ReportFile struct {
+	// Path is the report's file, read again for each loader's items.
 	Path string
 	// Report holds the totals; its loaders' RejectedItems are nil.
 	Report *Report
-	err    error
 }
 
 // OpenReport reads and checks a report without keeping its rejected
 // items.
 func OpenReport(path string) (*ReportFile, error) {
 	rf := &ReportFile{Path: path, Report: &Report{Loaders: []LoaderReport{}}}
-	err := rf.walk(func(i int, r Rejection) bool { return true })
+	err := rf.walk(-1, func(i int, r Rejection) bool { return true }, true)
 	if err != nil {
 		return nil, err
 	}
@@ -271,35 +271,31 @@ func OpenReport(path string) (*ReportFile, error) {
 	return rf, nil
 }
 
-// rejected streams loader i's rejected items from the file.
-func (rf *ReportFile) rejected(i int) iter.Seq[Rejection] {
+// rejected streams loader i's rejected items from the file; a read
+// error ends the stream and is left in *errp.
+func (rf *ReportFile) rejected(i int, errp *error) iter.Seq[Rejection] {
 	return func(yield func(Rejection) bool) {
-		stopped := errors.New("stopped")
-		err := (&ReportFile{Path: rf.Path}).walk(func(li int, r Rejection) bool {
-			if li != i {
-				return true
-			}
-			return yield(r)
-		})
-		if err != nil && !errors.Is(err, stopped) && rf.err == nil {
-			rf.err = err
-		}
+		*errp = rf.walk(i, func(_ int, r Rejection) bool { return yield(r) }, false)
 	}
 }
 
 // errStopWalk ends a walk early.
 var errStopWalk = errors.New("walk stopped")
 
-// walk reads the report token by token: totals and loader fields into
-// rf.Report (when it is set), each rejected item to onItem, checked.
-// Nothing is held beyond one rejected item.
-func (rf *ReportFile) walk(onItem func(loader int, r Rejection) bool) error {
+// walk reads the report token by token: with totals, its totals and
+// loader fields into rf.Report; each rejected item of loader only (of
+// every loader when only is -1) to onItem, checked. Other loaders' items
+// are skipped undecoded. Nothing is held beyond one rejected item.
+func (rf *ReportFile) walk(only int, onItem func(loader int, r Rejection) bool, totals bool) error {
 	f, err := os.Open(rf.Path)
 	if err != nil {
 		return fmt.Errorf("read report: %s", source.FileErr(err))
 	}
 	defer f.Close()
-	w := &reportWalker{dec: json.NewDecoder(bufio.NewReaderSize(f, 64<<10)), rf: rf, onItem: onItem}
+	w := &reportWalker{dec: json.NewDecoder(bufio.NewReaderSize(f, 64<<10)), only: only, onItem: onItem}
+	if totals {
+		w.rep = rf.Report
+	}
 	w.dec.UseNumber()
 	err = w.document()
 	if errors.Is(err, errStopWalk) {
@@ -312,8 +308,10 @@ func (rf *ReportFile) walk(onItem func(loader int, r Rejection) bool) error {
 }
 
 type reportWalker struct {
-	dec    *json.Decoder
-	rf     *ReportFile
+	dec *json.Decoder
+	// rep receives the totals, when they are wanted.
+	rep    *Report
+	only   int
 	onItem func(int, Rejection) bool
 }
 
@@ -338,8 +336,8 @@ func (w *reportWalker) document() error {
 	if !sawLoaders {
 		return errors.New("not a cachewarm report: it has no \"loaders\"")
 	}
-	if w.rf.Report != nil {
-		return remarshal(fields, &w.rf.Report.ReportTotals)
+	if w.rep != nil {
+		return remarshal(fields, &w.rep.ReportTotals)
 	}
 	return nil
 }
@@ -357,18 +355,25 @@ func (w *reportWalker) loader(i int) error {
 		fields[key] = raw
 		return nil
 	})
-	if err != nil || w.rf.Report == nil {
+	if err != nil || w.rep == nil {
 		return err
 	}
 	var l LoaderReport
 	if err := remarshal(fields, &l.LoaderTotals); err != nil {
 		return fmt.Errorf("loaders[%d]: %w", i, err)
 	}
-	w.rf.Report.Loaders = append(w.rf.Report.Loaders, l)
+	w.rep.Loaders = append(w.rep.Loaders, l)
 	return nil
 }
 
 func (w *reportWalker) rejection(i, j int) error {
+	if w.only >= 0 && i != w.only {
+		var skip json.RawMessage
+		if err := w.dec.Decode(&skip); err != nil {
+			return fmt.Errorf("loaders[%d].rejected_items[%d]: %w", i, j, jsonErr(err))
+		}
+		return nil
+	}
 	var r Rejection
 	if err := w.dec.Decode(&r); err != nil {
 		return fmt.Errorf("loaders[%d].rejected_items[%d]: %w", i, j, jsonErr(err))
@@ -464,19 +469,22 @@ func compactJSON(raw json.RawMessage) []byte {
 
 // rejectedStream pulls one loader's rejected items from a report.
 type rejectedStream struct {
-	rf   *ReportFile
-	pull func() (Rejection, bool)
-	stop func()
+	pull   func() (Rejection, bool)
+	stop   func()
+	failed error
 }
 
 func (rf *ReportFile) stream(i int) *rejectedStream {
-	next, stop := iter.Pull(rf.rejected(i))
-	return &rejectedStream{rf: rf, pull: next, stop: stop}
+	s := &rejectedStream{}
+	s.pull, s.stop = iter.Pull(rf.rejected(i, &s.failed))
+	return s
 }
 
 func (s *rejectedStream) next() (Rejection, bool) { return s.pull() }
-func (s *rejectedStream) err() error              { return s.rf.err }
-func (s *rejectedStream) close()                  { s.stop() }
+
+// err is the error that ended the stream early, once it has ended.
+func (s *rejectedStream) err() error { return s.failed }
+func (s *rejectedStream) close()     { s.stop() }
 
 // StartFrom runs, for every loader the report names, the rejected items
 // it recorded (streamed from the file) and then the loader's source from
@@ -504,7 +512,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 			}
 			return fmt.Errorf("loader %s: %w", l.Name, err)
 		}
-		passes[lr] = &resumePass{e: e, lr: lr, report: rf.stream(i), rest: rest}
+		passes[lr] = &resumePass{lr: lr, report: rf.stream(i), rest: rest}
 		lr.fulfilledBefore = l.Fulfilled + l.FulfilledBefore
 		if t := rest.Total(); t >= 0 {
 			lr.total.Store(l.Rejected + t)

@@ -24,7 +24,7 @@ func TestReportRoundTrip(t *testing.T) {
 	}
 	for _, rep := range reports {
 		var b bytes.Buffer
-		if err := encodeReport(&b, rep); err != nil {
+		if err := EncodeReport(&b, rep); err != nil {
 			t.Fatal(err)
 		}
 		var got Report

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
 // State is the phase a run is in.
@@ -100,6 +101,8 @@ type LoaderSnapshot struct {
 	// Done is true when the source was read to its end and every item
 	// settled.
 	Done bool
+
+	resume *source.Resume
 }
 
 // Settled is fulfilled + rejected.
@@ -129,6 +132,9 @@ func (e *Engine) Snapshot() Snapshot {
 	}
 	for _, lr := range e.loaders {
 		lr.mu.Unlock()
+	}
+	for i, lr := range e.loaders {
+		lr.describe(&s.Loaders[i])
 	}
 	for i := range s.Loaders {
 		ls := s.Loaders[i]
@@ -174,15 +180,25 @@ func (e *Engine) Snapshot() Snapshot {
 // snapshot reads one loader's ledger, its counts at one instant.
 func (lr *loaderRun) snapshot() LoaderSnapshot {
 	lr.mu.Lock()
-	defer lr.mu.Unlock()
-	return lr.snapshotLocked()
+	ls := lr.snapshotLocked()
+	lr.mu.Unlock()
+	lr.describe(&ls)
+	return ls
 }
 
-// snapshotLocked is snapshot with lr.mu held.
-func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
-	ls := LoaderSnapshot{Name: lr.cfg.Name, Source: lr.source}
+// describe adds what is not part of the ledger and need not be read
+// under its lock: latencies and where a stopped source stands.
+func (lr *loaderRun) describe(ls *LoaderSnapshot) {
 	q := lr.hist.quantiles(0.5, 0.95)
 	ls.P50, ls.P95 = q[0], q[1]
+	if ls.resume != nil {
+		ls.Resume = ls.resume.Describe(lr.cfg.Items)
+	}
+}
+
+// snapshotLocked copies the ledger, with lr.mu held.
+func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
+	ls := LoaderSnapshot{Name: lr.cfg.Name, Source: lr.source}
 	ls.Total = lr.total.Load()
 	ls.Read, ls.Fulfilled, ls.Rejected, ls.Retrying = lr.read, lr.fulfilled, lr.rejected, lr.retrying
 	ls.InFlight = lr.read - lr.fulfilled - lr.rejected
@@ -195,7 +211,7 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 		ls.SourceRead = true
 		if !at.Done {
 			ls.NotStarted = at.Remaining
-			ls.Resume = at.Describe(lr.cfg.Items)
+			ls.resume = at
 		}
 	}
 	ls.Done = ls.SourceRead && ls.NotStarted == 0 && ls.InFlight == 0 && lr.feeding.Load() == 0

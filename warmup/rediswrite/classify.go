@@ -34,6 +34,8 @@ const (
 	Interrupted
 )
 
+// String names the class: "ok", "retry", "reject", "unavailable",
+// "interrupted".
 func (c Class) String() string {
 	return [...]string{"ok", "retry", "reject", "unavailable", "interrupted"}[c]
 }
@@ -51,6 +53,10 @@ func Classify(err error) Class {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return Interrupted
+	case errors.Is(err, errNoReply):
+		// Not a reply Redis gives to SET: worth another attempt, not a
+		// reason to wait for Redis.
+		return Retry
 	case errors.As(err, &rerr):
 		return classifyReply(err)
 	default:

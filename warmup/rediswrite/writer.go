@@ -134,13 +134,6 @@ func (w *Writer) end(err error) {
 	}
 }
 
-// Queued counts the Ops waiting for a pipeline.
-func (w *Writer) Queued() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.queue)
-}
-
 func (w *Writer) run(ctx context.Context) {
 	batch := make([]*Op, 0, w.opts.Batch)
 	cmds := make([]*redis.StatusCmd, 0, w.opts.Batch)

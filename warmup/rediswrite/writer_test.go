@@ -60,7 +60,7 @@ func TestClassify(t *testing.T) {
 		{context.DeadlineExceeded, Unavailable},
 		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, Unavailable},
 		{io.EOF, Unavailable},
-		{errNoReply, Unavailable},
+		{errNoReply, Retry},
 		{reply("LOADING Redis is loading the dataset in memory"), Unavailable},
 		{reply("MASTERDOWN Link with MASTER is down"), Unavailable},
 		{reply("CLUSTERDOWN The cluster is down"), Unavailable},

@@ -47,8 +47,6 @@ type Item struct {
 	// Err is set when the source could not read this item (a malformed
 	// line); the item is rejected with it and never retried.
 	Err error
-	// Attempts made before, for items fed back by a retry.
-	Attempts int
 
 	value   any
 	decoded bool
@@ -142,6 +140,7 @@ type Source interface {
 	Total() int64
 	// Resume says where the next unread item is.
 	Resume() Resume
+	// Close releases the file a source reads, if any.
 	Close() error
 }
 

@@ -489,15 +489,7 @@ rate = "20000/s"
 			if n := int64(len(srv.Keys("*"))); n < rep.Fulfilled {
 				t.Fatalf("%d keys, the report says %d fulfilled", n, rep.Fulfilled)
 			}
-			for run := 1; ; run++ {
-				code, _, errOut := cliBin(t, bin, "--config", cfg, "--plain", "--retry-from", report, "--report", report)
-				if code == 0 {
-					break
-				}
-				if run == 3 {
-					t.Fatalf("--retry-from run %d exit %d\n%s", run, code, errOut)
-				}
-			}
+			retryUntilDone(t, bin, cfg, report)
 			checkKeys(t, srv, "f:%d", 3000, func(i int) string { return fmt.Sprintf("v/%d", i) })
 			checkKeys(t, srv, "r:%d", 200000, func(i int) string { return fmt.Sprint(i) })
 			checkKeys(t, srv, "j:%d", 50000, func(i int) string { return fmt.Sprintf("{\"id\":%d}", i) })
@@ -505,6 +497,22 @@ rate = "20000/s"
 				t.Fatalf("%d keys, want exactly 253000", n)
 			}
 		})
+	}
+}
+
+// retryUntilDone runs the runbook's second step,
+// `--retry-from report --report report`, until it exits 0: at most three
+// times.
+func retryUntilDone(t *testing.T, bin, cfg, report string) {
+	t.Helper()
+	for run := 1; ; run++ {
+		code, _, errOut := cliBin(t, bin, "--config", cfg, "--plain", "--retry-from", report, "--report", report)
+		if code == 0 {
+			return
+		}
+		if run == 3 {
+			t.Fatalf("--retry-from run %d: exit %d\n%s", run, code, errOut)
+		}
 	}
 }
 

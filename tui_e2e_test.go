@@ -277,15 +277,7 @@ rate = "20000/s"
 	if !rep.Interrupted || rep.NotStarted == 0 {
 		t.Fatalf("report after q: interrupted %v, %d not started", rep.Interrupted, rep.NotStarted)
 	}
-	for run := 1; ; run++ {
-		code, _, errOut := cliBin(t, bin, "--config", cfg, "--plain", "--retry-from", report, "--report", report)
-		if code == 0 {
-			break
-		}
-		if run == 3 {
-			t.Fatalf("--retry-from run %d: exit %d\n%s", run, code, errOut)
-		}
-	}
+	retryUntilDone(t, bin, cfg, report)
 	checkKeys(t, srv, "p:%d", 2000, func(i int) string { return fmt.Sprintf("v/%d", i) })
 	checkKeys(t, srv, "b:%d", 100000, func(i int) string { return fmt.Sprint(i) })
 	if n := len(srv.Keys("*")); n != 102000 {

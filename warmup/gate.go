@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,7 +60,7 @@ func (g *gate) hold(x *item, err error) {
 		// A refused, reset or closed connection, or a reply saying Redis
 		// cannot write, is an outage already; a timeout needs a probe to
 		// fail as well.
-		g.confirmed = !isTimeout(err)
+		g.confirmed = !rediswrite.IsTimeout(err)
 		g.cause = g.causeOf(err)
 		go g.probe()
 	}
@@ -201,12 +200,6 @@ func (g *gate) rejectHeld(x *item) {
 		return
 	}
 	g.e.reject(x, StageRedis, "redis SET "+x.key+": "+cause+" (gave up waiting for Redis)")
-}
-
-// isTimeout says whether err is a timeout and nothing more specific.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // state says whether the gate is closed, since when, and why.

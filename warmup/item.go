@@ -15,7 +15,6 @@ import (
 
 // item is one item on its way to being settled, exactly once.
 type item struct {
-	e        *Engine
 	lr       *loaderRun
 	src      source.Item
 	key, url string
@@ -50,7 +49,7 @@ func (e *Engine) newItem(lr *loaderRun, it source.Item) *item {
 	if x == nil {
 		x = new(item)
 	}
-	x.e, x.lr, x.src = e, lr, it
+	x.lr, x.src = lr, it
 	return x
 }
 
@@ -96,15 +95,8 @@ func (e *Engine) prepare(x *item) bool {
 		e.reject(x, StageSource, it.Err.Error())
 		return false
 	}
-	var err error
-	var stage Stage
-	x.key, stage, err = renderItem(x.lr.cfg.Key, it)
-	if err != nil {
-		if stage == StageSource {
-			e.reject(x, stage, withWhere(it, err.Error()))
-		} else {
-			e.reject(x, StageKey, "key template: "+err.Error())
-		}
+	var ok bool
+	if x.key, ok = e.render(x, x.lr.cfg.Key, StageKey, "key template"); !ok {
 		return false
 	}
 	if x.key == "" {
@@ -112,19 +104,26 @@ func (e *Engine) prepare(x *item) bool {
 		return false
 	}
 	if f := x.lr.cfg.Fetch; f != nil {
-		x.url, stage, err = renderItem(f.URL, it)
-		if err != nil {
-			if stage == StageSource {
-				e.reject(x, stage, withWhere(it, err.Error()))
-			} else {
-				e.reject(x, StageURL, "url template: "+err.Error())
-			}
-			return false
-		}
-	} else {
-		x.value = it.StringValue()
+		x.url, ok = e.render(x, f.URL, StageURL, "url template")
+		return ok
 	}
+	x.value = it.StringValue()
 	return true
+}
+
+// render renders t over x's item; when that fails it rejects x, at the
+// source when the item itself does not decode, else at stage.
+func (e *Engine) render(x *item, t *config.Template, stage Stage, what string) (string, bool) {
+	s, failedAt, err := renderItem(t, &x.src)
+	switch {
+	case err == nil:
+		return s, true
+	case failedAt == StageSource:
+		e.reject(x, StageSource, withWhere(&x.src, err.Error()))
+	default:
+		e.reject(x, stage, what+": "+err.Error())
+	}
+	return "", false
 }
 
 func withWhere(it *source.Item, msg string) string {
@@ -296,15 +295,11 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 	case rediswrite.Interrupted:
 		e.reject(x, StageInterrupted, "interrupted")
 	case rediswrite.Unavailable:
-		x.last = e.writeFailure(x, err)
+		x.last = writeFailure(x.key, err, e.cfg.Run.Timeout)
 		e.gate.hold(x, err)
 	default:
-		e.failed(x, e.writeFailure(x, err))
+		e.failed(x, writeFailure(x.key, err, e.cfg.Run.Timeout))
 	}
-}
-
-func (e *Engine) writeFailure(x *item, err error) *itemError {
-	return writeFailure(x.key, err, e.cfg.Run.Timeout)
 }
 
 // failed is the one retry loop: a transient failure is tried again after

@@ -78,6 +78,13 @@ func classifyReply(err error) Class {
 	}
 }
 
+// IsTimeout says whether err is a timeout and nothing more specific: an
+// Unavailable that may be one slow pipeline rather than an outage.
+func IsTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
 // Cause shortens an error to what a user reads in a reason:
 // "connection refused", "timeout after 10s", or the server's reply
 // ("WRONGPASS invalid username-password pair…").

@@ -31,9 +31,10 @@ type Options struct {
 	// (default 4): while Redis answers one, the next is being encoded.
 	Pipelines int
 	// Linger is how long a batch that is not full stays open for more
-	// (default 1ms): writes that trickle in (one per fetched body) then
-	// share a round trip instead of paying one each. A bulk load fills
-	// its batches at once and never waits.
+	// (default 1ms), and only when more than one write was waiting: writes
+	// that arrive densely (one per fetched body) then share a round trip
+	// instead of paying one each, a lone write goes at once, and a bulk
+	// load fills its batches and never waits.
 	Linger time.Duration
 	// Timeout bounds one pipeline.
 	Timeout time.Duration
@@ -151,8 +152,8 @@ func (w *Writer) run(ctx context.Context) {
 }
 
 // next waits for work and takes a batch: whatever is queued, up to the
-// limits, kept open up to Linger for more while it is not full. It
-// returns an empty batch when ctx ends.
+// limits, kept open up to Linger for more while it is not full and writes
+// are arriving densely. It returns an empty batch when ctx ends.
 func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
 	size := 0
 	for len(batch) == 0 {
@@ -166,7 +167,7 @@ func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
 			return batch
 		}
 	}
-	if len(batch) >= w.opts.Batch || size >= w.opts.MaxBytes {
+	if len(batch) < 2 || len(batch) >= w.opts.Batch || size >= w.opts.MaxBytes {
 		return batch
 	}
 	deadline := time.NewTimer(w.opts.Linger)

@@ -18,6 +18,7 @@ import (
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
@@ -175,7 +176,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
 	}
 
-	useTUI := !f.plain && !f.json && isTerminal(stdout)
+	useTUI := !f.plain && !f.json && isTerminal(stdin) && isTerminal(stdout)
 	var printer headless.Printer
 	if !useTUI {
 		if f.json {
@@ -287,11 +288,9 @@ func (s *signals) stop() {
 	close(s.quit)
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+// isTerminal says whether f is a terminal the monitor can drive. A
+// character device is not enough: cron's `>/dev/null` is one too.
+func isTerminal(f any) bool {
+	fd, ok := f.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(fd.Fd()) && !strings.EqualFold(os.Getenv("TERM"), "dumb")
 }

@@ -678,3 +678,34 @@ key = "{{if gt . 0}}{{end}}"
 		t.Fatalf("report %d fulfilled, %d rejected; want 49999 and 5001", rep.Fulfilled, rep.Rejected)
 	}
 }
+
+// The usual cron line, `cachewarm --config c.toml >/dev/null`, runs
+// headless: /dev/null is a character device but not a terminal, and a
+// process started by cron has none.
+func TestNoTerminalRunsHeadless(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "r"
+items = { range = [1, 500] }
+key = "r:{{.}}"
+`, srv.URL()), map[string]string{})
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	var stderr bytes.Buffer
+	cmd := exec.Command(buildBinary(t), "--config", cfg)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, &stderr
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal, as under cron
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if n := len(srv.Keys("r:*")); n != 500 {
+		t.Fatalf("%d keys written, want 500\n%s", n, stderr.String())
+	}
+}

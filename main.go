@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -37,6 +38,10 @@ const (
 	exitUsage = 2
 )
 
+// redisURLEnv names the environment variable that overrides [redis].url:
+// the way to pass a password that ps and /proc must not show.
+const redisURLEnv = "CACHEWARM_REDIS_URL"
+
 // redisPoolSize covers the writer's pipelines in flight and the prober.
 const redisPoolSize = 8
 
@@ -65,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs := pflag.NewFlagSet("cachewarm", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "config.toml", "config file `PATH`")
-	fs.StringVar(&f.redis, "redis", "", "Redis `URL`, overriding [redis].url (redis://, rediss:// or embedded)")
+	fs.StringVar(&f.redis, "redis", "", "Redis `URL`, overriding [redis].url and $"+redisURLEnv+" (redis://, rediss:// or embedded);\na URL with a password belongs in $"+redisURLEnv+": other users can read a command line")
 	fs.StringSliceVar(&f.only, "only", nil, "run only these loaders (comma-separated `names`)")
 	fs.BoolVar(&f.plain, "plain", false, "headless: progress lines on stderr, a per-loader table on stdout")
 	fs.BoolVar(&f.json, "json", false, "headless: NDJSON events on stdout")
@@ -131,10 +136,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", secrets.Redact(err.Error()))
 		return exitUsage
 	}
-	if f.redis != "" {
-		if err := cfg.SetRedisURL(f.redis); err != nil {
-			return fail(fmt.Errorf("--redis: %w", err))
-		}
+	if err := overrideRedisURL(cfg, f.redis, os.Getenv(redisURLEnv), stderr); err != nil {
+		return fail(err)
 	}
 	if err := cfg.Select(f.only); err != nil {
 		return fail(err)
@@ -180,9 +183,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var printer headless.Printer
 	if !useTUI {
 		if f.json {
-			printer = &headless.JSON{Out: stdout}
+			printer = headless.NewJSON(stdout, stderr)
 		} else {
-			printer = &headless.Plain{Out: stdout, Err: stderr}
+			printer = headless.NewPlain(stdout, stderr)
 		}
 	}
 	var opts warmup.Options
@@ -224,8 +227,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	rep := eng.Report()
+	code := eng.ExitCode()
 	if printer != nil {
 		printer.Final(rep)
+		if headless.OutputLost(printer.OutputErr()) {
+			code = max(code, 1)
+		}
 	}
 	if f.report != "" {
 		if err := warmup.WriteReport(f.report, rep); err != nil {
@@ -233,10 +240,33 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			// written", and the report must not be lost.
 			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
 			_ = warmup.EncodeReport(stderr, rep)
-			return max(eng.ExitCode(), 1)
+			return max(code, 1)
 		}
 	}
-	return eng.ExitCode()
+	return code
+}
+
+// overrideRedisURL applies the Redis URL from the environment, then from
+// the --redis flag, over the config's. A password in the flag is
+// visible to every user of the machine, so it draws a warning.
+func overrideRedisURL(cfg *config.Config, flag, env string, stderr io.Writer) error {
+	if env != "" {
+		if err := cfg.SetRedisURL(env); err != nil {
+			return fmt.Errorf("%s: %w", redisURLEnv, err)
+		}
+	}
+	if flag == "" {
+		return nil
+	}
+	if err := cfg.SetRedisURL(flag); err != nil {
+		return fmt.Errorf("--redis: %w", err)
+	}
+	if u, err := url.Parse(flag); err == nil {
+		if _, ok := u.User.Password(); ok {
+			fmt.Fprintf(stderr, "cachewarm: warning: the password in --redis can be read by any user of this machine (ps, /proc); set %s instead\n", redisURLEnv)
+		}
+	}
+	return nil
 }
 
 // signals are caught from the start of a run: SIGINT, SIGTERM and

@@ -655,6 +655,8 @@ key = "{{if gt . 0}}{{end}}"
 `, srv.URL()), map[string]string{})
 	report := filepath.Join(t.TempDir(), "r.json")
 	cmd := exec.Command(buildBinary(t), "--config", cfg, "--json", "--report", report)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -669,6 +671,9 @@ key = "{{if gt . 0}}{{end}}"
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Fatalf("exit %d, want 1 (rejections), not death by SIGPIPE", code)
+	}
+	if !strings.Contains(stderr.String(), "stdout was closed") {
+		t.Errorf("stderr does not say stdout was closed:\n%s", stderr.String())
 	}
 	rep, err := warmup.ReadReport(report)
 	if err != nil {
@@ -707,5 +712,73 @@ key = "r:{{.}}"
 	}
 	if n := len(srv.Keys("r:*")); n != 500 {
 		t.Fatalf("%d keys written, want 500\n%s", n, stderr.String())
+	}
+}
+
+// Output to a full disk is not lost silently: stderr says so, and the
+// exit code is not 0 even though every item was fulfilled.
+func TestFullDiskOutputIsNotLostSilently(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "r"
+items = { range = [1, 200] }
+key = "r:{{.}}"
+`, srv.URL()), map[string]string{})
+	bin := buildBinary(t)
+	for _, mode := range []string{"--json", "--plain"} {
+		t.Run(mode, func(t *testing.T) {
+			full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+			if err != nil {
+				t.Skipf("no /dev/full: %v", err)
+			}
+			defer full.Close()
+			var stderr bytes.Buffer
+			cmd := exec.Command(bin, "--config", cfg, mode)
+			cmd.Stdout, cmd.Stderr = full, &stderr
+			cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != 1 {
+				t.Errorf("exit %d, want 1: the output was lost", code)
+			}
+			if !strings.Contains(stderr.String(), "writing stdout: no space left on device") {
+				t.Errorf("stderr does not say the output was lost:\n%s", stderr.String())
+			}
+			if n := len(srv.Keys("r:*")); n != 200 {
+				t.Errorf("%d keys written, want 200", n)
+			}
+		})
+	}
+}
+
+// A password is passed in CACHEWARM_REDIS_URL, which overrides the
+// config's URL and stays out of the process list; one given in --redis
+// works too, with a warning, and is never printed.
+func TestRedisURLFromEnvironment(t *testing.T) {
+	const pw = "s3cr3t-from-env"
+	srv := redistest.Start(t, "--requirepass", pw)
+	authed := fmt.Sprintf("redis://:%s@%s/0", pw, srv.Addr())
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = "redis://127.0.0.1:%d"
+[[loader]]
+name = "r"
+items = { range = [1, 20] }
+key = "r:{{.}}"
+`, redistest.FreePort(t)), map[string]string{})
+
+	t.Setenv("CACHEWARM_REDIS_URL", authed)
+	code, out, errs := cli(t, "--config", cfg, "--plain")
+	if code != 0 || strings.Contains(errs, "warning") {
+		t.Fatalf("exit %d with the URL in the environment:\n%s%s", code, out, errs)
+	}
+	t.Setenv("CACHEWARM_REDIS_URL", "")
+	code, out, errs = cli(t, "--config", cfg, "--plain", "--redis", authed)
+	if code != 0 || !strings.Contains(errs, "warning: the password in --redis") {
+		t.Fatalf("exit %d, want 0 and a warning about the password in --redis:\n%s%s", code, out, errs)
+	}
+	if strings.Contains(out+errs, pw) {
+		t.Fatalf("the password shows:\n%s%s", out, errs)
 	}
 }

@@ -5,10 +5,13 @@ package headless
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -23,12 +26,82 @@ type Printer interface {
 	Progress(ctx context.Context, snap func() warmup.Snapshot)
 	// Final prints the outcome once every item has settled.
 	Final(rep *warmup.Report)
+	// OutputErr is the first error writing to Out, if any: from then on
+	// nothing more was written there.
+	OutputErr() error
+}
+
+// output guards a printer's Out. The first write error is kept and said
+// once on stderr, and later writes are dropped: a closed pipe or a full
+// disk must neither stop the run nor go unnoticed.
+type output struct {
+	mu     sync.Mutex
+	w, err io.Writer
+	failed error
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.failed != nil {
+		return 0, o.failed
+	}
+	n, err := o.w.Write(p)
+	if err != nil {
+		o.failed = err
+		o.warn(err)
+	}
+	return n, err
+}
+
+func (o *output) warn(err error) {
+	if o.err == nil {
+		return
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		fmt.Fprintf(o.err, "cachewarm: stdout was closed; the run goes on without printing (--report keeps every outcome)\n")
+		return
+	}
+	fmt.Fprintf(o.err, "cachewarm: writing stdout: %v; the rest of the output is lost and the exit code will be at least 1 (--report keeps every outcome)\n", unwrapPath(err))
+}
+
+// unwrapPath drops "write /dev/stdout: " from an *os.PathError: the
+// message already says which output failed.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (o *output) error() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.failed
+}
+
+// OutputLost says whether err, a Printer's OutputErr, lost output the
+// user asked for: a reader that closed the pipe (`| head`) chose to
+// stop reading, a full disk did not.
+func OutputLost(err error) bool {
+	return err != nil && !errors.Is(err, syscall.EPIPE)
 }
 
 // Plain prints progress lines on Err and a per-loader table on Out.
 type Plain struct {
-	Out, Err io.Writer
+	out *output
+	Err io.Writer
 }
+
+// NewPlain returns a Plain printer writing its table to out and its
+// progress to errw.
+func NewPlain(out, errw io.Writer) *Plain {
+	return &Plain{out: &output{w: out, err: errw}, Err: errw}
+}
+
+// OutputErr implements Printer.
+func (p *Plain) OutputErr() error { return p.out.error() }
 
 // progressEvery is the interval between progress lines.
 const progressEvery = time.Second
@@ -61,7 +134,7 @@ func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
 
 // Final implements Printer.
 func (p *Plain) Final(rep *warmup.Report) {
-	tw := tabwriter.NewWriter(p.Out, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(p.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LOADER\tSOURCE\tFULFILLED\tREJECTED\tNOT STARTED\tP50\tP95\t")
 	for _, l := range rep.Loaders {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
@@ -157,11 +230,20 @@ func fmtMS(ms float64) string {
 // JSON prints NDJSON events on Out: one "rejected" per rejected item, one
 // "loader_done" per loader, and a final "summary".
 type JSON struct {
-	Out io.Writer
-
+	out *output
 	mu  sync.Mutex
 	enc *json.Encoder
 }
+
+// NewJSON returns a JSON printer writing events to out; a failure to
+// write them is said once on errw.
+func NewJSON(out, errw io.Writer) *JSON {
+	o := &output{w: out, err: errw}
+	return &JSON{out: o, enc: json.NewEncoder(o)}
+}
+
+// OutputErr implements Printer.
+func (j *JSON) OutputErr() error { return j.out.error() }
 
 type rejectedEvent struct {
 	Event  string `json:"event"`
@@ -192,10 +274,7 @@ type summaryEvent struct {
 func (j *JSON) emit(v any) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.enc == nil {
-		j.enc = json.NewEncoder(j.Out)
-	}
-	_ = j.enc.Encode(v)
+	_ = j.enc.Encode(v) // a failure is kept by j.out
 }
 
 // Hooks implements Printer.

@@ -239,6 +239,8 @@ func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
 		{"unknown --only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--only", "zzz"}, "--only: no loader named zzz"},
 		{"bad flag", okLoader, []string{"--nope"}, "unknown flag: --nope"},
 		{"report folder missing", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "/nonexistent/out.json"}, "--report /nonexistent/out.json: folder /nonexistent does not exist"},
+		{"report path is a folder", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", os.TempDir()}, "--report " + os.TempDir() + ": is a folder"},
+		{"report folder read-only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", filepath.Join(readOnlyDir(t), "r.json")}, "r.json: folder "},
 		{"missing report", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--retry-from", "/nonexistent/r.json"}, "read report: /nonexistent/r.json: no such file"},
 	}
 	for _, tc := range tests {
@@ -259,6 +261,20 @@ func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readOnlyDir is a folder no file can be created in: a read-only one,
+// or for root, whom permissions do not stop, /proc/self.
+func readOnlyDir(t *testing.T) string {
+	if os.Geteuid() == 0 {
+		return "/proc/self"
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	return dir
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
@@ -780,5 +796,53 @@ key = "r:{{.}}"
 	}
 	if strings.Contains(out+errs, pw) {
 		t.Fatalf("the password shows:\n%s%s", out, errs)
+	}
+}
+
+// A report that cannot be written after the work was done is printed on
+// stderr, and the exit code is not 2 ("nothing was written") nor 0.
+func TestReportLostAfterWorkGoesToStderr(t *testing.T) {
+	srv := redistest.Start(t)
+	release, asked := make(chan struct{}), make(chan struct{}, 2)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked <- struct{}{}
+		<-release
+		fmt.Fprint(w, "page")
+	}))
+	defer origin.Close()
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "p"
+items = { list = ["a", "b"] }
+key = "p:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, srv.URL(), origin.URL), map[string]string{})
+	dir := filepath.Join(t.TempDir(), "reports")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(buildBinary(t), "--config", cfg, "--plain", "--report", filepath.Join(dir, "r.json"))
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	select {
+	case <-asked: // the start-up check of the report's folder has passed
+	case <-exited:
+		t.Fatalf("exited before fetching:\n%s", stderr.String())
+	}
+	os.RemoveAll(dir)
+	close(release)
+	<-exited
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "the report follows on stderr") || !strings.Contains(stderr.String(), `"fulfilled": 2`) {
+		t.Fatalf("the report is not on stderr:\n%s", stderr.String())
 	}
 }

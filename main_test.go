@@ -161,6 +161,16 @@ fetch = { url = "%s/pages/{{.}}" }
 	if rep.Fulfilled != 2 || rep.Rejected != 1 || rep.Loaders[1].RejectedItems[0].Where != "products.jsonl:3" {
 		t.Fatalf("retry report: %d fulfilled, %d rejected", rep.Fulfilled, rep.Rejected)
 	}
+	// Why it still exits 1: the operator is told the file needs fixing,
+	// and is not sent to --retry-from again.
+	if rep.RejectedAtSource != 1 || rep.Loaders[1].RejectedAtSource != 1 {
+		t.Errorf("report counts %d rejected at the source, want 1", rep.RejectedAtSource)
+	}
+	if !strings.Contains(stderr, "products: 1 rejected at the source (products.jsonl:3)") ||
+		!strings.Contains(stderr, "1 rejected at the source need a fixed file") ||
+		strings.Contains(stderr, "--retry-from the report") {
+		t.Errorf("the retry's stderr does not say the file needs fixing:\n%s", stderr)
+	}
 	for p, want := range map[string]int{"/pages/1": 1, "/pages/2": 3, "/pages/3": 1, "/pages/4": 3, "/pages/5": 1} {
 		if got := o.count(p); got != want {
 			t.Errorf("%s fetched %d times, want %d", p, got, want)

@@ -148,6 +148,10 @@ func (p *Plain) Final(rep *warmup.Report) {
 		if l.Resume != nil {
 			fmt.Fprintf(p.Err, "%s: not started: %s\n", l.Name, describeResume(l))
 		}
+		if l.RejectedAtSource > 0 {
+			fmt.Fprintf(p.Err, "%s: %d rejected at the source (%s): a retry reads the same bytes; fix them, then run this loader again without --retry-from\n",
+				l.Name, l.RejectedAtSource, whereAtSource(l.RejectedItems))
+		}
 		for i, r := range l.RejectedItems {
 			if i == maxReasons {
 				fmt.Fprintf(p.Err, "%s: … %d more rejected (write them with --report)\n", l.Name, len(l.RejectedItems)-maxReasons)
@@ -164,9 +168,37 @@ func (p *Plain) Final(rep *warmup.Report) {
 		state = "stopped (" + rep.Stopped + ")"
 	}
 	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
-	if rep.Rejected > 0 || totalNotStarted(rep) != 0 {
+	if rep.Rejected > rep.RejectedAtSource || totalNotStarted(rep) != 0 {
 		fmt.Fprintf(p.Err, "cachewarm: --retry-from the report (--report PATH) runs the rejected and not-started items\n")
 	}
+	if rep.RejectedAtSource > 0 {
+		fmt.Fprintf(p.Err, "cachewarm: %d rejected at the source need a fixed file: --retry-from carries them over, and exits 1, until then\n", rep.RejectedAtSource)
+	}
+}
+
+// maxWhere bounds the source positions listed for a loader's items
+// rejected at the source.
+const maxWhere = 3
+
+// whereAtSource lists where the first items rejected at the source are
+// ("items.jsonl:3, items.jsonl:9, …").
+func whereAtSource(rs []warmup.Rejection) string {
+	var at []string
+	for _, r := range rs {
+		if r.Stage != warmup.StageSource {
+			continue
+		}
+		if len(at) == maxWhere {
+			at = append(at, "…")
+			break
+		}
+		if r.Where == "" {
+			at = append(at, describe(r))
+		} else {
+			at = append(at, r.Where)
+		}
+	}
+	return strings.Join(at, ", ")
 }
 
 // totalNotStarted is -1 when some loader's count is unknown (the rest of
@@ -265,6 +297,7 @@ type summaryEvent struct {
 	Event       string  `json:"event"`
 	Fulfilled   int64   `json:"fulfilled"`
 	Rejected    int64   `json:"rejected"`
+	AtSource    int64   `json:"rejected_at_source"`
 	NotStarted  int64   `json:"not_started"`
 	Interrupted bool    `json:"interrupted"`
 	Stopped     string  `json:"stopped,omitempty"`
@@ -295,6 +328,6 @@ func (j *JSON) Progress(ctx context.Context, _ func() warmup.Snapshot) { <-ctx.D
 
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
-	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Rejected: rep.Rejected, NotStarted: totalNotStarted(rep),
+	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: totalNotStarted(rep),
 		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds})
 }

@@ -28,6 +28,9 @@ type Report struct {
 type ReportTotals struct {
 	Fulfilled int64 `json:"fulfilled"`
 	Rejected  int64 `json:"rejected"`
+	// RejectedAtSource counts the rejected items that no retry can get
+	// in (a malformed line): the file must be fixed.
+	RejectedAtSource int64 `json:"rejected_at_source"`
 	// NotStarted counts items never read, where known; a loader whose
 	// not_started is -1 has more (the rest of a file) on top.
 	NotStarted  int64 `json:"not_started"`
@@ -56,6 +59,9 @@ type LoaderTotals struct {
 	Source    string `json:"source"`
 	Fulfilled int64  `json:"fulfilled"`
 	Rejected  int64  `json:"rejected"`
+	// RejectedAtSource counts the rejected items that no retry can get
+	// in (a malformed line): the file must be fixed.
+	RejectedAtSource int64 `json:"rejected_at_source"`
 	// NotStarted counts the items the source holds that were never read,
 	// -1 when only reading them would tell (the rest of a file).
 	NotStarted int64 `json:"not_started"`
@@ -100,14 +106,27 @@ func (e *Engine) Report() *Report {
 		}
 		before := lr.fulfilledBefore
 		lr.mu.Unlock()
+		atSource := countAtSource(items)
 		rep.FulfilledBefore += before
+		rep.RejectedAtSource += atSource
 		rep.Loaders = append(rep.Loaders, LoaderReport{LoaderTotals: LoaderTotals{
-			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Rejected: l.Rejected,
+			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Rejected: l.Rejected, RejectedAtSource: atSource,
 			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
 			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError,
 		}, RejectedItems: items})
 	}
 	return rep
+}
+
+// countAtSource counts the rejections only a fixed source can undo.
+func countAtSource(rs []Rejection) int64 {
+	var n int64
+	for _, r := range rs {
+		if r.Stage == StageSource {
+			n++
+		}
+	}
+	return n
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -295,10 +295,10 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 	case rediswrite.Interrupted:
 		e.reject(x, StageInterrupted, "interrupted")
 	case rediswrite.Unavailable:
-		x.last = writeFailure(x.key, err, e.cfg.Run.Timeout)
+		x.last = e.writeFailure(x.key, err)
 		e.gate.hold(x, err)
 	default:
-		e.failed(x, writeFailure(x.key, err, e.cfg.Run.Timeout))
+		e.failed(x, e.writeFailure(x.key, err))
 	}
 }
 

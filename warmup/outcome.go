@@ -3,7 +3,6 @@ package warmup
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/cachewarm/cachewarm/warmup/fetch"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
@@ -62,9 +61,19 @@ func fetchFailure(url string, err *fetch.Error) *itemError {
 	return &itemError{stage: StageFetch, transient: err.Transient, msg: "fetch GET " + url + ": " + err.Cause}
 }
 
-// writeFailure is why a SET of key failed: "redis SET key: cause".
-func writeFailure(key string, err error, timeout time.Duration) *itemError {
+// writeFailure is why a SET of key failed: "redis SET key: cause", the
+// cause naming the Redis when it did not answer.
+func (e *Engine) writeFailure(key string, err error) *itemError {
 	class := rediswrite.Classify(err)
 	return &itemError{stage: StageRedis, transient: class == rediswrite.Retry || class == rediswrite.Unavailable,
-		msg: "redis SET " + key + ": " + rediswrite.Cause(err, timeout)}
+		msg: "redis SET " + key + ": " + e.redisCause(err)}
+}
+
+// redisCause is rediswrite.CauseAt for the Redis the run writes to.
+func (e *Engine) redisCause(err error) string {
+	addr := ""
+	if e.rdb != nil {
+		addr = e.rdb.Options().Addr
+	}
+	return rediswrite.CauseAt(addr, err, e.cfg.Run.Timeout)
 }

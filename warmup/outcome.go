@@ -3,6 +3,7 @@ package warmup
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/cachewarm/cachewarm/warmup/fetch"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
@@ -49,6 +50,9 @@ type itemError struct {
 	stage     Stage
 	msg       string
 	transient bool
+	// retryAfter is the least wait before the next attempt that the
+	// origin asked for (Retry-After); 0 leaves it to the backoff.
+	retryAfter time.Duration
 }
 
 func (e *itemError) Error() string { return e.msg }
@@ -58,7 +62,7 @@ func fetchFailure(url string, err *fetch.Error) *itemError {
 	if err.BadURL {
 		return &itemError{stage: StageURL, msg: fmt.Sprintf("url template: %q is not an http(s) URL", url)}
 	}
-	return &itemError{stage: StageFetch, transient: err.Transient, msg: "fetch GET " + url + ": " + err.Cause}
+	return &itemError{stage: StageFetch, transient: err.Transient, retryAfter: err.RetryAfter, msg: "fetch GET " + url + ": " + err.Cause}
 }
 
 // writeFailure is why a SET of key failed: "redis SET key: cause", the

@@ -318,10 +318,9 @@ func (e *Engine) failed(x *item, ie *itemError) {
 	}
 }
 
-// maxRetryAfter caps the wait an origin's Retry-After asks for: past a
-// minute, an item waiting (and holding its place in the run's bounds) is
-// of less use than trying, and at worst a rejection the user can retry
-// later.
+// maxRetryAfter caps the wait an origin's Retry-After asks for: a
+// waiting item holds its place in the run's bounds, and trying again
+// after a minute costs at worst a rejection the user can retry later.
 const maxRetryAfter = time.Minute
 
 // retryDelay is the wait before the next attempt: the backoff, or the

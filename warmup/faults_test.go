@@ -75,6 +75,10 @@ key = "b:{{.}}"
 			<-killed
 			if restart {
 				waitState(t, eng, warmup.StateWaiting)
+				// The header's cause: the failed write's, or a probe's.
+				if c := eng.Snapshot().RedisCause; !strings.HasPrefix(c, "redis "+srv.Addr()+": ") || strings.Contains(c, "->") {
+					t.Errorf("waiting for Redis: %q does not name Redis at %s alone", c, srv.Addr())
+				}
 				srv.Restart()
 			}
 			began := time.Now()
@@ -92,6 +96,7 @@ key = "b:{{.}}"
 				if k.NotStarted == 0 || k.Resume == nil {
 					t.Fatalf("loader k: not started %d, resume %+v: a stopped run must not read the rest", k.NotStarted, k.Resume)
 				}
+				checkCausesGroup(t, rep, srv.Addr())
 				srv.Restart()
 				waitPing(t, srv)
 				// A write Redis applied just before the kill may have
@@ -109,6 +114,31 @@ key = "b:{{.}}"
 			checkKeyspace(t, srv, "k:%d", 300, func(i int) string { return fmt.Sprintf("v/%d", i) })
 			checkKeyspace(t, srv, "b:%d", 20000, func(i int) string { return strconv.Itoa(i) })
 		})
+	}
+}
+
+// checkCausesGroup asserts that the items a Redis outage rejected give
+// it few causes, each naming Redis's address and none a connection's own
+// details (its local port): one outage must read as one cause, not as
+// hundreds.
+func checkCausesGroup(t *testing.T, rep *warmup.Report, addr string) {
+	t.Helper()
+	causes := map[string]int{}
+	for _, l := range rep.Loaders {
+		for _, r := range l.RejectedItems {
+			if r.Stage != warmup.StageRedis {
+				continue
+			}
+			cause := strings.TrimPrefix(r.Reason, "redis SET "+r.Key+": ")
+			if !strings.HasPrefix(cause, "redis "+addr+": ") || strings.Contains(cause, "->") ||
+				strings.Count(cause, "127.0.0.1:") != strings.Count(cause, addr) {
+				t.Errorf("reason %q does not name Redis at %s alone", r.Reason, addr)
+			}
+			causes[cause]++
+		}
+	}
+	if len(causes) == 0 || len(causes) > 2 {
+		t.Errorf("%d distinct causes for one outage, want 1 or 2: %v", len(causes), causes)
 	}
 }
 
@@ -386,7 +416,7 @@ key = "p:{{.}}"
 				t.Fatalf("%d fulfilled, %d rejected; want %d rejected", rep.Fulfilled, rep.Rejected, tc.rejected)
 			}
 			for _, r := range rep.Loaders[0].RejectedItems {
-				if r.Reason != "redis SET "+r.Key+": timeout after "+tc.timeout {
+				if r.Reason != "redis SET "+r.Key+": redis "+srv.Addr()+": timeout after "+tc.timeout {
 					t.Fatalf("reason %q", r.Reason)
 				}
 			}

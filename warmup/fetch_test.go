@@ -2,6 +2,7 @@ package warmup_test
 
 import (
 	"bufio"
+	"compress/zlib"
 	"context"
 	"fmt"
 	"net"
@@ -128,5 +129,172 @@ fetch = { url = "%s/{{.}}" }
 	}
 	if n, _ := srv.Client.Exists(context.Background(), "s:a").Result(); n != 0 {
 		t.Error("s:a written from an unverified origin")
+	}
+}
+
+// An origin's Retry-After (seconds or an HTTP-date) is honoured: the
+// item's next attempt comes no sooner, however short run.backoff is, and
+// it is then written.
+func TestFetchHonoursRetryAfter(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newOrigin(t, func(path string, hit int, w http.ResponseWriter, r *http.Request) {
+		if hit == 1 {
+			switch path {
+			case "/seconds":
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+			case "/date":
+				// HTTP-dates have whole seconds: 2s ahead is at least 1s
+				// after this request.
+				w.Header().Set("Retry-After", time.Now().Add(2*time.Second).UTC().Format(http.TimeFormat))
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			return
+		}
+		fmt.Fprint(w, "fresh"+path)
+	})
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+retries = 1
+backoff = "1ms"
+[[loader]]
+name = "r"
+items = { list = ["seconds", "date"] }
+key = "r:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	eng, rep := runAgainst(t, srv, cfg, warmup.Options{})
+	checkExact(t, eng, rep)
+	if rep.Fulfilled != 2 {
+		t.Fatalf("%d fulfilled, want 2: %s", rep.Fulfilled, firstRejections(t, rep))
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for path, least := range map[string]time.Duration{"/seconds": time.Second, "/date": time.Second} {
+		times := o.times[path]
+		if len(times) != 2 {
+			t.Fatalf("%s: %d requests, want 2", path, len(times))
+		}
+		if gap := times[1].Sub(times[0]); gap < least {
+			t.Errorf("%s: retried after %v, the origin asked for %v", path, gap, least)
+		}
+		if v := srv.Client.Get(context.Background(), "r:"+path[1:]).Val(); v != "fresh"+path {
+			t.Errorf("r:%s = %q", path[1:], v)
+		}
+	}
+}
+
+// Stopping the run ends an item's wait for a long Retry-After at once:
+// the item is rejected as interrupted.
+func TestRetryAfterWaitEndsOnStop(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newOrigin(t, func(path string, hit int, w http.ResponseWriter, r *http.Request) {
+		if path == "/a" {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		fmt.Fprint(w, "b")
+	})
+	// One fetch at a time: b is fetched once a's answer is in, and a
+	// waits out its Retry-After while b is written.
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+concurrency = 1
+retries = 1
+backoff = "1ms"
+[[loader]]
+name = "r"
+items = { list = ["a", "b"] }
+key = "r:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	eng := startAgainst(t, srv, cfg, warmup.Options{})
+	deadline := time.Now().Add(10 * time.Second)
+	for eng.Snapshot().Loaders[0].Fulfilled != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("b was not written")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	began := time.Now()
+	eng.Stop()
+	eng.Wait()
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("the run took %v to stop while an item waited out a Retry-After", took)
+	}
+	rep := eng.Report()
+	checkExact(t, eng, rep)
+	if got := reasons(loaderReport(t, rep, "r"))["a"]; got != "interrupted" {
+		t.Errorf("reason %q, want interrupted", got)
+	}
+	if n := o.count("/a"); n != 1 {
+		t.Errorf("a fetched %d times, want 1", n)
+	}
+}
+
+// An empty answer does not overwrite the cached value unless the loader
+// allows it; a compressed one is stored decoded.
+func TestFetchEmptyAndCompressedBodies(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newOrigin(t, func(path string, hit int, w http.ResponseWriter, r *http.Request) {
+		switch path {
+		case "/no-content":
+			w.WriteHeader(http.StatusNoContent)
+		case "/empty":
+		case "/deflate":
+			w.Header().Set("Content-Encoding", "deflate")
+			zw := zlib.NewWriter(w)
+			fmt.Fprint(zw, `{"price":12}`)
+			zw.Close()
+		}
+	})
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+retries = 2
+backoff = "1ms"
+[[loader]]
+name = "strict"
+items = { list = ["no-content", "empty", "deflate"] }
+key = "strict:{{.}}"
+fetch = { url = "%[1]s/{{.}}" }
+[[loader]]
+name = "lenient"
+items = { list = ["no-content", "empty"] }
+key = "lenient:{{.}}"
+fetch = { url = "%[1]s/{{.}}", allow_empty = true }
+`, o.URL), nil, nil)
+	ctx := context.Background()
+	for _, k := range []string{"strict:no-content", "strict:empty", "lenient:no-content", "lenient:empty"} {
+		srv.Client.Set(ctx, k, "cached", 0)
+	}
+	eng, rep := runAgainst(t, srv, cfg, warmup.Options{})
+	checkExact(t, eng, rep)
+	strict := loaderReport(t, rep, "strict")
+	got := reasons(strict)
+	for item, want := range map[string]string{
+		"no-content": fmt.Sprintf("fetch GET %s/no-content: empty body (204 No Content)", o.URL),
+		"empty":      fmt.Sprintf("fetch GET %s/empty: empty body (200 OK)", o.URL),
+	} {
+		if got[item] != want {
+			t.Errorf("%s: reason %q, want %q", item, got[item], want)
+		}
+	}
+	for _, r := range strict.RejectedItems {
+		if r.Attempts != 1 {
+			t.Errorf("%s: %d attempts: an empty answer is not retried", r.Item, r.Attempts)
+		}
+	}
+	want := map[string]string{
+		"strict:no-content": "cached", "strict:empty": "cached", "strict:deflate": `{"price":12}`,
+		"lenient:no-content": "", "lenient:empty": "",
+	}
+	for k, v := range want {
+		if got := srv.Client.Get(ctx, k).Val(); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if l := loaderReport(t, rep, "lenient"); l.Fulfilled != 2 {
+		t.Errorf("lenient: %d fulfilled, want 2", l.Fulfilled)
 	}
 }

@@ -164,7 +164,7 @@ func (g *gate) release(x *item, confirmed bool) {
 
 // causeOf is the outage's cause as the header shows it, without secrets.
 func (g *gate) causeOf(err error) string {
-	return g.e.cfg.Secrets().Redact(rediswrite.Cause(err, g.e.cfg.Run.Timeout))
+	return g.e.cfg.Secrets().Redact(g.e.redisCause(err))
 }
 
 // giveUp rejects the held items with the outage's cause and fails the

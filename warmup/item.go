@@ -219,7 +219,8 @@ func (e *Engine) fetchAttempt(x *item) {
 func (e *Engine) fetchHeld(x *item) ([]byte, *fetch.Error) {
 	defer e.releaseFetch(x.lr)
 	x.begun()
-	return e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: x.lr.cfg.Fetch.Headers, Private: x.lr.cfg.Fetch.Private})
+	f := x.lr.cfg.Fetch
+	return e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, AllowEmpty: f.AllowEmpty})
 }
 
 // goFetch runs x's fetch on an idle fetch goroutine, or a new one. A
@@ -295,15 +296,16 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 	case rediswrite.Interrupted:
 		e.reject(x, StageInterrupted, "interrupted")
 	case rediswrite.Unavailable:
-		x.last = writeFailure(x.key, err, e.cfg.Run.Timeout)
+		x.last = e.writeFailure(x.key, err)
 		e.gate.hold(x, err)
 	default:
-		e.failed(x, writeFailure(x.key, err, e.cfg.Run.Timeout))
+		e.failed(x, e.writeFailure(x.key, err))
 	}
 }
 
 // failed is the one retry loop: a transient failure is tried again after
-// a backoff while attempts remain; anything else rejects the item.
+// a backoff, or the origin's Retry-After if longer, while attempts
+// remain; anything else rejects the item.
 func (e *Engine) failed(x *item, ie *itemError) {
 	x.last = ie
 	switch {
@@ -312,8 +314,19 @@ func (e *Engine) failed(x *item, ie *itemError) {
 	case e.stopCtx.Err() != nil:
 		e.reject(x, StageInterrupted, "interrupted")
 	default:
-		go e.retryLater(x, e.backoff(x.tries))
+		go e.retryLater(x, retryDelay(e.backoff(x.tries), ie.retryAfter))
 	}
+}
+
+// maxRetryAfter caps the wait an origin's Retry-After asks for: a
+// waiting item holds its place in the run's bounds, and trying again
+// after a minute costs at worst a rejection the user can retry later.
+const maxRetryAfter = time.Minute
+
+// retryDelay is the wait before the next attempt: the backoff, or the
+// origin's Retry-After (capped) when that is longer.
+func retryDelay(backoff, retryAfter time.Duration) time.Duration {
+	return max(backoff, min(retryAfter, maxRetryAfter))
 }
 
 // retryLater waits d, then starts x's next attempt: the fetch again if it

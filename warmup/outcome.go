@@ -50,6 +50,9 @@ type itemError struct {
 	stage     Stage
 	msg       string
 	transient bool
+	// retryAfter is the least wait before the next attempt that the
+	// origin asked for (Retry-After); 0 leaves it to the backoff.
+	retryAfter time.Duration
 }
 
 func (e *itemError) Error() string { return e.msg }
@@ -59,12 +62,22 @@ func fetchFailure(url string, err *fetch.Error) *itemError {
 	if err.BadURL {
 		return &itemError{stage: StageURL, msg: fmt.Sprintf("url template: %q is not an http(s) URL", url)}
 	}
-	return &itemError{stage: StageFetch, transient: err.Transient, msg: "fetch GET " + url + ": " + err.Cause}
+	return &itemError{stage: StageFetch, transient: err.Transient, retryAfter: err.RetryAfter, msg: "fetch GET " + url + ": " + err.Cause}
 }
 
-// writeFailure is why a SET of key failed: "redis SET key: cause".
-func writeFailure(key string, err error, timeout time.Duration) *itemError {
+// writeFailure is why a SET of key failed: "redis SET key: cause", the
+// cause naming the Redis when it did not answer.
+func (e *Engine) writeFailure(key string, err error) *itemError {
 	class := rediswrite.Classify(err)
 	return &itemError{stage: StageRedis, transient: class == rediswrite.Retry || class == rediswrite.Unavailable,
-		msg: "redis SET " + key + ": " + rediswrite.Cause(err, timeout)}
+		msg: "redis SET " + key + ": " + e.redisCause(err)}
+}
+
+// redisCause is rediswrite.CauseAt for the Redis the run writes to.
+func (e *Engine) redisCause(err error) string {
+	addr := ""
+	if e.rdb != nil {
+		addr = e.rdb.Options().Addr
+	}
+	return rediswrite.CauseAt(addr, err, e.cfg.Run.Timeout)
 }

@@ -39,7 +39,8 @@ type Snapshot struct {
 	// for longer than run.redis_wait), or "".
 	StopReason string
 	// RedisDown is how long Redis has been unavailable, 0 while it
-	// answers; RedisCause is why ("connection refused").
+	// answers; RedisCause is why ("redis 127.0.0.1:6379: connection
+	// refused").
 	RedisDown  time.Duration
 	RedisCause string
 	Started    time.Time

@@ -85,6 +85,9 @@ type FetchSpec struct {
 	// Private names the headers a redirect to another host does not
 	// carry: credential-like names and values expanded from ${VAR}.
 	Private map[string]bool
+	// AllowEmpty accepts an empty body (a 204, or a 200 with nothing in
+	// it) as the value to write; by default it rejects the item.
+	AllowEmpty bool
 }
 
 // rawConfig mirrors the TOML file; it is decoded strictly, then validated.
@@ -119,8 +122,9 @@ type rawLoader struct {
 	} `toml:"items"`
 	Key   string `toml:"key"`
 	Fetch *struct {
-		URL     string            `toml:"url"`
-		Headers map[string]string `toml:"headers"`
+		URL        string            `toml:"url"`
+		Headers    map[string]string `toml:"headers"`
+		AllowEmpty bool              `toml:"allow_empty"`
 	} `toml:"fetch"`
 	TTL         any    `toml:"ttl"`
 	Concurrency *int64 `toml:"concurrency"`
@@ -569,7 +573,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	l.Key = v.template(p("key"), keyText)
 	if r.Fetch != nil {
 		urlText := v.expand(p("fetch.url"), r.Fetch.URL, true)
-		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}}
+		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}, AllowEmpty: r.Fetch.AllowEmpty}
 		if urlText == "" {
 			v.fail(p("fetch.url"), "fetch needs a url")
 		}

@@ -16,13 +16,26 @@
 //     subdomains) the request's private headers are not sent again for
 //     the rest of the chain, even if it comes back, and neither are
 //     Authorization or Cookie;
+//   - statuses are sorted explicitly: a 2xx with a body is the value (an
+//     empty one, a 204 or a 200 with nothing in it, is an error unless
+//     Request.AllowEmpty says so); 408, 425, 429 and 5xx are transient,
+//     with the origin's Retry-After (seconds or an HTTP-date) in
+//     Error.RetryAfter; any other 4xx, and a 3xx net/http could not
+//     follow (no Location, 304, 300), is final;
+//   - the value is the decoded body: unless the request sets
+//     Accept-Encoding itself (then the bytes are kept as sent), net/http
+//     asks for gzip and decodes it, and a gzip or deflate (zlib-wrapped
+//     or raw) body the origin sends unasked is decoded here; any other
+//     coding (br, zstd) is an error naming it;
 //   - a body is never held beyond Options.MaxBody: it is read through a
 //     limit and the connection is dropped as soon as the limit is passed,
-//     whether or not the origin announced a length, and after transparent
-//     gzip decoding, so a compressed bomb is bounded too;
+//     whether or not the origin announced a length, and the limit is on
+//     the decoded bytes, so a compressed bomb is bounded too;
 //   - a failure is an *Error whose Cause is short and stable and never
-//     quotes response bytes or request headers (which may hold secrets),
-//     and which says whether retrying may help.
+//     quotes response bytes or request headers (which may hold secrets)
+//     nor what differs between connections (local ports, HTTP/2 stream
+//     ids), so that a thousand items failing for one reason read the same;
+//     it says whether retrying may help. The caller names the URL.
 //
 // The proxy comes from the environment (HTTP_PROXY, HTTPS_PROXY,
 // NO_PROXY) unless Options.Proxy says otherwise: http:// origins are

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Error is why a fetch failed.
@@ -22,9 +23,13 @@ type Error struct {
 	// "interrupted". It never quotes response bytes or request headers.
 	Cause string
 	// Transient says a retry may succeed (timeouts, connection errors,
-	// 5xx, 429, 408). An interrupted fetch is not transient: the caller
-	// cancelled it and is not going to retry.
+	// 5xx, 408, 425, 429). An interrupted fetch is not transient: the
+	// caller cancelled it and is not going to retry.
 	Transient bool
+	// RetryAfter is how long the origin asked to wait before the next
+	// request (a transient status's Retry-After, in seconds or as a
+	// date); 0 when it did not say. Capping it is the caller's call.
+	RetryAfter time.Duration
 	// BadURL says the URL itself is unusable (not http(s), no host, does
 	// not parse): nothing was sent.
 	BadURL bool
@@ -150,7 +155,43 @@ func describeOther(err error) *Error {
 		return &Error{Cause: "malformed response: " + unquoted(msg[strings.Index(msg, "malformed HTTP"):])}
 	}
 	var ne net.Error
-	return &Error{Cause: unquoted(strings.TrimPrefix(msg, "net/http: ")), Transient: errors.As(err, &ne)}
+	transient := errors.As(err, &ne)
+	if e := describeConnection(err); e != nil {
+		return e
+	}
+	return &Error{Cause: unquoted(strings.TrimPrefix(opCause(err).Error(), "net/http: ")), Transient: transient}
+}
+
+// describeConnection names a connection lost in ways describeNetwork
+// does not see, in words that are the same for every connection:
+// net/http's and HTTP/2's own messages carry stream ids and debug data.
+func describeConnection(err error) *Error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, net.ErrClosed), strings.Contains(msg, "http2: client connection lost"):
+		return &Error{Cause: "connection closed", Transient: true}
+	case strings.Contains(msg, "server sent GOAWAY"):
+		return &Error{Cause: "connection closed by the origin (HTTP/2 GOAWAY)", Transient: true}
+	case strings.Contains(msg, "stream error: stream ID "):
+		// "stream error: stream ID 3; INTERNAL_ERROR; received from peer"
+		_, rest, _ := strings.Cut(msg, "stream error: stream ID ")
+		if _, code, ok := strings.Cut(rest, "; "); ok {
+			code, _, _ = strings.Cut(code, ";")
+			return &Error{Cause: "HTTP/2 stream error " + code, Transient: true}
+		}
+	}
+	return nil
+}
+
+// opCause is err without the *net.OpError around it, whose message
+// names the local address (an ephemeral port, different on every
+// connection) as well as the remote one the caller already names.
+func opCause(err error) error {
+	var op *net.OpError
+	for errors.As(err, &op) && op.Err != nil {
+		err = op.Err
+	}
+	return err
 }
 
 // firstClause is msg up to its first ": ", where details follow.

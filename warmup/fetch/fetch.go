@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -42,6 +43,10 @@ type Request struct {
 	// from ${VAR}); Authorization and Cookie never follow either. Names
 	// match case-insensitively.
 	Private map[string]bool
+	// AllowEmpty accepts an empty body (a 204, or a 2xx with nothing in
+	// it) as the value; otherwise it is an error, since writing "" over
+	// a cached value is rarely what an empty answer means.
+	AllowEmpty bool
 }
 
 // DefaultMaxBody is the body limit when Options.MaxBody is 0.
@@ -128,7 +133,8 @@ func (c *Client) Get(ctx context.Context, r Request) ([]byte, *Error) {
 	if err != nil {
 		return nil, &Error{Cause: "URL does not parse", BadURL: true}
 	}
-	c.setHeaders(req, r.Headers)
+	// A caller that sets Accept-Encoding itself gets the bytes as sent.
+	decode := !c.setHeaders(req, r.Headers)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, c.describe(ctx, reqCtx, err)
@@ -138,12 +144,15 @@ func (c *Client) Get(ctx context.Context, r Request) ([]byte, *Error) {
 		drain(resp.Body)
 		return nil, ferr
 	}
-	body, err := c.readBody(resp)
+	body, err := c.readBody(resp, decode)
 	if err != nil {
 		if ferr, ok := err.(*Error); ok {
 			return nil, ferr
 		}
 		return nil, c.describe(ctx, reqCtx, err)
+	}
+	if len(body) == 0 && !r.AllowEmpty {
+		return nil, &Error{Cause: "empty body (" + statusText(resp.StatusCode) + ")"}
 	}
 	return body, nil
 }
@@ -175,7 +184,8 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 
 // setHeaders sets the caller's headers over the default User-Agent; a
 // Host header is the request's Host, which net/http takes from req.Host.
-func (c *Client) setHeaders(req *http.Request, headers map[string]string) {
+// It reports whether the caller set Accept-Encoding.
+func (c *Client) setHeaders(req *http.Request, headers map[string]string) (acceptEncoding bool) {
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
@@ -186,20 +196,46 @@ func (c *Client) setHeaders(req *http.Request, headers map[string]string) {
 		}
 		req.Header.Set(k, v)
 	}
+	_, acceptEncoding = req.Header["Accept-Encoding"]
+	return acceptEncoding
 }
 
-// checkStatus rejects anything but a 2xx answer. A redirect status is
-// only returned by net/http when it had no Location to follow.
+// checkStatus rejects anything but a 2xx answer, saying which statuses a
+// retry may cure: 408, 425, 429 and 5xx, with the origin's Retry-After.
+// A redirect status is only returned by net/http when it had no Location
+// to follow.
 func checkStatus(resp *http.Response) *Error {
 	code := resp.StatusCode
-	if code >= 200 && code <= 299 {
+	switch {
+	case code >= 200 && code <= 299:
 		return nil
-	}
-	if isFollowedRedirect(code) && resp.Header.Get("Location") == "" {
+	case isFollowedRedirect(code) && resp.Header.Get("Location") == "":
 		return &Error{Cause: statusText(code) + " without a Location"}
+	case code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooEarly || code == http.StatusTooManyRequests:
+		return &Error{Cause: statusText(code), Transient: true, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
-	transient := code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout
-	return &Error{Cause: statusText(code), Transient: transient}
+	return &Error{Cause: statusText(code)}
+}
+
+// maxRetryAfter bounds what retryAfter returns, so that an absurd
+// number of seconds cannot overflow a Duration.
+const maxRetryAfter = 1 << 32 * time.Second
+
+// retryAfter reads a Retry-After value, delay-seconds or an HTTP-date
+// (relative to now); 0 when there is none or it does not parse.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	secs, err := strconv.ParseUint(v, 10, 64)
+	if err == nil || errors.Is(err, strconv.ErrRange) {
+		return time.Duration(min(secs, uint64(maxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(t.Sub(now), 0), maxRetryAfter)
+	}
+	return 0
 }
 
 // isFollowedRedirect says whether net/http follows code when it comes
@@ -228,16 +264,35 @@ func drain(body io.Reader) {
 	io.CopyN(io.Discard, body, maxDrain)
 }
 
-// readBody reads at most maxBody bytes of resp's (decoded) body. One
-// byte more than the limit is enough to know it is passed; the caller's
+// readBody reads at most maxBody bytes of resp's body, decoded when
+// decode says so (net/http has already decoded the gzip it asked for).
+// The limit is on the decoded bytes, which are what is held. One byte
+// more than the limit is enough to know it is passed; the caller's
 // Close then drops the connection without reading the rest.
-func (c *Client) readBody(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > c.maxBody {
+func (c *Client) readBody(resp *http.Response, decode bool) ([]byte, error) {
+	r, announced := io.Reader(resp.Body), resp.ContentLength
+	var undo []string
+	if resp.Uncompressed {
+		undo = []string{"gzip"}
+	} else if values := resp.Header.Values("Content-Encoding"); decode && len(values) > 0 {
+		var ferr *Error
+		if undo, ferr = codings(values); ferr != nil {
+			return nil, ferr
+		}
+		if len(undo) > 0 {
+			var err error
+			if r, err = decoder(r, undo); err != nil {
+				return nil, decodeFailure(err, undo)
+			}
+			announced = -1
+		}
+	}
+	if announced > c.maxBody {
 		return nil, c.tooLarge()
 	}
-	body, over, err := readAtMost(resp.Body, c.maxBody, resp.ContentLength)
+	body, over, err := readAtMost(r, c.maxBody, announced)
 	if err != nil {
-		return nil, err
+		return nil, decodeFailure(err, undo)
 	}
 	if over {
 		return nil, c.tooLarge()

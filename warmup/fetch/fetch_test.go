@@ -2,7 +2,10 @@ package fetch_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"runtime"
 	"strings"
 	"sync"
@@ -48,40 +52,109 @@ func checkErr(t *testing.T, ferr *fetch.Error, cause string, transient bool) {
 	}
 }
 
+// Every status is sorted one way: a 2xx with a body is the value; an
+// empty one is rejected unless allowed; 408, 425, 429 and 5xx may be
+// retried, with the origin's Retry-After; other 4xx and 3xx that cannot
+// be followed are final.
 func TestStatus(t *testing.T) {
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var code int
 		fmt.Sscan(strings.TrimPrefix(r.URL.Path, "/"), &code)
-		// A reason phrase and body the cause must not quote.
+		if ra := r.URL.Query().Get("retry-after"); ra != "" {
+			w.Header().Set("Retry-After", ra)
+		}
 		w.WriteHeader(code)
-		fmt.Fprint(w, "secret body")
+		if r.URL.Query().Get("empty") == "" {
+			// A body the cause must not quote.
+			fmt.Fprint(w, "secret body")
+		}
 	}))
 	defer o.Close()
 	tests := []struct {
-		code      int
-		cause     string
-		transient bool
+		path       string
+		allowEmpty bool
+		cause      string
+		transient  bool
 	}{
-		{200, "", false},
-		{204, "", false},
-		{404, "404 Not Found", false},
-		{403, "403 Forbidden", false},
-		{408, "408 Request Timeout", true},
-		{429, "429 Too Many Requests", true},
-		{500, "500 Internal Server Error", true},
-		{503, "503 Service Unavailable", true},
-		{304, "304 Not Modified", false},
+		{"/200", false, "", false},
+		{"/201", false, "", false},
+		{"/203", false, "", false},
+		{"/299", false, "", false},
+		{"/200?empty=1", false, "empty body (200 OK)", false},
+		{"/200?empty=1", true, "", false},
+		{"/204", false, "empty body (204 No Content)", false},
+		{"/204", true, "", false},
+		{"/300", false, "300 Multiple Choices", false},
+		{"/302", false, "302 Found without a Location", false},
+		{"/304", false, "304 Not Modified", false},
+		{"/400", false, "400 Bad Request", false},
+		{"/401", false, "401 Unauthorized", false},
+		{"/403", false, "403 Forbidden", false},
+		{"/404", false, "404 Not Found", false},
+		{"/410", false, "410 Gone", false},
+		{"/422", false, "422 Unprocessable Entity", false},
+		{"/408", false, "408 Request Timeout", true},
+		{"/425", false, "425 Too Early", true},
+		{"/429", false, "429 Too Many Requests", true},
+		{"/500", false, "500 Internal Server Error", true},
+		{"/501", false, "501 Not Implemented", true},
+		{"/502", false, "502 Bad Gateway", true},
+		{"/503", false, "503 Service Unavailable", true},
+		{"/504", false, "504 Gateway Timeout", true},
+		{"/599", false, "599", true},
 	}
 	for _, tc := range tests {
-		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
-			body, ferr := get(t, fetch.Options{}, fetch.Request{URL: fmt.Sprintf("%s/%d", o.URL, tc.code)})
+		t.Run(fmt.Sprintf("%s allow_empty=%v", tc.path, tc.allowEmpty), func(t *testing.T) {
+			body, ferr := get(t, fetch.Options{}, fetch.Request{URL: o.URL + tc.path, AllowEmpty: tc.allowEmpty})
 			checkErr(t, ferr, tc.cause, tc.transient)
 			want := "secret body"
-			if tc.code == 204 {
+			if tc.allowEmpty {
 				want = ""
 			}
 			if ferr == nil && string(body) != want {
 				t.Errorf("body %q, want %q", body, want)
+			}
+		})
+	}
+}
+
+// A retried status carries the origin's Retry-After, in seconds or as
+// an HTTP-date; a final status's is ignored, since nothing follows it.
+func TestRetryAfter(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var code int
+		fmt.Sscan(strings.TrimPrefix(r.URL.Path, "/"), &code)
+		w.Header().Set("Retry-After", r.URL.Query().Get("v"))
+		w.WriteHeader(code)
+	}))
+	defer o.Close()
+	in30s := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
+	past := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		code     int
+		value    string
+		min, max time.Duration
+	}{
+		{429, "7", 7 * time.Second, 7 * time.Second},
+		{503, " 120 ", 120 * time.Second, 120 * time.Second},
+		{408, "0", 0, 0},
+		{425, "1", time.Second, time.Second},
+		{503, in30s, 28 * time.Second, 30 * time.Second},
+		{429, past, 0, 0},
+		{429, "soon", 0, 0},
+		{429, "-5", 0, 0},
+		{429, "", 0, 0},
+		{429, "99999999999999999999", 100 * 365 * 24 * time.Hour, time.Duration(1<<63 - 1)},
+		{404, "7", 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%d %s", tc.code, tc.value), func(t *testing.T) {
+			_, ferr := get(t, fetch.Options{}, fetch.Request{URL: fmt.Sprintf("%s/%d?v=%s", o.URL, tc.code, url.QueryEscape(tc.value))})
+			if ferr == nil {
+				t.Fatal("succeeded")
+			}
+			if ferr.RetryAfter < tc.min || ferr.RetryAfter > tc.max {
+				t.Errorf("RetryAfter %v, want %v..%v", ferr.RetryAfter, tc.min, tc.max)
 			}
 		})
 	}
@@ -202,6 +275,7 @@ func TestUserAgentAndHost(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		ua, host = r.Header.Get("User-Agent"), r.Host
+		fmt.Fprint(w, "ok")
 	}))
 	defer o.Close()
 	tests := []struct {
@@ -302,6 +376,8 @@ func TestCancelEndsRequestAtOnce(t *testing.T) {
 // MiB, not 64.
 func TestBodyLimit(t *testing.T) {
 	const limit = 1 << 20
+	// 256 MiB of zeros each, sent as a few hundred KiB.
+	gzBomb, flBomb := gzipBomb(256), deflateBomb(256)
 	var mu sync.Mutex
 	var streamed int64
 	streamDone := make(chan struct{}, 1)
@@ -312,12 +388,12 @@ func TestBodyLimit(t *testing.T) {
 		case "/length":
 			w.Header().Set("Content-Length", fmt.Sprint(limit+1))
 			w.Write(make([]byte, limit+1))
-		case "/gzip":
-			// 16 MiB of zeros compress to a few KiB.
-			w.Header().Set("Content-Encoding", "gzip")
-			zw := gzip.NewWriter(w)
-			zw.Write(make([]byte, 16<<20))
-			zw.Close()
+		case "/gzip", "/x-gzip":
+			w.Header().Set("Content-Encoding", path.Base(r.URL.Path))
+			w.Write(gzBomb)
+		case "/deflate":
+			w.Header().Set("Content-Encoding", "deflate")
+			w.Write(flBomb)
 		case "/stream":
 			defer func() { streamDone <- struct{}{} }()
 			chunk := make([]byte, 32<<10)
@@ -335,12 +411,47 @@ func TestBodyLimit(t *testing.T) {
 	}))
 	defer o.Close()
 	opts := fetch.Options{MaxBody: limit}
-	for _, path := range []string{"/length", "/gzip"} {
-		t.Run(path, func(t *testing.T) {
-			_, ferr := get(t, opts, fetch.Request{URL: o.URL + path})
+	t.Run("/length", func(t *testing.T) {
+		_, ferr := get(t, opts, fetch.Request{URL: o.URL + "/length"})
+		checkErr(t, ferr, "body larger than 1 MiB", false)
+	})
+	// A compressed bomb is cut off at the limit's size decoded: decoding
+	// it all would allocate 256 MiB.
+	for _, p := range []string{"/gzip", "/x-gzip", "/deflate"} {
+		t.Run(p+" bomb", func(t *testing.T) {
+			c := fetch.New(opts)
+			defer c.CloseIdle()
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, ferr := c.Get(context.Background(), fetch.Request{URL: o.URL + p})
+			runtime.ReadMemStats(&after)
 			checkErr(t, ferr, "body larger than 1 MiB", false)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4*limit {
+				t.Errorf("allocated %d MiB for a 1 MiB limit", alloc>>20)
+			}
 		})
 	}
+	t.Run("bombs are what they claim", func(t *testing.T) {
+		// Made the same way, 3 MiB bombs decode to 3 MiB under a limit
+		// they fit in.
+		small := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", path.Base(r.URL.Path))
+			if r.URL.Path == "/deflate" {
+				w.Write(deflateBomb(3))
+				return
+			}
+			w.Write(gzipBomb(3))
+		}))
+		defer small.Close()
+		for _, p := range []string{"/gzip", "/x-gzip", "/deflate"} {
+			body, ferr := get(t, fetch.Options{MaxBody: 4 << 20}, fetch.Request{URL: small.URL + p})
+			checkErr(t, ferr, "", false)
+			if len(body) != 3<<20 || bytes.IndexFunc(body, func(r rune) bool { return r != 0 }) >= 0 {
+				t.Errorf("%s: %d bytes decoded, want 3 MiB of zeros", p, len(body))
+			}
+		}
+	})
 	t.Run("/exact", func(t *testing.T) {
 		body, ferr := get(t, opts, fetch.Request{URL: o.URL + "/exact"})
 		checkErr(t, ferr, "", false)
@@ -371,6 +482,105 @@ func TestBodyLimit(t *testing.T) {
 			t.Errorf("the origin streamed all %d MiB", streamed>>20)
 		}
 	})
+}
+
+// The value stored is the decoded body, whatever coding the origin
+// chose, unless the loader asked for an encoding itself.
+func TestContentEncoding(t *testing.T) {
+	const value = `{"id":1,"name":"widget"}`
+	encoded := map[string][]byte{
+		"gzip":        gzipped([]byte(value)),
+		"zlib":        zlibbed([]byte(value)),
+		"raw-deflate": deflated([]byte(value)),
+		"gzip-zlib":   zlibbed(gzipped([]byte(value))),
+		"br":          []byte("\x1b\x17\x00\xf8brotli-ish"),
+		"corrupt":     []byte("\x1f\x8b\x08\x00not gzip at all"),
+		"plain":       []byte(value),
+		"empty":       nil,
+	}
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		w.Header().Set("Content-Encoding", q.Get("ce"))
+		w.Header().Set("X-Accept-Encoding", r.Header.Get("Accept-Encoding"))
+		w.Write(encoded[q.Get("body")])
+	}))
+	defer o.Close()
+	tests := []struct {
+		name, ce, body string
+		headers        map[string]string
+		allowEmpty     bool
+		want, cause    string
+	}{
+		{"gzip, asked by net/http", "gzip", "gzip", nil, false, value, ""},
+		{"x-gzip", "x-gzip", "gzip", nil, false, value, ""},
+		{"GZIP in capitals", "GZIP", "gzip", nil, false, value, ""},
+		{"deflate as zlib", "deflate", "zlib", nil, false, value, ""},
+		{"deflate raw", "deflate", "raw-deflate", nil, false, value, ""},
+		{"two codings", "gzip, deflate", "gzip-zlib", nil, false, value, ""},
+		{"identity", "identity", "plain", nil, false, value, ""},
+		{"br", "br", "br", nil, false, "", "unsupported Content-Encoding br"},
+		{"zstd", "zstd", "br", nil, false, "", "unsupported Content-Encoding zstd"},
+		{"unknown coding not quoted", "s3cret-coding", "br", nil, false, "", "unsupported Content-Encoding"},
+		{"three codings", "gzip, gzip, gzip", "gzip", nil, false, "", "more than 2 Content-Encodings"},
+		{"corrupt x-gzip", "x-gzip", "corrupt", nil, false, "", "body does not decode as gzip"},
+		{"corrupt gzip, asked by net/http", "gzip", "corrupt", nil, false, "", "body does not decode as gzip"},
+		{"empty deflate", "deflate", "empty", nil, false, "", "empty body (200 OK)"},
+		{"empty deflate allowed", "deflate", "empty", nil, true, "", ""},
+		{"Accept-Encoding set: gzip kept as sent", "gzip", "gzip", map[string]string{"accept-encoding": "gzip"}, false, string(encoded["gzip"]), ""},
+		{"Accept-Encoding set: deflate kept as sent", "deflate", "zlib", map[string]string{"Accept-Encoding": "identity"}, false, string(encoded["zlib"]), ""},
+		{"Accept-Encoding set: br kept as sent", "br", "br", map[string]string{"Accept-Encoding": "br"}, false, string(encoded["br"]), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u := fmt.Sprintf("%s/?ce=%s&body=%s", o.URL, url.QueryEscape(tc.ce), tc.body)
+			body, ferr := get(t, fetch.Options{}, fetch.Request{URL: u, Headers: tc.headers, AllowEmpty: tc.allowEmpty})
+			checkErr(t, ferr, tc.cause, false)
+			if ferr == nil && string(body) != tc.want {
+				t.Errorf("body %q, want %q", body, tc.want)
+			}
+		})
+	}
+}
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func zlibbed(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func deflated(b []byte) []byte {
+	var buf bytes.Buffer
+	fw, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	fw.Write(b)
+	fw.Close()
+	return buf.Bytes()
+}
+
+// gzipBomb is mib MiB of zeros in about mib KiB: gzip members, each one
+// compressed MiB, which a reader decodes one after the other.
+func gzipBomb(mib int) []byte {
+	return bytes.Repeat(gzipped(make([]byte, 1<<20)), mib)
+}
+
+// deflateBomb is mib MiB of zeros as raw deflate: one compressed MiB
+// ended by a sync flush (so that it ends on a byte boundary and is not
+// final), repeated, then an empty final block.
+func deflateBomb(mib int) []byte {
+	var one bytes.Buffer
+	fw, _ := flate.NewWriter(&one, flate.BestCompression)
+	fw.Write(make([]byte, 1<<20))
+	fw.Flush()
+	return append(bytes.Repeat(one.Bytes(), mib), 0x03, 0x00)
 }
 
 func TestTLSVerifiesTheOrigin(t *testing.T) {
@@ -491,6 +701,7 @@ func TestURLPathIsEscaped(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		requestURI = r.RequestURI
+		fmt.Fprint(w, "ok")
 	}))
 	defer o.Close()
 	_, ferr := get(t, fetch.Options{}, fetch.Request{URL: o.URL + "/ok/a b"})

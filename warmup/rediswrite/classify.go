@@ -87,11 +87,15 @@ func IsTimeout(err error) bool {
 
 // Cause shortens an error to what a user reads in a reason:
 // "connection refused", "timeout after 10s", or the server's reply
-// ("WRONGPASS invalid username-password pair…").
+// ("WRONGPASS invalid username-password pair…"). It never holds what
+// differs from one connection to the next (a local port), so that one
+// failure read by a thousand items is one cause; CauseAt adds which
+// Redis it was.
 func Cause(err error, timeout time.Duration) string {
 	var rerr redis.Error
 	var ne net.Error
 	var dnsErr *net.DNSError
+	var errno syscall.Errno
 	switch {
 	case errors.As(err, &rerr):
 		return rerr.Error()
@@ -103,14 +107,31 @@ func Cause(err error, timeout time.Duration) string {
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return "connection reset"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return "connection closed"
 	case errors.As(err, &dnsErr):
 		return "cannot resolve host " + dnsErr.Name
+	case errors.As(err, &errno):
+		// "no route to host", "network is unreachable", ...
+		return errno.Error()
 	}
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "dial ") {
-		msg = msg[i+2:]
+	// A *net.OpError's message names both ends, the local one an
+	// ephemeral port: what it wraps is the cause.
+	var op *net.OpError
+	for errors.As(err, &op) && op.Err != nil {
+		err = op.Err
 	}
-	return strings.TrimPrefix(msg, "redis: ")
+	return strings.TrimPrefix(err.Error(), "redis: ")
+}
+
+// CauseAt is Cause naming the Redis at addr when it did not answer
+// ("redis 127.0.0.1:6379: connection refused"): a reply is the server's
+// own word and an interrupt the run's, so they are left as they are.
+func CauseAt(addr string, err error, timeout time.Duration) string {
+	var rerr redis.Error
+	cause := Cause(err, timeout)
+	if addr == "" || errors.As(err, &rerr) || errors.Is(err, context.Canceled) || errors.Is(err, errNoReply) {
+		return cause
+	}
+	return "redis " + addr + ": " + cause
 }

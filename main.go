@@ -127,7 +127,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// The demo's [origin] table and {{origin}} function are the demo's
 	// own; the engine's config knows only its extension point.
 	ext := demo.NewExtension()
-	cfg, err := config.LoadConfig(f.config, ext.Options())
+	cfgOpts := ext.Options()
+	cfgOpts.Stdin = stdin
+	cfg, err := config.LoadConfig(f.config, cfgOpts)
 	if err != nil {
 		return fail(err)
 	}
@@ -179,7 +181,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
 	}
 
-	useTUI := !f.plain && !f.json && isTerminal(stdin) && isTerminal(stdout)
+	// The monitor reads keys from standard input: not when items come from it.
+	useTUI := !f.plain && !f.json && !cfg.ReadsStdin() && isTerminal(stdin) && isTerminal(stdout)
 	var printer headless.Printer
 	if !useTUI {
 		if f.json {
@@ -199,6 +202,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if prior != nil {
 		if err := eng.StartFrom(prior); err != nil {
 			return fail(err)
+		}
+		for _, n := range eng.Notes() {
+			fmt.Fprintf(stderr, "cachewarm: %s\n", secrets.Redact(n))
 		}
 	} else {
 		eng.Start()

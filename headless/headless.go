@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
 // Printer receives a run's events and prints them.
@@ -169,7 +170,14 @@ func (p *Plain) Final(rep *warmup.Report) {
 	}
 	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
 	if rep.Rejected > rep.RejectedAtSource || totalNotStarted(rep) != 0 {
-		fmt.Fprintf(p.Err, "cachewarm: --retry-from the report (--report PATH) runs the rejected and not-started items\n")
+		what := "the rejected and not-started items"
+		for _, l := range rep.Loaders {
+			if l.Resume != nil && l.Resume.Kind == source.KindStream {
+				what = "the rejected items and the rest of each file, not the rest of a stream"
+				break
+			}
+		}
+		fmt.Fprintf(p.Err, "cachewarm: --retry-from the report (--report PATH) runs %s\n", what)
 	}
 	if rep.RejectedAtSource > 0 {
 		fmt.Fprintf(p.Err, "cachewarm: %d rejected at the source need a fixed file: --retry-from carries them over, and exits 1, until then\n", rep.RejectedAtSource)
@@ -224,6 +232,10 @@ func notStarted(n int64) string {
 func describeResume(l warmup.LoaderReport) string {
 	r := l.Resume
 	switch {
+	case r.Kind == source.KindStream:
+		return fmt.Sprintf("lines %d on of a stream, which --retry-from cannot read again: feed them again", r.Line)
+	case r.Kind == source.KindGzip:
+		return fmt.Sprintf("the rest of the file from line %d (byte %d decompressed)", r.Line, r.Offset)
 	case r.Offset > 0 || r.Line > 0:
 		return fmt.Sprintf("the rest of the file from line %d (byte %d)", r.Line, r.Offset)
 	case r.Remaining >= 0 && strings.HasPrefix(l.Source, "range "):

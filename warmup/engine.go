@@ -72,6 +72,9 @@ type Engine struct {
 	started     time.Time
 	endedAt     atomic.Int64 // unix nanos when the run last settled, 0 while busy
 
+	// notes are set by StartFrom, before the run; see Notes.
+	notes []string
+
 	rates *rateSampler
 	// items recycles settled items.
 	items sync.Pool
@@ -244,12 +247,13 @@ func (e *Engine) Start() {
 
 // startFirstPass reads lr's source from its start.
 func (e *Engine) startFirstPass(lr *loaderRun) {
-	src, err := source.Open(lr.cfg.Items, nil)
+	src, err := source.OpenContext(e.stopCtx, lr.cfg.Items, nil)
 	if err != nil {
 		// The file vanished between validation and start.
 		e.sourceFailed(lr, err)
 		return
 	}
+	lr.reviver.Follow(src)
 	lr.total.Store(src.Total())
 	e.startFeed(lr, &firstPass{lr: lr, src: src}, passFirst)
 }

@@ -78,12 +78,13 @@ func (p *firstPass) next(e *Engine) (*item, bool) {
 
 func (p *firstPass) finish(e *Engine, stopped bool) {
 	lr := p.lr
-	// A source that ended without an error was read to its end; one that
-	// stopped early, or failed to read, says where it stands, so that
-	// --retry-from reads on from there.
+	// A source that ended without an error was read to its end, but for
+	// a stream the run stopped reading, or the rest of one that --retry-from
+	// cannot read again; one that stopped early, or failed to read, says
+	// where it stands, so that --retry-from reads on from there.
 	at := p.src.Resume()
 	err := p.src.Err()
-	if !stopped && err == nil {
+	if !stopped && err == nil && at.Kind != source.KindStream {
 		at = source.Resume{Done: true}
 	}
 	lr.mu.Lock()

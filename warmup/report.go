@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
@@ -505,6 +506,28 @@ func (s *rejectedStream) next() (Rejection, bool) { return s.pull() }
 func (s *rejectedStream) err() error { return s.failed }
 func (s *rejectedStream) close()     { s.stop() }
 
+// streamNote tells the operator that the rest of loader l's stream, which
+// an earlier run stopped reading, is not read by this one, and how to feed
+// it again.
+func streamNote(l *config.Loader, at source.Resume) string {
+	feed := fmt.Sprintf("tail -n +%d ITEMS", at.Line)
+	if l.Items.Format == source.FormatCSV || (l.Items.Format == "" && source.FormatOf(l.Items.File) == source.FormatCSV) {
+		// The rest alone would lack the header that names its fields.
+		feed = fmt.Sprintf("(head -n 1 ITEMS; tail -n +%d ITEMS)", at.Line)
+	}
+	how := feed + " | cachewarm --only " + l.Name
+	if !l.Items.ReadsStdin() {
+		how = feed + " > " + l.Items.File + " while cachewarm --only " + l.Name + " runs"
+	}
+	return fmt.Sprintf("loader %s read %s, a stream, which cannot be read again: this run retries the report's rejected items only. "+
+		"Lines %d on were never read and stay not started: feed them again in a run of their own, e.g. %s",
+		l.Name, l.Items.Describe(), at.Line, how)
+}
+
+// Notes are what the operator must know about a --retry-from run before
+// it goes on (StartFrom sets them): the rest of a stream it does not read.
+func (e *Engine) Notes() []string { return e.notes }
+
 // StartFrom runs, for every loader the report names, the rejected items
 // it recorded (streamed from the file) and then the loader's source from
 // where the report says it stopped. Items rejected at their source are
@@ -523,7 +546,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 		if from == nil {
 			from = &source.Resume{Done: true}
 		}
-		rest, err := source.Open(lr.cfg.Items, from)
+		rest, err := source.OpenContext(e.stopCtx, lr.cfg.Items, from)
 		if err != nil {
 			for _, p := range passes {
 				p.rest.Close()
@@ -532,6 +555,9 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 			return fmt.Errorf("loader %s: %w", l.Name, err)
 		}
 		passes[lr] = &resumePass{lr: lr, report: rf.stream(i), rest: rest}
+		if at := rest.Resume(); at.Kind == source.KindStream && !at.Done {
+			e.notes = append(e.notes, streamNote(lr.cfg, at))
+		}
 		lr.fulfilledBefore = l.Fulfilled + l.FulfilledBefore
 		if t := rest.Total(); t >= 0 {
 			lr.total.Store(l.Rejected + t)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -116,9 +117,10 @@ type rawConfig struct {
 type rawLoader struct {
 	Name  string `toml:"name"`
 	Items *struct {
-		File  *string `toml:"file"`
-		List  []any   `toml:"list"`
-		Range []int64 `toml:"range"`
+		File   *string `toml:"file"`
+		Format *string `toml:"format"`
+		List   []any   `toml:"list"`
+		Range  []int64 `toml:"range"`
 	} `toml:"items"`
 	Key   string `toml:"key"`
 	Fetch *struct {
@@ -184,7 +186,7 @@ func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
 	}
 	v := &validator{
 		path: path, data: data, getenv: getenv, secrets: &Redactor{},
-		funcs: templateFuncs(opts.Funcs), tables: opts.Tables,
+		funcs: templateFuncs(opts.Funcs), tables: opts.Tables, stdin: opts.Stdin,
 	}
 	cfg := v.config(&raw)
 	if v.err != nil {
@@ -247,7 +249,11 @@ type validator struct {
 	// caller's.
 	funcs  template.FuncMap
 	tables map[string]func(*Table) error
-	err    error
+	// stdin is what a file "-" reads; stdinLoader is the loader that
+	// reads it, when one does.
+	stdin       io.Reader
+	stdinLoader int
+	err         error
 }
 
 func (v *validator) fail(path, format string, args ...any) {
@@ -521,22 +527,9 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		set := 0
 		if r.Items.File != nil {
 			set++
-			f := v.file(v.expand(p("items.file"), *r.Items.File, false))
-			switch strings.ToLower(filepath.Ext(f)) {
-			case ".jsonl", ".ndjson", ".txt", ".csv":
-			default:
-				v.fail(p("items.file"), "unsupported file type %q (use .jsonl, .txt or .csv)", filepath.Ext(f))
-			}
-			if fh, err := os.Open(f); err != nil {
-				v.fail(p("items.file"), "%s", source.FileErr(err))
-			} else {
-				st, err := fh.Stat()
-				fh.Close()
-				if err == nil && st.IsDir() {
-					v.fail(p("items.file"), "%s is a directory", f)
-				}
-			}
-			l.Items.File = f
+			l.Items = v.itemsFile(n, *r.Items.File, r.Items.Format)
+		} else if r.Items.Format != nil {
+			v.fail(p("items.format"), "format goes with file")
 		}
 		if r.Items.List != nil {
 			set++
@@ -606,6 +599,71 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		l.Rate = rate
 	}
 	return l
+}
+
+// itemsFile validates loader n's items file: a file the run can read
+// (its CSV header included), a FIFO, or "-" for standard input, which one
+// loader at most may read.
+func (v *validator) itemsFile(n int, file string, format *string) source.Spec {
+	p := func(field string) string { return fmt.Sprintf("loader[%d].%s", n, field) }
+	spec := source.Spec{File: v.expand(p("items.file"), file, false)}
+	if format != nil {
+		switch f := strings.ToLower(*format); f {
+		case source.FormatJSONL, "ndjson":
+			spec.Format = source.FormatJSONL
+		case source.FormatText, source.FormatCSV:
+			spec.Format = f
+		default:
+			v.fail(p("items.format"), "unsupported format %q (use \"jsonl\", \"csv\" or \"txt\")", *format)
+			return spec
+		}
+	}
+	if spec.ReadsStdin() {
+		if spec.Format == "" {
+			v.fail(p("items.format"), "standard input (file = \"-\") needs a format: \"jsonl\", \"csv\" or \"txt\"")
+		}
+		if v.stdinLoader > 0 {
+			v.fail(p("items.file"), "only one loader can read standard input (loader[%d] does)", v.stdinLoader)
+		}
+		v.stdinLoader = n
+		spec.Stdin = v.stdin
+		return spec
+	}
+	spec.File = v.file(spec.File)
+	if spec.Format == "" && source.FormatOf(spec.File) == "" {
+		v.fail(p("items.file"), "unsupported file type %q (use .jsonl, .txt or .csv, optionally .gz, or set format)", filepath.Ext(spec.File))
+	}
+	st, err := os.Stat(spec.File)
+	switch {
+	case err != nil:
+		v.fail(p("items.file"), "%s", source.FileErr(err))
+	case st.IsDir():
+		v.fail(p("items.file"), "%s is a directory", spec.File)
+	case st.Mode().IsRegular():
+		// What a run reads first is read now: a file it could not read,
+		// or a CSV header naming a column twice, is a config error, before
+		// anything is written.
+		if fh, err := os.Open(spec.File); err != nil {
+			v.fail(p("items.file"), "%s", source.FileErr(err))
+		} else {
+			fh.Close()
+			if err := source.Check(spec); err != nil {
+				v.fail(p("items.file"), "%s", err)
+			}
+		}
+	}
+	return spec
+}
+
+// ReadsStdin reports whether a loader reads its items from standard
+// input, which the monitor cannot then read keys from.
+func (c *Config) ReadsStdin() bool {
+	for _, l := range c.Loaders {
+		if l.Items.ReadsStdin() {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) template(path, text string) *Template {

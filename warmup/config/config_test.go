@@ -1,10 +1,13 @@
 package config_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +39,13 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"missing file", "[[loader]]\nname = \"a\"\nitems = { file = \"nope.jsonl\" }\nkey = \"k\"\n", "loader[1].items.file: "},
 		{"items file is a directory", "[[loader]]\nname = \"a\"\nitems = { file = \"sub.jsonl\" }\nkey = \"k\"\n", "sub.jsonl is a directory"},
 		{"unsupported file", "[[loader]]\nname = \"a\"\nitems = { file = \"config.toml\" }\nkey = \"k\"\n", `unsupported file type ".toml"`},
+		{"duplicate CSV columns", "[[loader]]\nname = \"a\"\nitems = { file = \"dup.csv\" }\nkey = \"k\"\n", `config.toml:3: loader[1].items.file: dup.csv:1: duplicate column "id" in the header (columns 1 and 3)`},
+		{"two loaders read stdin", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"jsonl\" }\nkey = \"k\"\n[[loader]]\nname = \"b\"\nitems = { file = \"-\", format = \"txt\" }\nkey = \"k\"\n",
+			"config.toml:7: loader[2].items.file: only one loader can read standard input (loader[1] does)"},
+		{"stdin without a format", "[[loader]]\nname = \"a\"\nitems = { file = \"-\" }\nkey = \"k\"\n", `loader[1].items.format: standard input (file = "-") needs a format`},
+		{"unknown format", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"xml\" }\nkey = \"k\"\n", `loader[1].items.format: unsupported format "xml"`},
+		{"format without a file", "[[loader]]\nname = \"a\"\nitems = { list = [1], format = \"csv\" }\nkey = \"k\"\n", "loader[1].items.format: format goes with file"},
+		{"not gzip", "[[loader]]\nname = \"a\"\nitems = { file = \"plain.jsonl.gz\" }\nkey = \"k\"\n", "loader[1].items.file: plain.jsonl.gz: not a gzip file"},
 		{"two item kinds", "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"], range = [1, 2] }\nkey = \"k\"\n", "loader[1].items: set exactly one of file, list or range"},
 		{"backwards range", "[[loader]]\nname = \"a\"\nitems = { range = [5, 1] }\nkey = \"k\"\n", "runs backwards"},
 		{"missing key", "[[loader]]\nname = \"a\"\n", "loader[1].key: a loader needs a key template"},
@@ -57,6 +67,11 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 			path := filepath.Join(dir, "config.toml")
 			if err := os.Mkdir(filepath.Join(dir, "sub.jsonl"), 0o755); err != nil {
 				t.Fatal(err)
+			}
+			for name, content := range map[string]string{"dup.csv": "id,name,id\n1,a,2\n", "plain.jsonl.gz": "{}\n"} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := os.WriteFile(path, []byte(tc.toml), 0o644); err != nil {
 				t.Fatal(err)
@@ -130,6 +145,58 @@ func TestRedactURL(t *testing.T) {
 		if got := config.RedactURL(tc.in); got != tc.want {
 			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// Items from standard input, a FIFO or a gzip file: the format comes from
+// the name without .gz or is set; standard input is read through the
+// caller's reader, and a FIFO is not opened while the config loads (that
+// would wait for its writer, or take its first lines).
+func TestStreamAndGzipItems(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "feed")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("id\n1\n"))
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(dir, "p.csv.gz"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.toml")
+	toml := `
+[[loader]]
+name = "in"
+items = { file = "-", format = "ndjson" }
+key = "k:{{.id}}"
+[[loader]]
+name = "fifo"
+items = { file = "feed", format = "txt" }
+key = "f:{{.}}"
+[[loader]]
+name = "gz"
+items = { file = "p.csv.gz" }
+key = "g:{{.id}}"
+`
+	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdin := strings.NewReader("{}\n")
+	cfg, err := config.LoadConfig(path, config.Options{Stdin: stdin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, fifoL, gzL := cfg.Loaders[0].Items, cfg.Loaders[1].Items, cfg.Loaders[2].Items
+	if !in.ReadsStdin() || in.Format != "jsonl" || in.Stdin != stdin || !cfg.ReadsStdin() {
+		t.Errorf("stdin loader: %+v", in)
+	}
+	if fifoL.File != fifo || fifoL.Format != "txt" || gzL.Format != "" {
+		t.Errorf("fifo %+v, gz %+v", fifoL, gzL)
+	}
+	if err := cfg.Select([]string{"fifo"}); err != nil || cfg.ReadsStdin() {
+		t.Errorf("after --only fifo: reads stdin %v (%v)", cfg.ReadsStdin(), err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"reflect"
 	"regexp"
@@ -34,6 +35,9 @@ type Options struct {
 	// table with Table.Decode and reports problems with Table.Errorf.
 	// A table nobody registered is still an unknown key.
 	Tables map[string]func(t *Table) error
+	// Stdin is what a loader whose items file is "-" reads; nil means
+	// os.Stdin.
+	Stdin io.Reader
 }
 
 // check refuses options that are a programming mistake rather than a

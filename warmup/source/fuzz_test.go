@@ -10,12 +10,13 @@ import (
 )
 
 // FuzzJSONLSource: any file reads to the end without panicking; every
-// non-blank line becomes exactly one item or one rejection with its
-// file:line.
+// non-blank line (a byte order mark at the start is not part of line 1)
+// becomes exactly one item or one rejection with its file:line.
 func FuzzJSONLSource(f *testing.F) {
 	f.Add([]byte("{\"id\":1}\n{bad\n\n[1]\n"))
 	f.Add([]byte("\"x\"\r\n  \n{\"a\":{\"b\":[1,2,{}]}}"))
 	f.Add([]byte{0xff, '\n', '{', '}'})
+	f.Add([]byte(bom + "\n" + bom + "{}\n{\"a\":1}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "f.jsonl")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -44,7 +45,7 @@ func FuzzJSONLSource(f *testing.F) {
 			}
 		}
 		want := 0
-		for _, line := range bytes.Split(data, []byte("\n")) {
+		for _, line := range bytes.Split(bytes.TrimPrefix(data, []byte(bom)), []byte("\n")) {
 			if len(bytes.TrimSpace(line)) > 0 {
 				want++
 			}

@@ -5,8 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -59,19 +57,24 @@ func isString(v any) bool {
 // Reviver turns a report's record of an item (its JSON, its exact form
 // when it has one, and where it came from) back into the item.
 type Reviver struct {
-	kind   string
+	format string
 	header []string
+	// stream is the source a stream's CSV header comes from (see Follow).
+	stream *csvSource
 }
 
 // NewReviver makes the reviver for spec's items. A CSV file's header is
-// read from the file once.
+// read from the file once; a stream's cannot be, see Follow.
 func NewReviver(spec Spec) (*Reviver, error) {
 	r := &Reviver{}
 	if spec.File == "" {
 		return r, nil
 	}
-	r.kind = strings.ToLower(filepath.Ext(spec.File))
-	if r.kind == ".csv" {
+	r.format = spec.format()
+	if r.format == FormatCSV {
+		if k, err := spec.kind(); err != nil || k == KindStream {
+			return r, err
+		}
 		src, err := Open(spec, nil)
 		if err != nil {
 			return nil, err
@@ -84,23 +87,40 @@ func NewReviver(spec Spec) (*Reviver, error) {
 	return r, nil
 }
 
+// Follow takes the CSV header of a stream from src, the run's one reading
+// of it, once src has read it: a stream cannot be opened again to read
+// its header. Call it before src is read.
+func (r *Reviver) Follow(src Source) {
+	if cs, ok := src.(*csvSource); ok && r.header == nil && cs.kind == KindStream {
+		r.stream = cs
+	}
+}
+
 // Item is the item a report recorded. exact is its exact form, or nil.
 func (r *Reviver) Item(raw json.RawMessage, exact []byte, where string) (Item, error) {
 	if exact == nil {
 		return FromJSON(raw, where), nil
 	}
-	switch r.kind {
-	case ".txt":
+	switch r.format {
+	case FormatText:
 		s := string(exact)
 		return Item{Raw: jsonString(s), File: where, value: s, decoded: true}, nil
-	case ".csv":
+	case FormatCSV:
+		header := r.header
+		if header == nil && r.stream != nil {
+			// Set before the stream yielded the item being revived.
+			header = r.stream.header
+		}
+		if header == nil {
+			return Item{}, fmt.Errorf("the exact form of the item at %s cannot be rebuilt: the CSV header of its stream was not read in this run", where)
+		}
 		cr := csv.NewReader(bytes.NewReader(exact))
-		cr.FieldsPerRecord = len(r.header)
+		cr.FieldsPerRecord = len(header)
 		rec, err := cr.Read()
 		if err != nil {
 			return Item{}, fmt.Errorf("the exact form of the item at %s is not a CSV record: %w", where, err)
 		}
-		it := csvItem(r.header, rec)
+		it := csvItem(header, rec)
 		it.File = where
 		return it, nil
 	default:

@@ -3,13 +3,13 @@ package source
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -149,6 +149,9 @@ type Source interface {
 type Resume struct {
 	// Done is true when every item was read.
 	Done bool `json:"done"`
+	// Kind says how a file's Offset is to be read: KindFile (""), KindGzip
+	// or KindStream, which no run can read on from.
+	Kind string `json:"kind,omitempty"`
 	// Next is a range's next value, or a list's next index.
 	Next int64 `json:"next,omitempty"`
 	// Offset and Line are a file's byte offset and line number of the
@@ -165,6 +168,10 @@ func (r Resume) Describe(spec Spec) string {
 	switch {
 	case r.Done:
 		return "nothing left"
+	case r.Kind == KindStream:
+		return fmt.Sprintf("from line %d of %s, a stream that cannot be read again", r.Line, spec.name())
+	case r.Kind == KindGzip:
+		return fmt.Sprintf("from line %d (byte %d decompressed)", r.Line, r.Offset)
 	case spec.File != "":
 		return fmt.Sprintf("from line %d (byte %d)", r.Line, r.Offset)
 	case spec.Range != nil:
@@ -177,8 +184,14 @@ func (r Resume) Describe(spec Spec) string {
 // Spec says where a loader's items come from. Exactly one of File, List,
 // Range is set, or none (a single item).
 type Spec struct {
-	// File is an absolute path to a .jsonl, .txt or .csv file.
-	File  string
+	// File is an absolute path to a .jsonl, .txt or .csv file, each
+	// optionally gzip-compressed (.gz), to a FIFO, or Stdin ("-").
+	File string
+	// Format is FormatJSONL, FormatText or FormatCSV; "" takes it from
+	// File's name.
+	Format string
+	// Stdin is what File "-" reads: nil is os.Stdin.
+	Stdin io.Reader
 	List  []any
 	Range *[2]int64
 }
@@ -186,13 +199,21 @@ type Spec struct {
 // Open opens the stream described by spec, from its start when from is
 // nil, else from that resume point. A file that no longer matches the
 // resume point (shorter, or the offset not at a line start) is an error.
+// The rest of a stream (standard input, a pipe) cannot be read again: it
+// yields nothing and stays not started.
 func Open(spec Spec, from *Resume) (Source, error) {
+	return OpenContext(context.Background(), spec, from)
+}
+
+// OpenContext is Open for a run that may stop: once ctx ends, a read
+// waiting on a stream gives up and the source ends there, not done.
+func OpenContext(ctx context.Context, spec Spec, from *Resume) (Source, error) {
 	if from != nil && from.Done {
 		return &sliceSource{}, nil
 	}
 	switch {
 	case spec.File != "":
-		return openFile(spec.File, from)
+		return openFile(ctx, spec, from)
 	case spec.List != nil:
 		items := make([]Item, 0, len(spec.List))
 		for _, v := range spec.List {
@@ -229,7 +250,7 @@ func startSlice(items []Item, from *Resume) (Source, error) {
 func (s Spec) Describe() string {
 	switch {
 	case s.File != "":
-		return filepath.Base(s.File)
+		return s.name()
 	case s.List != nil:
 		return fmt.Sprintf("list of %d", len(s.List))
 	case s.Range != nil:
@@ -294,29 +315,95 @@ func (s *rangeSource) Resume() Resume {
 }
 func (s *rangeSource) Close() error { return nil }
 
-func openFile(path string, from *Resume) (Source, error) {
-	f, err := os.Open(path)
+func openFile(ctx context.Context, spec Spec, from *Resume) (Source, error) {
+	kind, err := spec.kind()
 	if err != nil {
-		return nil, fmt.Errorf("open items: %s", FileErr(err))
+		return nil, err
 	}
-	name := filepath.Base(path)
-	var offset int64
-	line := 0
-	if from != nil {
-		if err := seekLineStart(f, from.Offset); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("resume %s at byte %d: %w", name, from.Offset, err)
+	name := spec.name()
+	// A resume point at byte 0 of a file is its start, whatever its kind
+	// (a source that failed to open records one); a stream's is not.
+	if from != nil && (from.Offset > 0 || from.Kind == KindStream) {
+		if from.Kind != kind {
+			return nil, fmt.Errorf("resume %s: the report read it as %s, it is now %s: the loader's items changed since the report", name, kindName(from.Kind), kindName(kind))
 		}
-		offset, line = from.Offset, max(from.Line-1, 0)
+		if kind == KindStream {
+			return &unreadStream{at: *from}, nil
+		}
+	} else {
+		from = nil
 	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".csv":
-		return newCSVSource(f, name, offset, line)
-	case ".txt":
-		return &lineSource{f: f, r: bufio.NewReaderSize(f, 256<<10), name: name, text: true, off: offset, line: line}, nil
+	in := input{name: name, kind: kind, csv: spec.format() == FormatCSV, text: spec.format() == FormatText}
+	switch kind {
+	case KindStream:
+		sr := openStream(ctx, spec)
+		in.r, in.closer = sr, sr
+	case KindGzip:
+		zr, f, err := openGzip(spec.File)
+		if err != nil {
+			return nil, err
+		}
+		in.r, in.closer = zr, f
 	default:
-		return &lineSource{f: f, r: bufio.NewReaderSize(f, 256<<10), name: name, off: offset, line: line}, nil
+		f, err := os.Open(spec.File)
+		if err != nil {
+			return nil, fmt.Errorf("open items: %s", FileErr(err))
+		}
+		in.r, in.closer, in.file = f, f, f
 	}
+	src, err := in.open(from)
+	if err != nil {
+		in.closer.Close()
+		return nil, err
+	}
+	return src, nil
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case KindStream:
+		return "a stream"
+	case KindGzip:
+		return "a gzip file"
+	}
+	return "a plain file"
+}
+
+// input is an opened file spec: its bytes (the file's, decompressed, or
+// a stream's) and how they are to be read.
+type input struct {
+	name      string
+	kind      string
+	csv, text bool
+	r         io.Reader
+	closer    io.Closer
+	// file is set for a plain file, which resumes by seeking.
+	file *os.File
+}
+
+// open makes the source, positioned at from (nil: the start).
+func (in input) open(from *Resume) (Source, error) {
+	if in.csv {
+		return newCSVSource(in, from)
+	}
+	s := &lineSource{closer: in.closer, name: in.name, text: in.text, kind: in.kind}
+	if from == nil {
+		s.r, s.bom = bufio.NewReaderSize(in.r, 256<<10), true
+		return s, nil
+	}
+	if in.file != nil {
+		if err := seekLineStart(in.file, from.Offset); err != nil {
+			return nil, fmt.Errorf("resume %s at byte %d: %w", in.name, from.Offset, err)
+		}
+		s.r = bufio.NewReaderSize(in.r, 256<<10)
+	} else {
+		s.r = bufio.NewReaderSize(in.r, 256<<10)
+		if err := skipTo(s.r, 0, from.Offset); err != nil {
+			return nil, fmt.Errorf("resume %s at byte %d: %w", in.name, from.Offset, err)
+		}
+	}
+	s.off, s.line = from.Offset, max(from.Line-1, 0)
+	return s, nil
 }
 
 // seekLineStart moves f to offset, which must be the start of a line: the
@@ -343,27 +430,42 @@ func seekLineStart(f *os.File, offset int64) error {
 // lineSource reads .jsonl (one JSON value a line) or .txt (one string a
 // line) files, streaming, with a bounded line length.
 type lineSource struct {
-	f    *os.File
-	r    *bufio.Reader
-	name string
-	text bool
+	closer io.Closer
+	r      *bufio.Reader
+	name   string
+	text   bool
+	kind   string
+	// bom is true until the first read has dropped a byte order mark
+	// (only a source read from its start looks for one).
+	bom bool
 	// off is the byte offset of the next unread line; line is the number
 	// of the last line read.
-	off  int64
-	line int
-	eof  bool
-	err  error
-	buf  []byte
+	off     int64
+	line    int
+	eof     bool
+	stopped bool
+	err     error
+	buf     []byte
 }
 
 func (s *lineSource) Next() (Item, bool) {
+	if s.eof || s.stopped || s.err != nil {
+		return Item{}, false
+	}
+	if s.bom {
+		s.bom = false
+		s.off += skipBOM(s.r)
+	}
 	for {
 		line, tooLong, err := s.readLine()
 		if err != nil {
-			if err != io.EOF {
-				s.err = fmt.Errorf("read %s:%d: %w", s.name, s.line, err)
-			} else {
+			switch {
+			case err == io.EOF:
 				s.eof = true
+			case errors.Is(err, errStopped):
+				s.stopped = true
+			default:
+				s.err = fmt.Errorf("read %s:%d: %w", s.name, s.line, err)
 			}
 			return Item{}, false
 		}
@@ -438,59 +540,117 @@ func (s *lineSource) Resume() Resume {
 	if s.eof {
 		return Resume{Done: true}
 	}
-	return Resume{Offset: s.off, Line: s.line + 1, Remaining: -1}
+	return Resume{Kind: s.kind, Offset: s.off, Line: s.line + 1, Remaining: -1}
 }
-func (s *lineSource) Close() error { return s.f.Close() }
+func (s *lineSource) Close() error { return s.closer.Close() }
 
 // csvSource reads a CSV file whose header row names the fields.
 type csvSource struct {
-	f      *os.File
+	in     input
+	br     *bufio.Reader
 	r      *csv.Reader
 	name   string
+	kind   string
 	header []string
-	// base is the file offset the reader started at, and baseLine the
-	// number of lines before it.
+	// started is set once the header is read: at Open for a file, at the
+	// first Next for a stream, whose first line may be long in coming.
+	started bool
+	// base is the offset the reader started at, and baseLine the number
+	// of lines before it.
 	base     int64
 	baseLine int
 	nextLine int
 	err      error
 	done     bool
+	stopped  bool
 }
 
-func newCSVSource(f *os.File, name string, offset int64, line int) (Source, error) {
-	header, headerEnd, err := readCSVHeader(f, name)
-	if err != nil {
-		f.Close()
+func newCSVSource(in input, from *Resume) (Source, error) {
+	s := &csvSource{in: in, name: in.name, kind: in.kind, nextLine: 1}
+	if in.kind == KindStream {
+		return s, nil
+	}
+	if err := s.start(from); err != nil {
 		return nil, err
 	}
-	if offset < headerEnd {
-		offset, line = headerEnd, 1
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	r := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
-	r.ReuseRecord = true
-	r.FieldsPerRecord = len(header)
-	return &csvSource{f: f, r: r, name: name, header: header, base: offset, baseLine: line, nextLine: line + 1}, nil
+	return s, nil
 }
 
-// readCSVHeader reads the header row and the offset just past it.
-func readCSVHeader(f *os.File, name string) ([]string, int64, error) {
-	r := csv.NewReader(io.NewSectionReader(f, 0, 1<<62))
+// start reads the header row, then stands at from (nil: just past the
+// header).
+func (s *csvSource) start(from *Resume) error {
+	s.started = true
+	src := s.in.r
+	if s.in.file != nil && from != nil {
+		// The header is at the start; the reader goes on from the resume
+		// point.
+		src = io.NewSectionReader(s.in.file, 0, 1<<62)
+	}
+	s.br = bufio.NewReaderSize(src, 256<<10)
+	bomLen := skipBOM(s.br)
+	r := csv.NewReader(s.br)
 	header, err := r.Read()
-	if err == io.EOF {
-		return nil, 0, nil
+	switch {
+	case err == io.EOF:
+		s.done = true
+		return nil
+	case errors.Is(err, errStopped):
+		s.stopped = true
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s:1: header row: %w", s.name, err)
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s:1: header row: %w", name, err)
+	if err := duplicateColumn(header); err != nil {
+		return fmt.Errorf("%s:1: %w", s.name, err)
 	}
-	return append([]string(nil), header...), r.InputOffset(), nil
+	s.header = append([]string(nil), header...)
+	end := bomLen + r.InputOffset()
+	last, _ := r.FieldPos(len(header) - 1)
+	lines := last + strings.Count(header[len(header)-1], "\n")
+	r.ReuseRecord = true
+	r.FieldsPerRecord = len(header)
+	// The reader read the header from the start: its offsets and line
+	// numbers are the file's.
+	s.r, s.base, s.baseLine, s.nextLine = r, bomLen, 0, lines+1
+	if from == nil || from.Offset <= end {
+		return nil
+	}
+	if s.in.file != nil {
+		if err := seekLineStart(s.in.file, from.Offset); err != nil {
+			return fmt.Errorf("resume %s at byte %d: %w", s.name, from.Offset, err)
+		}
+		s.br = bufio.NewReaderSize(s.in.file, 256<<10)
+	} else if err := skipTo(s.br, end, from.Offset); err != nil {
+		return fmt.Errorf("resume %s at byte %d: %w", s.name, from.Offset, err)
+	}
+	s.r = csv.NewReader(s.br)
+	s.r.ReuseRecord = true
+	s.r.FieldsPerRecord = len(header)
+	s.base, s.baseLine, s.nextLine = from.Offset, from.Line-1, from.Line
+	return nil
+}
+
+// duplicateColumn refuses a header that names a column twice: the row's
+// map would keep only the last of them, silently.
+func duplicateColumn(header []string) error {
+	seen := make(map[string]int, len(header))
+	for i, h := range header {
+		if j, dup := seen[h]; dup {
+			return fmt.Errorf("duplicate column %q in the header (columns %d and %d)", h, j+1, i+1)
+		}
+		seen[h] = i
+	}
+	return nil
 }
 
 func (s *csvSource) Next() (Item, bool) {
-	if s.header == nil || s.done {
+	if !s.started {
+		if err := s.start(nil); err != nil {
+			s.err = err
+			return Item{}, false
+		}
+	}
+	if s.header == nil || s.done || s.stopped || s.err != nil {
 		return Item{}, false
 	}
 	rec, err := s.r.Read()
@@ -507,6 +667,10 @@ func (s *csvSource) Next() (Item, bool) {
 			s.nextLine = l + 1
 			where := s.name + ":" + strconv.Itoa(l)
 			return Item{Raw: jsonString(strings.Join(rec, ",")), File: s.name, Line: l, Err: fmt.Errorf("%s: %v", where, pe.Err)}, true
+		}
+		if errors.Is(err, errStopped) {
+			s.stopped = true
+			return Item{}, false
 		}
 		s.err = fmt.Errorf("read %s: %w", s.name, err)
 		return Item{}, false
@@ -544,12 +708,17 @@ func csvItem(header, rec []string) Item {
 func (s *csvSource) Err() error   { return s.err }
 func (s *csvSource) Total() int64 { return -1 }
 func (s *csvSource) Resume() Resume {
-	if s.header == nil || s.done {
+	switch {
+	case s.done, s.started && s.header == nil && !s.stopped && s.err == nil:
 		return Resume{Done: true}
+	case s.r == nil:
+		// Nothing read yet (a stream that stopped, or failed, before its
+		// header).
+		return Resume{Kind: s.kind, Line: 1, Remaining: -1}
 	}
-	return Resume{Offset: s.base + s.r.InputOffset(), Line: s.nextLine, Remaining: -1}
+	return Resume{Kind: s.kind, Offset: s.base + s.r.InputOffset(), Line: s.nextLine, Remaining: -1}
 }
-func (s *csvSource) Close() error { return s.f.Close() }
+func (s *csvSource) Close() error { return s.in.closer.Close() }
 
 func jsonString(s string) []byte {
 	b, _ := json.Marshal(s)

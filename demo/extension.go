@@ -2,8 +2,6 @@ package demo
 
 import (
 	"errors"
-	"maps"
-	"slices"
 	"sync/atomic"
 	"text/template"
 	"time"
@@ -128,37 +126,14 @@ func (x *Extension) readOrigin(t *config.Table) error {
 		return err
 	}
 	if raw.FailAttempts != nil {
-		if *raw.FailAttempts < 0 {
-			return t.Errorf("fail_attempts", "must be 0 or more, got %d", *raw.FailAttempts)
-		}
 		oc.FailAttempts = int(*raw.FailAttempts)
 	}
-	if err := checkShares(t, oc); err != nil {
-		return err
+	// The rules StartOrigin starts by, checked here so that a problem
+	// names its line, once, before anything starts.
+	if ps := oc.problems(); len(ps) > 0 {
+		return t.Errorf(ps[0].key, "%s", ps[0].msg)
 	}
 	x.origin = oc
-	return nil
-}
-
-// share is one failure share of the [origin] table and its key.
-type share struct {
-	key   string
-	value float64
-}
-
-// checkShares reports the first share outside 0..1: transient, permanent,
-// then the hot prefixes in order, so the error is the same every run.
-func checkShares(t *config.Table, oc *OriginConfig) error {
-	shares := []share{{"transient", oc.Transient}, {"permanent", oc.Permanent}}
-	for _, prefix := range slices.Sorted(maps.Keys(oc.Hot)) {
-		shares = append(shares, share{"hot." + prefix, oc.Hot[prefix]})
-	}
-	for _, s := range shares {
-		// Written so that NaN fails too.
-		if !(s.value >= 0 && s.value <= 1) {
-			return t.Errorf(s.key, "must be between 0 and 1, got %g", s.value)
-		}
-	}
 	return nil
 }
 

@@ -60,8 +60,9 @@ func TestOriginTableValues(t *testing.T) {
 	}
 }
 
-// Problems in [origin] read like the engine's own: file, line, key path,
-// as a *config.ConfigError.
+// Problems in [origin] read like the engine's own, in full and once:
+// file, line, key path, message, as a *config.ConfigError, wherever in the
+// file the key is written.
 func TestOriginTableErrors(t *testing.T) {
 	tests := []struct {
 		name, toml string
@@ -69,13 +70,19 @@ func TestOriginTableErrors(t *testing.T) {
 	}{
 		{"unknown key", "[origin]\nsimulate = true\nlatncy = \"1s\"\n", "config.toml:3: origin.latncy: unknown key"},
 		{"unknown key when not simulated", "[origin]\nsimulate = false\nsead = 1\n", "config.toml:3: origin.sead: unknown key"},
-		{"wrong type", "[origin]\nsimulate = \"yes\"\n", "config.toml:2: origin.simulate"},
-		{"bad latency", "[origin]\nsimulate = true\nlatency = \"fast\"\n", `config.toml:3: origin.latency: invalid duration "fast"`},
+		{"unknown key in an inline table", "origin = { simulate = true, sead = 1 }\n", "config.toml:1: origin.sead: unknown key"},
+		{"wrong type", "[origin]\nsimulate = \"yes\"\n", "config.toml:2: origin.simulate: must be true or false, not a string"},
+		{"bad latency", "[origin]\nsimulate = true\nlatency = \"fast\"\n", `config.toml:3: origin.latency: invalid duration "fast" (use e.g. "250ms", "10s", "1h")`},
 		{"negative latency", "[origin]\nsimulate = true\nlatency = \"-1s\"\n", "config.toml:3: origin.latency: duration must be positive"},
 		{"negative fail_attempts", "[origin]\nsimulate = true\nfail_attempts = -1\n", "config.toml:3: origin.fail_attempts: must be 0 or more, got -1"},
 		{"transient above 1", "[origin]\nsimulate = true\ntransient = 1.5\n", "config.toml:3: origin.transient: must be between 0 and 1, got 1.5"},
+		{"transient not a number", "[origin]\nsimulate = true\ntransient = nan\n", "config.toml:3: origin.transient: must be between 0 and 1, got NaN"},
+		{"transient infinite", "origin.simulate = true\norigin.transient = inf\n", "config.toml:2: origin.transient: must be between 0 and 1, got +Inf"},
+		{"transient a string", "[origin]\nsimulate = true\ntransient = \"abc\"\n", "config.toml:3: origin.transient: must be a number, not a string"},
+		{"negative transient", "[origin]\nsimulate = true\ntransient = -0.5\n", "config.toml:3: origin.transient: must be between 0 and 1, got -0.5"},
 		{"negative permanent", "[origin]\nsimulate = true\n\npermanent = -0.1\n", "config.toml:4: origin.permanent: must be between 0 and 1, got -0.1"},
 		{"hot share", "[origin]\nsimulate = true\nhot = { \"/s/\" = 2 }\n", "config.toml:3: origin.hot./s/: must be between 0 and 1, got 2"},
+		{"hot share in a sub-table", "[origin]\nsimulate = true\n[origin.hot]\n\"/s/\" = nan\n", "config.toml:4: origin.hot./s/: must be between 0 and 1, got NaN"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,8 +91,8 @@ func TestOriginTableErrors(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %v, want a *config.ConfigError", err)
 			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %q, want it to contain %q", err, tc.want)
+			if err.Error() != tc.want {
+				t.Fatalf("error %q\nwant       %q", err, tc.want)
 			}
 		})
 	}

@@ -11,12 +11,12 @@ import (
 	"io"
 	"log"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -203,7 +203,7 @@ func startOrigin(cfg OriginConfig, onHang func(string)) (*Origin, error) {
 	cfg.Hot = maps.Clone(cfg.Hot)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("starting simulated origin: %w", err)
+		return nil, fmt.Errorf("listening: %w", err)
 	}
 	base, cancel := context.WithCancel(context.Background())
 	o := &Origin{
@@ -230,25 +230,48 @@ func startOrigin(cfg OriginConfig, onHang func(string)) (*Origin, error) {
 	return o, nil
 }
 
+// checkOriginConfig refuses the settings problems finds. Its errors do
+// not name the origin: the caller's context does.
 func checkOriginConfig(cfg OriginConfig) error {
-	share := func(name string, v float64) error {
-		if math.IsNaN(v) || v < 0 || v > 1 {
-			return fmt.Errorf("simulated origin: %s must be between 0 and 1, got %g", name, v)
-		}
-		return nil
-	}
 	var errs []error
-	if cfg.Latency < 0 {
-		errs = append(errs, fmt.Errorf("simulated origin: latency must not be negative, got %s", cfg.Latency))
-	}
-	if cfg.FailAttempts < 0 {
-		errs = append(errs, fmt.Errorf("simulated origin: fail_attempts must be 0 or more, got %d", cfg.FailAttempts))
-	}
-	errs = append(errs, share("transient", cfg.Transient), share("permanent", cfg.Permanent))
-	for prefix, v := range cfg.Hot {
-		errs = append(errs, share(fmt.Sprintf("hot[%q]", prefix), v))
+	for _, p := range cfg.problems() {
+		errs = append(errs, fmt.Errorf("%s: %s", p.key, p.msg))
 	}
 	return errors.Join(errs...)
+}
+
+// problem is a setting StartOrigin refuses, named by its [origin] key.
+type problem struct {
+	key, msg string
+}
+
+// problems lists the settings StartOrigin refuses: latency,
+// fail_attempts, transient, permanent, then the hot prefixes in order, so
+// that the first one is the same every run. The [origin] table is checked
+// with it too, so that whatever the config accepts, StartOrigin starts.
+func (cfg OriginConfig) problems() []problem {
+	var ps []problem
+	if cfg.Latency < 0 {
+		ps = append(ps, problem{"latency", fmt.Sprintf("must not be negative, got %s", cfg.Latency)})
+	}
+	if cfg.FailAttempts < 0 {
+		ps = append(ps, problem{"fail_attempts", fmt.Sprintf("must be 0 or more, got %d", cfg.FailAttempts)})
+	}
+	type share struct {
+		key   string
+		value float64
+	}
+	shares := []share{{"transient", cfg.Transient}, {"permanent", cfg.Permanent}}
+	for _, prefix := range slices.Sorted(maps.Keys(cfg.Hot)) {
+		shares = append(shares, share{"hot." + prefix, cfg.Hot[prefix]})
+	}
+	for _, s := range shares {
+		// Written so that NaN fails too.
+		if !(s.value >= 0 && s.value <= 1) {
+			ps = append(ps, problem{s.key, fmt.Sprintf("must be between 0 and 1, got %g", s.value)})
+		}
+	}
+	return ps
 }
 
 // URL returns the origin's base URL, "http://127.0.0.1:PORT", without a

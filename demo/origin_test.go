@@ -621,7 +621,7 @@ func TestStartOriginRejectsBadConfig(t *testing.T) {
 		{"negative fail attempts", OriginConfig{FailAttempts: -1}, "fail_attempts"},
 		{"transient above 1", OriginConfig{Transient: 1.5}, "transient"},
 		{"negative permanent", OriginConfig{Permanent: -0.1}, "permanent"},
-		{"hot out of range", OriginConfig{Hot: map[string]float64{"/x/": 2}}, `hot["/x/"]`},
+		{"hot out of range", OriginConfig{Hot: map[string]float64{"/x/": 2}}, "hot./x/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

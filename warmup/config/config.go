@@ -134,7 +134,9 @@ type rawLoader struct {
 }
 
 // ConfigError is a problem with the configuration, found before any work
-// starts. Its message names the file and the line or key path.
+// starts. Its message names the file, the line and the full key path
+// (config.toml:12: loader[2].fetch.url: …), whichever form of TOML wrote
+// the key.
 type ConfigError struct {
 	File string
 	Line int // 0 when unknown
@@ -177,16 +179,15 @@ func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
-	var raw rawConfig
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	err := dec.Decode(&raw)
-	// Extension tables are unknown to rawConfig; their owners decode them.
-	if err = unknownOnlyIn(err, func(k toml.Key) bool { return opts.Tables[k[0]] == nil }); err != nil {
-		return nil, tomlError(path, data, err)
-	}
 	v := &validator{
-		path: path, data: data, getenv: getenv, secrets: &Redactor{},
+		path: path, data: data, pos: parsePositions(data), getenv: getenv, secrets: &Redactor{},
 		funcs: templateFuncs(opts.Funcs), tables: opts.Tables, stdin: opts.Stdin,
+	}
+	var raw rawConfig
+	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&raw)
+	// Extension tables are unknown to rawConfig; their owners decode them.
+	if err = v.decodeError(err, func(top string) bool { return opts.Tables[top] == nil }); err != nil {
+		return nil, err
 	}
 	cfg := v.config(&raw)
 	if v.err != nil {
@@ -195,54 +196,100 @@ func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
 	return cfg, nil
 }
 
-func tomlError(path string, data []byte, err error) error {
+// decodeError turns the error of a strict decode into a *ConfigError
+// naming the full path and line it is about. Unknown keys whose top-level
+// name keep refuses (another decoder's table) are dropped; nil is
+// returned when nothing else is left.
+func (v *validator) decodeError(err error, keep func(top string) bool) error {
+	if err == nil {
+		return nil
+	}
 	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) && len(strict.Errors) > 0 {
-		e := strict.Errors[0]
-		row, _ := e.Position()
-		return &ConfigError{File: path, Line: row, Path: keyPath(data, row, e.Key()), Msg: "unknown key"}
+	if errors.As(err, &strict) {
+		for i := range strict.Errors {
+			e := &strict.Errors[i]
+			row, _ := e.Position()
+			if path := v.pathOf(e); keep(topName(path)) {
+				return &ConfigError{File: v.path, Line: row, Path: path, Msg: "unknown key"}
+			}
+		}
+		return nil
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, col := de.Position()
-		msg := de.Error()
-		if p := keyPath(data, row, de.Key()); p != "" {
-			return &ConfigError{File: path, Line: row, Path: p, Msg: msg}
+		path, msg := v.pathOf(de), decodeMessage(de)
+		if path == "" {
+			msg = fmt.Sprintf("column %d: %s", col, msg)
 		}
-		return &ConfigError{File: path, Line: row, Msg: fmt.Sprintf("column %d: %s", col, msg)}
+		return &ConfigError{File: v.path, Line: row, Path: path, Msg: msg}
 	}
-	return &ConfigError{File: path, Msg: err.Error()}
+	return &ConfigError{File: v.path, Msg: err.Error()}
 }
 
-var loaderHeader = regexp.MustCompile(`^\s*\[\[\s*loader\s*\]\]`)
+// pathOf returns the full path a decode error is about. The decoder's
+// own key drops array indices and the parents of inline tables
+// (loader.sql for items = { sql = … }), so the key written at the error's
+// position is preferred.
+func (v *validator) pathOf(e *toml.DecodeError) string {
+	if p := v.pos.at(e.Position()); p != "" {
+		return p
+	}
+	return strings.Join(e.Key(), ".")
+}
 
-// keyPath turns a TOML key into the path users read, numbering
-// [[loader]] tables from 1: loader[2].tll.
-func keyPath(data []byte, row int, key toml.Key) string {
-	if len(key) == 0 {
-		return ""
+// decodeMessage words a decode error for the config's reader: a type
+// mismatch names the kinds of value, not the Go types decoded into.
+func decodeMessage(e *toml.DecodeError) string {
+	msg := strings.TrimPrefix(e.Error(), "toml: ")
+	rest, ok := strings.CutPrefix(msg, "cannot decode TOML ")
+	if !ok {
+		return msg
 	}
-	parts := append([]string(nil), key...)
-	if parts[0] == "loader" && row > 0 {
-		n := 0
-		for i, line := range bytes.Split(data, []byte("\n")) {
-			if i+1 > row {
-				break
-			}
-			if loaderHeader.Match(line) {
-				n++
-			}
-		}
-		if n > 0 {
-			parts[0] = fmt.Sprintf("loader[%d]", n)
-		}
+	kind, target, ok := strings.Cut(rest, " into ")
+	if !ok || kind == "" {
+		return msg
 	}
-	return strings.Join(parts, ".")
+	if i := strings.LastIndex(target, " of type "); i >= 0 {
+		target = target[i+len(" of type "):]
+	}
+	want := valueKind(target)
+	if want == "" {
+		return fmt.Sprintf("a TOML %s is not allowed here", kind)
+	}
+	article := "a"
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		article = "an"
+	}
+	return fmt.Sprintf("must be %s, not %s %s", want, article, kind)
+}
+
+// valueKind names the values a Go type accepts, or "" for a type it
+// cannot tell.
+func valueKind(goType string) string {
+	t := strings.TrimPrefix(goType, "*")
+	switch {
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "struct "):
+		return "a table"
+	}
+	return ""
 }
 
 type validator struct {
-	path    string
-	data    []byte
+	path string
+	data []byte
+	// pos knows the line of every key path of data.
+	pos     *positions
 	getenv  func(string) (string, bool)
 	secrets *Redactor
 	// funcs are the template functions: the built-in ones and the
@@ -258,47 +305,8 @@ type validator struct {
 
 func (v *validator) fail(path, format string, args ...any) {
 	if v.err == nil {
-		v.err = &ConfigError{File: v.path, Line: v.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)}
+		v.err = &ConfigError{File: v.path, Line: v.pos.line(path), Path: path, Msg: fmt.Sprintf(format, args...)}
 	}
-}
-
-// lineOf finds the line of a key path such as loader[2].ttl, best effort.
-func (v *validator) lineOf(path string) int {
-	lines := bytes.Split(v.data, []byte("\n"))
-	section, loaderN := "", 0
-	field := path
-	if strings.HasPrefix(path, "loader[") {
-		end := strings.Index(path, "]")
-		n, err := strconv.Atoi(path[len("loader["):end])
-		if err != nil {
-			return 0
-		}
-		loaderN = n
-		field = strings.TrimPrefix(path[end+1:], ".")
-	} else if i := strings.Index(path, "."); i > 0 {
-		section, field = path[:i], path[i+1:]
-	}
-	field, _, _ = strings.Cut(field, ".")
-	field, _, _ = strings.Cut(field, "[")
-	if field == "" {
-		field = "name"
-	}
-	seen := 0
-	in := section == ""
-	keyRe := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(field) + `\s*=`)
-	for i, line := range lines {
-		switch {
-		case loaderHeader.Match(line):
-			seen++
-			in = loaderN > 0 && seen == loaderN
-		case bytes.HasPrefix(bytes.TrimSpace(line), []byte("[")):
-			name := strings.Trim(string(bytes.TrimSpace(line)), "[] ")
-			in = loaderN == 0 && name == section
-		case in && keyRe.Match(line):
-			return i + 1
-		}
-	}
-	return 0
 }
 
 // file resolves a path against the config file's folder.

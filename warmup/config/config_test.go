@@ -88,6 +88,73 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 	}
 }
 
+// Every error names the full key path and its line, however the file
+// writes the key: sub-tables, inline tables, dotted keys, arrays of
+// tables, keys the decoder or the validator refuses, and text that does
+// not parse.
+func TestConfigErrorPaths(t *testing.T) {
+	first := "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"] }\nkey = \"k:{{.}}\"\n" // lines 1-4
+	second := first + "[[loader]]\nname = \"b\"\nkey = \"k\"\n"                          // lines 5-7
+	tests := []struct {
+		name, toml string
+		want       string // the whole error, or its start when it ends in a space
+	}{
+		{"sub-table unknown key", second + "\n[loader.fetch]\nurl = \"http://x\"\nmethod = \"POST\"\n",
+			"config.toml:11: loader[2].fetch.method: unknown key"},
+		{"sub-table value", second + "[loader.fetch]\nurl = \"ftp://x\"\n",
+			`config.toml:9: loader[2].fetch.url: unsupported URL "ftp://x" (use http:// or https://)`},
+		{"inline table unknown key", first + "fetch = { url = \"http://x\", method = \"POST\" }\n",
+			"config.toml:5: loader[1].fetch.method: unknown key"},
+		{"dotted key value", second + "fetch.url = \"ftp://x\"\n",
+			`config.toml:8: loader[2].fetch.url: unsupported URL "ftp://x" (use http:// or https://)`},
+		{"dotted key unknown", first + "fetch.url = \"http://x\"\nfetch.method = \"POST\"\n",
+			"config.toml:6: loader[1].fetch.method: unknown key"},
+		{"items inline unknown key", "[[loader]]\nname = \"a\"\nkey = \"k\"\nitems = { sql = \"select 1\" }\n",
+			"config.toml:4: loader[1].items.sql: unknown key"},
+		{"items sub-table unknown key", "[[loader]]\nname = \"a\"\nkey = \"k\"\n[loader.items]\nlist = [1]\nsql = \"select 1\"\n",
+			"config.toml:6: loader[1].items.sql: unknown key"},
+		{"nested inline header", first + "fetch = { url = \"http://x\", headers = { X-Token = 1 } }\n",
+			"config.toml:5: loader[1].fetch.headers.X-Token: must be a string, not an integer"},
+		{"nested header sub-table", second + "[loader.fetch]\nurl = \"http://x\"\n[loader.fetch.headers]\nAccept = \"*/*\"\nX-Token = \"${NOPE}\"\n",
+			"config.toml:12: loader[2].fetch.headers.X-Token: environment variable NOPE is not set"},
+		{"redis table", "[redis]\n\nurl = 3\n" + first, "config.toml:3: redis.url: must be a string, not an integer"},
+		{"redis dotted key", "redis.pipeline = 0\n" + first, "config.toml:1: redis.pipeline: must be at least 1, got 0"},
+		{"run table", "[run]\nretries = 1\ntimeout = \"soon\"\n" + first, `config.toml:3: run.timeout: invalid duration "soon" `},
+		{"run inline table", "run = { retries = 1, timeout = \"soon\" }\n" + first, `config.toml:1: run.timeout: invalid duration "soon" `},
+		{"wrong type for a duration", first + "ttl = true\n", `config.toml:5: loader[1].ttl: duration must be a string such as "10s", not bool`},
+		{"wrong type for an integer", second + "concurrency = \"many\"\n", "config.toml:8: loader[2].concurrency: must be an integer, not a string"},
+		{"wrong type for a table", first + "fetch = \"http://x\"\n", "config.toml:5: loader[1].fetch: must be a table, not a string"},
+		{"wrong type in an array", "[[loader]]\nname = \"a\"\nkey = \"k\"\nitems = { range = [1, \"9\"] }\n", "config.toml:4: loader[1].items.range: must be an integer, not a string"},
+		{"unknown key", "[run]\nconcurency = 3\n" + first, "config.toml:2: run.concurency: unknown key"},
+		{"unknown table", first + "[lodaer]\nname = \"b\"\n", "config.toml:5: lodaer: unknown key"},
+		{"unknown key in an array of inline tables", "loader = [\n  { name = \"a\", key = \"k\" },\n  { name = \"b\", key = \"k\", tll = 1 },\n]\n",
+			"config.toml:3: loader[2].tll: unknown key"},
+		{"value in an array of inline tables", "loader = [\n  { name = \"a\", key = \"k\" },\n  { name = \"b\", key = \"k\", rate = \"fast\" },\n]\n",
+			`config.toml:3: loader[2].rate: invalid rate "fast" `},
+		{"missing key is placed at its table", first + "[[loader]]\nname = \"b\"\n", `config.toml:5: loader[2].key: a loader needs a key template, e.g. key = "product:{{.id}}"`},
+		{"syntax error in a value", "[run]\ntimeout = 10s\n" + first, "config.toml:2: run.timeout: strings must be quoted"},
+		{"syntax error in an inline table", second + "fetch = { url = \"http://x\"\n", "config.toml:8: loader[2].fetch: inline table is incomplete"},
+		{"syntax error in a header", "[run\n" + first, "config.toml:1: column 5: expected ']' to close table name"},
+		{"key defined twice", second + "key = \"again\"\n", "config.toml:8: loader[2].key: key key is already defined"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.ParseConfig("config.toml", []byte(tc.toml), config.Options{Getenv: func(string) (string, bool) { return "", false }})
+			var ce *config.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v, want a *config.ConfigError", err)
+			}
+			got := err.Error()
+			if strings.HasSuffix(tc.want, " ") {
+				got = got[:min(len(got), len(tc.want))]
+			}
+			if got != tc.want {
+				t.Fatalf("error %q\nwant       %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestConfigDefaultsAndExpansion(t *testing.T) {
 	cfg := loadConfig(t, `
 [redis]

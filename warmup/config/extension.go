@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"reflect"
-	"regexp"
 	"slices"
 	"text/template"
 	"time"
@@ -94,8 +93,8 @@ func (t *Table) Decode(v any) error {
 	}}))
 	wrapper.Elem().Field(0).Set(rv.Elem())
 	err := toml.NewDecoder(bytes.NewReader(t.v.data)).DisallowUnknownFields().Decode(wrapper.Interface())
-	if err = unknownOnlyIn(err, func(k toml.Key) bool { return k[0] == t.name }); err != nil {
-		return tomlError(t.v.path, t.v.data, err)
+	if err = t.v.decodeError(err, func(top string) bool { return top == t.name }); err != nil {
+		return err
 	}
 	rv.Elem().Set(wrapper.Elem().Field(0))
 	return nil
@@ -105,12 +104,11 @@ func (t *Table) Decode(v any) error {
 // "latency" or "hot./search/" ("" for the table itself), at the key's
 // line when it can be found.
 func (t *Table) Errorf(key, format string, args ...any) error {
-	path, line := t.name, t.v.headerLine(t.name)
+	path := t.name
 	if key != "" {
-		path = t.name + "." + key
-		line = t.v.lineOf(path)
+		path += "." + key
 	}
-	return &ConfigError{File: t.v.path, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}
+	return &ConfigError{File: t.v.path, Line: t.v.pos.line(path), Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Duration reads a duration the way the engine reads its own ("250ms",
@@ -131,13 +129,7 @@ func (v *validator) readTables(cfg *Config) {
 	if len(v.tables) == 0 {
 		return
 	}
-	present, err := topLevelKeys(v.data)
-	if err != nil {
-		// The strict decode read the file; a second, looser one cannot
-		// fail, but should it, the error still belongs to the file.
-		v.fail("", "%v", err)
-		return
-	}
+	present := v.pos.topLevel()
 	for _, name := range slices.Sorted(maps.Keys(v.tables)) {
 		if !present[name] {
 			continue
@@ -159,54 +151,10 @@ func asConfigError(t *Table, err error) error {
 	return t.Errorf("", "%v", err)
 }
 
-// topLevelKeys returns the names of the file's top-level keys and tables.
-func topLevelKeys(data []byte) (map[string]bool, error) {
-	var doc map[string]any
-	if err := toml.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	present := make(map[string]bool, len(doc))
-	for k := range doc {
-		present[k] = true
-	}
-	return present, nil
-}
-
-// unknownOnlyIn drops the unknown-key errors of a strict decode that are
-// not about keys keep accepts; it returns nil when none is left, and any
-// other error unchanged.
-func unknownOnlyIn(err error, keep func(toml.Key) bool) error {
-	var strict *toml.StrictMissingError
-	if err == nil || !errors.As(err, &strict) {
-		return err
-	}
-	var kept []toml.DecodeError
-	for _, e := range strict.Errors {
-		if k := e.Key(); len(k) > 0 && keep(k) {
-			kept = append(kept, e)
-		}
-	}
-	if len(kept) == 0 {
-		return nil
-	}
-	return &toml.StrictMissingError{Errors: kept}
-}
-
 // child returns a validator for the same file with no error recorded, so
 // that a caller can tell its own problems apart.
 func (v *validator) child() *validator {
 	c := *v
 	c.err = nil
 	return &c
-}
-
-// headerLine finds the line of the [name] table header, or 0.
-func (v *validator) headerLine(name string) int {
-	re := regexp.MustCompile(`^\s*\[\s*` + regexp.QuoteMeta(name) + `\s*\]`)
-	for i, line := range bytes.Split(v.data, []byte("\n")) {
-		if re.Match(line) {
-			return i + 1
-		}
-	}
-	return 0
 }

@@ -49,6 +49,9 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add("[[loader]]\nname = \"a\"\nitems = { range = [1, 3] }\nkey = \"k:{{.}}\"\n")
 	f.Add("[run]\ntimeout = \"1x\"\n[[loader]]\nname=\"\"\ntll=1\n")
 	f.Add("[redis]\nurl = \"redis://:${X}@h\"\n")
+	f.Add("[[loader]]\nname = \"a\"\nkey = \"k\"\nfetch.url = \"ftp://x\"\n[[loader]]\nname = \"b\"\nkey = \"k\"\n[loader.fetch]\nurl = \"http://x\"\n[loader.fetch.headers]\nX = 1\n")
+	f.Add("loader = [{ name = \"a\", key = \"k\", items = { sql = 1 } }]\n[origin.hot]\n\"/s/\" = nan\n")
+	f.Add("[run]\ntimeout = 10s\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		dir := t.TempDir()
 		cfg, err := ParseConfig(filepath.Join(dir, "config.toml"), []byte(text), fuzzOptions())

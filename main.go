@@ -147,7 +147,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f.report != "" {
 		// Find out now, not after an hour of warming, that the report
 		// cannot be written.
-		if err := warmup.CheckReportPath(f.report); err != nil {
+		if err := warmup.CheckReportPath(f.report, cfg.Files()...); err != nil {
 			return fail(err)
 		}
 	}

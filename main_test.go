@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -251,12 +252,22 @@ func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
 		{"report folder missing", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "/nonexistent/out.json"}, "--report /nonexistent/out.json: folder /nonexistent does not exist"},
 		{"report path is a folder", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", os.TempDir()}, "--report " + os.TempDir() + ": is a folder"},
 		{"report folder read-only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", filepath.Join(readOnlyDir(t), "r.json")}, "r.json: folder "},
+		{"report path is a pipe", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "FIFO"}, "fifo: is not a regular file"},
+		{"report path is the config", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "CONFIG"}, "is an input of this run"},
 		{"missing report", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--retry-from", "/nonexistent/r.json"}, "read report: /nonexistent/r.json: no such file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := writeConfig(t, tc.toml, map[string]string{})
-			code, stdout, stderr := cli(t, append([]string{"--config", cfg, "--plain"}, tc.args...)...)
+			args := slices.Clone(tc.args)
+			fifo := filepath.Join(t.TempDir(), "fifo")
+			if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for i, a := range args {
+				args[i] = strings.NewReplacer("CONFIG", cfg, "FIFO", fifo).Replace(a)
+			}
+			code, stdout, stderr := cli(t, append([]string{"--config", cfg, "--plain"}, args...)...)
 			if code != 2 {
 				t.Fatalf("exit %d, want 2\n%s", code, stderr)
 			}
@@ -268,6 +279,12 @@ func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
 			}
 			if n := len(srv.Keys("*")); n != 0 {
 				t.Fatalf("%d keys written", n)
+			}
+			if st, err := os.Stat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+				t.Fatalf("the pipe was replaced")
+			}
+			if data, err := os.ReadFile(cfg); err != nil || !strings.Contains(string(data), "[[loader]]") {
+				t.Fatalf("the config was replaced")
 			}
 		})
 	}

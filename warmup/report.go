@@ -134,12 +134,27 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // CheckReportPath finds out before any work whether a report can be
 // written at path (and atomically replaced): the folder exists and takes
-// new files, and path is not a folder.
-func CheckReportPath(path string) error {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("--report %s: is a folder", path)
+// new files, and path is not a folder, a device, a pipe, or one of the
+// files in keep (the config, the inputs), which the rename would destroy.
+func CheckReportPath(path string, keep ...string) error {
+	target, err := reportTarget(path)
+	if err != nil {
+		return err
 	}
-	dir := filepath.Dir(path)
+	if st, err := os.Stat(target); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("--report %s: is a folder", path)
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("--report %s: is not a regular file (a device or a pipe), which writing the report would replace", path)
+		}
+		for _, k := range keep {
+			if kst, err := os.Stat(k); err == nil && os.SameFile(st, kst) {
+				return fmt.Errorf("--report %s: is an input of this run; choose another path", path)
+			}
+		}
+	}
+	dir := filepath.Dir(target)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("--report %s: folder %s does not exist", path, dir)
 	}
@@ -155,10 +170,36 @@ func CheckReportPath(path string) error {
 	return os.Remove(tmp.Name())
 }
 
+// reportTarget is the file a report at path is written to: a symbolic
+// link is followed, so that the rename replaces the file it points to,
+// not the link.
+func reportTarget(path string) (string, error) {
+	const maxLinks = 40 // as the kernel's ELOOP
+	for range maxLinks {
+		st, err := os.Lstat(path)
+		if err != nil || st.Mode()&os.ModeSymlink == 0 {
+			return path, nil
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return "", fmt.Errorf("--report %s: %w", path, err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return "", fmt.Errorf("--report %s: too many links", path)
+}
+
 // WriteReport writes rep to path atomically (a temporary file renamed).
 // It streams: one rejected item at a time, so a report of many rejections
 // needs no second copy of them in memory.
 func WriteReport(path string, rep *Report) error {
+	path, err := reportTarget(path)
+	if err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".cachewarm-report-*")
 	if err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)

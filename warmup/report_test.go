@@ -3,6 +3,8 @@ package warmup
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -43,5 +45,28 @@ func TestReportRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(&got, &want) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v\n%s", got, want, b.String())
 		}
+	}
+}
+
+// A report written through a symbolic link replaces the file the link
+// points to; the link stays.
+func TestWriteReportFollowsLinks(t *testing.T) {
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "real.json"), filepath.Join(dir, "link.json")
+	if err := os.Symlink("real.json", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckReportPath(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReport(link, &Report{ReportTotals: ReportTotals{Fulfilled: 7}, Loaders: []LoaderReport{}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v", err)
+	}
+	rep, err := ReadReport(target)
+	if err != nil || rep.Fulfilled != 7 {
+		t.Fatalf("the link's target holds no report: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -661,6 +662,18 @@ func (v *validator) itemsFile(n int, file string, format *string) source.Spec {
 		}
 	}
 	return spec
+}
+
+// Files are the files a run reads: the config, the items files and the
+// TLS files. Nothing a run writes may replace them.
+func (c *Config) Files() []string {
+	files := []string{c.Path, c.Redis.TLSCA, c.Redis.TLSCert, c.Redis.TLSKey}
+	for _, l := range c.Loaders {
+		if l.Items.File != "" && !l.Items.ReadsStdin() {
+			files = append(files, l.Items.File)
+		}
+	}
+	return slices.DeleteFunc(files, func(f string) bool { return f == "" })
 }
 
 // ReadsStdin reports whether a loader reads its items from standard

@@ -213,7 +213,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sigs.route(eng, cfg.Run.Timeout)
 
 	if useTUI {
-		if err := runTUI(ctx, eng, stdin, stdout, monitorOptions{exitWhenDone: f.exitWhenDone, demo: services.demo()}); err != nil {
+		err := runTUI(ctx, eng, stdin, stdout, monitorOptions{exitWhenDone: f.exitWhenDone, demo: services.demo()})
+		if errors.Is(err, errTerminalLost) {
+			// As for SIGHUP: stop gracefully, and write the report.
+			fmt.Fprintf(stderr, "cachewarm: %v: stopping\n", err)
+		} else if err != nil {
 			eng.Kill()
 			eng.Wait()
 			fmt.Fprintf(stderr, "cachewarm: %v\n", secrets.Redact(err.Error()))

@@ -284,3 +284,47 @@ rate = "20000/s"
 		t.Fatalf("%d keys, want exactly 102000", n)
 	}
 }
+
+// A monitor whose terminal goes away without a SIGHUP (the tmux server
+// killed under a process started with setsid) stops as for SIGHUP: it
+// writes its report and exits, instead of waiting for a key forever.
+func TestMonitorStopsWhenTerminalGoesAway(t *testing.T) {
+	srv := redistest.Start(t)
+	release := make(chan struct{})
+	defer close(release)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer origin.Close()
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+timeout = "2s"
+[[loader]]
+name = "slow"
+items = { range = [1, 20] }
+key = "s:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, srv.URL(), origin.URL), map[string]string{})
+	report := filepath.Join(t.TempDir(), "r.json")
+	s := startTmux(t, 100, 30, fmt.Sprintf("setsid -w %s --config %s --report %s", buildBinary(t), cfg, report))
+	s.waitFor("slow", 20*time.Second)
+	exec.Command("tmux", "-L", s.socket, "kill-server").Run()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if rep, err := warmup.ReadReport(report); err == nil {
+			if !rep.Interrupted || rep.Fulfilled != 0 {
+				t.Fatalf("report: interrupted %v, %d fulfilled; want a stopped run", rep.Interrupted, rep.Fulfilled)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no report 30s after the terminal went away")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

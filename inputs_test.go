@@ -202,3 +202,35 @@ key = "t:{{.}}"
 		}
 	}
 }
+
+// A gzip file cut short ends its loader with the reason, and the run
+// does not send the operator to --retry-from, which would stop at the
+// same place: the file needs fixing.
+func TestTruncatedGzipSaysFixTheFile(t *testing.T) {
+	srv := redistest.Start(t)
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	for i := range 5000 {
+		fmt.Fprintf(zw, "{\"id\":%d,\"pad\":\"%0100d\"}\n", i, i)
+	}
+	zw.Close()
+	cut := z.Bytes()[:z.Len()/2]
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "z"
+items = { file = "items.jsonl.gz" }
+key = "z:{{.id}}"
+`, srv.URL()), map[string]string{"items.jsonl.gz": string(cut)})
+	code, _, errs := cli(t, "--config", cfg, "--plain")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, errs)
+	}
+	if !strings.Contains(errs, "z: source stopped early: ") || !strings.Contains(errs, "fix it") {
+		t.Errorf("stderr does not say the file stopped early and needs fixing:\n%s", errs)
+	}
+	if strings.Contains(errs, "--retry-from the report") {
+		t.Errorf("stderr sends the operator to --retry-from, which cannot help:\n%s", errs)
+	}
+}

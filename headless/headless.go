@@ -143,10 +143,12 @@ func (p *Plain) Final(rep *warmup.Report) {
 	fmt.Fprintf(tw, "TOTAL\t\t%d\t%d\t%s\t\t\t\n", rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
 	tw.Flush()
 	for _, l := range rep.Loaders {
-		if l.Error != "" {
-			fmt.Fprintf(p.Err, "%s: source stopped early: %s\n", l.Name, l.Error)
-		}
-		if l.Resume != nil {
+		switch {
+		case l.Error != "" && l.Resume != nil && l.Resume.Kind == source.KindStream:
+			fmt.Fprintf(p.Err, "%s: the input stopped early at line %d: %s: fix it and feed it again; --retry-from cannot read a stream again\n", l.Name, l.Resume.Line, l.Error)
+		case l.Error != "":
+			fmt.Fprintf(p.Err, "%s: source stopped early: %s: if the file is damaged, fix it and run this loader again; --retry-from would stop at the same place\n", l.Name, l.Error)
+		case l.Resume != nil:
 			fmt.Fprintf(p.Err, "%s: not started: %s\n", l.Name, describeResume(l))
 		}
 		if l.RejectedAtSource > 0 {
@@ -169,7 +171,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 		state = "stopped (" + rep.Stopped + ")"
 	}
 	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
-	if rep.Rejected > rep.RejectedAtSource || totalNotStarted(rep) != 0 {
+	if retryCanHelp(rep) {
 		what := "the rejected and not-started items"
 		for _, l := range rep.Loaders {
 			if l.Resume != nil && l.Resume.Kind == source.KindStream {
@@ -182,6 +184,22 @@ func (p *Plain) Final(rep *warmup.Report) {
 	if rep.RejectedAtSource > 0 {
 		fmt.Fprintf(p.Err, "cachewarm: %d rejected at the source need a fixed file: --retry-from carries them over, and exits 1, until then\n", rep.RejectedAtSource)
 	}
+}
+
+// retryCanHelp says whether --retry-from of rep can get more items in:
+// rejections a retry may fix, or a source it can read on from where it
+// stopped (a stream cannot be read again, a source that failed would
+// fail again).
+func retryCanHelp(rep *warmup.Report) bool {
+	if rep.Rejected > rep.RejectedAtSource {
+		return true
+	}
+	for _, l := range rep.Loaders {
+		if l.Resume != nil && l.Resume.Kind != source.KindStream && l.Error == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // maxWhere bounds the source positions listed for a loader's items

@@ -67,9 +67,10 @@ func describeShard(s *Shard) string {
 }
 
 // shardOf is the shard, of n, that owns a key: FNV-1a 64 of its bytes,
-// scaled to n by its high bits (FNV-1a's low bits mix poorly, so not mod n).
-// Every process must agree on it: changing it splits a run differently
-// from its reports.
+// mixed by murmur3's finalizer (FNV alone leaves keys that differ in their
+// last bytes, "product:1", "product:2", unevenly spread), scaled to n by
+// its high bits. Every process must agree on it: changing it splits a run
+// differently from its reports.
 func shardOf(key string, n int) int {
 	const (
 		offset64 = 14695981039346656037
@@ -80,6 +81,11 @@ func shardOf(key string, n int) int {
 		h ^= uint64(key[i])
 		h *= prime64
 	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
 	hi, _ := bits.Mul64(h, uint64(n))
 	return int(hi)
 }

@@ -34,6 +34,9 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		}
 		return fail(err)
 	}
+	if fs.NArg() == 0 {
+		return fail(errors.New("merge: no reports given: cachewarm merge SHARD.json… [--report PATH]"))
+	}
 	if *report != "" {
 		if err := warmup.CheckReportPath(*report); err != nil {
 			return fail(err)
@@ -53,7 +56,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "cachewarm: merged shards %s of %d: %d fulfilled, %d rejected, %s not started\n",
 		joinInts(rep.Merged.Shards), rep.Merged.N, rep.Fulfilled, rep.Rejected, notStartedText(rep))
 	if miss := rep.Merged.Missing; len(miss) > 0 {
-		fmt.Fprintf(stderr, "cachewarm: shards %s of %d are missing: their items are in no count\n", joinInts(miss), rep.Merged.N)
+		fmt.Fprintf(stderr, "cachewarm: missing shards of %d: %s (no report given): their items are in no count\n", rep.Merged.N, joinInts(miss))
 		return 1
 	}
 	return exitOK

@@ -309,6 +309,16 @@ key = "r:{{.}}"
 		})
 	}
 	checkKeys(t, srv, "r:%d", 1000, func(i int) string { return fmt.Sprint(i) })
+	flag, env, job := filepath.Join(dir, "flag.json"), filepath.Join(dir, "CACHEWARM_SHARD.json"), filepath.Join(dir, "JOB_COMPLETION_INDEX.json")
+	if code, out, errOut := cli(t, "merge", job, flag, env); code != 0 || !strings.Contains(out, "1000") {
+		t.Errorf("merge of the three shards: exit %d, want 0 and 1000 fulfilled\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := cli(t, "merge", job, flag); code != 1 || !strings.Contains(errOut, "missing shards of 3: 1 (no report given)") {
+		t.Errorf("merge without shard 1: exit %d, want 1 and shard 1 named missing\n%s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "merge", job, flag, flag); code != 2 || !strings.Contains(errOut, "both of shard 0/3") {
+		t.Errorf("merge with shard 0 twice: exit %d, want 2\n%s", code, errOut)
+	}
 
 	srv.Client.FlushAll(context.Background())
 	for _, tc := range []struct {

@@ -61,7 +61,7 @@ func (s Shard) String() string { return strconv.Itoa(s.K) + "/" + strconv.Itoa(s
 // describeShard names a shard, or says there is none, for messages.
 func describeShard(s *Shard) string {
 	if s == nil || !s.Set() {
-		return "no shard"
+		return "not sharded"
 	}
 	return "shard " + s.String()
 }
@@ -133,7 +133,7 @@ func checkRetryShard(rep *Report, run Shard) error {
 		had = *rep.Shard
 	}
 	if had != run {
-		return fmt.Errorf("the report is of %s, this run of %s: --retry-from a shard's report with the same --shard, or none (it is taken from the report)",
+		return fmt.Errorf("the report's run was %s and this one is %s: --retry-from a shard's report with the same --shard, or none (it is taken from the report)",
 			describeShard(&had), describeShard(&run))
 	}
 	return nil

@@ -56,6 +56,7 @@ func NewShard(k, n int) (Shard, error) {
 // Set reports whether s splits the run (the zero Shard does not).
 func (s Shard) Set() bool { return s.N > 0 }
 
+// String is "k/n".
 func (s Shard) String() string { return strconv.Itoa(s.K) + "/" + strconv.Itoa(s.N) }
 
 // describeShard names a shard, or says there is none, for messages.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,13 @@ const (
 // the way to pass a password that ps and /proc must not show.
 const redisURLEnv = "CACHEWARM_REDIS_URL"
 
+// shardEnv gives --shard from the environment; jobIndexEnv is the index
+// Kubernetes gives each pod of an Indexed Job, the k of --shards n.
+const (
+	shardEnv    = "CACHEWARM_SHARD"
+	jobIndexEnv = "JOB_COMPLETION_INDEX"
+)
+
 // redisPoolSize covers the writer's pipelines in flight and the prober.
 const redisPoolSize = 8
 
@@ -63,10 +71,13 @@ type flags struct {
 	plain, json, dryRun, version     bool
 	exitWhenDone                     bool
 	cpuProfile, memProfile           string
+	shard                            warmup.Shard
 }
 
-func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*flags, error) {
 	f := &flags{}
+	var shard string
+	var shards int
 	fs := pflag.NewFlagSet("cachewarm", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "config.toml", "config file `PATH`")
@@ -78,12 +89,14 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.retryFrom, "retry-from", "", "run the rejected and not-started items recorded in `REPORT`")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the keys, URLs and values the first items would give; write nothing")
 	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
+	fs.StringVar(&shard, "shard", "", "run only the items whose key hashes to shard `k/n` (numbered from 0: 0/3, 1/3, 2/3);\nthe shards are disjoint and together the whole set (also $"+shardEnv+")")
+	fs.IntVar(&shards, "shards", 0, "run shard $"+jobIndexEnv+" of `n` (a Kubernetes Indexed Job)")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `PATH` (go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to `PATH` at the end")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "cachewarm warms Redis caches and reports every item as fulfilled or rejected.\n\n")
-		fmt.Fprintf(stderr, "Usage: cachewarm [flags]\n\nFlags:\n%s\n", fs.FlagUsages())
+		fmt.Fprintf(stderr, "Usage: cachewarm [flags]\n       cachewarm merge SHARD.json… [--report PATH]   (combine the reports of --shard runs)\n\nFlags:\n%s\n", fs.FlagUsages())
 		fmt.Fprintf(stderr, "Exit codes: 0 every item fulfilled, 1 some rejected or not started, 2 config/usage/start-up error\n(nothing written), 130 interrupted (the report records where to go on: --retry-from).\n")
 	}
 	if err := fs.Parse(args); err != nil {
@@ -95,12 +108,56 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if f.plain && f.json {
 		return nil, errors.New("--plain and --json are exclusive")
 	}
+	var err error
+	if f.shard, err = shardFrom(shard, fs.Changed("shards"), shards, getenv); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// shardFrom is this process's shard: --shard, else --shards with the
+// Kubernetes job index, else $CACHEWARM_SHARD, else none.
+func shardFrom(flag string, indexed bool, n int, getenv func(string) string) (warmup.Shard, error) {
+	switch {
+	case flag != "" && indexed:
+		return warmup.Shard{}, errors.New("--shard and --shards are exclusive")
+	case flag != "":
+		s, err := warmup.ParseShard(flag)
+		if err != nil {
+			return s, fmt.Errorf("--shard %w", err)
+		}
+		return s, nil
+	case indexed:
+		idx := getenv(jobIndexEnv)
+		if idx == "" {
+			return warmup.Shard{}, fmt.Errorf("--shards %d takes the shard from $%s, which is not set: use --shard k/%d", n, jobIndexEnv, n)
+		}
+		k, err := strconv.Atoi(idx)
+		if err != nil {
+			return warmup.Shard{}, fmt.Errorf("$%s=%q is not a number", jobIndexEnv, idx)
+		}
+		s, err := warmup.NewShard(k, n)
+		if err != nil {
+			return s, fmt.Errorf("--shards %d with $%s=%d: %w", n, jobIndexEnv, k, err)
+		}
+		return s, nil
+	}
+	if env := getenv(shardEnv); env != "" {
+		s, err := warmup.ParseShard(env)
+		if err != nil {
+			return s, fmt.Errorf("$%s=%w", shardEnv, err)
+		}
+		return s, nil
+	}
+	return warmup.Shard{}, nil
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	redis.SetLogger(quietLogger{})
-	f, err := parseFlags(args, stderr)
+	if len(args) > 0 && args[0] == "merge" {
+		return runMerge(args[1:], stdout, stderr)
+	}
+	f, err := parseFlags(args, os.Getenv, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
 	}
@@ -156,6 +213,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if prior, err = warmup.OpenReport(f.retryFrom); err != nil {
 			return fail(err)
 		}
+		// A shard's report goes on as the same shard, named or not.
+		if sh := prior.Report.Shard; sh != nil && !f.shard.Set() {
+			f.shard = *sh
+		}
 	}
 
 	services, err := startServices(cfg, ext)
@@ -196,6 +257,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		opts = printer.Hooks()
 	}
 	opts.UserAgent = "cachewarm/" + buildVersion()
+	opts.Shard = f.shard
 	eng := warmup.New(cfg, rdb, opts)
 	defer eng.Close()
 

@@ -135,13 +135,7 @@ func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
 
 // Final implements Printer.
 func (p *Plain) Final(rep *warmup.Report) {
-	tw := tabwriter.NewWriter(p.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LOADER\tSOURCE\tFULFILLED\tREJECTED\tNOT STARTED\tP50\tP95\t")
-	for _, l := range rep.Loaders {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
-	}
-	fmt.Fprintf(tw, "TOTAL\t\t%d\t%d\t%s\t\t\t\n", rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
-	tw.Flush()
+	Table(p.out, rep)
 	for _, l := range rep.Loaders {
 		switch {
 		case l.Error != "" && l.Resume != nil && l.Resume.Kind == source.KindStream:
@@ -169,6 +163,9 @@ func (p *Plain) Final(rep *warmup.Report) {
 		state = "interrupted"
 	case rep.Stopped != "":
 		state = "stopped (" + rep.Stopped + ")"
+	}
+	if rep.Shard != nil {
+		state = "shard " + rep.Shard.String() + " " + state
 	}
 	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
 	if retryCanHelp(rep) {
@@ -200,6 +197,17 @@ func retryCanHelp(rep *warmup.Report) bool {
 		}
 	}
 	return false
+}
+
+// Table prints the per-loader table of a report, as --plain ends with.
+func Table(w io.Writer, rep *warmup.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LOADER\tSOURCE\tFULFILLED\tREJECTED\tNOT STARTED\tP50\tP95\t")
+	for _, l := range rep.Loaders {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
+	}
+	fmt.Fprintf(tw, "TOTAL\t\t%d\t%d\t%s\t\t\t\n", rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
+	tw.Flush()
 }
 
 // maxWhere bounds the source positions listed for a loader's items
@@ -324,14 +332,15 @@ type loaderEvent struct {
 }
 
 type summaryEvent struct {
-	Event       string  `json:"event"`
-	Fulfilled   int64   `json:"fulfilled"`
-	Rejected    int64   `json:"rejected"`
-	AtSource    int64   `json:"rejected_at_source"`
-	NotStarted  int64   `json:"not_started"`
-	Interrupted bool    `json:"interrupted"`
-	Stopped     string  `json:"stopped,omitempty"`
-	Seconds     float64 `json:"seconds"`
+	Event       string        `json:"event"`
+	Fulfilled   int64         `json:"fulfilled"`
+	Rejected    int64         `json:"rejected"`
+	AtSource    int64         `json:"rejected_at_source"`
+	NotStarted  int64         `json:"not_started"`
+	Interrupted bool          `json:"interrupted"`
+	Stopped     string        `json:"stopped,omitempty"`
+	Seconds     float64       `json:"seconds"`
+	Shard       *warmup.Shard `json:"shard,omitempty"`
 }
 
 func (j *JSON) emit(v any) {
@@ -359,5 +368,5 @@ func (j *JSON) Progress(ctx context.Context, _ func() warmup.Snapshot) { <-ctx.D
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
 	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: totalNotStarted(rep),
-		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds})
+		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard})
 }

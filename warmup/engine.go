@@ -28,6 +28,10 @@ type Options struct {
 	// UserAgent is sent with every fetch unless a loader's headers set
 	// one (default "cachewarm").
 	UserAgent string
+	// Shard, when set, makes the engine run only the items whose key
+	// hashes to it; the others are left to the processes of the other
+	// shards.
+	Shard Shard
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.
@@ -254,7 +258,7 @@ func (e *Engine) startFirstPass(lr *loaderRun) {
 		return
 	}
 	lr.reviver.Follow(src)
-	lr.total.Store(src.Total())
+	lr.total.Store(e.shareOf(src.Total()))
 	e.startFeed(lr, &firstPass{lr: lr, src: src}, passFirst)
 }
 

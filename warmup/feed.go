@@ -68,12 +68,27 @@ type firstPass struct {
 }
 
 func (p *firstPass) next(e *Engine) (*item, bool) {
-	it, ok := p.src.Next()
-	if !ok {
-		return nil, false
+	return e.nextOwned(p.lr, p.src)
+}
+
+// nextOwned reads src on to the next item this process owns (every item
+// when the run is not sharded). Another shard's items are not read as far
+// as the ledger goes: that shard's ledger counts them.
+func (e *Engine) nextOwned(lr *loaderRun, src source.Source) (*item, bool) {
+	for {
+		it, ok := src.Next()
+		if !ok {
+			return nil, false
+		}
+		key, owned := e.owns(lr, &it)
+		if !owned {
+			continue
+		}
+		lr.countRead()
+		x := e.newItem(lr, it)
+		x.key = key
+		return x, true
 	}
-	p.lr.countRead()
-	return e.newItem(p.lr, it), true
 }
 
 func (p *firstPass) finish(e *Engine, stopped bool) {
@@ -86,6 +101,11 @@ func (p *firstPass) finish(e *Engine, stopped bool) {
 	err := p.src.Err()
 	if !stopped && err == nil && at.Kind != source.KindStream {
 		at = source.Resume{Done: true}
+	}
+	if !at.Done && e.opts.Shard.N > 1 {
+		// How many of the items left are this shard's, only reading
+		// them would tell.
+		at.Remaining = -1
 	}
 	lr.mu.Lock()
 	if at.Done {
@@ -171,12 +191,7 @@ func (p *resumePass) next(e *Engine) (*item, bool) {
 		x.attempts = r.Attempts
 		return x, true
 	}
-	it, ok := p.rest.Next()
-	if !ok {
-		return nil, false
-	}
-	p.lr.countRead()
-	return e.newItem(p.lr, it), true
+	return e.nextOwned(p.lr, p.rest)
 }
 
 func (p *resumePass) closeReport() {

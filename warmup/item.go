@@ -95,15 +95,19 @@ func (e *Engine) prepare(x *item) bool {
 		e.reject(x, StageSource, it.Err.Error())
 		return false
 	}
-	var ok bool
-	if x.key, ok = e.render(x, x.lr.cfg.Key, StageKey, "key template"); !ok {
-		return false
+	// A sharded run rendered the key already, to place the item.
+	if x.key == "" {
+		var ok bool
+		if x.key, ok = e.render(x, x.lr.cfg.Key, StageKey, "key template"); !ok {
+			return false
+		}
 	}
 	if x.key == "" {
 		e.reject(x, StageKey, "key template: rendered an empty key")
 		return false
 	}
 	if f := x.lr.cfg.Fetch; f != nil {
+		var ok bool
 		x.url, ok = e.render(x, f.URL, StageURL, "url template")
 		return ok
 	}

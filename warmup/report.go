@@ -41,11 +41,16 @@ type ReportTotals struct {
 	Stopped string `json:"stopped,omitempty"`
 	// FulfilledBefore counts the items earlier runs of a --retry-from
 	// chain fulfilled.
-	FulfilledBefore int64     `json:"fulfilled_before,omitempty"`
-	Redis           string    `json:"redis"`
-	Config          string    `json:"config"`
-	Started         time.Time `json:"started"`
-	Seconds         float64   `json:"seconds"`
+	FulfilledBefore int64 `json:"fulfilled_before,omitempty"`
+	// Shard is the share of the items this run owned (--shard), when it
+	// was one of several.
+	Shard *Shard `json:"shard,omitempty"`
+	// Merged lists the shards a merged report combines (cachewarm merge).
+	Merged  *Merged   `json:"merged,omitempty"`
+	Redis   string    `json:"redis"`
+	Config  string    `json:"config"`
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"seconds"`
 }
 
 // LoaderReport is one loader's part of a report.
@@ -74,6 +79,9 @@ type LoaderTotals struct {
 	P95ms           float64        `json:"p95_ms"`
 	// Error is a source error that ended the loader's stream early.
 	Error string `json:"error,omitempty"`
+	// Resumes are where each shard's source stopped, in a merged report:
+	// --retry-from reads on from them shard by shard.
+	Resumes []ShardResume `json:"resumes,omitempty"`
 }
 
 // Report builds the report of the run so far.
@@ -90,6 +98,9 @@ func (e *Engine) Report() *Report {
 		Started:     s.Started.UTC().Truncate(time.Millisecond),
 		Seconds:     float64(s.Elapsed.Milliseconds()) / 1000,
 	}, Loaders: make([]LoaderReport, 0, len(s.Loaders))}
+	if sh := e.opts.Shard; sh.Set() {
+		rep.Shard = &sh
+	}
 	for i, l := range s.Loaders {
 		lr := e.loaders[i]
 		lr.mu.Lock()
@@ -196,6 +207,13 @@ func reportTarget(path string) (string, error) {
 // It streams: one rejected item at a time, so a report of many rejections
 // needs no second copy of them in memory.
 func WriteReport(path string, rep *Report) error {
+	return writeAtomic(path, func(w io.Writer) error { return EncodeReport(w, rep) })
+}
+
+// writeAtomic writes a report to path through encode: to a temporary
+// file renamed over path (over the file a link at path points to), so
+// that no reader sees half a report.
+func writeAtomic(path string, encode func(io.Writer) error) error {
 	path, err := reportTarget(path)
 	if err != nil {
 		return err
@@ -206,7 +224,7 @@ func WriteReport(path string, rep *Report) error {
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 64<<10)
-	if err := EncodeReport(w, rep); err != nil {
+	if err := encode(w); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -230,6 +248,19 @@ func WriteReport(path string, rep *Report) error {
 // EncodeReport writes rep as indented JSON, the rejected items one by one,
 // each on a line of its own.
 func EncodeReport(w io.Writer, rep *Report) error {
+	return encodeReport(w, rep, func(i int, yield func(Rejection) error) error {
+		for _, r := range rep.Loaders[i].RejectedItems {
+			if err := yield(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// encodeReport writes rep's totals and loaders, and as each loader's
+// rejected items what items(i, …) yields for loader i, whatever rep holds.
+func encodeReport(w io.Writer, rep *Report, items func(i int, yield func(Rejection) error) error) error {
 	// open marshals v indented at depth and drops its closing brace, so
 	// more fields can follow.
 	open := func(v any, depth string) ([]byte, error) {
@@ -254,17 +285,21 @@ func EncodeReport(w io.Writer, rep *Report) error {
 		if _, err := fmt.Fprintf(w, "%s\n    %s,\n      \"rejected_items\": [", sep(i), lh); err != nil {
 			return err
 		}
-		for j, r := range l.RejectedItems {
+		j := 0
+		err = items(i, func(r Rejection) error {
 			rb, err := json.Marshal(r)
 			if err != nil {
 				return err
 			}
-			if _, err := fmt.Fprintf(w, "%s\n        %s", sep(j), rb); err != nil {
-				return err
-			}
+			_, err = fmt.Fprintf(w, "%s\n        %s", sep(j), rb)
+			j++
+			return err
+		})
+		if err != nil {
+			return err
 		}
 		closing := "]\n    }"
-		if len(l.RejectedItems) > 0 {
+		if j > 0 {
 			closing = "\n      " + closing
 		}
 		if _, err := io.WriteString(w, closing); err != nil {
@@ -577,6 +612,9 @@ func (e *Engine) Notes() []string { return e.notes }
 // in this config, a file that changed since the report) means nothing
 // was started.
 func (e *Engine) StartFrom(rf *ReportFile) error {
+	if err := checkRetryShard(rf.Report, e.opts.Shard); err != nil {
+		return err
+	}
 	passes := map[*loaderRun]*resumePass{}
 	for i, l := range rf.Report.Loaders {
 		lr, ok := e.byName[l.Name]
@@ -600,7 +638,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 			e.notes = append(e.notes, streamNote(lr.cfg, at))
 		}
 		lr.fulfilledBefore = l.Fulfilled + l.FulfilledBefore
-		if t := rest.Total(); t >= 0 {
+		if t := e.shareOf(rest.Total()); t >= 0 {
 			lr.total.Store(l.Rejected + t)
 		}
 	}

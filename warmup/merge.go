@@ -1,0 +1,218 @@
+package warmup
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachewarm/cachewarm/warmup/source"
+)
+
+// Merged says which shards a merged report combines.
+type Merged struct {
+	N      int   `json:"n"`
+	Shards []int `json:"shards"`
+	// Missing are the shards no report was given for: their items are in
+	// no count, so every loader's not_started is -1.
+	Missing []int `json:"missing,omitempty"`
+}
+
+// ShardResume is where one shard's source stopped, in a merged report.
+type ShardResume struct {
+	Shard int `json:"shard"`
+	source.Resume
+}
+
+// Merge is a merge of shard reports opened for writing: its totals, in
+// memory, and the rejected items, streamed from the shards' files when
+// it is written.
+type Merge struct {
+	// Report holds the merged totals; its loaders' RejectedItems are nil.
+	Report *Report
+	shards []*ReportFile
+	// index maps a merged loader to its index in each shard's report.
+	index [][]int
+}
+
+// MergeReports opens the reports of the shards of one run and adds them
+// up. It refuses reports that are not a shard's, of another config, of
+// another number of shards, or of a shard given twice; shards not given
+// are listed in Merged.Missing.
+func MergeReports(paths []string) (*Merge, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("merge: no reports given")
+	}
+	m := &Merge{}
+	seen := map[int]string{}
+	for _, p := range paths {
+		rf, err := OpenReport(p)
+		if err != nil {
+			return nil, err
+		}
+		rep := rf.Report
+		switch {
+		case rep.Merged != nil:
+			return nil, fmt.Errorf("merge: %s is a merged report already: merge the shards' own reports", p)
+		case rep.Shard == nil:
+			return nil, fmt.Errorf("merge: %s is not a shard's report (it was not run with --shard)", p)
+		}
+		sh := *rep.Shard
+		if prev, ok := seen[sh.K]; ok {
+			return nil, fmt.Errorf("merge: %s and %s are both of shard %s", prev, p, sh)
+		}
+		seen[sh.K] = p
+		if len(m.shards) > 0 {
+			if err := sameRun(m.shards[0], rf); err != nil {
+				return nil, fmt.Errorf("merge: %w", err)
+			}
+		}
+		m.shards = append(m.shards, rf)
+	}
+	slices.SortFunc(m.shards, func(a, b *ReportFile) int { return a.Report.Shard.K - b.Report.Shard.K })
+	m.add()
+	return m, nil
+}
+
+// sameRun refuses b unless it is a shard of the run a is a shard of: the
+// same config, loaders and number of shards.
+func sameRun(a, b *ReportFile) error {
+	ra, rb := a.Report, b.Report
+	if ra.Shard.N != rb.Shard.N {
+		return fmt.Errorf("%s is of shard %s, %s of shard %s: a run split into different numbers of shards", a.Path, ra.Shard, b.Path, rb.Shard)
+	}
+	if ra.Config != rb.Config {
+		return fmt.Errorf("%s is of config %s, %s of config %s", a.Path, ra.Config, b.Path, rb.Config)
+	}
+	if la, lb := loaderList(ra), loaderList(rb); la != lb {
+		return fmt.Errorf("%s has loaders %s, %s has %s: not the same config (or --only)", a.Path, la, b.Path, lb)
+	}
+	return nil
+}
+
+// loaderList names a report's loaders and their sources, in order.
+func loaderList(rep *Report) string {
+	var b strings.Builder
+	for i, l := range rep.Loaders {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(l.Name + " (" + l.Source + ")")
+	}
+	return b.String()
+}
+
+// add sums the shards' totals into m.Report.
+func (m *Merge) add() {
+	first := m.shards[0].Report
+	n := first.Shard.N
+	rep := &Report{Loaders: make([]LoaderReport, len(first.Loaders))}
+	rep.Merged = &Merged{N: n}
+	rep.Redis, rep.Config, rep.Started = first.Redis, first.Config, first.Started
+	var end time.Time
+	var stopped []string
+	for i, l := range first.Loaders {
+		rep.Loaders[i].Name, rep.Loaders[i].Source = l.Name, l.Source
+	}
+	m.index = make([][]int, len(rep.Loaders))
+	for _, rf := range m.shards {
+		sr := rf.Report
+		k := sr.Shard.K
+		rep.Merged.Shards = append(rep.Merged.Shards, k)
+		rep.Fulfilled += sr.Fulfilled
+		rep.Rejected += sr.Rejected
+		rep.RejectedAtSource += sr.RejectedAtSource
+		rep.FulfilledBefore += sr.FulfilledBefore
+		rep.NotStarted += max(sr.NotStarted, 0)
+		rep.Interrupted = rep.Interrupted || sr.Interrupted
+		if sr.Stopped != "" {
+			stopped = append(stopped, "shard "+strconv.Itoa(k)+": "+sr.Stopped)
+		}
+		if sr.Started.Before(rep.Started) {
+			rep.Started = sr.Started
+		}
+		if e := sr.Started.Add(time.Duration(sr.Seconds * float64(time.Second))); e.After(end) {
+			end = e
+		}
+		for i := range rep.Loaders {
+			ml := &rep.Loaders[i]
+			j := slices.IndexFunc(sr.Loaders, func(l LoaderReport) bool { return l.Name == ml.Name })
+			m.index[i] = append(m.index[i], j)
+			addLoader(ml, &sr.Loaders[j].LoaderTotals, k)
+		}
+	}
+	for k := range n {
+		if !slices.Contains(rep.Merged.Shards, k) {
+			rep.Merged.Missing = append(rep.Merged.Missing, k)
+		}
+	}
+	if len(rep.Merged.Missing) > 0 {
+		// The missing shards' items were never accounted for.
+		for i := range rep.Loaders {
+			rep.Loaders[i].NotStarted = -1
+		}
+	}
+	rep.Stopped = strings.Join(stopped, "; ")
+	rep.Seconds = float64(end.Sub(rep.Started).Milliseconds()) / 1000
+	m.Report = rep
+}
+
+// addLoader adds shard k's totals of a loader to the merged ones.
+// Latencies cannot be added up: the merged p50 and p95 are the slowest
+// shard's.
+func addLoader(ml *LoaderReport, l *LoaderTotals, k int) {
+	ml.Fulfilled += l.Fulfilled
+	ml.Rejected += l.Rejected
+	ml.RejectedAtSource += l.RejectedAtSource
+	ml.FulfilledBefore += l.FulfilledBefore
+	if l.NotStarted < 0 || ml.NotStarted < 0 {
+		ml.NotStarted = -1
+	} else {
+		ml.NotStarted += l.NotStarted
+	}
+	ml.P50ms = max(ml.P50ms, l.P50ms)
+	ml.P95ms = max(ml.P95ms, l.P95ms)
+	if l.Error != "" {
+		ml.Error = joinNonEmpty(ml.Error, "shard "+strconv.Itoa(k)+": "+l.Error)
+	}
+	if l.Resume != nil {
+		ml.Resumes = append(ml.Resumes, ShardResume{Shard: k, Resume: *l.Resume})
+	}
+}
+
+func joinNonEmpty(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// Encode writes the merged report, the shards' rejected items streamed
+// from their files one at a time, shard by shard.
+func (m *Merge) Encode(w io.Writer) error {
+	return encodeReport(w, m.Report, func(i int, yield func(Rejection) error) error {
+		for s, rf := range m.shards {
+			var stop error
+			var readErr error
+			for r := range rf.rejected(m.index[i][s], &readErr) {
+				if stop = yield(r); stop != nil {
+					break
+				}
+			}
+			if stop != nil {
+				return stop
+			}
+			if readErr != nil {
+				return readErr
+			}
+		}
+		return nil
+	})
+}
+
+// Write writes the merged report to path atomically.
+func (m *Merge) Write(path string) error {
+	return writeAtomic(path, m.Encode)
+}

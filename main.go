@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -333,10 +332,8 @@ func overrideRedisURL(cfg *config.Config, flag, env string, stderr io.Writer) er
 	if err := cfg.SetRedisURL(flag); err != nil {
 		return fmt.Errorf("--redis: %w", err)
 	}
-	if u, err := url.Parse(flag); err == nil {
-		if _, ok := u.User.Password(); ok {
-			fmt.Fprintf(stderr, "cachewarm: warning: the password in --redis can be read by any user of this machine (ps, /proc); set %s instead\n", redisURLEnv)
-		}
+	if len(config.URLSecrets(flag)) > 0 {
+		fmt.Fprintf(stderr, "cachewarm: warning: the password in --redis can be read by any user of this machine (ps, /proc); set %s instead\n", redisURLEnv)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cachewarm/cachewarm/internal/redistest"
 	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
 // cli runs cachewarm in-process with args and returns exit code, stdout
@@ -824,6 +825,16 @@ key = "r:{{.}}"
 	if strings.Contains(out+errs, pw) {
 		t.Fatalf("the password shows:\n%s%s", out, errs)
 	}
+	// Forms go-redis refuses or reads otherwise still never show it.
+	for _, u := range []string{
+		fmt.Sprintf("redis://%s/0?password=%s", srv.Addr(), pw),
+		fmt.Sprintf("redis://%s@%s/0", pw, srv.Addr()),
+	} {
+		_, out, errs = cli(t, "--config", cfg, "--plain", "--redis", u)
+		if strings.Contains(out+errs, pw) || !strings.Contains(errs, "warning: the password in --redis") {
+			t.Fatalf("--redis %s: the password shows, or no warning:\n%s%s", u, out, errs)
+		}
+	}
 }
 
 // A report that cannot be written after the work was done is printed on
@@ -871,5 +882,34 @@ fetch = { url = "%s/{{.}}" }
 	}
 	if !strings.Contains(stderr.String(), "the report follows on stderr") || !strings.Contains(stderr.String(), `"fulfilled": 2`) {
 		t.Fatalf("the report is not on stderr:\n%s", stderr.String())
+	}
+}
+
+// A report's resume point is for the source it was recorded on: a loader
+// that read a range and now reads a file is refused (exit 2), not read
+// from the file's start.
+func TestRetryFromRefusesAResumePointOfAnotherSource(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "a"
+items = { file = "a.txt" }
+key = "a:{{.}}"
+`, srv.URL()), map[string]string{"a.txt": "x\ny\nz\n"})
+	report := filepath.Join(t.TempDir(), "r.json")
+	rep := &warmup.Report{ReportTotals: warmup.ReportTotals{Fulfilled: 9, Interrupted: true, Config: cfg},
+		Loaders: []warmup.LoaderReport{{LoaderTotals: warmup.LoaderTotals{Name: "a", Source: "range 1..20", Fulfilled: 9,
+			NotStarted: 11, Resume: &source.Resume{Next: 10, Remaining: 11}}, RejectedItems: []warmup.Rejection{}}}}
+	if err := warmup.WriteReport(report, rep); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := cli(t, "--config", cfg, "--plain", "--retry-from", report)
+	if code != 2 || !strings.Contains(errs, "the resume point is a list's or a range's, and the loader now reads a file") {
+		t.Fatalf("exit %d, want 2 and why\n%s", code, errs)
+	}
+	if n := len(srv.Keys("*")); n != 0 {
+		t.Fatalf("%d keys written", n)
 	}
 }

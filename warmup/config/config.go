@@ -454,10 +454,8 @@ func (v *validator) config(raw *rawConfig) *Config {
 	if cfg.Redis.URL != "embedded" {
 		if err := checkRedisURL(cfg.Redis.URL); err != nil {
 			v.fail("redis.url", "%s", v.secrets.Redact(err.Error()))
-		} else if u, err := url.Parse(cfg.Redis.URL); err == nil {
-			if p, ok := u.User.Password(); ok {
-				v.secrets.Add(p)
-			}
+		} else {
+			v.secrets.Add(URLSecrets(cfg.Redis.URL)...)
 		}
 	}
 
@@ -739,11 +737,7 @@ func (c *Config) SetRedisURL(raw string) error {
 		if err := checkRedisURL(raw); err != nil {
 			return err
 		}
-		if u, err := url.Parse(raw); err == nil {
-			if p, ok := u.User.Password(); ok {
-				c.secrets.Add(p)
-			}
-		}
+		c.secrets.Add(URLSecrets(raw)...)
 	}
 	c.Redis.URL = raw
 	return nil

@@ -205,8 +205,9 @@ func TestRedactURL(t *testing.T) {
 		{"redis://:pw@h:1/0", "redis://:***@h:1/0"},
 		{"rediss://user:p%40ss@h:1", "rediss://user:***@h:1"},
 		{"redis://h:1/0", "redis://h:1/0"},
-		{"redis://user@h:1", "redis://user@h:1"},
+		{"redis://s3cret@h:1", "redis://***@h:1"}, // redis-cli reads a lone user as the password
 		{"redis://u:pa ss@h%zz", "redis://***@h%zz"},
+		{"redis://h:1/0?password=s3cret&db=2", "redis://h:1/0?db=2&password=***"},
 	}
 	for _, tc := range tests {
 		if got := config.RedactURL(tc.in); got != tc.want {

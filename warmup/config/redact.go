@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -15,20 +16,19 @@ type Redactor struct {
 	r       *strings.Replacer
 }
 
-// Add registers a secret value. Values shorter than 3 characters are
+// Add registers secret values. Values shorter than 3 characters are
 // ignored: replacing them would garble ordinary text.
-func (r *Redactor) Add(secret string) {
-	if r == nil || len(secret) < 3 {
+func (r *Redactor) Add(secrets ...string) {
+	if r == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range r.secrets {
-		if s == secret {
-			return
+	for _, secret := range secrets {
+		if len(secret) >= 3 && !slices.Contains(r.secrets, secret) {
+			r.secrets = append(r.secrets, secret)
 		}
 	}
-	r.secrets = append(r.secrets, secret)
 	// Longest first, so a secret that contains another is replaced whole.
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 	pairs := make([]string, 0, 2*len(r.secrets))
@@ -92,11 +92,52 @@ func RedactURL(raw string) string {
 		}
 		return raw
 	}
-	if u.User == nil {
+	changed := false
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		} else {
+			// redis://secret@host: redis-cli reads a lone user as the
+			// password, and so do people.
+			u.User = url.User("***")
+		}
+		changed = true
+	}
+	if q := u.Query(); len(q) > 0 {
+		for k := range q {
+			if credentialHeader(k) {
+				q.Set(k, "***")
+				changed = true
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	if !changed {
 		return raw
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "***")
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
+}
+
+// URLSecrets are the credentials a URL carries: its password, a user
+// given alone (which redis-cli reads as the password), and query values
+// with credential-like names (?password=…).
+func URLSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
 	}
-	return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
+	var secrets []string
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			secrets = append(secrets, p)
+		} else {
+			secrets = append(secrets, u.User.Username())
+		}
+	}
+	for k, vs := range u.Query() {
+		if credentialHeader(k) {
+			secrets = append(secrets, vs...)
+		}
+	}
+	return secrets
 }

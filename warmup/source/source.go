@@ -211,6 +211,9 @@ func OpenContext(ctx context.Context, spec Spec, from *Resume) (Source, error) {
 	if from != nil && from.Done {
 		return &sliceSource{}, nil
 	}
+	if err := from.fits(spec); err != nil {
+		return nil, err
+	}
 	switch {
 	case spec.File != "":
 		return openFile(ctx, spec, from)
@@ -244,6 +247,24 @@ func startSlice(items []Item, from *Resume) (Source, error) {
 		s.i = int(from.Next)
 	}
 	return s, nil
+}
+
+// fits refuses a resume point recorded for another kind of source (the
+// loader read a range and now reads a file, or the other way round):
+// reading on from it would start at a wrong place. A file's resume point
+// always has a line; a list's or a range's never does.
+func (r *Resume) fits(spec Spec) error {
+	if r == nil {
+		return nil
+	}
+	fromFile := r.Line > 0 || r.Offset > 0 || r.Kind != KindFile
+	switch {
+	case spec.File != "" && !fromFile:
+		return errors.New("the resume point is a list's or a range's, and the loader now reads a file")
+	case spec.File == "" && fromFile:
+		return errors.New("the resume point is a file's, and the loader now reads no file")
+	}
+	return nil
 }
 
 // Describe says what a spec reads, for tiles and tables.

@@ -34,8 +34,9 @@ var version = "dev"
 // Exit codes decided here; the run's own (0 all fulfilled, 1 some
 // rejected, 130 interrupted) come from warmup.Engine.ExitCode.
 const (
-	exitOK    = 0
-	exitUsage = 2
+	exitOK          = 0
+	exitUsage       = 2
+	exitInterrupted = 130
 )
 
 // redisURLEnv names the environment variable that overrides [redis].url:
@@ -106,6 +107,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	}
 	if f.plain && f.json {
 		return nil, errors.New("--plain and --json are exclusive")
+	}
+	if fs.Changed("only") && len(f.only) == 0 {
+		return nil, errors.New("--only: no loader names given")
+	}
+	if f.dryRun && f.retryFrom != "" {
+		return nil, errors.New("--dry-run previews the first items of each source; it does not read --retry-from")
 	}
 	var err error
 	if f.shard, err = shardFrom(shard, fs.Changed("shards"), shards, getenv); err != nil {
@@ -225,19 +232,31 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer services.Close()
 
 	if f.dryRun {
-		if err := warmup.DryRun(cfg, stdout, 3); err != nil {
+		out := &firstErrWriter{w: stdout}
+		if err := warmup.DryRun(cfg, out, 3); err != nil {
 			return fail(err)
+		}
+		if out.err != nil {
+			fmt.Fprintf(stderr, "cachewarm: writing stdout: %v\n", out.err)
+			return 1
 		}
 		return exitOK
 	}
 
-	ctx := context.Background()
-	rdb, err := rediswrite.Connect(ctx, cfg.Redis, redisPoolSize, cfg.Run.Timeout)
+	var rdb *redis.Client
+	err = untilSignal(sigs.startup, func() (err error) {
+		rdb, err = rediswrite.Connect(sigs.startup, cfg.Redis, redisPoolSize, cfg.Run.Timeout)
+		return err
+	})
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintf(stderr, "cachewarm: interrupted before any work\n")
+		return exitInterrupted
+	}
 	if err != nil {
 		return fail(err)
 	}
 	defer rdb.Close()
-	if w := rediswrite.EvictionWarning(ctx, rdb); w != "" {
+	if w := rediswrite.EvictionWarning(sigs.startup, rdb); w != "" {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
 	}
 
@@ -272,6 +291,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	sigs.route(eng, cfg.Run.Timeout)
+	ctx := context.Background()
 
 	if useTUI {
 		err := runTUI(ctx, eng, stdin, stdout, monitorOptions{exitWhenDone: f.exitWhenDone, demo: services.demo()})
@@ -339,20 +359,34 @@ func overrideRedisURL(cfg *config.Config, flag, env string, stderr io.Writer) er
 }
 
 // signals are caught from the start of a run: SIGINT, SIGTERM and
-// SIGHUP (an ssh session dropping) that arrive before the engine runs
-// stop it as soon as it does, instead of killing the process without a
+// SIGHUP (an ssh session dropping). Before the engine runs, the first one
+// ends the start-up's waits (a Redis that does not answer) at once; one
+// that arrives between those waits and the engine's start stops the
+// engine as soon as it runs, instead of killing the process without a
 // report. SIGPIPE is ignored: a closed stdout (`| head`) makes writes
 // fail instead of killing the run, which then finishes and writes its
 // report.
 type signals struct {
-	ch   chan os.Signal
-	quit chan struct{}
+	ch      chan os.Signal
+	engines chan routed
+	quit    chan struct{}
+	// startup is cancelled by the first signal.
+	startup context.Context
+	cancel  context.CancelFunc
+}
+
+// routed is an engine for the signals to stop, and its run's timeout.
+type routed struct {
+	eng     *warmup.Engine
+	timeout time.Duration
 }
 
 func catchSignals() *signals {
-	s := &signals{ch: make(chan os.Signal, 2), quit: make(chan struct{})}
+	s := &signals{ch: make(chan os.Signal, 2), engines: make(chan routed), quit: make(chan struct{})}
+	s.startup, s.cancel = context.WithCancel(context.Background())
 	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	signal.Ignore(syscall.SIGPIPE)
+	go s.loop()
 	return s
 }
 
@@ -360,30 +394,78 @@ func catchSignals() *signals {
 // or the timeout passing after the first, ends in-flight attempts at
 // once.
 func (s *signals) route(eng *warmup.Engine, timeout time.Duration) {
-	go func() {
-		var deadline <-chan time.Time
-		for {
-			select {
-			case <-s.ch:
-				if eng.Stopped() {
-					eng.Kill()
-					continue
-				}
-				eng.Stop()
-				t := time.NewTimer(timeout + time.Second)
-				defer t.Stop()
-				deadline = t.C
-			case <-deadline:
-				eng.Kill()
-			case <-s.quit:
-				return
-			}
+	s.engines <- routed{eng, timeout}
+}
+
+func (s *signals) loop() {
+	var r routed
+	var early int
+	var deadline <-chan time.Time
+	stop := func() {
+		if r.eng.Stopped() {
+			r.eng.Kill()
+			return
 		}
-	}()
+		r.eng.Stop()
+		deadline = time.After(r.timeout + time.Second)
+	}
+	for {
+		select {
+		case <-s.ch:
+			s.cancel()
+			if r.eng == nil {
+				early++
+				continue
+			}
+			stop()
+		case r = <-s.engines:
+			for ; early > 0; early-- {
+				stop()
+			}
+		case <-deadline:
+			r.eng.Kill()
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// firstErrWriter keeps the first error writing to w, which printing
+// with fmt drops.
+type firstErrWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (f *firstErrWriter) Write(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.w.Write(p)
+	f.err = err
+	return n, err
+}
+
+// errInterrupted is untilSignal's error when a signal came first.
+var errInterrupted = errors.New("interrupted")
+
+// untilSignal runs wait, but returns errInterrupted as soon as ctx, the
+// signals' start-up context, ends: a blocking read from a Redis that
+// answers nothing does not see a cancelled context, only its deadline.
+func untilSignal(ctx context.Context, wait func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return errInterrupted
+	}
 }
 
 func (s *signals) stop() {
 	signal.Stop(s.ch)
+	s.cancel()
 	close(s.quit)
 }
 

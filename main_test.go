@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -255,6 +256,8 @@ func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
 		{"report folder read-only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", filepath.Join(readOnlyDir(t), "r.json")}, "r.json: folder "},
 		{"report path is a pipe", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "FIFO"}, "fifo: is not a regular file"},
 		{"report path is the config", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "CONFIG"}, "is an input of this run"},
+		{"empty --only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--only", ""}, "--only: no loader names given"},
+		{"dry run of a report", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--dry-run", "--retry-from", "r.json"}, "--dry-run previews the first items of each source; it does not read --retry-from"},
 		{"missing report", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--retry-from", "/nonexistent/r.json"}, "read report: /nonexistent/r.json: no such file"},
 	}
 	for _, tc := range tests {
@@ -305,6 +308,11 @@ func readOnlyDir(t *testing.T) string {
 	return dir
 }
 
+// fullDisk is a stdout on a full disk.
+type fullDisk struct{}
+
+func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
 func TestDryRunWritesNothing(t *testing.T) {
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -335,6 +343,11 @@ key = "r:{{.}}"
 	}
 	if n := len(srv.Keys("*")); n != 0 {
 		t.Fatalf("dry run wrote %d keys", n)
+	}
+	var errb bytes.Buffer
+	if code := run([]string{"--config", cfg, "--dry-run"}, strings.NewReader(""), fullDisk{}, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "writing stdout: no space left on device") {
+		t.Errorf("dry run to a full disk: exit %d, want 1 and why\n%s", code, errb.String())
 	}
 }
 
@@ -911,5 +924,50 @@ key = "a:{{.}}"
 	}
 	if n := len(srv.Keys("*")); n != 0 {
 		t.Fatalf("%d keys written", n)
+	}
+}
+
+// A signal while start-up waits on a Redis that accepts connections and
+// answers nothing (paused, SIGSTOPped) ends the wait at once: exit 130,
+// nothing written, instead of waiting out the timeout and saying exit 2.
+func TestSignalDuringStartupEndsTheWait(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c // held open, never answered
+		}
+	}()
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = "redis://%s/0"
+[run]
+timeout = "60s"
+[[loader]]
+name = "a"
+items = { range = [1, 3] }
+key = "a:{{.}}"
+`, ln.Addr()), map[string]string{})
+	var stderr bytes.Buffer
+	cmd := exec.Command(buildBinary(t), "--config", cfg, "--plain")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := <-accepted
+	defer c.Close()
+	signalled := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "interrupted before any work") {
+		t.Fatalf("exit %d, want 130 and why\n%s", code, stderr.String())
+	}
+	// The connect timeout is 5s: an exit well before it was not a timeout.
+	if took := time.Since(signalled); took > 4*time.Second {
+		t.Fatalf("exited %s after the signal: it waited out the timeout", took)
 	}
 }

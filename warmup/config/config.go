@@ -173,6 +173,8 @@ func LoadConfig(path string, opts Options) (*Config, error) {
 // ParseConfig decodes and validates config text, extended by opts; path
 // names the file in errors and anchors relative item paths.
 func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
+	// A byte order mark some editors write is not TOML.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
@@ -392,6 +394,17 @@ func (v *validator) duration(path string, val any, def time.Duration, allowZero 
 
 // size reads a byte size: an integer, or a string such as "64MiB",
 // "512KiB", "1GiB", "100MB". It must be between 1 and most.
+// ttl reads a key TTL: 0 for none, else at least a millisecond, the
+// finest TTL Redis keeps (a shorter one would expire before anyone read
+// the key, yet count as fulfilled).
+func (v *validator) ttl(path string, val any, def time.Duration) time.Duration {
+	d := v.duration(path, val, def, true)
+	if d > 0 && d < time.Millisecond {
+		v.fail(path, "at least 1ms, or \"0\" for no expiry, got %s", d)
+	}
+	return d
+}
+
 func (v *validator) size(path string, val any, def, most int64) int64 {
 	if val == nil {
 		return def
@@ -500,7 +513,7 @@ func (v *validator) config(raw *rawConfig) *Config {
 	cfg.Run.Timeout = v.duration("run.timeout", r.Timeout, 10*time.Second, false)
 	cfg.Run.Retries = v.integer("run.retries", r.Retries, 2, 0)
 	cfg.Run.Backoff = v.duration("run.backoff", r.Backoff, 250*time.Millisecond, true)
-	cfg.Run.TTL = v.duration("run.ttl", r.TTL, time.Hour, true)
+	cfg.Run.TTL = v.ttl("run.ttl", r.TTL, time.Hour)
 	cfg.Run.RedisWait = v.duration("run.redis_wait", r.RedisWait, 30*time.Second, true)
 	cfg.Run.MaxBody = v.size("run.max_body", r.MaxBody, 64<<20, 512<<20)
 
@@ -593,7 +606,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		}
 		l.Fetch = f
 	}
-	l.TTL = v.duration(p("ttl"), r.TTL, cfg.Run.TTL, true)
+	l.TTL = v.ttl(p("ttl"), r.TTL, cfg.Run.TTL)
 	l.Concurrency = v.integer(p("concurrency"), r.Concurrency, 0, 1)
 	if l.Concurrency > MaxConcurrency {
 		v.fail(p("concurrency"), "at most %d, got %d", MaxConcurrency, l.Concurrency)

@@ -132,6 +132,8 @@ func TestConfigErrorPaths(t *testing.T) {
 		{"value in an array of inline tables", "loader = [\n  { name = \"a\", key = \"k\" },\n  { name = \"b\", key = \"k\", rate = \"fast\" },\n]\n",
 			`config.toml:3: loader[2].rate: invalid rate "fast" `},
 		{"missing key is placed at its table", first + "[[loader]]\nname = \"b\"\n", `config.toml:5: loader[2].key: a loader needs a key template, e.g. key = "product:{{.id}}"`},
+		{"a TTL shorter than Redis keeps", first + "ttl = \"1ns\"\n", `config.toml:5: loader[1].ttl: at least 1ms, or "0" for no expiry, got 1ns`},
+		{"an error after a byte order mark", "\xef\xbb\xbf[run]\nretries = -1\n" + first, "config.toml:2: run.retries: "},
 		{"syntax error in a value", "[run]\ntimeout = 10s\n" + first, "config.toml:2: run.timeout: strings must be quoted"},
 		{"syntax error in an inline table", second + "fetch = { url = \"http://x\"\n", "config.toml:8: loader[2].fetch: inline table is incomplete"},
 		{"syntax error in a header", "[run\n" + first, "config.toml:1: column 5: expected ']' to close table name"},

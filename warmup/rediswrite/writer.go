@@ -235,7 +235,7 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	took := time.Since(sent)
 	for i, op := range batch {
 		op.Took = took
-		w.opts.Done(op, replyErr(cmds[i], execErr))
+		w.opts.Done(op, withSlot(replyErr(cmds[i], execErr), op.Key))
 		cmds[i] = nil
 	}
 	return cmds

@@ -72,6 +72,10 @@ func TestClassify(t *testing.T) {
 		{reply("OOM command not allowed when used memory > 'maxmemory'."), Reject},
 		{reply("NOPERM this user has no permissions to access one of the keys"), Reject},
 		{reply("WRONGTYPE Operation against a key holding the wrong kind of value"), Reject},
+		{reply("MOVED 3999 127.0.0.1:7001"), Retry},
+		{reply("ASK 3999 127.0.0.1:7001"), Retry},
+		{reply("CLUSTERDOWN Hash slot not served"), Retry},
+		{withSlot(reply("CLUSTERDOWN Hash slot not served"), "user:1"), Retry},
 	}
 	for _, tc := range tests {
 		if got := Classify(tc.err); got != tc.want {

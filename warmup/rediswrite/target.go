@@ -100,7 +100,16 @@ func (t *Target) Probe(ctx context.Context) error {
 			return nil
 		})
 	default:
-		err = c.Ping(ctx).Err()
+		if t.sentinel == nil {
+			err = c.Ping(ctx).Err()
+			break
+		}
+		// During a failover the old master answers as a replica until
+		// go-redis hears of the switch: it does not take writes.
+		var role []any
+		if role, err = c.Do(ctx, "ROLE").Slice(); err == nil && (len(role) == 0 || role[0] != "master") {
+			err = fmt.Errorf("redis %s: not the master yet", t.Addr())
+		}
 	}
 	t.refresh(ctx)
 	return err

@@ -112,6 +112,7 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 		cancel()
 		wo.Ready = e.gate.wait
 		wo.Done = e.written
+		wo.Replicas = e.rdb.Replicas()
 		e.w = rediswrite.NewWriter(e.hardCtx, e.rdb, wo)
 	}
 	e.rates = newRateSampler(len(e.loaders))

@@ -47,6 +47,19 @@ func (c Class) String() string {
 // and without a reply to its command.
 var errNoReply = errors.New("no reply to the command")
 
+// notReplicatedError is what an Op gets when its SET was OK but fewer
+// replicas than asked for confirmed it: the master may be on its way out
+// (a failover), and the write may not survive it.
+type notReplicatedError struct {
+	want   int
+	got    int64
+	within time.Duration
+}
+
+func (e *notReplicatedError) Error() string {
+	return fmt.Sprintf("written but confirmed by %d of %d replicas within %s", e.got, e.want, e.within)
+}
+
 // Classify sorts a write's error. It is the one place that decides.
 func Classify(err error) Class {
 	if err == nil {
@@ -56,6 +69,10 @@ func Classify(err error) Class {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return Interrupted
+	case errors.As(err, new(*notReplicatedError)):
+		// Most likely a failover under way: the gate waits for the
+		// master the sentinels name now.
+		return Unavailable
 	case errors.Is(err, errNoReply):
 		// Not a reply Redis gives to SET: worth another attempt, not a
 		// reason to wait for Redis.
@@ -110,9 +127,12 @@ func Cause(err error, timeout time.Duration) string {
 	var dnsErr *net.DNSError
 	var errno syscall.Errno
 	var se *slotError
+	var nr *notReplicatedError
 	switch {
 	case errors.As(err, &se):
 		return se.Error()
+	case errors.As(err, &nr):
+		return nr.Error()
 	case errors.As(err, &rerr):
 		return rerr.Error()
 	case errors.Is(err, context.Canceled):

@@ -54,6 +54,17 @@ func (t *Target) Topology() string {
 	return ""
 }
 
+// Replicas is how many replicas must confirm a write before it counts:
+// 1 for a sentinel-managed master, whose failover promotes a replica
+// while the old master still answers OK to writes the new one never
+// gets; 0 otherwise.
+func (t *Target) Replicas() int {
+	if t.sentinel != nil {
+		return 1
+	}
+	return 0
+}
+
 // IsCluster says whether writes go through a cluster client.
 func (t *Target) IsCluster() bool {
 	_, ok := t.UniversalClient.(*redis.ClusterClient)
@@ -105,10 +116,17 @@ func (t *Target) Probe(ctx context.Context) error {
 			break
 		}
 		// During a failover the old master answers as a replica until
-		// go-redis hears of the switch: it does not take writes.
+		// go-redis hears of the switch, and the new one has no replica to
+		// confirm writes until the sentinels attach the old one: neither
+		// takes writes that count yet.
 		var role []any
-		if role, err = c.Do(ctx, "ROLE").Slice(); err == nil && (len(role) == 0 || role[0] != "master") {
-			err = fmt.Errorf("redis %s: not the master yet", t.Addr())
+		if role, err = c.Do(ctx, "ROLE").Slice(); err == nil {
+			switch {
+			case len(role) < 3 || role[0] != "master":
+				err = fmt.Errorf("redis %s: not the master yet", t.Addr())
+			case !hasReplicas(role[2], t.Replicas()):
+				err = fmt.Errorf("redis %s: the master has no replica to confirm writes", t.Addr())
+			}
 		}
 	}
 	t.refresh(ctx)
@@ -152,4 +170,11 @@ func (t *Target) askMaster(ctx context.Context) string {
 		}
 	}
 	return ""
+}
+
+// hasReplicas says whether ROLE's list of a master's replicas holds at
+// least n.
+func hasReplicas(list any, n int) bool {
+	l, _ := list.([]any)
+	return len(l) >= n
 }

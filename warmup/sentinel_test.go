@@ -1,0 +1,56 @@
+package warmup_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cachewarm/cachewarm/internal/redistest"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// Through sentinels, a run writes to the master they name; a SENTINEL
+// FAILOVER during the run is followed: items caught by the switch are
+// written again, and at the end every key is on the new master.
+func TestSentinelFailoverDuringRun(t *testing.T) {
+	s := redistest.StartSentinel(t)
+	const n = 15_000
+	cfg := loadConfig(t, `[run]
+retries = 2
+backoff = "20ms"
+redis_wait = "30s"
+timeout = "5s"
+
+[[loader]]
+name = "items"
+items = { range = [1, 15000] }
+key = "k:{{.}}"
+rate = "5000/s"
+`, nil, nil)
+	if err := cfg.SetRedisURL(s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	first := s.Master.Addr()
+	if got := eng.Snapshot().Topology; got != "sentinel mymaster "+first {
+		t.Fatalf("topology %q before the failover", got)
+	}
+	eng.Start()
+	waitSettled(t, eng, 2000)
+	s.Failover()
+	eng.Wait()
+	rep := eng.Report()
+	t.Logf("run took %.1fs", rep.Seconds)
+	checkExact(t, eng, rep)
+	if rep.Fulfilled != n || rep.Rejected != 0 {
+		t.Fatalf("fulfilled %d, rejected %d: %s", rep.Fulfilled, rep.Rejected, mustJSON(t, rep.Loaders))
+	}
+	if keys := s.Master.Keys("k:*"); len(keys) != n {
+		t.Fatalf("the new master %s holds %d keys, want %d", s.Master.Addr(), len(keys), n)
+	}
+	if !strings.HasPrefix(rep.Topology, "sentinel mymaster") {
+		t.Fatalf("report topology %q", rep.Topology)
+	}
+	if s.Master.Addr() == first {
+		t.Fatal("no failover happened")
+	}
+}

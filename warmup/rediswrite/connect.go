@@ -113,8 +113,10 @@ func openCluster(ctx context.Context, opts *redis.Options, addrs []string, shown
 	cc := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs: addrs, Username: opts.Username, Password: opts.Password, TLSConfig: opts.TLSConfig,
 		// MOVED and ASK during a resharding are followed by go-redis, per
-		// command: enough redirects for a slot that moves twice.
-		MaxRedirects: 8,
+		// command: enough redirects for a slot that moves twice. A dead
+		// node's commands are retried as often, with backoff, before they
+		// fail and the engine waits for the cluster itself.
+		MaxRedirects: 5,
 		PoolSize:     opts.PoolSize, MinIdleConns: opts.MinIdleConns,
 		DialerRetries: opts.DialerRetries, ContextTimeoutEnabled: opts.ContextTimeoutEnabled,
 		DialTimeout: opts.DialTimeout, ReadTimeout: opts.ReadTimeout, WriteTimeout: opts.WriteTimeout,

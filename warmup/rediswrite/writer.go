@@ -274,13 +274,15 @@ func (w *Writer) replicated(wait *redis.IntCmd) error {
 // replyErr is nil only when the command's own reply was OK. A pipeline
 // that failed as a whole can leave commands with no error and no reply
 // (go-redis does when re-authentication fails): they get the pipeline's
-// error.
+// error. A cluster pipeline whose context ends while it waits to retry
+// one node's commands sets that error on every command, those another
+// node already answered OK included: the reply is what counts.
 func replyErr(cmd *redis.StatusCmd, execErr error) error {
-	if err := cmd.Err(); err != nil {
-		return err
-	}
 	if cmd.Val() == "OK" {
 		return nil
+	}
+	if err := cmd.Err(); err != nil {
+		return err
 	}
 	if execErr != nil && !errors.Is(execErr, redis.Nil) {
 		return execErr

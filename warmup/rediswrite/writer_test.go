@@ -34,6 +34,7 @@ func TestReplyErrOnlyOKIsSuccess(t *testing.T) {
 		{"no reply, pipeline failed", "", nil, boom, boom},
 		{"no reply, no error at all", "", nil, nil, errNoReply},
 		{"own error", "", io.EOF, boom, io.EOF},
+		{"OK reply, then the cluster pipeline's deadline", "OK", context.DeadlineExceeded, context.DeadlineExceeded, nil},
 		{"a reply that is not OK", "QUEUED", nil, nil, errNoReply},
 	}
 	for _, tc := range tests {
@@ -91,7 +92,7 @@ func (p proto) Error() string { return string(p) }
 func (proto) RedisError()     {}
 
 // collect runs ops through a writer on rdb and returns each key's error.
-func collect(t *testing.T, rdb *redis.Client, ops []*Op) map[string]error {
+func collect(t *testing.T, rdb redis.Cmdable, ops []*Op) map[string]error {
 	t.Helper()
 	var mu sync.Mutex
 	var wg sync.WaitGroup

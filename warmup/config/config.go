@@ -490,7 +490,12 @@ func (v *validator) config(raw *rawConfig) *Config {
 		// The URL form is what is shown and recorded; one parser reads it.
 		cfg.Redis.URL = sentinelURL(sc)
 	}
-	if cfg.Redis.URL == "" {
+	switch {
+	case cfg.Redis.URL == "" && len(raw.Redis.Addrs) > 0:
+		// What is shown and recorded names the first seed, not a server
+		// nobody asked for.
+		cfg.Redis.URL = "redis://" + raw.Redis.Addrs[0]
+	case cfg.Redis.URL == "":
 		cfg.Redis.URL = "redis://127.0.0.1:6379/0"
 	}
 	if cfg.Redis.URL != "embedded" {

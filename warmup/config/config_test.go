@@ -456,7 +456,8 @@ func TestRedisTargets(t *testing.T) {
 	}{
 		{"plain", "url = \"redis://h:1/0\"", false, nil, nil, "redis://h:1/0"},
 		{"cluster flag", "url = \"redis://h:1\"\ncluster = true", true, nil, nil, "redis://h:1"},
-		{"cluster seeds", "addrs = [\"a:1\", \"b:2\"]", true, []string{"a:1", "b:2"}, nil, "redis://127.0.0.1:6379/0"},
+		{"cluster seeds", "addrs = [\"a:1\", \"b:2\"]", true, []string{"a:1", "b:2"}, nil, "redis://a:1"},
+		{"cluster seeds with credentials", "url = \"rediss://:pw-sentinel@a:1\"\naddrs = [\"a:1\", \"b:2\"]", true, []string{"a:1", "b:2"}, nil, "rediss://:pw-sentinel@a:1"},
 		{"sentinel URL", "url = \"redis+sentinel://:pw-sentinel@s1:26379,s2:26379/mymaster/3\"", false, nil,
 			&config.SentinelConfig{Master: "mymaster", Addrs: []string{"s1:26379", "s2:26379"}, DB: 3}, "redis+sentinel://:pw-sentinel@s1:26379,s2:26379/mymaster/3"},
 		{"sentinel table", "sentinel = { master = \"mymaster\", addrs = [\"s1:26379\"] }", false, nil,

@@ -79,7 +79,8 @@ func checkCluster(t *testing.T, c *redistest.Cluster, want int) {
 
 // Pointed at one node of a 3-master cluster, a run sees the cluster and
 // writes every key to the master that owns its slot, none rejected with
-// MOVED.
+// MOVED; a run stopped part-way is finished by --retry-from, into the
+// cluster too.
 func TestClusterEveryKeyOnItsOwner(t *testing.T) {
 	c := redistest.StartCluster(t, 3, 0)
 	const n = 100_000
@@ -87,13 +88,24 @@ func TestClusterEveryKeyOnItsOwner(t *testing.T) {
 	if err := cfg.SetRedisURL(c.URL()); err != nil {
 		t.Fatal(err)
 	}
-	eng, rep := runURL(t, cfg, warmup.Options{})
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	eng.Start()
+	waitSettled(t, eng, 20_000)
+	eng.Stop()
+	eng.Wait()
+	rep := eng.Report()
 	checkExact(t, eng, rep)
-	if rep.Fulfilled != n+200 || rep.Rejected != 0 {
+	if rep.Rejected != 0 {
 		t.Fatalf("fulfilled %d, rejected %d: %s", rep.Fulfilled, rep.Rejected, mustJSON(t, rep.Loaders[0].RejectedItems[:min(3, len(rep.Loaders[0].RejectedItems))]))
 	}
 	if rep.Topology != "cluster · 3 masters" {
 		t.Fatalf("report topology %q", rep.Topology)
+	}
+	t.Logf("stopped with %d fulfilled, %d not started", rep.Fulfilled, rep.NotStarted)
+	eng, rep = retryFrom(t, cfg, rep)
+	checkExact(t, eng, rep)
+	if rep.Fulfilled+rep.FulfilledBefore != n+200 || rep.Rejected != 0 || rep.NotStarted != 0 {
+		t.Fatalf("after --retry-from: fulfilled %d (+%d before), rejected %d, not started %d", rep.Fulfilled, rep.FulfilledBefore, rep.Rejected, rep.NotStarted)
 	}
 	checkCluster(t, c, n+200)
 }

@@ -3,6 +3,7 @@ package rediswrite
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,15 @@ func TestClusterNodeFailureFailsOnlyItsCommands(t *testing.T) {
 	defer tg.Close()
 	if !tg.IsCluster() || tg.Topology() != "cluster · 3 masters" {
 		t.Fatalf("cluster %v, topology %q", tg.IsCluster(), tg.Topology())
+	}
+	// The eviction warning reads a cluster's config too.
+	for _, n := range c.Nodes {
+		if err := n.Client.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := EvictionWarning(ctx, tg); !strings.Contains(w, "allkeys-lru") {
+		t.Fatalf("eviction warning %q", w)
 	}
 	owner := c.SlotOwners()
 	dead := c.Masters()[2]

@@ -146,19 +146,24 @@ func (b *bench) startCluster(ctx context.Context) ([]*redisServer, *redis.Cluste
 
 // slotOwners maps every slot to the index in nodes of its master.
 func slotOwners(ctx context.Context, cc *redis.ClusterClient, nodes []*redisServer) ([]int, error) {
-	slots, err := cc.ClusterSlots(ctx).Result()
+	shards, err := cc.ClusterShards(ctx).Result()
 	if err != nil {
-		return nil, fmt.Errorf("CLUSTER SLOTS: %w", err)
+		return nil, fmt.Errorf("CLUSTER SHARDS: %w", err)
 	}
 	owner := make([]int, 16384)
 	for i := range owner {
 		owner[i] = -1
 	}
-	for _, r := range slots {
-		for i, s := range nodes {
-			if r.Nodes[0].Addr == s.addr() {
-				for slot := r.Start; slot <= r.End; slot++ {
-					owner[slot] = i
+	for _, sh := range shards {
+		for _, n := range sh.Nodes {
+			for i, s := range nodes {
+				if n.Role != "master" || int(n.Port) != s.port {
+					continue
+				}
+				for _, r := range sh.Slots {
+					for slot := r.Start; slot <= r.End; slot++ {
+						owner[slot] = i
+					}
 				}
 			}
 		}

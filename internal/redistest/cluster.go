@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -170,14 +171,21 @@ func (c *Cluster) Masters() []*Server {
 // now.
 func (c *Cluster) SlotOwners() []string {
 	c.t.Helper()
-	slots, err := c.Masters()[0].Client.ClusterSlots(context.Background()).Result()
+	shards, err := c.Masters()[0].Client.ClusterShards(context.Background()).Result()
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	owner := make([]string, 16384)
-	for _, r := range slots {
-		for s := r.Start; s <= r.End; s++ {
-			owner[s] = r.Nodes[0].Addr
+	for _, sh := range shards {
+		for _, n := range sh.Nodes {
+			if n.Role != "master" {
+				continue
+			}
+			for _, r := range sh.Slots {
+				for s := r.Start; s <= r.End; s++ {
+					owner[s] = net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+				}
+			}
 		}
 	}
 	return owner

@@ -82,6 +82,8 @@ func checkCluster(t *testing.T, c *redistest.Cluster, want int) {
 // MOVED; a run stopped part-way is finished by --retry-from, into the
 // cluster too.
 func TestClusterEveryKeyOnItsOwner(t *testing.T) {
+	// Mostly waiting on servers: alongside the other cluster and sentinel tests.
+	t.Parallel()
 	c := redistest.StartCluster(t, 3, 0)
 	const n = 100_000
 	cfg := clusterConfig(t, n, "")
@@ -119,6 +121,7 @@ func TestClusterEveryKeyOnItsOwner(t *testing.T) {
 // A resharding during a run (redis-cli --cluster reshard moving keys and
 // slots between masters) loses nothing: MOVED and ASK are followed.
 func TestClusterReshardDuringRun(t *testing.T) {
+	t.Parallel()
 	c := redistest.StartCluster(t, 3, 0)
 	const n = 15_000
 	cfg := clusterConfig(t, n, "5000/s")
@@ -150,6 +153,7 @@ func TestClusterReshardDuringRun(t *testing.T) {
 // A master failed over (CLUSTER FAILOVER) during a run: the run goes on,
 // and at most one --retry-from later every key is in the cluster.
 func TestClusterFailoverDuringRun(t *testing.T) {
+	t.Parallel()
 	c := redistest.StartCluster(t, 3, 1)
 	const n = 15_000
 	cfg := clusterConfig(t, n, "5000/s")

@@ -12,6 +12,8 @@ import (
 // FAILOVER during the run is followed: items caught by the switch are
 // written again, and at the end every key is on the new master.
 func TestSentinelFailoverDuringRun(t *testing.T) {
+	// Mostly waiting on servers: alongside the other cluster and sentinel tests.
+	t.Parallel()
 	s := redistest.StartSentinel(t)
 	const n = 15_000
 	cfg := loadConfig(t, `[run]

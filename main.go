@@ -243,7 +243,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	var rdb *redis.Client
+	var rdb *rediswrite.Target
 	err = untilSignal(sigs.startup, func() (err error) {
 		rdb, err = rediswrite.Connect(sigs.startup, cfg.Redis, redisPoolSize, cfg.Run.Timeout)
 		return err

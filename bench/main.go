@@ -63,19 +63,30 @@
 //     DBSIZE == 1,000,000, sampled values, and a report with every loader
 //     at 20,000 fulfilled, 0 rejected, 0 not started. Goal: peak RSS at most
 //     256 MB; the time is recorded.
+//
 //  7. retry memory: the 1M-line JSONL file with default settings and an
 //     ACL user that may only SET keys matching ~item:*[1-9], so the keys
 //     ending in 0 (100,000) fail with NOPERM: exit 1 and a report listing
 //     exactly them. Then the user gets ~* and --retry-from that report
 //     must exit 0 with 100,000 fulfilled and every key in place. Goal: the
 //     retry's peak RSS at most the first run's, in every run.
+//
 //  8. big body: one fetched item whose origin streams 2 GB, chunked, in
 //     flushed 64 KiB writes (never held in memory), with the default
 //     run.max_body (64 MiB). Exit 1, the item rejected at the fetch stage
 //     with "body larger than 64 MiB", DBSIZE == 0. Goal: peak RSS at most
 //     100 MB.
 //
-// The goals of targets 1, 2, 3, 6, 7 and 8 come from the project; those
+//  9. cluster, at the largest size ≤ 1M: the bulk JSONL file into a
+//     Redis Cluster of 3 masters on loopback, cachewarm pointed at one
+//     node (it finds the others), against three redis-cli --pipe
+//     processes started together, each fed exactly the SETs of the keys
+//     its master owns (split by the keys' hash slots). Every key checked
+//     on the cluster (count, sampled values and TTLs). Goal: at most 1.2 ×
+//     the three pipes' wall time (first start to last end), in the same
+//     run.
+//
+// The goals of targets 1, 2, 3, 6, 7, 8 and 9 come from the project; those
 // of targets 4 and 5 are this harness's own readings of "small" and
 // "linear".
 //
@@ -104,6 +115,7 @@
 //	-tui=true                    run the TUI overhead target
 //	-retry=true                  run the retry target
 //	-memory=true                 run the memory targets (6, 7 and 8)
+//	-cluster=true                run the cluster target (9)
 //	-keep=false                  keep the temporary directory (data, configs, logs, reports)
 //	-cpuprofile-size N           after the bulk runs of size N, run once more (untimed) with
 //	                             --cpuprofile; the profile is written to $TMPDIR and kept
@@ -185,6 +197,7 @@ type options struct {
 	tui            bool
 	retry          bool
 	memory         bool
+	cluster        bool
 	keep           bool
 	cpuprofileSize int
 }
@@ -202,6 +215,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.tui, "tui", true, "run the TUI overhead target under a pseudo-terminal")
 	fs.BoolVar(&o.retry, "retry", true, "run the retry target (1% NOPERM, then --retry-from)")
 	fs.BoolVar(&o.memory, "memory", true, "run the memory targets (50 loaders at concurrency 2000, --retry-from 100k rejections, a 2 GB body)")
+	fs.BoolVar(&o.cluster, "cluster", true, "run the cluster target (3 masters against three redis-cli --pipe, one per master)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory and print its path")
 	fs.IntVar(&o.cpuprofileSize, "cpuprofile-size", 0, "at this bulk `size`, run cachewarm once more with --cpuprofile and print the profile's path")
 	fs.Usage = func() {
@@ -386,6 +400,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	if b.opt.memory {
 		b.memoryTargets(ctx)
 	}
+	if b.opt.cluster {
+		b.check(ctx, "cluster", func() error { return b.clusterTarget(ctx) })
+	}
 	return ctx.Err()
 }
 
@@ -469,7 +486,7 @@ type redisServer struct {
 
 // startRedis starts redis-server on a free loopback port with dir as its
 // working directory and waits until it answers PING.
-func startRedis(ctx context.Context, dir string) (*redisServer, error) {
+func startRedis(ctx context.Context, dir string, extra ...string) (*redisServer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -480,9 +497,10 @@ func startRedis(ctx context.Context, dir string) (*redisServer, error) {
 			return nil, err
 		}
 		s := &redisServer{port: port, exited: make(chan struct{})}
-		s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no",
-			"--logfile", filepath.Join(dir, "redis.log"), "--daemonize", "no")
+			"--logfile", filepath.Join(dir, "redis.log"), "--daemonize", "no"}, extra...)
+		s.cmd = exec.Command("redis-server", args...)
 		// Its own process group keeps a terminal's Ctrl-C from killing it
 		// before the harness does; Pdeathsig ends it if the harness dies.
 		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -605,20 +623,7 @@ func writeData(dir string, n int) (jsonlPath, respPath string, err error) {
 	var line, cmd []byte
 	for id := 1; id <= n; id++ {
 		line = appendLine(line[:0], id)
-		k := key(id)
-		cmd = append(cmd[:0], "*5\r\n$3\r\nSET\r\n$"...)
-		cmd = strconv.AppendInt(cmd, int64(len(k)), 10)
-		cmd = append(cmd, "\r\n"...)
-		cmd = append(cmd, k...)
-		cmd = append(cmd, "\r\n$"...)
-		cmd = strconv.AppendInt(cmd, int64(len(line)), 10)
-		cmd = append(cmd, "\r\n"...)
-		cmd = append(cmd, line...)
-		cmd = append(cmd, "\r\n$2\r\nEX\r\n$"...)
-		cmd = strconv.AppendInt(cmd, int64(len(ttl)), 10)
-		cmd = append(cmd, "\r\n"...)
-		cmd = append(cmd, ttl...)
-		cmd = append(cmd, "\r\n"...)
+		cmd = appendSet(cmd[:0], key(id), line, ttl)
 		jw.Write(line)
 		jw.WriteByte('\n')
 		rw.Write(cmd)
@@ -633,6 +638,23 @@ func writeData(dir string, n int) (jsonlPath, respPath string, err error) {
 		return "", "", err
 	}
 	return jsonlPath, respPath, rf.Close()
+}
+
+// appendSet appends the RESP of SET k line EX ttl.
+func appendSet(cmd []byte, k string, line []byte, ttl string) []byte {
+	cmd = append(cmd, "*5\r\n$3\r\nSET\r\n$"...)
+	cmd = strconv.AppendInt(cmd, int64(len(k)), 10)
+	cmd = append(cmd, "\r\n"...)
+	cmd = append(cmd, k...)
+	cmd = append(cmd, "\r\n$"...)
+	cmd = strconv.AppendInt(cmd, int64(len(line)), 10)
+	cmd = append(cmd, "\r\n"...)
+	cmd = append(cmd, line...)
+	cmd = append(cmd, "\r\n$2\r\nEX\r\n$"...)
+	cmd = strconv.AppendInt(cmd, int64(len(ttl)), 10)
+	cmd = append(cmd, "\r\n"...)
+	cmd = append(cmd, ttl...)
+	return append(cmd, "\r\n"...)
 }
 
 // loaderConfig is the one [[loader]] of a generated config.
@@ -946,7 +968,12 @@ func (b *bench) checkKeys(ctx context.Context, ids []int, keyOf func(int) string
 // checkKeysTTL is checkKeys with every TTL in (lo, ttlSeconds], for runs
 // long enough that their first keys have lost more than 100 s.
 func (b *bench) checkKeysTTL(ctx context.Context, ids []int, keyOf func(int) string, want func(int) []byte, lo time.Duration) error {
-	pipe := b.rdb.Pipeline()
+	return checkKeysOn(ctx, b.rdb, ids, keyOf, want, lo)
+}
+
+// checkKeysOn is checkKeysTTL against rdb: one server or a cluster.
+func checkKeysOn(ctx context.Context, rdb redis.Cmdable, ids []int, keyOf func(int) string, want func(int) []byte, lo time.Duration) error {
+	pipe := rdb.Pipeline()
 	gets := make([]*redis.StringCmd, len(ids))
 	ttls := make([]*redis.DurationCmd, len(ids))
 	for i, id := range ids {

@@ -33,6 +33,9 @@ func (h header) View() string {
 	w := max(h.width, 1)
 
 	left := st.AppName.Render("cachewarm") + " → " + st.Target.Render(s.Redis)
+	if s.Topology != "" {
+		left += " " + st.Muted.Render("("+s.Topology+")")
+	}
 	if h.demo {
 		left += " " + st.Demo.Render("DEMO")
 	}

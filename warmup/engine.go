@@ -39,7 +39,7 @@ type Options struct {
 type Engine struct {
 	cfg   *config.Config
 	opts  Options
-	rdb   *redis.Client
+	rdb   *rediswrite.Target
 	fetch *fetch.Client
 	w     *rediswrite.Writer
 	gate  *gate
@@ -86,10 +86,12 @@ type Engine struct {
 	fetchq chan *item
 }
 
-// New makes an engine writing through rdb. Call Start (or StartFrom),
-// then Wait, then Close.
-func New(cfg *config.Config, rdb *redis.Client, opts Options) *Engine {
-	e := &Engine{cfg: cfg, opts: opts, rdb: rdb, byName: map[string]*loaderRun{}, fetchq: make(chan *item)}
+// New makes an engine writing through rdb: a *rediswrite.Target from
+// rediswrite.Connect, or any go-redis client (a *redis.ClusterClient is
+// written to as a cluster). Call Start (or StartFrom), then Wait, then
+// Close.
+func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
+	e := &Engine{cfg: cfg, opts: opts, byName: map[string]*loaderRun{}, fetchq: make(chan *item)}
 	ua := opts.UserAgent
 	if ua == "" {
 		ua = "cachewarm"
@@ -109,9 +111,13 @@ func New(cfg *config.Config, rdb *redis.Client, opts Options) *Engine {
 	}
 	e.gate = newGate(e)
 	if rdb != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), min(cfg.Run.Timeout, 5*time.Second))
+		e.rdb = rediswrite.NewTarget(ctx, rdb)
+		cancel()
 		wo.Ready = e.gate.wait
 		wo.Done = e.written
-		e.w = rediswrite.NewWriter(e.hardCtx, rdb, wo)
+		wo.Replicas = e.rdb.Replicas()
+		e.w = rediswrite.NewWriter(e.hardCtx, e.rdb, wo)
 	}
 	e.rates = newRateSampler(len(e.loaders))
 	return e

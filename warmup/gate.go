@@ -101,8 +101,10 @@ func (g *gate) wait(ctx context.Context) error {
 	return nil
 }
 
-// probe pings Redis with backoff until it answers, the run stops, or
-// run.redis_wait passes.
+// probe asks Redis with backoff whether it takes writes again (a cluster:
+// every master, with the cluster ok; a sentinel master: the one the
+// sentinels name now) until it does, the run stops, or run.redis_wait
+// passes.
 func (g *gate) probe() {
 	e := g.e
 	delay := 50 * time.Millisecond
@@ -114,7 +116,7 @@ func (g *gate) probe() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(e.stopCtx, min(e.cfg.Run.Timeout, 2*time.Second))
-		err := e.rdb.Ping(ctx).Err()
+		err := e.rdb.Probe(ctx)
 		cancel()
 		if err == nil {
 			g.open()

@@ -82,7 +82,7 @@ func runURL(t *testing.T, cfg *config.Config, opts warmup.Options) (*warmup.Engi
 }
 
 // connect opens a client for cfg's Redis, closed when the test ends.
-func connect(t *testing.T, cfg *config.Config) *redis.Client {
+func connect(t *testing.T, cfg *config.Config) *rediswrite.Target {
 	t.Helper()
 	rdb, err := rediswrite.Connect(context.Background(), cfg.Redis, 8, cfg.Run.Timeout)
 	if err != nil {
@@ -93,7 +93,7 @@ func connect(t *testing.T, cfg *config.Config) *redis.Client {
 }
 
 // newEngine makes an engine that is closed when the test ends.
-func newEngine(t *testing.T, cfg *config.Config, rdb *redis.Client, opts warmup.Options) *warmup.Engine {
+func newEngine(t *testing.T, cfg *config.Config, rdb redis.UniversalClient, opts warmup.Options) *warmup.Engine {
 	t.Helper()
 	eng := warmup.New(cfg, rdb, opts)
 	t.Cleanup(eng.Close)

@@ -77,7 +77,7 @@ func (e *Engine) writeFailure(key string, err error) *itemError {
 func (e *Engine) redisCause(err error) string {
 	addr := ""
 	if e.rdb != nil {
-		addr = e.rdb.Options().Addr
+		addr = e.rdb.Addr()
 	}
 	return rediswrite.CauseAt(addr, err, e.cfg.Run.Timeout)
 }

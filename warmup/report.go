@@ -46,11 +46,14 @@ type ReportTotals struct {
 	// was one of several.
 	Shard *Shard `json:"shard,omitempty"`
 	// Merged lists the shards a merged report combines (cachewarm merge).
-	Merged  *Merged   `json:"merged,omitempty"`
-	Redis   string    `json:"redis"`
-	Config  string    `json:"config"`
-	Started time.Time `json:"started"`
-	Seconds float64   `json:"seconds"`
+	Merged *Merged `json:"merged,omitempty"`
+	Redis  string  `json:"redis"`
+	// Topology is the target's shape when it is more than one server
+	// ("cluster · 3 masters").
+	Topology string    `json:"redis_topology,omitempty"`
+	Config   string    `json:"config"`
+	Started  time.Time `json:"started"`
+	Seconds  float64   `json:"seconds"`
 }
 
 // LoaderReport is one loader's part of a report.
@@ -94,6 +97,7 @@ func (e *Engine) Report() *Report {
 		Interrupted: e.Interrupted(),
 		Stopped:     s.StopReason,
 		Redis:       s.Redis,
+		Topology:    s.Topology,
 		Config:      e.cfg.Path,
 		Started:     s.Started.UTC().Truncate(time.Millisecond),
 		Seconds:     float64(s.Elapsed.Milliseconds()) / 1000,

@@ -31,7 +31,10 @@ const (
 type Snapshot struct {
 	// Redis is the Redis target with any password redacted.
 	Redis string
-	State State
+	// Topology says what the target is when it is more than one server
+	// ("cluster · 3 masters", "sentinel mymaster 127.0.0.1:6380"), else "".
+	Topology string
+	State    State
 	// Stopped is true once the run was stopped: no new item or attempt
 	// starts, and the run ends when the in-flight ones settle.
 	Stopped bool
@@ -114,6 +117,7 @@ func (e *Engine) Snapshot() Snapshot {
 	now := time.Now()
 	s := Snapshot{
 		Redis:      config.RedactURL(e.cfg.Redis.URL),
+		Topology:   e.topology(),
 		Started:    e.started,
 		Stopped:    e.Stopped(),
 		StopReason: e.StopReason(),
@@ -295,4 +299,12 @@ func (r *rateSampler) rates(now time.Time, settled []int64) ([]float64, float64)
 		out[i] = max(0, float64(settled[i]-oldest.settled[i])/dt)
 	}
 	return out, max(0, float64(settled[r.n]-oldest.settled[r.n])/dt)
+}
+
+// topology is the target's Topology, "" without Redis (a dry run).
+func (e *Engine) topology() string {
+	if e.rdb == nil {
+		return ""
+	}
+	return e.rdb.Topology()
 }

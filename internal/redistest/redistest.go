@@ -24,6 +24,8 @@ type Server struct {
 	dir  string
 	args []string
 	cmd  *exec.Cmd
+	// ready is the log line that says the server is ready.
+	ready string
 	// Client talks to the server directly, for checking what was written.
 	Client *redis.Client
 }
@@ -52,7 +54,7 @@ func Path(t testing.TB) string {
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	bin := Path(t)
-	s := &Server{t: t, dir: t.TempDir(), Port: FreePort(t)}
+	s := &Server{t: t, dir: t.TempDir(), Port: FreePort(t), ready: "Ready to accept connections"}
 	s.args = append([]string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir, "--protected-mode", "no"}, extra...)
 	s.start(bin)
@@ -87,7 +89,7 @@ func (s *Server) start(bin string) {
 		var log []string
 		for sc.Scan() {
 			log = append(log, sc.Text())
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
+			if strings.Contains(sc.Text(), s.ready) {
 				ready <- nil
 				for sc.Scan() {
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,8 +34,19 @@ type Config struct {
 
 // RedisConfig says where to write.
 type RedisConfig struct {
-	// URL is redis://, rediss:// or "embedded" (an in-process Redis).
+	// URL is redis://, rediss://, redis+sentinel:// or "embedded" (an
+	// in-process Redis).
 	URL string
+	// Cluster asks for a cluster client even before the server says it
+	// is one (cluster = true); a server with cluster_enabled:1 gets one
+	// anyway.
+	Cluster bool
+	// Addrs are cluster seed nodes (host:port); they imply Cluster, and
+	// the URL then gives only the scheme and credentials.
+	Addrs []string
+	// Sentinel, when set, finds the master through Redis Sentinel: from
+	// a redis+sentinel:// URL or the sentinel table.
+	Sentinel *SentinelConfig
 	// Password, when set, overrides the URL's password (password_file).
 	Password string
 	// TLS settings for rediss:// URLs: CA file, client certificate and
@@ -44,6 +56,16 @@ type RedisConfig struct {
 	// Pipeline is the most commands sent in one pipeline (0: the
 	// writer's default, sized for throughput).
 	Pipeline int
+}
+
+// SentinelConfig names a master that Redis Sentinel watches.
+type SentinelConfig struct {
+	// Master is the name the sentinels know the master by.
+	Master string
+	// Addrs are the sentinels (host:port).
+	Addrs []string
+	// DB is the database written to on the master.
+	DB int
 }
 
 // RunConfig holds the run-wide limits.
@@ -95,13 +117,20 @@ type FetchSpec struct {
 // rawConfig mirrors the TOML file; it is decoded strictly, then validated.
 type rawConfig struct {
 	Redis struct {
-		URL                   string `toml:"url"`
-		PasswordFile          string `toml:"password_file"`
-		TLSCA                 string `toml:"tls_ca"`
-		TLSCert               string `toml:"tls_cert"`
-		TLSKey                string `toml:"tls_key"`
-		TLSInsecureSkipVerify bool   `toml:"tls_insecure_skip_verify"`
-		Pipeline              *int64 `toml:"pipeline"`
+		URL                   string   `toml:"url"`
+		PasswordFile          string   `toml:"password_file"`
+		TLSCA                 string   `toml:"tls_ca"`
+		TLSCert               string   `toml:"tls_cert"`
+		TLSKey                string   `toml:"tls_key"`
+		TLSInsecureSkipVerify bool     `toml:"tls_insecure_skip_verify"`
+		Pipeline              *int64   `toml:"pipeline"`
+		Cluster               bool     `toml:"cluster"`
+		Addrs                 []string `toml:"addrs"`
+		Sentinel              *struct {
+			Master string   `toml:"master"`
+			Addrs  []string `toml:"addrs"`
+			DB     *int64   `toml:"db"`
+		} `toml:"sentinel"`
 	} `toml:"redis"`
 	Run struct {
 		Concurrency *int64 `toml:"concurrency"`
@@ -461,15 +490,45 @@ func fmtSize(n int64) string {
 func (v *validator) config(raw *rawConfig) *Config {
 	cfg := &Config{Path: v.path, secrets: v.secrets}
 	cfg.Redis.URL = v.expand("redis.url", raw.Redis.URL, true)
-	if cfg.Redis.URL == "" {
+	if st := raw.Redis.Sentinel; st != nil {
+		if cfg.Redis.URL != "" {
+			v.fail("redis.sentinel", "set either url or sentinel, not both (a password goes in password_file)")
+		}
+		sc := &SentinelConfig{Master: st.Master, Addrs: st.Addrs, DB: v.integer("redis.sentinel.db", st.DB, 0, 0)}
+		switch err := checkHostPorts(sc.Addrs); {
+		case sc.Master == "":
+			v.fail("redis.sentinel.master", "names the master the sentinels watch, and is missing")
+		case err != nil:
+			v.fail("redis.sentinel.addrs", "%s", err)
+		}
+		// The URL form is what is shown and recorded; one parser reads it.
+		cfg.Redis.URL = sentinelURL(sc)
+	}
+	switch {
+	case cfg.Redis.URL == "" && len(raw.Redis.Addrs) > 0:
+		// What is shown and recorded names the first seed, not a server
+		// nobody asked for.
+		cfg.Redis.URL = "redis://" + raw.Redis.Addrs[0]
+	case cfg.Redis.URL == "":
 		cfg.Redis.URL = "redis://127.0.0.1:6379/0"
 	}
 	if cfg.Redis.URL != "embedded" {
-		if err := checkRedisURL(cfg.Redis.URL); err != nil {
+		if err := cfg.Redis.setURL(cfg.Redis.URL, v.secrets); err != nil {
 			v.fail("redis.url", "%s", v.secrets.Redact(err.Error()))
-		} else {
-			v.secrets.Add(URLSecrets(cfg.Redis.URL)...)
 		}
+	}
+	if len(raw.Redis.Addrs) > 0 {
+		if err := checkHostPorts(raw.Redis.Addrs); err != nil {
+			v.fail("redis.addrs", "%s", err)
+		}
+		cfg.Redis.Addrs = raw.Redis.Addrs
+	}
+	cfg.Redis.Cluster = raw.Redis.Cluster || len(cfg.Redis.Addrs) > 0
+	if cfg.Redis.Cluster && cfg.Redis.Sentinel != nil {
+		v.fail("redis.cluster", "a sentinel-managed master is not a cluster: set cluster/addrs or sentinel, not both")
+	}
+	if cfg.Redis.Cluster && cfg.Redis.URL == "embedded" {
+		v.fail("redis.cluster", "the embedded Redis is not a cluster")
 	}
 
 	if f := raw.Redis.PasswordFile; f != "" {
@@ -729,13 +788,61 @@ func parseRate(s string) (float64, error) {
 	return 0, fmt.Errorf("invalid rate unit in %q (use /s, /m or /h)", s)
 }
 
-func checkRedisURL(raw string) error {
+// setURL sets the Redis URL, registers its password as a secret, and
+// reads a redis+sentinel:// URL into Sentinel: the one place a target's
+// URL is checked.
+func (rc *RedisConfig) setURL(raw string, secrets *Redactor) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("invalid Redis URL %q", RedactURL(raw))
 	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return fmt.Errorf("unsupported URL scheme %q (use redis://, rediss:// or \"embedded\")", u.Scheme)
+	secrets.Add(URLSecrets(raw)...)
+	rc.URL, rc.Sentinel = raw, nil
+	switch u.Scheme {
+	case "redis", "rediss":
+		return nil
+	case "redis+sentinel":
+		rc.Sentinel, err = parseSentinelURL(u)
+		return err
+	}
+	return fmt.Errorf("unsupported URL scheme %q (use redis://, rediss://, redis+sentinel:// or \"embedded\")", u.Scheme)
+}
+
+// parseSentinelURL reads redis+sentinel://[user:pass@]host:port[,host:port…]/master[/db].
+func parseSentinelURL(u *url.URL) (*SentinelConfig, error) {
+	sc := &SentinelConfig{Addrs: strings.Split(u.Host, ",")}
+	if err := checkHostPorts(sc.Addrs); err != nil {
+		return nil, fmt.Errorf("sentinel URL: %w", err)
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	sc.Master = parts[0]
+	if sc.Master == "" || len(parts) > 2 {
+		return nil, errors.New("sentinel URL: the path is /mastername or /mastername/db")
+	}
+	if len(parts) == 2 {
+		db, err := strconv.Atoi(parts[1])
+		if err != nil || db < 0 {
+			return nil, fmt.Errorf("sentinel URL: database %q is not a number", parts[1])
+		}
+		sc.DB = db
+	}
+	return sc, nil
+}
+
+// sentinelURL is the redis+sentinel:// form of sc, without credentials.
+func sentinelURL(sc *SentinelConfig) string {
+	return fmt.Sprintf("redis+sentinel://%s/%s/%d", strings.Join(sc.Addrs, ","), url.PathEscape(sc.Master), sc.DB)
+}
+
+// checkHostPorts wants at least one address, each host:port.
+func checkHostPorts(addrs []string) error {
+	if len(addrs) == 0 {
+		return errors.New("needs at least one host:port")
+	}
+	for _, a := range addrs {
+		if h, p, err := net.SplitHostPort(a); err != nil || h == "" || p == "" {
+			return fmt.Errorf("%q is not host:port", a)
+		}
 	}
 	return nil
 }
@@ -745,14 +852,18 @@ func (c *Config) Secrets() *Redactor { return c.secrets }
 
 // SetRedisURL replaces the Redis URL (the --redis flag), keeping its
 // password secret.
+//
+// The URL names the whole target: cluster seeds and a sentinel table
+// from the file no longer apply (a cluster is still detected).
 func (c *Config) SetRedisURL(raw string) error {
-	if raw != "embedded" {
-		if err := checkRedisURL(raw); err != nil {
-			return err
-		}
-		c.secrets.Add(URLSecrets(raw)...)
+	rc := c.Redis
+	rc.Cluster, rc.Addrs = false, nil
+	if raw == "embedded" {
+		rc.URL, rc.Sentinel = raw, nil
+	} else if err := rc.setURL(raw, c.secrets); err != nil {
+		return err
 	}
-	c.Redis.URL = raw
+	c.Redis = rc
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,6 +60,13 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"bad max_body", "[run]\nmax_body = \"lots\"\n" + good, `config.toml:2: run.max_body: invalid size "lots"`},
 		{"max_body over a Redis string", "[run]\nmax_body = \"1GiB\"\n" + good, "run.max_body: must be between 1 byte and 512 MiB"},
 		{"zero pipeline", "[redis]\npipeline = 0\n" + good, "redis.pipeline: must be at least 1"},
+		{"sentinel URL without master", "[redis]\nurl = \"redis+sentinel://127.0.0.1:26379\"\n" + good, "config.toml:2: redis.url: sentinel URL: the path is /mastername or /mastername/db"},
+		{"sentinel URL bad address", "[redis]\nurl = \"redis+sentinel://:pw-secret@h1:1,h2:/m\"\n" + good, `redis.url: sentinel URL: "h2:" is not host:port`},
+		{"sentinel table and url", "[redis]\nurl = \"redis://h:1\"\nsentinel = { master = \"m\", addrs = [\"h:2\"] }\n" + good, "config.toml:3: redis.sentinel: set either url or sentinel"},
+		{"sentinel table without master", "[redis]\nsentinel = { addrs = [\"h:2\"] }\n" + good, "config.toml:2: redis.sentinel.master: names the master"},
+		{"sentinel table without addrs", "[redis]\nsentinel = { master = \"m\" }\n" + good, "redis.sentinel.addrs: needs at least one host:port"},
+		{"cluster seed not host:port", "[redis]\naddrs = [\"10.0.0.1\"]\n" + good, `config.toml:2: redis.addrs: "10.0.0.1" is not host:port`},
+		{"cluster and sentinel", "[redis]\ncluster = true\nurl = \"redis+sentinel://h:1/m\"\n" + good, "redis.cluster: a sentinel-managed master is not a cluster"},
 		{"bad redis_wait", "[run]\nredis_wait = \"soon\"\n" + good, `run.redis_wait: invalid duration "soon"`},
 	}
 	for _, tc := range tests {
@@ -433,6 +441,54 @@ func TestExtensionOptionsChecked(t *testing.T) {
 			_, err := config.ParseConfig("config.toml", []byte("[[loader]]\nname = \"a\"\nkey = \"k\"\n"), tc.opts)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Each way of naming a cluster or a sentinel-managed master reads into
+// the same RedisConfig, and a sentinel URL's password is a secret.
+func TestRedisTargets(t *testing.T) {
+	loader := "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"] }\nkey = \"k:{{.}}\"\n"
+	tests := []struct {
+		name, redis string
+		cluster     bool
+		addrs       []string
+		sentinel    *config.SentinelConfig
+		url         string
+	}{
+		{"plain", "url = \"redis://h:1/0\"", false, nil, nil, "redis://h:1/0"},
+		{"cluster flag", "url = \"redis://h:1\"\ncluster = true", true, nil, nil, "redis://h:1"},
+		{"cluster seeds", "addrs = [\"a:1\", \"b:2\"]", true, []string{"a:1", "b:2"}, nil, "redis://a:1"},
+		{"cluster seeds with credentials", "url = \"rediss://:pw-sentinel@a:1\"\naddrs = [\"a:1\", \"b:2\"]", true, []string{"a:1", "b:2"}, nil, "rediss://:pw-sentinel@a:1"},
+		{"sentinel URL", "url = \"redis+sentinel://:pw-sentinel@s1:26379,s2:26379/mymaster/3\"", false, nil,
+			&config.SentinelConfig{Master: "mymaster", Addrs: []string{"s1:26379", "s2:26379"}, DB: 3}, "redis+sentinel://:pw-sentinel@s1:26379,s2:26379/mymaster/3"},
+		{"sentinel table", "sentinel = { master = \"mymaster\", addrs = [\"s1:26379\"] }", false, nil,
+			&config.SentinelConfig{Master: "mymaster", Addrs: []string{"s1:26379"}}, "redis+sentinel://s1:26379/mymaster/0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(path, []byte("[redis]\n"+tc.redis+"\n"+loader), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.LoadConfig(path, config.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := cfg.Redis
+			if r.Cluster != tc.cluster || !reflect.DeepEqual(r.Addrs, tc.addrs) || !reflect.DeepEqual(r.Sentinel, tc.sentinel) || r.URL != tc.url {
+				t.Fatalf("got cluster=%v addrs=%v sentinel=%+v url=%q", r.Cluster, r.Addrs, r.Sentinel, r.URL)
+			}
+			if got := cfg.Secrets().Redact(r.URL); strings.Contains(got, "pw-sentinel") {
+				t.Fatalf("password shown: %s", got)
+			}
+			// --redis names the whole target: the file's seeds and sentinel go.
+			if err := cfg.SetRedisURL("redis+sentinel://:flag-pw@x:1/other"); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Redis.Cluster || cfg.Redis.Addrs != nil || cfg.Redis.Sentinel.Master != "other" || strings.Contains(cfg.Secrets().Redact("flag-pw"), "flag-pw") {
+				t.Fatalf("after SetRedisURL: %+v", cfg.Redis)
 			}
 		})
 	}

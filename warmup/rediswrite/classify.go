@@ -20,13 +20,16 @@ type Class int
 const (
 	// OK: the reply to the Op's own command was OK.
 	OK Class = iota
-	// Retry: the same write may succeed soon (TRYAGAIN, BUSY).
+	// Retry: the same write may succeed soon (TRYAGAIN, BUSY, a MOVED or
+	// ASK left after go-redis ran out of redirects, a cluster slot that
+	// no master serves).
 	Retry
 	// Reject: the write fails the same way until something changes
 	// (OOM, NOPERM, WRONGTYPE, a value Redis refuses).
 	Reject
 	// Unavailable: Redis as a whole is not taking writes (connection
-	// refused or reset, timeouts, LOADING, MASTERDOWN, CLUSTERDOWN,
+	// refused or reset, timeouts, LOADING, MASTERDOWN, CLUSTERDOWN the
+	// cluster is down,
 	// READONLY after a failover, a rotated password). Waiting is the
 	// answer, not spending the item's attempts.
 	Unavailable
@@ -44,6 +47,19 @@ func (c Class) String() string {
 // and without a reply to its command.
 var errNoReply = errors.New("no reply to the command")
 
+// notReplicatedError is what an Op gets when its SET was OK but fewer
+// replicas than asked for confirmed it: the master may be on its way out
+// (a failover), and the write may not survive it.
+type notReplicatedError struct {
+	want   int
+	got    int64
+	within time.Duration
+}
+
+func (e *notReplicatedError) Error() string {
+	return fmt.Sprintf("written but confirmed by %d of %d replicas within %s", e.got, e.want, e.within)
+}
+
 // Classify sorts a write's error. It is the one place that decides.
 func Classify(err error) Class {
 	if err == nil {
@@ -53,6 +69,10 @@ func Classify(err error) Class {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return Interrupted
+	case errors.As(err, new(*notReplicatedError)):
+		// Most likely a failover under way: the gate waits for the
+		// master the sentinels name now.
+		return Unavailable
 	case errors.Is(err, errNoReply):
 		// Not a reply Redis gives to SET: worth another attempt, not a
 		// reason to wait for Redis.
@@ -67,11 +87,21 @@ func Classify(err error) Class {
 
 // classifyReply sorts an error reply from the server.
 func classifyReply(err error) Class {
+	msg := err.Error()
 	switch {
+	case isUnservedSlot(err):
+		// One slot without a master: the other keys go on; this one
+		// spends its attempts and is rejected naming the slot.
+		return Retry
+	case strings.HasPrefix(msg, "MOVED "), strings.HasPrefix(msg, "ASK "):
+		// go-redis follows redirects itself; one that surfaces means the
+		// slot moved more often than it follows: the next attempt
+		// starts from a fresher slot map.
+		return Retry
 	case redis.IsLoadingError(err), redis.IsMasterDownError(err), redis.IsClusterDownError(err),
 		redis.IsReadOnlyError(err), redis.IsAuthError(err), redis.IsMaxClientsError(err):
 		return Unavailable
-	case redis.IsTryAgainError(err), strings.HasPrefix(err.Error(), "BUSY "):
+	case redis.IsTryAgainError(err), strings.HasPrefix(msg, "BUSY "):
 		return Retry
 	default:
 		return Reject
@@ -96,7 +126,13 @@ func Cause(err error, timeout time.Duration) string {
 	var ne net.Error
 	var dnsErr *net.DNSError
 	var errno syscall.Errno
+	var se *slotError
+	var nr *notReplicatedError
 	switch {
+	case errors.As(err, &se):
+		return se.Error()
+	case errors.As(err, &nr):
+		return nr.Error()
 	case errors.As(err, &rerr):
 		return rerr.Error()
 	case errors.Is(err, context.Canceled):
@@ -124,12 +160,19 @@ func Cause(err error, timeout time.Duration) string {
 	return strings.TrimPrefix(err.Error(), "redis: ")
 }
 
-// CauseAt is Cause naming the Redis at addr when it did not answer
+// CauseAt is Cause naming the Redis at addr (or, when addr is "", the
+// node the error names) when it did not answer
 // ("redis 127.0.0.1:6379: connection refused"): a reply is the server's
 // own word and an interrupt the run's, so they are left as they are.
 func CauseAt(addr string, err error, timeout time.Duration) string {
 	var rerr redis.Error
 	cause := Cause(err, timeout)
+	var op *net.OpError
+	if addr == "" && errors.As(err, &op) && op.Addr != nil {
+		// A cluster's errors come from one of its nodes: the error knows
+		// which.
+		addr = op.Addr.String()
+	}
 	if addr == "" || errors.As(err, &rerr) || errors.Is(err, context.Canceled) || errors.Is(err, errNoReply) {
 		return cause
 	}

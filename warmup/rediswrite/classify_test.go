@@ -47,6 +47,7 @@ func TestCause(t *testing.T) {
 		{"interrupted", fmt.Errorf("pipeline: %w", context.Canceled), "interrupted"},
 		{"no reply", errNoReply, "no reply to the command"},
 		{"OOM reply", proto("OOM command not allowed when used memory > 'maxmemory'."), "OOM command not allowed when used memory > 'maxmemory'."},
+		{"slot without a master", withSlot(proto("CLUSTERDOWN Hash slot not served"), "{user:1}:profile"), "CLUSTERDOWN Hash slot not served (slot 10778)"},
 		{"WRONGPASS reply", proto("WRONGPASS invalid username-password pair or user is disabled."), "WRONGPASS invalid username-password pair or user is disabled."},
 	}
 	for _, tc := range tests {
@@ -60,5 +61,17 @@ func TestCause(t *testing.T) {
 				t.Errorf("Cause = %q, want %q", got, strings.TrimPrefix(tc.want, "redis "+addr+": "))
 			}
 		})
+	}
+}
+
+// Slot agrees with Redis (CLUSTER KEYSLOT), hash tags included.
+func TestSlot(t *testing.T) {
+	for key, want := range map[string]int{
+		"foo": 12182, "user:1": 10778, "{user:1}:profile": 10778, "{user:1}:cart": 10778,
+		"{}x": 10595, "a{}b{c}": 7353, "": 0, "123456789": 12739,
+	} {
+		if got := Slot(key); got != want {
+			t.Errorf("Slot(%q) = %d, want %d", key, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -16,11 +17,14 @@ import (
 )
 
 // Connect opens a go-redis client for rc and checks that the server
-// answers. Errors name the address with its password redacted.
-func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout time.Duration) (*redis.Client, error) {
+// answers. A server that says it is a cluster node (INFO cluster:
+// cluster_enabled:1) gets a cluster client seeded with its address, as
+// cluster = true or seed addrs ask for; a sentinel URL or table gets a
+// failover client. Errors name the address with its password redacted.
+func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout time.Duration) (*Target, error) {
 	rawURL := rc.URL
 	shown := config.RedactURL(rawURL)
-	opts, err := redis.ParseURL(rawURL)
+	opts, err := baseOptions(rc)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL %s: %s", shown, strings.ReplaceAll(err.Error(), rawURL, shown))
 	}
@@ -47,14 +51,97 @@ func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout t
 	// RESP2: SET replies are the same, and go-redis then skips looking for
 	// RESP3 push notifications before every reply of a pipeline.
 	opts.Protocol = 2
-	rdb := redis.NewClient(opts)
+
 	pctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
 	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("cannot reach Redis at %s: %s", shown, Cause(err, opts.DialTimeout))
+	var rdb redis.UniversalClient
+	switch {
+	case rc.Sentinel != nil:
+		fo := failoverOptions(opts, rc.Sentinel)
+		rdb = redis.NewFailoverClient(fo)
+		if err := rdb.Ping(pctx).Err(); err != nil {
+			rdb.Close()
+			return nil, fmt.Errorf("cannot reach Redis master %q through the sentinels at %s: %s", rc.Sentinel.Master, strings.Join(rc.Sentinel.Addrs, ","), Cause(err, opts.DialTimeout))
+		}
+		return newSentinelTarget(pctx, rdb.(*redis.Client), fo), nil
+	case rc.Cluster:
+		addrs := rc.Addrs
+		if len(addrs) == 0 {
+			addrs = []string{opts.Addr}
+		}
+		if rdb, err = openCluster(pctx, opts, addrs, shown); err != nil {
+			return nil, err
+		}
+	default:
+		rdb = redis.NewClient(opts)
+		if err := rdb.Ping(pctx).Err(); err != nil {
+			rdb.Close()
+			return nil, fmt.Errorf("cannot reach Redis at %s: %s", shown, Cause(err, opts.DialTimeout))
+		}
+		// A cluster node answers a plain client too, but turns away every
+		// key whose slot it does not own (MOVED): ask before writing.
+		if info, err := rdb.Info(pctx, "cluster").Result(); err == nil && strings.Contains(info, "cluster_enabled:1") {
+			rdb.Close()
+			if rdb, err = openCluster(pctx, opts, []string{opts.Addr}, shown); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return rdb, nil
+	return NewTarget(pctx, rdb), nil
+}
+
+// baseOptions reads rc's URL into client options; a sentinel URL gives
+// the master's credentials and database.
+func baseOptions(rc config.RedisConfig) (*redis.Options, error) {
+	if rc.Sentinel == nil {
+		return redis.ParseURL(rc.URL)
+	}
+	opts := &redis.Options{DB: rc.Sentinel.DB}
+	if u, err := url.Parse(rc.URL); err == nil && u.User != nil {
+		opts.Username = u.User.Username()
+		opts.Password, _ = u.User.Password()
+	}
+	return opts, nil
+}
+
+// openCluster opens a cluster client with opts' settings, seeded with
+// addrs, and waits until it has read the slot map.
+func openCluster(ctx context.Context, opts *redis.Options, addrs []string, shown string) (*redis.ClusterClient, error) {
+	if opts.DB != 0 {
+		return nil, fmt.Errorf("redis %s is a cluster: it has only database 0, the URL asks for %d", shown, opts.DB)
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs, Username: opts.Username, Password: opts.Password, TLSConfig: opts.TLSConfig,
+		// MOVED and ASK during a resharding are followed by go-redis, per
+		// command: enough redirects for a slot that moves twice. A dead
+		// node's commands are retried as often, with backoff, before they
+		// fail and the engine waits for the cluster itself.
+		MaxRedirects: 5,
+		PoolSize:     opts.PoolSize, MinIdleConns: opts.MinIdleConns,
+		DialerRetries: opts.DialerRetries, ContextTimeoutEnabled: opts.ContextTimeoutEnabled,
+		DialTimeout: opts.DialTimeout, ReadTimeout: opts.ReadTimeout, WriteTimeout: opts.WriteTimeout,
+		DisableIdentity: opts.DisableIdentity, Protocol: opts.Protocol,
+	})
+	// A slot map is needed before the first write: reading every master
+	// also proves the seeds were cluster nodes.
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
+	if err != nil {
+		cc.Close()
+		return nil, fmt.Errorf("cannot reach Redis cluster at %s: %s", strings.Join(addrs, ","), Cause(err, opts.DialTimeout))
+	}
+	return cc, nil
+}
+
+// failoverOptions are opts for the master that sc's sentinels name.
+func failoverOptions(opts *redis.Options, sc *config.SentinelConfig) *redis.FailoverOptions {
+	return &redis.FailoverOptions{
+		MasterName: sc.Master, SentinelAddrs: sc.Addrs, DB: sc.DB,
+		Username: opts.Username, Password: opts.Password,
+		PoolSize: opts.PoolSize, MinIdleConns: opts.MinIdleConns, MaxRetries: opts.MaxRetries,
+		DialerRetries: opts.DialerRetries, ContextTimeoutEnabled: opts.ContextTimeoutEnabled,
+		DialTimeout: opts.DialTimeout, ReadTimeout: opts.ReadTimeout, WriteTimeout: opts.WriteTimeout,
+		DisableIdentity: opts.DisableIdentity, Protocol: opts.Protocol,
+	}
 }
 
 func configureTLS(tc *tls.Config, rc config.RedisConfig) error {
@@ -82,7 +169,7 @@ func configureTLS(tc *tls.Config, rc config.RedisConfig) error {
 
 // EvictionWarning returns a warning when the server may evict the keys
 // being warmed, or "".
-func EvictionWarning(ctx context.Context, rdb *redis.Client) string {
+func EvictionWarning(ctx context.Context, rdb redis.UniversalClient) string {
 	res, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result()
 	if err != nil {
 		return ""

@@ -38,6 +38,11 @@ type Options struct {
 	Linger time.Duration
 	// Timeout bounds one pipeline.
 	Timeout time.Duration
+	// Replicas, when above 0, is how many replicas must confirm a
+	// pipeline's writes (WAIT, within half of Timeout) before its Ops are
+	// written: a master that is failed over acknowledges writes its
+	// successor never sees, and this is how they are found and retried.
+	Replicas int
 	// Ready, when set, is called before each pipeline is sent: it blocks
 	// while Redis is known to be unavailable, and an error from it fails
 	// the batch with that error without sending it.
@@ -230,27 +235,54 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	for _, op := range batch {
 		cmds = append(cmds, pipe.Set(pctx, op.Key, op.Value, op.TTL))
 	}
+	var wait *redis.IntCmd
+	if w.opts.Replicas > 0 {
+		wait = redis.NewIntCmd(pctx, "wait", w.opts.Replicas, (w.opts.Timeout / 2).Milliseconds())
+		_ = pipe.Process(pctx, wait)
+	}
 	sent := time.Now()
 	_, execErr := pipe.Exec(pctx)
 	took := time.Since(sent)
+	waitErr := w.replicated(wait)
 	for i, op := range batch {
 		op.Took = took
-		w.opts.Done(op, replyErr(cmds[i], execErr))
+		err := replyErr(cmds[i], execErr)
+		if err == nil {
+			err = waitErr
+		}
+		w.opts.Done(op, withSlot(err, op.Key))
 		cmds[i] = nil
 	}
 	return cmds
 }
 
+// replicated is nil when no WAIT was asked for or enough replicas
+// confirmed it, else why not.
+func (w *Writer) replicated(wait *redis.IntCmd) error {
+	if wait == nil {
+		return nil
+	}
+	if err := wait.Err(); err != nil {
+		return err
+	}
+	if n := wait.Val(); n < int64(w.opts.Replicas) {
+		return &notReplicatedError{want: w.opts.Replicas, got: n, within: w.opts.Timeout / 2}
+	}
+	return nil
+}
+
 // replyErr is nil only when the command's own reply was OK. A pipeline
 // that failed as a whole can leave commands with no error and no reply
 // (go-redis does when re-authentication fails): they get the pipeline's
-// error.
+// error. A cluster pipeline whose context ends while it waits to retry
+// one node's commands sets that error on every command, those another
+// node already answered OK included: the reply is what counts.
 func replyErr(cmd *redis.StatusCmd, execErr error) error {
-	if err := cmd.Err(); err != nil {
-		return err
-	}
 	if cmd.Val() == "OK" {
 		return nil
+	}
+	if err := cmd.Err(); err != nil {
+		return err
 	}
 	if execErr != nil && !errors.Is(execErr, redis.Nil) {
 		return execErr

@@ -34,6 +34,7 @@ func TestReplyErrOnlyOKIsSuccess(t *testing.T) {
 		{"no reply, pipeline failed", "", nil, boom, boom},
 		{"no reply, no error at all", "", nil, nil, errNoReply},
 		{"own error", "", io.EOF, boom, io.EOF},
+		{"OK reply, then the cluster pipeline's deadline", "OK", context.DeadlineExceeded, context.DeadlineExceeded, nil},
 		{"a reply that is not OK", "QUEUED", nil, nil, errNoReply},
 	}
 	for _, tc := range tests {
@@ -72,6 +73,10 @@ func TestClassify(t *testing.T) {
 		{reply("OOM command not allowed when used memory > 'maxmemory'."), Reject},
 		{reply("NOPERM this user has no permissions to access one of the keys"), Reject},
 		{reply("WRONGTYPE Operation against a key holding the wrong kind of value"), Reject},
+		{reply("MOVED 3999 127.0.0.1:7001"), Retry},
+		{reply("ASK 3999 127.0.0.1:7001"), Retry},
+		{reply("CLUSTERDOWN Hash slot not served"), Retry},
+		{withSlot(reply("CLUSTERDOWN Hash slot not served"), "user:1"), Retry},
 	}
 	for _, tc := range tests {
 		if got := Classify(tc.err); got != tc.want {
@@ -87,7 +92,7 @@ func (p proto) Error() string { return string(p) }
 func (proto) RedisError()     {}
 
 // collect runs ops through a writer on rdb and returns each key's error.
-func collect(t *testing.T, rdb *redis.Client, ops []*Op) map[string]error {
+func collect(t *testing.T, rdb redis.Cmdable, ops []*Op) map[string]error {
 	t.Helper()
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -1,0 +1,94 @@
+package warmup_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachewarm/cachewarm/internal/redistest"
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// Through sentinels, a run writes to the master they name; a SENTINEL
+// FAILOVER during the run is followed: items caught by the switch are
+// written again, and at the end every key is on the new master.
+func TestSentinelFailoverDuringRun(t *testing.T) {
+	// Mostly waiting on servers: alongside the other cluster and sentinel tests.
+	t.Parallel()
+	s := redistest.StartSentinel(t)
+	const n = 15_000
+	cfg := loadConfig(t, `[run]
+retries = 2
+backoff = "20ms"
+redis_wait = "30s"
+timeout = "5s"
+
+[[loader]]
+name = "items"
+items = { range = [1, 15000] }
+key = "k:{{.}}"
+rate = "5000/s"
+`, nil, nil)
+	if err := cfg.SetRedisURL(s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	first := s.Master.Addr()
+	if got := eng.Snapshot().Topology; got != "sentinel mymaster "+first {
+		t.Fatalf("topology %q before the failover", got)
+	}
+	eng.Start()
+	waitSettled(t, eng, 2000)
+	s.Failover()
+	eng.Wait()
+	rep := eng.Report()
+	t.Logf("run took %.1fs", rep.Seconds)
+	checkExact(t, eng, rep)
+	if rep.Fulfilled != n || rep.Rejected != 0 {
+		t.Fatalf("fulfilled %d, rejected %d: %s", rep.Fulfilled, rep.Rejected, mustJSON(t, rep.Loaders))
+	}
+	if keys := s.Master.Keys("k:*"); len(keys) != n {
+		t.Fatalf("the new master %s holds %d keys, want %d", s.Master.Addr(), len(keys), n)
+	}
+	if !strings.HasPrefix(rep.Topology, "sentinel mymaster") {
+		t.Fatalf("report topology %q", rep.Topology)
+	}
+	if s.Master.Addr() == first {
+		t.Fatal("no failover happened")
+	}
+}
+
+// A sentinel-managed master with no replica (nothing a failover could
+// promote) takes writes on its own OK: a run does not wait forever for a
+// replica to confirm them.
+func TestSentinelMasterWithoutReplica(t *testing.T) {
+	t.Parallel()
+	s := redistest.StartSentinel(t)
+	s.Replica.Kill()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		role, err := s.Master.Client.Do(t.Context(), "ROLE").Slice()
+		if err == nil && len(role) >= 3 && len(role[2].([]any)) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the master still lists its replica: %v %v", role, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cfg := loadConfig(t, `[run]
+redis_wait = "2s"
+[[loader]]
+name = "items"
+items = { range = [1, 500] }
+key = "k:{{.}}"
+`, nil, nil)
+	if err := cfg.SetRedisURL(s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	eng.Start()
+	eng.Wait()
+	if rep := eng.Report(); rep.Fulfilled != 500 || eng.ExitCode() != 0 {
+		t.Fatalf("fulfilled %d, exit %d: %s", rep.Fulfilled, eng.ExitCode(), mustJSON(t, rep.Loaders))
+	}
+}

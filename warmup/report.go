@@ -74,6 +74,9 @@ type LoaderTotals struct {
 	P95ms           float64        `json:"p95_ms"`
 	// Error is a source error that ended the loader's stream early.
 	Error string `json:"error,omitempty"`
+	// Causes are the most frequent causes of the rejected items (at
+	// most 10), each with a count and an example.
+	Causes []CauseCount `json:"causes,omitempty"`
 }
 
 // Report builds the report of the run so far.
@@ -113,7 +116,7 @@ func (e *Engine) Report() *Report {
 		rep.Loaders = append(rep.Loaders, LoaderReport{LoaderTotals: LoaderTotals{
 			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Rejected: l.Rejected, RejectedAtSource: atSource,
 			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
-			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError,
+			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError, Causes: l.Causes,
 		}, RejectedItems: items})
 	}
 	return rep
@@ -402,6 +405,9 @@ func (w *reportWalker) rejection(i, j int) error {
 		return fmt.Errorf("loaders[%d].rejected_items[%d].item is not a JSON value", i, j)
 	}
 	r.Item = compactJSON(r.Item)
+	if r.Cause == "" {
+		r.Cause = deriveCause(r)
+	}
 	if !w.onItem(i, r) {
 		return errStopWalk
 	}

@@ -95,8 +95,12 @@ type LoaderSnapshot struct {
 	Rate float64
 	// P50 and P95 are the latencies of fulfilled items (fetch + write).
 	P50, P95 time.Duration
-	// LastReason is the reason of the most recent rejection, or "".
-	LastReason string
+	// LastReason is the reason of the most recent rejection still
+	// standing (or the source's error), or ""; LastCause is its cause.
+	LastReason, LastCause string
+	// Causes are the most frequent causes of the rejected items, the
+	// most frequent first (at most 10).
+	Causes []CauseCount
 	// SourceError is an error that ended the source early, or "".
 	SourceError string
 	// Done is true when the source was read to its end and every item
@@ -206,7 +210,8 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 	if ls.Retrying > 0 {
 		ls.RetryAttempt = int(lr.retryAttempt.Load())
 	}
-	ls.LastReason = lr.lastReason
+	ls.LastReason, ls.LastCause = lr.lastReason, lr.lastCause
+	ls.Causes = lr.topCausesLocked()
 	ls.SourceError = lr.srcErr
 	if at := lr.resume; at != nil {
 		ls.SourceRead = true

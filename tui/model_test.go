@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
@@ -101,13 +102,21 @@ func (d *driver) selected() string {
 	return l.Name
 }
 
-// quits reports whether the last command quits the program.
+// quits reports whether the last command quits the program. A command
+// still running after a while (a tick, the watch of a quiet run) does not.
 func (d *driver) quits() bool {
 	if d.cmd == nil {
 		return false
 	}
-	_, ok := d.cmd().(tea.QuitMsg)
-	return ok
+	got := make(chan tea.Msg, 1)
+	go func() { got <- d.cmd() }()
+	select {
+	case msg := <-got:
+		_, ok := msg.(tea.QuitMsg)
+		return ok
+	case <-time.After(tickInterval + 50*time.Millisecond):
+		return false
+	}
 }
 
 func TestSelectionMovement(t *testing.T) {
@@ -254,12 +263,21 @@ func TestFailureView(t *testing.T) {
 	if d.m.screen != screenFailures {
 		t.Fatal("enter did not open the failure view")
 	}
-	if v := d.view(); !strings.Contains(v, "failures of sessions") || !strings.Contains(v, "loading rejected items") {
-		t.Fatalf("failure view before the tick:\n%s", v)
-	}
-	d.send(tickMsg{})
+	// It opens on the causes, the most frequent first, each in full.
 	v := d.view()
-	for _, want := range []string{"item", "key", "reason", "attempts", "session:80", "row 1/30", "(used_memory=1073741000"} {
+	for _, want := range []string{"failures of sessions · causes", "cause", "items", "share", "example",
+		"OOM command not allowed when used memory > 'maxmemory'  20", "67%", "SET session:80",
+		"redis 10.0.0.5:6379: connection refused", "r retries the 20 items rejected with this cause"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("cause summary lacks %q:\n%s", want, v)
+		}
+	}
+	if _, _, rej := d.eng.calls(); len(rej) != 0 {
+		t.Fatalf("the cause summary read the rejected items: %v", rej)
+	}
+	d.press("tab")
+	v = d.view()
+	for _, want := range []string{"· rejected items", "cause", "detail", "attempts", "SET session:80", "row 1/30", "(used_memory=1073741000"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("failure view lacks %q:\n%s", want, v)
 		}
@@ -275,6 +293,10 @@ func TestFailureView(t *testing.T) {
 	// The full reason is wrapped below the table, not cut.
 	if v := d.view(); !strings.Contains(v, "is 2077 bytes") {
 		t.Fatalf("full reason not shown:\n%s", v)
+	}
+	d.press("tab")
+	if v := d.view(); !strings.Contains(v, "· causes") {
+		t.Fatalf("tab did not go back to the causes:\n%s", v)
 	}
 	d.press("esc")
 	if d.m.screen != screenGrid {
@@ -292,6 +314,11 @@ func TestFailureViewFetchesOnlyWhenOpenAndChanged(t *testing.T) {
 		t.Fatalf("the grid fetched rejections: %v", rej)
 	}
 	d.press("tab", "tab", "tab", "enter")
+	d.send(tickMsg{}, tickMsg{})
+	if _, _, rej := d.eng.calls(); len(rej) != 0 {
+		t.Fatalf("the cause summary fetched rejections: %v", rej)
+	}
+	d.press("tab")
 	d.send(tickMsg{}, tickMsg{}, tickMsg{})
 	if _, _, rej := d.eng.calls(); !slices.Equal(rej, []string{"sessions"}) {
 		t.Fatalf("rejections fetched %v, want once for sessions", rej)
@@ -351,9 +378,13 @@ func TestRetry(t *testing.T) {
 		wantMessage string
 	}{
 		{"grid retries every loader", doneWithFailures(), nil, -1, [][]string{nil}, "retrying 34 rejected items"},
-		{"failure view retries its loader", doneWithFailures(), []string{"tab", "tab", "tab", "enter"}, -1, [][]string{{"sessions"}}, "retrying 30 rejected items"},
+		{"item list retries its loader", doneWithFailures(), []string{"tab", "tab", "tab", "enter", "tab"}, -1, [][]string{{"sessions"}}, "retrying 30 rejected items"},
+		{"filtered grid retries the loaders shown", doneWithFailures(), []string{"/", "s", "e", "enter"}, -1, [][]string{{"users", "sessions"}}, "retrying 30 rejected items of 2 loaders shown"},
+		{"filter showing no rejections", doneWithFailures(), []string{"/", "p", "r", "i", "enter"}, -1, nil, "nothing to retry: no loader shown has rejected items"},
 		{"grid with nothing rejected", allFulfilled(), nil, -1, nil, "nothing to retry"},
-		{"failure view of a loader without rejections", doneWithFailures(), []string{"tab", "tab", "enter"}, -1, nil, "nothing to retry"},
+		{"failure view of a loader without rejections", doneWithFailures(), []string{"tab", "tab", "enter", "tab"}, -1, nil, "nothing to retry"},
+		{"cause summary of a loader without rejections", doneWithFailures(), []string{"tab", "tab", "enter"}, -1, nil, "nothing to retry"},
+		{"cause rejected at the source", doneWithFailures(), []string{"tab", "tab", "tab", "enter", "down", "down"}, -1, nil, "not retried: items rejected at the source"},
 		{"engine found nothing to queue", doneWithFailures(), nil, 0, [][]string{nil}, "nothing to retry"},
 	}
 	for _, tc := range tests {
@@ -467,7 +498,7 @@ func TestStatesReadWithoutColour(t *testing.T) {
 	for _, want := range []string{
 		"DEMO", "● running", "✓ 4,482 fulfilled", "✗ 34 rejected", "2,637 pending", "343 items/s", "elapsed 12s",
 		"✓ ok", "✗ 30 rejected", "↻ retrying 1 (attempt 2)",
-		"✓ 1,200 fulfilled  ✗ 3 rejected", "p50 12ms  p95 80ms", "✗ GET https://api.shop.test/products/871: 503",
+		"✓ 1,200 fulfilled  ✗ 3 rejected", "p50 12ms  p95 80ms", "✗ 503 Service Unavailable · GET /products/871",
 		"2,500/5,000  50%", "1,203 settled of 1,340 read (streaming)",
 	} {
 		if !strings.Contains(v, want) {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"image/color"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
@@ -703,6 +705,200 @@ func TestDemoBadgeFromOptions(t *testing.T) {
 			header := strings.SplitN(d.view(), "\n", 2)[0]
 			if got := strings.Contains(header, "DEMO"); got != tc.demo {
 				t.Fatalf("DEMO badge shown %v, want %v:\n%s", got, tc.demo, header)
+			}
+		})
+	}
+}
+
+// After r in the item list, the list is read again once the retry has
+// settled, and drawn whole: every row, not the one the table had while
+// the retry emptied it.
+func TestItemListRereadAfterRetry(t *testing.T) {
+	d := start(t, doneWithFailures(), 100, 40, Options{})
+	d.eng.rejections["sessions"] = sessionRejections(11)
+	before := doneWithFailures()
+	before.Loaders[3].Rejected, before.Loaders[3].Fulfilled = 11, 789
+	d.eng.set(totals(before))
+	d.send(tickMsg{})
+	d.press("tab", "tab", "tab", "enter", "tab", "down", "down", "down", "down", "down")
+	if v := d.view(); !strings.Contains(v, "row 6/11") {
+		t.Fatalf("item list before the retry:\n%s", v)
+	}
+	d.press("r")
+
+	// The retry takes the items, one fails at once, the rest in a tick.
+	during := before
+	during.Loaders = slices.Clone(before.Loaders)
+	during.Loaders[3].Rejected, during.Loaders[3].Retrying = 1, 10
+	d.eng.set(totals(during))
+	d.eng.mu.Lock()
+	d.eng.rejections["sessions"] = sessionRejections(1)
+	d.eng.mu.Unlock()
+	d.send(tickMsg{})
+
+	again := sessionRejections(11)
+	for i := range again {
+		again[i].Attempts = 7
+	}
+	d.eng.mu.Lock()
+	d.eng.rejections["sessions"] = again
+	d.eng.mu.Unlock()
+	d.eng.set(totals(before)) // the same counts as before the retry
+	d.send(tickMsg{})
+	v := d.view()
+	for i := range 11 {
+		if key := fmt.Sprintf("SET session:%d ", 80+i); !strings.Contains(v, key) {
+			t.Errorf("row %q not drawn after the retry settled", key)
+		}
+	}
+	if !strings.Contains(v, "attempts 7") {
+		t.Errorf("the list was not read again after the retry")
+	}
+	if t.Failed() {
+		t.Log(v)
+	}
+}
+
+// A retry that settles between two ticks with the counts it started
+// from still has the list read again: the attempts changed.
+func TestItemListRereadAfterQuickRetry(t *testing.T) {
+	d := start(t, doneWithFailures(), 100, 40, Options{})
+	d.eng.rejections["sessions"] = sessionRejections(11)
+	before := doneWithFailures()
+	before.Loaders[3].Rejected, before.Loaders[3].Fulfilled = 11, 789
+	d.eng.set(totals(before))
+	d.send(tickMsg{})
+	d.press("tab", "tab", "tab", "enter", "tab", "down", "down", "down", "down", "down")
+	if v := d.view(); !strings.Contains(v, "row 6/11") {
+		t.Fatalf("item list before the retry:\n%s", v)
+	}
+	d.press("r")
+
+	// The retry settles between two ticks, every item rejected again:
+	// the counts are those of before.
+	again := sessionRejections(11)
+	for i := range again {
+		again[i].Attempts = 7
+	}
+	d.eng.mu.Lock()
+	d.eng.rejections["sessions"] = again
+	d.eng.mu.Unlock()
+	d.eng.set(totals(before)) // the same counts as before the retry
+	d.send(tickMsg{})
+	v := d.view()
+	for i := range 11 {
+		if key := fmt.Sprintf("SET session:%d ", 80+i); !strings.Contains(v, key) {
+			t.Errorf("row %q not drawn after the retry settled", key)
+		}
+	}
+	if !strings.Contains(v, "attempts 7") {
+		t.Errorf("the list was not read again after the retry")
+	}
+	if t.Failed() {
+		t.Log(v)
+	}
+}
+
+// A loader back to no rejections shows none on its tile, whatever the
+// last reason was.
+func TestTileWithoutRejectionsShowsNoReason(t *testing.T) {
+	s := doneWithFailures()
+	l := &s.Loaders[0]
+	l.Fulfilled, l.Rejected, l.Causes = l.Total, 0, nil // back to ✓ ok after a retry
+	d := start(t, totals(s), 100, 30, Options{})
+	v := d.view()
+	if strings.Contains(v, "503 Service Unavailable") || strings.Contains(v, "products/871") {
+		t.Fatalf("a tile without rejections shows an old one:\n%s", v)
+	}
+}
+
+// isTick reports whether cmd delivers a tick within a tick's interval.
+func isTick(cmd tea.Cmd) bool {
+	if cmd == nil {
+		return false
+	}
+	got := make(chan bool, 1)
+	go func() {
+		_, ok := cmd().(tickMsg)
+		got <- ok
+	}()
+	select {
+	case ok := <-got:
+		return ok
+	case <-time.After(tickInterval + 50*time.Millisecond):
+		return false
+	}
+}
+
+// A finished, quiet run is not redrawn on a tick; a retry starts the tick
+// again, and a stop by a signal wakes the monitor so that it quits.
+func TestNoTicksWhileQuiet(t *testing.T) {
+	d := start(t, midRun(), 100, 30, Options{})
+	if !isTick(d.cmd) || !d.m.ticking {
+		t.Fatal("a running run is not ticking")
+	}
+	d.eng.set(doneWithFailures())
+	d.send(tickMsg{})
+	if isTick(d.cmd) || d.m.ticking {
+		t.Fatal("a finished run still ticks")
+	}
+	d.send(spinner.TickMsg{})
+	if d.cmd != nil {
+		t.Fatal("the spinner still turns in a finished run")
+	}
+	d.press("r")
+	if !d.m.ticking || d.cmd == nil {
+		t.Fatal("a retry did not start the tick again")
+	}
+
+	d = start(t, doneWithFailures(), 100, 30, Options{})
+	watch := d.cmd
+	stopped := doneWithFailures()
+	stopped.Stopped = true
+	d.eng.set(stopped)
+	got := make(chan tea.Msg, 1)
+	go func() { got <- watch() }()
+	select {
+	case msg := <-got:
+		d.send(msg)
+		if !d.quits() {
+			t.Fatal("a stop while quiet did not quit the monitor")
+		}
+	case <-time.After(10 * idlePoll):
+		t.Fatal("a stop while quiet did not wake the monitor")
+	}
+}
+
+// r in a cause summary retries that cause only; in all failures, the
+// highlighted loader's cause.
+func TestRetryByCause(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []string
+		want string
+		msg  string
+	}{
+		{"loader's causes", []string{"tab", "tab", "tab", "enter", "down"}, "sessions: redis 10.0.0.5:6379: connection refused",
+			"retrying 7 items rejected with “redis 10.0.0.5:6379: connection refused”"},
+		{"all failures", []string{"f", "down", "down", "down"}, "products: 503 Service Unavailable",
+			"retrying 2 items rejected with “503 Service Unavailable”"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, doneWithFailures(), 100, 30, Options{})
+			d.press(tc.keys...)
+			d.press("r")
+			d.eng.mu.Lock()
+			calls := slices.Clone(d.eng.causeCalls)
+			d.eng.mu.Unlock()
+			if !slices.Equal(calls, []string{tc.want}) {
+				t.Fatalf("RetryCause calls %q, want %q", calls, tc.want)
+			}
+			if _, retries, _ := d.eng.calls(); len(retries) != 0 {
+				t.Fatalf("Retry called %q: every cause retried", retries)
+			}
+			if v := d.view(); !strings.Contains(v, tc.msg) {
+				t.Fatalf("screen lacks %q:\n%s", tc.msg, v)
 			}
 		})
 	}

@@ -174,7 +174,11 @@ func (f *failureView) setCauses() {
 		add(f.loader, f.loader.Rejected)
 	}
 	f.causes = rows
-	// Columns first: the rows of all failures have one more.
+	// Columns first: the rows of all failures have one more column, and
+	// a table must never hold rows of a width its columns are not.
+	if len(f.causeTable.Columns()) != causeColumns(f.all) {
+		f.causeTable.SetRows(nil)
+	}
 	f.sizeCauseColumns()
 	trs := make([]table.Row, len(rows))
 	for i, r := range rows {
@@ -280,14 +284,21 @@ func (f *failureView) sizeItemColumns() {
 	})
 }
 
+// causeColumns is the number of columns of a cause summary.
+func causeColumns(all bool) int {
+	if all {
+		return 5
+	}
+	return 4
+}
+
 // sizeCauseColumns gives the cause its full width when the example
 // keeps a few cells, the numbers theirs, and the example what is left.
 func (f *failureView) sizeCauseColumns() {
 	const countW, shareW, minExample = 7, 5, 14
-	cols := 4
+	cols := causeColumns(f.all)
 	loaderW := 0
 	if f.all {
-		cols = 5
 		loaderW = len("loader")
 		for _, r := range f.causes {
 			loaderW = max(loaderW, lipgloss.Width(r.loader))

@@ -903,3 +903,21 @@ func TestRetryByCause(t *testing.T) {
 		})
 	}
 }
+
+// enter in all failures opens the highlighted cause's loader; esc goes
+// back to the grid.
+func TestAllFailuresOpensTheLoader(t *testing.T) {
+	d := start(t, doneWithFailures(), 120, 40, Options{})
+	d.press("f")
+	if v := d.view(); !strings.Contains(v, "all failures") || !strings.Contains(v, "loader") {
+		t.Fatalf("f did not show all failures:\n%s", v)
+	}
+	d.press("down", "down", "down", "enter")
+	if v := d.view(); !strings.Contains(v, "failures of products · causes") || !strings.Contains(v, "timeout after 5s") {
+		t.Fatalf("enter did not open the loader of the highlighted cause:\n%s", v)
+	}
+	d.press("esc")
+	if d.m.screen != screenGrid {
+		t.Fatal("esc did not go back to the grid")
+	}
+}

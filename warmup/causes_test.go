@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cachewarm/cachewarm/internal/redistest"
 	"github.com/cachewarm/cachewarm/warmup"
@@ -148,5 +149,42 @@ func TestOldReportCausesAreDerived(t *testing.T) {
 		if r.Cause != tt.cause || r.Detail() != tt.detail {
 			t.Errorf("%q: cause %q detail %q, want %q, %q", r.Reason, r.Cause, r.Detail(), tt.cause, tt.detail)
 		}
+	}
+}
+
+// Elapsed is working time: it stands still once the run is done, and a
+// retry moves it on from there, not from the time the retry came.
+func TestElapsedStopsAtDoneAndGoesOnWithARetry(t *testing.T) {
+	srv := redistest.Start(t)
+	var healthy atomic.Bool
+	o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, r *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, "v")
+	})
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+retries = 0
+[[loader]]
+name = "a"
+items = { range = [1, 3] }
+key = "a:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	eng, _ := runAgainst(t, srv, cfg, warmup.Options{})
+	done := eng.Snapshot().Elapsed
+	const idle = 300 * time.Millisecond
+	time.Sleep(idle) // the time that passes while the run is done is the subject
+	if e := eng.Snapshot().Elapsed; e != done {
+		t.Fatalf("elapsed moved from %s to %s while the run was done", done, e)
+	}
+	healthy.Store(true)
+	eng.Retry()
+	eng.Wait()
+	after := eng.Snapshot()
+	if after.Rejected != 0 || after.Elapsed < done || after.Elapsed >= done+idle {
+		t.Fatalf("after the retry elapsed %s (done at %s, idle %s): the idle time counted, or it went back", after.Elapsed, done, idle)
 	}
 }

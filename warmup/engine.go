@@ -71,6 +71,9 @@ type Engine struct {
 	stopReason  string
 	started     time.Time
 	endedAt     atomic.Int64 // unix nanos when the run last settled, 0 while busy
+	// idle is the time spent settled between a run's end and a retry
+	// (nanoseconds), which its elapsed time leaves out.
+	idle atomic.Int64
 
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
@@ -411,7 +414,9 @@ func (e *Engine) Rejections(loader string) []Rejection {
 func (e *Engine) busyAdd(n int) {
 	e.work.Add(n)
 	if e.busy.Add(int64(n)) == int64(n) {
-		e.endedAt.Store(0)
+		if t := e.endedAt.Swap(0); t != 0 {
+			e.idle.Add(time.Now().UnixNano() - t)
+		}
 	}
 }
 

@@ -44,8 +44,9 @@ type Snapshot struct {
 	RedisDown  time.Duration
 	RedisCause string
 	Started    time.Time
-	// Elapsed is the time since the run started; it stops moving once
-	// every item has settled.
+	// Elapsed is the time the run has been working: it stops moving once
+	// every item has settled, and moves on from there with a retry (the
+	// time in between is not counted).
 	Elapsed   time.Duration
 	Fulfilled int64
 	Rejected  int64
@@ -177,7 +178,7 @@ func (e *Engine) Snapshot() Snapshot {
 		if t := e.endedAt.Load(); t != 0 {
 			end = time.Unix(0, t)
 		}
-		s.Elapsed = end.Sub(e.started)
+		s.Elapsed = end.Sub(e.started) - time.Duration(e.idle.Load())
 	}
 	return s
 }

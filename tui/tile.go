@@ -130,24 +130,26 @@ func (t tile) View() string {
 
 // tileSpark is the width of a tile's sparkline, the same in every tile
 // so that they line up.
-const tileSpark = 10
+const tileSpark = 8
 
 // rateLine shows the last minute's items/s as a sparkline, the rate, the
-// latencies and, when it fits, the number of items in flight.
+// latencies and, when it fits, the number of items in flight. Where room
+// is short the sparkline stays and p50 goes.
 func (t tile) rateLine(iw int) string {
 	l := t.loader
+	rateP95 := rate(l.Rate) + "/s  p95 " + latency(l.P95)
 	s := rate(l.Rate) + "/s  p50 " + latency(l.P50) + "  p95 " + latency(l.P95)
-	spark := 0
-	if len(t.history) > 0 && lipgloss.Width(s)+1+tileSpark <= iw {
-		spark = tileSpark + 1
+	if len(t.history) == 0 || lipgloss.Width(rateP95)+1+tileSpark > iw {
+		return fit(s, iw)
+	}
+	room := iw - tileSpark - 1
+	if lipgloss.Width(s) > room {
+		s = rateP95
 	}
 	if l.InFlight > 0 {
-		if long := s + "  " + count(l.InFlight) + " in flight"; lipgloss.Width(long)+spark <= iw {
+		if long := s + "  " + count(l.InFlight) + " in flight"; lipgloss.Width(long) <= room {
 			s = long
 		}
-	}
-	if spark == 0 {
-		return fit(s, iw)
 	}
 	return t.ctx.Styles.Spark.Render(sparkline(t.history, tileSpark)) + " " + s
 }

@@ -520,16 +520,19 @@ func TestStatesReadWithoutColour(t *testing.T) {
 }
 
 func TestLayoutFits(t *testing.T) {
-	sizes := [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 50}, {60, 20}, {81, 25}}
+	sizes := [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 50}, {200, 60}, {60, 20}, {81, 25}}
 	scenes := map[string][]string{
 		"grid":              nil,
 		"help":              {"?"},
 		"filter":            {"/", "s"},
 		"failures":          {"tab", "tab", "tab", "enter"},
+		"failure items":     {"tab", "tab", "tab", "enter", "tab"},
+		"all failures":      {"f"},
 		"failures and help": {"tab", "tab", "tab", "enter", "?"},
 	}
 	for name, keys := range scenes {
 		d := start(t, doneWithFailures(), 80, 24, Options{})
+		seedHistory(d.m.history, d.m.snap)
 		d.press(keys...)
 		d.send(tickMsg{})
 		// Resize with the scene open: everything reflows.

@@ -924,3 +924,15 @@ func TestAllFailuresOpensTheLoader(t *testing.T) {
 		t.Fatal("esc did not go back to the grid")
 	}
 }
+
+// With a filter, the key help says r retries the loaders shown.
+func TestFilteredRetryHelp(t *testing.T) {
+	d := start(t, doneWithFailures(), 120, 30, Options{})
+	if v := d.view(); !strings.Contains(v, "r retry rejected") {
+		t.Fatalf("help without a filter:\n%s", v)
+	}
+	d.press("/", "s", "e", "enter")
+	if v := d.view(); !strings.Contains(v, "r retry shown loaders") {
+		t.Fatalf("help with a filter does not say r retries the loaders shown:\n%s", v)
+	}
+}

@@ -308,6 +308,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "cachewarm: stopping: waiting up to %s for %d in-flight items (ctrl+c cuts them short)\n", cfg.Run.Timeout, n)
 		}
 		eng.Wait()
+		// The monitor's screen is gone with it: what --plain prints at
+		// the end stays on the terminal as the record of the run.
+		printer = headless.NewPlain(stdout, stderr)
 	} else {
 		pctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -332,6 +335,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
 			_ = warmup.EncodeReport(stderr, rep)
 			return max(code, 1)
+		}
+		if !f.json {
+			fmt.Fprintf(stderr, "cachewarm: report written to %s\n", f.report)
 		}
 	}
 	return code

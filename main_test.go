@@ -128,6 +128,12 @@ fetch = { url = "%s/pages/{{.}}" }
 	if !strings.Contains(stderr, "products.jsonl:3") {
 		t.Errorf("stderr does not name the bad line:\n%s", stderr)
 	}
+	// The summary ends with each loader's causes and where the report is.
+	for _, want := range []string{"pages: 2 × 503 Service Unavailable (e.g. GET /pages/", "cachewarm: report written to " + report} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
 	rep, err := warmup.ReadReport(report)
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +235,12 @@ key = "{{.missing}}"
 	}
 	if kinds["rejected"] != 1 || kinds["loader_done"] != 2 || kinds["summary"] != 1 {
 		t.Fatalf("events %v:\n%s", kinds, stdout)
+	}
+	for _, ev := range events {
+		// The cause groups: the template's error, not the item.
+		if ev["event"] == "rejected" && (ev["cause"] == nil || !strings.HasSuffix(ev["reason"].(string), ev["cause"].(string))) {
+			t.Errorf("rejected event without its cause: %v", ev)
+		}
 	}
 	last := events[len(events)-1]
 	if last["event"] != "summary" || last["fulfilled"] != 2.0 || last["rejected"] != 1.0 {

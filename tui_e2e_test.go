@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,12 +70,20 @@ func (s *tmuxSession) waitFor(want string, timeout time.Duration) string {
 }
 
 // The issue's end-to-end run: the built binary in a real terminal, a real
-// redis-server, an origin that fails some items; r after the origin
-// recovers retries only those, q quits, and report and Redis agree.
+// redis-server, an origin that fails some items for a while and one that
+// has lost others; the monitor groups the failures by cause, r on a cause
+// retries only its items, q quits and leaves the summary on the
+// terminal, and report and Redis agree.
 func TestMonitorRetryEndToEnd(t *testing.T) {
 	const pw = "monitor-pw-5521"
 	srv := redistest.Start(t, "--requirepass", pw)
 	o := newFlakyOrigin(t, "/p/3", "/p/8", "/p/13")
+	var goneHits atomic.Int32
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		goneHits.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer gone.Close()
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
 url = "redis://:%s@%s/0"
@@ -89,45 +98,82 @@ fetch = { url = "%s/p/{{.}}" }
 name = "tags"
 items = { list = ["a", "b"] }
 key = "tag:{{.}}"
-`, pw, srv.Addr(), o.URL), map[string]string{})
+[[loader]]
+name = "old"
+items = { list = ["x", "y"] }
+key = "old:{{.}}"
+fetch = { url = "%s/old/{{.}}" }
+`, pw, srv.Addr(), o.URL, gone.URL), map[string]string{})
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
 	exitFile := filepath.Join(dir, "exit")
-	s := startTmux(t, 100, 30, fmt.Sprintf("%s --config %s --report %s; echo $? > %s; sleep 30", bin, cfg, report, exitFile))
+	s := startTmux(t, 120, 40, fmt.Sprintf("%s --config %s --report %s; echo $? > %s; sleep 30", bin, cfg, report, exitFile))
 
-	scr := s.waitFor("done", 20*time.Second)
-	if !strings.Contains(scr, "✗ 3 rejected") || !strings.Contains(scr, "✓ 19 fulfilled") {
+	scr := s.waitFor("done in", 20*time.Second)
+	if !strings.Contains(scr, "✗ 5 rejected") || !strings.Contains(scr, "✓ 19 fulfilled") {
 		t.Fatalf("after the first pass:\n%s", scr)
 	}
 	if strings.Contains(scr, pw) || !strings.Contains(scr, "redis://:***@") {
 		t.Fatalf("the header must show the target with its password redacted:\n%s", scr)
 	}
-	// The reasons are one key away: open the pages loader's failures.
+	// The tiles name the cause, whole.
+	if !strings.Contains(scr, "✗ 503 Service Unavailable · GET /p/") || !strings.Contains(scr, "✗ 404 Not Found · GET /old/") {
+		t.Fatalf("tiles without their causes:\n%s", scr)
+	}
+	// What fails and why is one key away: every loader's causes.
+	s.keys("f")
+	scr = s.waitFor("example", 5*time.Second)
+	for _, want := range []string{"pages   503 Service Unavailable  3        60%    GET /p/", "old     404 Not Found            2        40%    GET /old/"} {
+		if !strings.Contains(scr, want) {
+			t.Fatalf("all failures lack %q:\n%s", want, scr)
+		}
+	}
+	// The pages' items a tab away from their causes.
 	s.keys("Enter")
-	scr = s.waitFor("503 Service Unavailable", 5*time.Second)
-	if !strings.Contains(scr, "failures of pages") {
-		t.Fatalf("not the failure view of pages:\n%s", scr)
+	s.waitFor("failures of pages · causes", 5*time.Second)
+	s.keys("Tab")
+	scr = s.waitFor("row 1/3", 5*time.Second)
+	if !strings.Contains(scr, "GET /p/3") || !strings.Contains(scr, "GET /p/13") {
+		t.Fatalf("item list of pages:\n%s", scr)
 	}
 	s.keys("Escape")
 	s.waitFor("enter show failures", 5*time.Second)
 
+	// The origin is back; the lost pages are not: retry the 503s only.
 	o.heal()
+	s.keys("f")
+	s.waitFor("example", 5*time.Second)
 	s.keys("r")
-	scr = s.waitFor("✗ 0 rejected  0 pending", 20*time.Second)
-	if !strings.Contains(scr, "✓ 22 fulfilled") {
-		t.Fatalf("after retry:\n%s", scr)
+	scr = s.waitFor("✗ 2 rejected  0 pending", 20*time.Second)
+	if !strings.Contains(scr, "✓ 22 fulfilled") || strings.Contains(scr, "pages   503") {
+		t.Fatalf("after retrying the 503s:\n%s", scr)
 	}
+	if n := goneHits.Load(); n != 2 {
+		t.Fatalf("the lost pages were requested %d times, want 2: a retry of another cause touched them", n)
+	}
+	s.keys("Escape")
+	s.waitFor("enter show failures", 5*time.Second)
 	s.keys("q")
 	code := waitFile(t, exitFile, 10*time.Second, s)
-	if code != "0" {
-		t.Fatalf("exit code %s, want 0", code)
+	if code != "1" {
+		t.Fatalf("exit code %s, want 1 (2 still rejected)", code)
+	}
+	// The terminal is restored, with the summary --plain prints on it.
+	scr = s.screen()
+	if strings.Contains(scr, "enter show failures") {
+		t.Errorf("monitor still on screen after quitting:\n%s", scr)
+	}
+	for _, want := range []string{"LOADER", "TOTAL", "old: 2 × 404 Not Found (e.g. GET /old/", "report written to " + report} {
+		if !strings.Contains(strings.ReplaceAll(scr, "\n", ""), want) {
+			t.Errorf("no %q left on the terminal:\n%s", want, scr)
+		}
 	}
 	rep, err := warmup.ReadReport(report)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Fulfilled != 22 || rep.Rejected != 0 || rep.Interrupted {
+	if rep.Fulfilled != 22 || rep.Rejected != 2 || rep.Interrupted {
 		t.Fatalf("report: %d fulfilled, %d rejected, interrupted %v", rep.Fulfilled, rep.Rejected, rep.Interrupted)
 	}
 	if data, _ := os.ReadFile(report); strings.Contains(string(data), pw) {
@@ -144,10 +190,6 @@ key = "tag:{{.}}"
 		if got := o.count(fmt.Sprintf("/p/%d", i)); got != want {
 			t.Errorf("/p/%d requested %d times, want %d", i, got, want)
 		}
-	}
-	// The terminal is restored: the shell's own output is back on screen.
-	if scr := s.screen(); strings.Contains(scr, "enter show failures") {
-		t.Errorf("monitor still on screen after quitting:\n%s", scr)
 	}
 }
 

@@ -157,6 +157,11 @@ func (p *Plain) Final(rep *warmup.Report) {
 			fmt.Fprintf(p.Err, "%s: rejected %s: %s\n", l.Name, describe(r), r.Reason)
 		}
 	}
+	for _, l := range rep.Loaders {
+		for _, c := range l.Causes {
+			fmt.Fprintf(p.Err, "%s: %d × %s (e.g. %s)\n", l.Name, c.Count, c.Cause, c.Example)
+		}
+	}
 	state := "done"
 	switch {
 	case rep.Interrupted:

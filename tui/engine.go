@@ -15,6 +15,9 @@ type Engine interface {
 	// loaders (all loaders when none is given) and returns how many items
 	// were queued; 0 when nothing was rejected.
 	Retry(loaders ...string) int
+	// RetryCause is Retry for the rejected items with that cause only
+	// (warmup.Rejection.Cause).
+	RetryCause(cause string, loaders ...string) int
 	// Stop cancels the run gracefully: no new items are taken, in-flight
 	// items settle or are rejected as "interrupted".
 	Stop()

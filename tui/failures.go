@@ -2,7 +2,10 @@ package tui
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -12,124 +15,405 @@ import (
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
-// maxReasonLines caps the wrapped full reason below the table.
+// maxReasonLines caps the wrapped full reason below the item table.
 const maxReasonLines = 4
 
-// failureView lists one loader's rejected items in a table, with the full
-// reason of the highlighted row wrapped below it.
+// failureMode is what the failure view lists.
+type failureMode int
+
+const (
+	// modeCauses lists the causes, most frequent first: what is failing
+	// and why, at a glance.
+	modeCauses failureMode = iota
+	// modeItems lists the rejected items one by one.
+	modeItems
+)
+
+// causeRow is one line of a cause summary.
+type causeRow struct {
+	loader string
+	warmup.CauseCount
+	// of is the count the share is taken of: the loader's rejected
+	// items, or every loader's.
+	of int64
+}
+
+// failureView shows why items failed: one loader's causes (or every
+// loader's, "all failures"), and, a tab away, the loader's rejected items
+// with the full reason of the highlighted one below them.
 type failureView struct {
 	ctx           *Context
 	width, height int
 
-	loader     warmup.LoaderSnapshot
+	// all is the summary of every loader's causes.
+	all     bool
+	mode    failureMode
+	loader  warmup.LoaderSnapshot
+	loaders []warmup.LoaderSnapshot
+
+	causes     []causeRow
+	causeTable table.Model
+
 	rejections []warmup.Rejection
 	table      table.Model
 	// loaded is false from Open until the first list arrives.
 	loaded bool
 	// fetched are the loader's counters when the rejections were last
-	// fetched; the list is fetched again only once they change.
+	// fetched; the list is fetched again once they change, and while a
+	// retry runs.
 	fetched warmup.LoaderSnapshot
+	// stale forces the next fetch: a retry was asked for, whose items
+	// may settle between two ticks and leave the counters as they were.
+	stale bool
 }
 
 func newFailureView(ctx *Context) failureView {
-	f := failureView{
-		ctx: ctx,
-		table: table.New(
-			table.WithKeyMap(ctx.Keys.TableKeyMap()),
-			table.WithFocused(true),
-		),
-	}
+	f := failureView{ctx: ctx, table: newTable(ctx), causeTable: newTable(ctx)}
 	f.applyStyles()
 	return f
 }
 
-// applyStyles copies the context's styles into the table.
+func newTable(ctx *Context) table.Model {
+	return table.New(table.WithKeyMap(ctx.Keys.TableKeyMap()), table.WithFocused(true))
+}
+
+// applyStyles copies the context's styles into the tables.
 func (f *failureView) applyStyles() {
 	f.table.SetStyles(f.ctx.Styles.Table)
+	f.causeTable.SetStyles(f.ctx.Styles.Table)
 }
 
 // KeyMap returns the failure view's key bindings.
-func (f failureView) KeyMap() help.KeyMap { return failureKeys{f.ctx.Keys} }
+func (f failureView) KeyMap() help.KeyMap {
+	return failureKeys{k: f.ctx.Keys, mode: f.mode, all: f.all}
+}
 
-// Name is the loader whose failures are shown.
-func (f failureView) Name() string { return f.loader.Name }
+// Name is the loader whose failures are shown, "" for all failures.
+func (f failureView) Name() string {
+	if f.all {
+		return ""
+	}
+	return f.loader.Name
+}
 
-// Open shows the failures of a loader. The list itself arrives with the
-// next tick (see Stale).
+// All reports whether the view sums up every loader's failures.
+func (f failureView) All() bool { return f.all }
+
+// Mode is what the view lists.
+func (f failureView) Mode() failureMode { return f.mode }
+
+// Open shows a loader's causes. The item list arrives with the next tick
+// (see Stale).
 func (f *failureView) Open(l warmup.LoaderSnapshot) {
+	f.all, f.mode = false, modeCauses
 	f.loader = l
 	f.loaded = false
 	f.rejections = nil
 	f.table.SetRows(nil)
+	f.causeTable.SetCursor(0)
+	f.setCauses()
 }
 
-// SetLoader takes the loader's counters from a new snapshot.
-func (f *failureView) SetLoader(l warmup.LoaderSnapshot) { f.loader = l }
+// OpenAll shows the causes of every loader.
+func (f *failureView) OpenAll(ls []warmup.LoaderSnapshot) {
+	f.all, f.mode = true, modeCauses
+	f.loaders = ls
+	f.causeTable.SetCursor(0)
+	f.setCauses()
+}
 
-// Stale reports whether the rejections must be fetched: never fetched
-// yet, or the loader's counters moved since.
+// Toggle switches between the causes and the items of one loader.
+func (f *failureView) Toggle() {
+	if f.all {
+		return
+	}
+	if f.mode == modeCauses {
+		f.mode = modeItems
+	} else {
+		f.mode = modeCauses
+	}
+	f.SetSize(f.width, f.height)
+}
+
+// SetLoaders takes the loaders of a new snapshot.
+func (f *failureView) SetLoaders(ls []warmup.LoaderSnapshot) {
+	f.loaders = ls
+	for _, l := range ls {
+		if !f.all && l.Name == f.loader.Name {
+			f.loader = l
+		}
+	}
+	f.setCauses()
+}
+
+// SetLoader takes one loader's counters from a new snapshot.
+func (f *failureView) SetLoader(l warmup.LoaderSnapshot) {
+	f.loader = l
+	f.setCauses()
+}
+
+// setCauses rebuilds the cause rows from the snapshot: a handful per
+// loader, counted by the engine as items are rejected.
+func (f *failureView) setCauses() {
+	var rows []causeRow
+	add := func(l warmup.LoaderSnapshot, of int64) {
+		for _, c := range l.Causes {
+			rows = append(rows, causeRow{loader: l.Name, CauseCount: c, of: of})
+		}
+	}
+	if f.all {
+		var total int64
+		for _, l := range f.loaders {
+			total += l.Rejected
+		}
+		for _, l := range f.loaders {
+			add(l, total)
+		}
+		slices.SortStableFunc(rows, func(a, b causeRow) int { return cmp.Compare(b.Count, a.Count) })
+	} else {
+		add(f.loader, f.loader.Rejected)
+	}
+	f.causes = rows
+	// Columns first: the rows of all failures have one more column, and
+	// a table must never hold rows of a width its columns are not.
+	if len(f.causeTable.Columns()) != causeColumns(f.all) {
+		f.causeTable.SetRows(nil)
+	}
+	f.sizeCauseColumns()
+	trs := make([]table.Row, len(rows))
+	for i, r := range rows {
+		tr := table.Row{oneLine(r.Cause), count(r.Count), share(r.Count, r.of), oneLine(r.Example)}
+		if f.all {
+			tr = append(table.Row{r.loader}, tr...)
+		}
+		trs[i] = tr
+	}
+	f.causeTable.SetRows(trs)
+	if f.causeTable.Cursor() < 0 && len(trs) > 0 {
+		f.causeTable.SetCursor(0)
+	}
+}
+
+// SelectedCause is the highlighted cause.
+func (f failureView) SelectedCause() (causeRow, bool) {
+	i := f.causeTable.Cursor()
+	if f.mode != modeCauses || i < 0 || i >= len(f.causes) {
+		return causeRow{}, false
+	}
+	return f.causes[i], true
+}
+
+// MarkStale makes the next tick fetch the item list again.
+func (f *failureView) MarkStale() { f.stale = true }
+
+// Stale reports whether the listed rejections must be fetched: never
+// fetched yet, a retry asked for, or the loader's counters moved since.
 func (f failureView) Stale() bool {
-	if !f.loaded {
+	if f.all || f.mode != modeItems {
+		// The causes come with the snapshot; the list is read only
+		// while it is shown.
+		return false
+	}
+	if !f.loaded || f.stale {
 		return true
 	}
 	a, b := f.loader, f.fetched
 	return a.Rejected != b.Rejected || a.Fulfilled != b.Fulfilled || a.Retrying != b.Retrying
 }
 
-// SetRejections replaces the listed rejections.
+// SetRejections replaces the listed rejections. The table is made anew
+// around them, the highlight kept on the same row number: a table whose
+// rows were emptied by a retry and filled again would otherwise keep
+// drawing the rows it had.
 func (f *failureView) SetRejections(rs []warmup.Rejection) {
 	f.rejections = rs
 	f.fetched = f.loader
-	f.loaded = true
+	f.loaded, f.stale = true, false
 	rows := make([]table.Row, len(rs))
 	for i, r := range rs {
-		rows[i] = table.Row{compactJSON(r.Item), oneLine(r.Key), oneLine(r.Reason), itoa(r.Attempts)}
+		cause, detail := oneLine(r.Cause), oneLine(r.Detail())
+		if cause == "" {
+			cause = oneLine(r.Reason)
+		}
+		rows[i] = table.Row{cause, detail, compactJSON(r.Item), itoa(r.Attempts)}
 	}
+	at := max(f.table.Cursor(), 0)
+	f.table = newTable(f.ctx)
+	f.table.SetStyles(f.ctx.Styles.Table)
+	f.SetSize(f.width, f.height)
 	f.table.SetRows(rows)
-	if f.table.Cursor() < 0 && len(rows) > 0 {
+	if len(rows) > 0 {
 		f.table.SetCursor(0)
+		f.table.MoveDown(min(at, len(rows)-1))
 	}
 }
 
-// SetSize sets the room the view has and sizes the table's columns.
+// SetSize sets the room the view has and sizes the tables' columns.
 func (f *failureView) SetSize(w, h int) {
 	f.width, f.height = w, h
-	const attemptsW = 8 // "attempts"
-	const cellPad = 2   // Styles.Table.Cell pads one space each side
-	rest := max(w-4*cellPad-attemptsW, 12)
-	itemW := rest * 30 / 100
-	keyW := rest * 25 / 100
-	f.table.SetColumns([]table.Column{
-		{Title: "item", Width: itemW},
-		{Title: "key", Width: keyW},
-		{Title: "reason", Width: rest - itemW - keyW},
-		{Title: "attempts", Width: attemptsW},
-	})
+	f.sizeItemColumns()
+	f.sizeCauseColumns()
+	// Title line, blank line, then the table; below the item table, a
+	// blank line, the row's key line and the wrapped reason; below the
+	// cause table, a blank line and the hint.
 	f.table.SetWidth(w)
-	// Title line, blank line, then the table, then the detail block:
-	// a blank line, the row's key line and the wrapped reason.
 	f.table.SetHeight(max(h-2-2-maxReasonLines, 3))
+	f.causeTable.SetWidth(w)
+	f.causeTable.SetHeight(max(h-2-2, 3))
 }
 
-// Update moves the table's highlight.
+// cellPad is the room Styles.Table.Cell takes: one space each side.
+const cellPad = 2
+
+// sizeItemColumns gives the cause column what the longest cause needs
+// (up to 40% of the width), then splits the rest between detail and item.
+func (f *failureView) sizeItemColumns() {
+	const attemptsW = 8 // "attempts"
+	rest := max(f.width-4*cellPad-attemptsW, 12)
+	causeW := len("cause")
+	for _, r := range f.rejections {
+		causeW = max(causeW, lipgloss.Width(oneLine(cmp.Or(r.Cause, r.Reason))))
+	}
+	causeW = min(causeW, rest*40/100)
+	detailW := (rest - causeW) * 45 / 100
+	f.table.SetColumns([]table.Column{
+		{Title: "cause", Width: causeW},
+		{Title: "detail", Width: detailW},
+		{Title: "item", Width: rest - causeW - detailW},
+		{Title: "attempts", Width: attemptsW},
+	})
+}
+
+// causeColumns is the number of columns of a cause summary.
+func causeColumns(all bool) int {
+	if all {
+		return 5
+	}
+	return 4
+}
+
+// sizeCauseColumns gives the cause its full width when the example
+// keeps a few cells, the numbers theirs, and the example what is left.
+func (f *failureView) sizeCauseColumns() {
+	const countW, shareW, minExample = 7, 5, 14
+	cols := causeColumns(f.all)
+	loaderW := 0
+	if f.all {
+		loaderW = len("loader")
+		for _, r := range f.causes {
+			loaderW = max(loaderW, lipgloss.Width(r.loader))
+		}
+	}
+	rest := max(f.width-cols*cellPad-countW-shareW-loaderW, 12)
+	causeW := len("cause")
+	for _, r := range f.causes {
+		causeW = max(causeW, lipgloss.Width(oneLine(r.Cause)))
+	}
+	causeW = min(causeW, rest-minExample)
+	columns := []table.Column{
+		{Title: "cause", Width: causeW},
+		{Title: "items", Width: countW},
+		{Title: "share", Width: shareW},
+		{Title: "example", Width: rest - causeW},
+	}
+	if f.all {
+		columns = append([]table.Column{{Title: "loader", Width: loaderW}}, columns...)
+	}
+	f.causeTable.SetColumns(columns)
+}
+
+// Update moves the highlight of the table shown.
 func (f *failureView) Update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
-	f.table, cmd = f.table.Update(msg)
+	if f.mode == modeCauses {
+		f.causeTable, cmd = f.causeTable.Update(msg)
+	} else {
+		f.table, cmd = f.table.Update(msg)
+	}
 	return cmd
 }
 
 // View renders the failure view.
 func (f failureView) View() string {
+	if f.mode == modeCauses {
+		return f.causesView()
+	}
+	return f.itemsView()
+}
+
+// title is the view's first line: whose failures, and the counts.
+func (f failureView) title() string {
 	st := f.ctx.Styles
+	if f.all {
+		var rej, ful int64
+		for _, l := range f.loaders {
+			rej += l.Rejected
+			ful += l.Fulfilled
+		}
+		return st.Section.Render("all failures") + "  " +
+			st.Rejected.Render(symRejected+" "+count(rej)+" rejected") + "  " +
+			st.Fulfilled.Render(symFulfilled+" "+count(ful)+" fulfilled")
+	}
 	l := f.loader
-	w := max(f.width, 1)
-	title := st.Section.Render("failures of "+l.Name) + "  " +
+	what := "causes"
+	if f.mode == modeItems {
+		what = "rejected items"
+	}
+	title := st.Section.Render("failures of "+l.Name) + st.Muted.Render(" · "+what) + "  " +
 		st.Rejected.Render(symRejected+" "+count(l.Rejected)+" rejected") + "  " +
 		st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)+" fulfilled")
 	if l.Retrying > 0 {
 		title += "  " + st.Retrying.Render(symRetrying+" retrying "+count(l.Retrying))
 	}
-	out := []string{fit(title, w), ""}
+	return title
+}
+
+// causesView is the cause summary: cause, items, share, an example.
+func (f failureView) causesView() string {
+	st := f.ctx.Styles
+	w := max(f.width, 1)
+	out := []string{fit(f.title(), w), ""}
+	if len(f.causes) == 0 {
+		who := "any loader"
+		if !f.all {
+			who = f.loader.Name
+		}
+		return strings.Join(append(out, st.Muted.Render("no rejected items for "+who)), "\n")
+	}
+	out = append(out, f.causeTable.View(), "")
+	var hint string
+	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
+		hint = "rejected at the source: a retry reads the same bytes; fix the file"
+	} else if ok {
+		hint = "r retries the " + count(r.Count) + " items rejected with this cause"
+	}
+	var listed, rejected int64
+	for _, r := range f.causes {
+		listed += r.Count
+	}
+	if f.all {
+		for _, l := range f.loaders {
+			rejected += l.Rejected
+		}
+	} else {
+		rejected = f.loader.Rejected
+	}
+	if other := rejected - listed; other > 0 {
+		hint += " · " + count(other) + " more under other causes"
+	}
+	if !f.all {
+		hint += " · tab lists the items"
+	}
+	return strings.Join(append(out, st.Muted.Render(fit(hint, w))), "\n")
+}
+
+// itemsView lists the rejected items, the highlighted one's reason in
+// full below.
+func (f failureView) itemsView() string {
+	st := f.ctx.Styles
+	l := f.loader
+	w := max(f.width, 1)
+	out := []string{fit(f.title(), w), ""}
 
 	if !f.loaded {
 		out = append(out, st.Muted.Render("loading rejected items…"))
@@ -170,6 +454,14 @@ func (f failureView) View() string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// share formats n of total as a percentage.
+func share(n, total int64) string {
+	if total <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%d%%", (n*100+total/2)/total)
 }
 
 // compactJSON shows an item on one line.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ type fakeEngine struct {
 	snapshots      int
 	rejectionCalls []string
 	retryCalls     [][]string
+	causeCalls     []string
 	stops          int
 }
 
@@ -57,6 +59,25 @@ func (f *fakeEngine) Retry(loaders ...string) int {
 	for _, l := range f.snap.Loaders {
 		if len(loaders) == 0 || slices.Contains(loaders, l.Name) {
 			n += int(l.Rejected)
+		}
+	}
+	return n
+}
+
+// RetryCause records "loader: cause" and returns what Retry would for the
+// loader.
+func (f *fakeEngine) RetryCause(cause string, loaders ...string) int {
+	f.mu.Lock()
+	f.causeCalls = append(f.causeCalls, strings.Join(loaders, ",")+": "+cause)
+	f.mu.Unlock()
+	n := 0
+	for _, l := range f.Snapshot().Loaders {
+		if slices.Contains(loaders, l.Name) {
+			for _, c := range l.Causes {
+				if c.Cause == cause {
+					n += int(c.Count)
+				}
+			}
 		}
 	}
 	return n
@@ -108,7 +129,11 @@ func midRun() warmup.Snapshot {
 				Name: "products", Source: "products.jsonl → api.shop.test",
 				Total: -1, Read: 1340, Fulfilled: 1200, Rejected: 3, InFlight: 8,
 				Rate: 120.5, P50: 12 * time.Millisecond, P95: 80 * time.Millisecond,
-				LastReason: "GET https://api.shop.test/products/871: 503 Service Unavailable",
+				LastReason: "fetch GET https://api.shop.test/products/871: 503 Service Unavailable", LastCause: "503 Service Unavailable",
+				Causes: []warmup.CauseCount{
+					{Cause: "503 Service Unavailable", Stage: warmup.StageFetch, Count: 2, Example: "GET /products/871"},
+					{Cause: "timeout after 5s", Stage: warmup.StageFetch, Count: 1, Example: "GET /products/12"},
+				},
 			},
 			{
 				Name: "users", Source: "range 1..5000 → users.svc",
@@ -124,12 +149,19 @@ func midRun() warmup.Snapshot {
 				Name: "sessions", Source: "sessions.jsonl",
 				Total: 800, Read: 800, Fulfilled: 770, Rejected: 30, Done: true,
 				P50: 3 * time.Millisecond, P95: 9 * time.Millisecond,
-				LastReason: "redis: SET session:88: OOM command not allowed when used memory > 'maxmemory'",
+				LastReason: "redis SET session:88: OOM command not allowed when used memory > 'maxmemory'",
+				LastCause:  "OOM command not allowed when used memory > 'maxmemory'",
+				Causes: []warmup.CauseCount{
+					{Cause: "OOM command not allowed when used memory > 'maxmemory'", Stage: warmup.StageRedis, Count: 20, Example: "SET session:80"},
+					{Cause: "redis 10.0.0.5:6379: connection refused", Stage: warmup.StageRedis, Count: 7, Example: "SET session:81"},
+					{Cause: "invalid character 'x' looking for beginning of value", Stage: warmup.StageSource, Count: 3, Example: "sessions.jsonl:12"},
+				},
 			},
 			{
 				Name: "homepage", Source: "https://www.shop.test/",
 				Total: 1, Read: 1, Rejected: 1, Retrying: 1, RetryAttempt: 2,
-				LastReason: "GET https://www.shop.test/: timeout after 5s",
+				LastReason: "fetch GET https://www.shop.test/: timeout after 5s", LastCause: "timeout after 5s",
+				Causes: []warmup.CauseCount{{Cause: "timeout after 5s", Stage: warmup.StageFetch, Count: 1, Example: "GET /"}},
 			},
 		},
 	})
@@ -158,7 +190,7 @@ func allFulfilled() warmup.Snapshot {
 	s := doneWithFailures()
 	for i := range s.Loaders {
 		l := &s.Loaders[i]
-		l.Fulfilled, l.Rejected, l.LastReason = l.Total, 0, ""
+		l.Fulfilled, l.Rejected, l.LastReason, l.LastCause, l.Causes = l.Total, 0, "", "", nil
 	}
 	return totals(s)
 }
@@ -172,7 +204,9 @@ func sessionRejections(n int) []warmup.Rejection {
 		rs[i] = warmup.Rejection{
 			Item:     item,
 			Key:      fmt.Sprintf("session:%d", id),
-			Reason:   fmt.Sprintf("redis: SET session:%d: OOM command not allowed when used memory > 'maxmemory' (used_memory=%d, maxmemory=1073741824); the item was fetched in 3ms and is %d bytes", id, 1073741000+i, 2048+i),
+			Reason:   fmt.Sprintf("redis SET session:%d: OOM command not allowed when used memory > 'maxmemory' (used_memory=%d, maxmemory=1073741824); the item was fetched in 3ms and is %d bytes", id, 1073741000+i, 2048+i),
+			Cause:    fmt.Sprintf("OOM command not allowed when used memory > 'maxmemory' (used_memory=%d, maxmemory=1073741824); the item was fetched in 3ms and is %d bytes", 1073741000+i, 2048+i),
+			Stage:    warmup.StageRedis,
 			Attempts: 1 + i%3,
 			Where:    fmt.Sprintf("sessions.jsonl:%d", 10+i),
 		}

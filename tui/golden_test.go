@@ -54,7 +54,9 @@ func runScene(t *testing.T, sc scene, w, h int) {
 	t.Helper()
 	eng := newFake(sc.snap)
 	eng.rejections["sessions"] = sessionRejections(30)
-	tm := teatest.NewTestModel(t, New(eng, Options{still: true, Demo: true}),
+	m := New(eng, Options{still: true, Demo: true})
+	seedHistory(m.history, sc.snap)
+	tm := teatest.NewTestModel(t, m,
 		teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)),
 	)
@@ -142,15 +144,74 @@ func TestGoldenGridDoneWithFailures(t *testing.T) {
 	runScene(t, scene{snap: doneWithFailures(), ready: "done in 41s"}, goldenWidth, goldenHeight)
 }
 
+// seedHistory gives every series a minute of made-up throughput, the
+// same on every run, so that the goldens show the sparklines.
+func seedHistory(h *throughput, s warmup.Snapshot) {
+	n := len(s.Loaders) + 1
+	h.sec = int64(s.Elapsed / time.Second)
+	h.settled = make([]int64, n)
+	h.series = make([][]float64, n)
+	for i := range n {
+		for j := range historyLen {
+			h.series[i] = append(h.series[i], float64((j*(i+3)+i*7)%17))
+		}
+	}
+}
+
+// causesScene opens the causes of sessions, the loader with three.
+func causesScene() scene {
+	return scene{
+		snap:  doneWithFailures(),
+		ready: "done in 41s",
+		steps: []step{{keys: []string{"tab", "tab", "tab", "enter"}, shown: "tab lists the items"}},
+	}
+}
+
 func TestGoldenFailureView(t *testing.T) {
+	runScene(t, causesScene(), goldenWidth, goldenHeight)
+}
+
+func TestGoldenFailureView80x24(t *testing.T) {
+	runScene(t, causesScene(), 80, 24)
+}
+
+func TestGoldenFailureView200x60(t *testing.T) {
+	runScene(t, causesScene(), 200, 60)
+}
+
+func TestGoldenFailureItems(t *testing.T) {
+	sc := causesScene()
+	sc.steps = append(sc.steps,
+		step{keys: []string{"tab"}, shown: "row 1/30"},
+		step{keys: []string{"down", "down"}, shown: "row 3/30"},
+	)
+	runScene(t, sc, goldenWidth, goldenHeight)
+}
+
+func TestGoldenAllFailures(t *testing.T) {
 	runScene(t, scene{
 		snap:  doneWithFailures(),
 		ready: "done in 41s",
-		steps: []step{
-			{keys: []string{"tab", "tab", "tab", "enter"}, shown: "row 1/30"},
-			{keys: []string{"down", "down"}, shown: "row 3/30"},
-		},
+		steps: []step{{keys: []string{"f", "down"}, shown: "all failures"}},
 	}, goldenWidth, goldenHeight)
+}
+
+// waitingForRedis is a run held up by Redis for 12s.
+func waitingForRedis() warmup.Snapshot {
+	s := midRun()
+	s.State = warmup.StateWaiting
+	s.RedisDown = 12 * time.Second
+	s.RedisCause = "redis 10.0.0.5:6379: connection refused"
+	for i := range s.Loaders {
+		l := &s.Loaders[i]
+		l.Waiting = !l.Done
+		l.Retrying, l.Rate = 0, 0
+	}
+	return s
+}
+
+func TestGoldenWaitingForRedis(t *testing.T) {
+	runScene(t, scene{snap: waitingForRedis(), ready: "homepage"}, goldenWidth, goldenHeight)
 }
 
 func TestGoldenHelp(t *testing.T) {
@@ -165,10 +226,15 @@ func TestGoldenHelp(t *testing.T) {
 // show what it is named after.
 func TestGoldenScenesDiffer(t *testing.T) {
 	for name, want := range map[string][]string{
-		"TestGoldenGridMidRun":           {"● running", "DEMO", "↻ retrying 1 (attempt 2)", "1,203 settled of 1,340 read"},
+		"TestGoldenGridMidRun":           {"● running", "DEMO", "↻ retrying 1 (attempt 2)", "1,203 settled of 1,340 read", " · GET /products/871", "█"},
 		"TestGoldenGridMidRun80x24":      {"● running", "↓ 1 more row"},
 		"TestGoldenGridDoneWithFailures": {"✓ done", "done in 41s", "✗ 30 rejected", "✓ ok"},
-		"TestGoldenFailureView":          {"failures of sessions", "attempts", "row 3/30", "reason redis: SET session:82"},
+		"TestGoldenFailureView":          {"· causes", "OOM command not allowed when used memory > 'maxmemory'", "67%", "SET session:80", "tab lists the items"},
+		"TestGoldenFailureView80x24":     {"· causes", "share", "r retry this cause"},
+		"TestGoldenFailureView200x60":    {"· causes", "redis 10.0.0.5:6379: connection refused"},
+		"TestGoldenFailureItems":         {"· rejected items", "cause", "detail", "attempts", "row 3/30", "reason redis SET session:82"},
+		"TestGoldenAllFailures":          {"all failures", "loader", "sessions", "products", "timeout after 5s", "enter loader's failures"},
+		"TestGoldenWaitingForRedis":      {"⏸ waiting for Redis 12s", "connection refused"},
 		"TestGoldenHelp":                 {"shift+tab", "previous loader", "clear filter"},
 	} {
 		b, err := readGolden(name)

@@ -30,6 +30,8 @@ type grid struct {
 	filter  textinput.Model
 	spinner spinner.Model
 	tile    tile
+	// history is the throughput of each loader, by index in loaders.
+	history *throughput
 }
 
 func newGrid(ctx *Context) grid {
@@ -62,18 +64,35 @@ func (g *grid) SetSize(w, h int) {
 }
 
 // KeyMap returns the grid's key bindings (those of the filter input while
-// it has the focus).
+// it has the focus). With a filter, r retries the loaders shown, and its
+// help says so.
 func (g grid) KeyMap() help.KeyMap {
 	if g.Filtering() {
 		return filterKeys{g.ctx.Keys}
 	}
-	return g.ctx.Keys
+	k := g.ctx.Keys
+	if g.Filtered() {
+		k.Retry.SetHelp("r", "retry shown loaders")
+	}
+	return k
 }
 
-// SetLoaders takes the loaders of a new snapshot.
-func (g *grid) SetLoaders(ls []warmup.LoaderSnapshot, runState warmup.State) {
-	g.loaders, g.runState = ls, runState
+// SetLoaders takes the loaders of a new snapshot, and their throughput.
+func (g *grid) SetLoaders(ls []warmup.LoaderSnapshot, runState warmup.State, history *throughput) {
+	g.loaders, g.runState, g.history = ls, runState, history
 	g.refilter()
+}
+
+// Filtered reports whether a filter hides loaders from the grid.
+func (g grid) Filtered() bool { return strings.TrimSpace(g.filter.Value()) != "" }
+
+// Shown are the loaders the filter lets through.
+func (g grid) Shown() []warmup.LoaderSnapshot {
+	out := make([]warmup.LoaderSnapshot, len(g.visible))
+	for i, li := range g.visible {
+		out[i] = g.loaders[li]
+	}
+	return out
 }
 
 // Filtering reports whether the filter input has the focus.
@@ -257,7 +276,11 @@ func (g grid) View() string {
 	for r := g.offset; r < min(g.offset+rows, total); r++ {
 		cells := make([]string, 0, c)
 		for i := r * c; i < min((r+1)*c, len(g.visible)); i++ {
-			t.set(g.loaders[g.visible[i]], g.runState, i == sel, spin)
+			var hist []float64
+			if g.history != nil {
+				hist = g.history.loader(g.visible[i])
+			}
+			t.set(g.loaders[g.visible[i]], g.runState, i == sel, spin, hist)
 			cells = append(cells, t.View())
 		}
 		rowViews = append(rowViews, lipgloss.JoinHorizontal(lipgloss.Top, cells...))

@@ -3,6 +3,8 @@ package tui
 import (
 	"strings"
 
+	"charm.land/lipgloss/v2"
+
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
@@ -14,6 +16,8 @@ type header struct {
 	ctx   *Context
 	width int
 	snap  warmup.Snapshot
+	// history is the run's items/s over the last minute.
+	history []float64
 	// demo shows the DEMO badge: the caller started the demo's stand-ins.
 	demo bool
 }
@@ -23,8 +27,12 @@ func newHeader(ctx *Context, demo bool) header { return header{ctx: ctx, demo: d
 // SetSize sets the header's width; its height is always headerHeight.
 func (h *header) SetSize(w, _ int) { h.width = w }
 
-// SetSnapshot stores the snapshot to show.
-func (h *header) SetSnapshot(s warmup.Snapshot) { h.snap = s }
+// SetSnapshot stores the snapshot to show, and the run's throughput
+// history.
+func (h *header) SetSnapshot(s warmup.Snapshot, history []float64) { h.snap, h.history = s, history }
+
+// headerSpark is the width of the header's items/s sparkline.
+const headerSpark = 16
 
 // View renders the header.
 func (h header) View() string {
@@ -41,7 +49,7 @@ func (h header) View() string {
 	}
 	state := stateLabel(st, s.State)
 	if s.RedisDown > 0 {
-		state = st.Stopping.Render(symWaiting + " waiting for Redis " + elapsed(s.RedisDown) + ": " + s.RedisCause)
+		state = st.Warning.Render(symWaiting+" waiting for Redis "+elapsed(s.RedisDown)) + st.Stopping.Render(" "+s.RedisCause)
 	}
 	line1 := spread(left, state, w)
 
@@ -53,11 +61,14 @@ func (h header) View() string {
 	if s.NotStarted > 0 {
 		parts = append(parts, st.Stopping.Render(symUnstarted+" "+count(s.NotStarted)+" not started"))
 	}
-	parts = append(parts,
-		rate(s.Rate)+" items/s",
-		"elapsed "+elapsed(s.Elapsed),
-	)
-	line2 := fit(strings.Join(parts, "  "), w)
+	items := rate(s.Rate) + " items/s"
+	line2 := strings.Join(append(parts, items, "elapsed "+elapsed(s.Elapsed)), "  ")
+	if len(h.history) > 0 && lipgloss.Width(line2)+headerSpark+1 <= w {
+		// The sparkline only where the counts leave room for it.
+		items = st.Spark.Render(sparkline(h.history, headerSpark)) + " " + items
+		line2 = strings.Join(append(parts, items, "elapsed "+elapsed(s.Elapsed)), "  ")
+	}
+	line2 = fit(line2, w)
 
 	return st.HeaderBar.Width(w).Render(line1 + "\n" + line2)
 }

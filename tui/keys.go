@@ -22,7 +22,11 @@ type KeyMap struct {
 	Top      key.Binding
 	Bottom   key.Binding
 
-	Open   key.Binding
+	Open key.Binding
+	// AllFailures opens the causes of every loader's failures.
+	AllFailures key.Binding
+	// Switch turns the failure view from causes to items and back.
+	Switch key.Binding
 	Back   key.Binding
 	Filter key.Binding
 	// ApplyFilter and ClearFilter are active while the filter input has
@@ -54,6 +58,8 @@ func DefaultKeyMap() KeyMap {
 		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last row")),
 
 		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show failures")),
+		AllFailures: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "all failures")),
+		Switch:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "causes/items")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ApplyFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
@@ -68,14 +74,14 @@ func DefaultKeyMap() KeyMap {
 
 // ShortHelp implements help.KeyMap for the grid of tiles.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Retry, k.Filter, k.Help, k.Quit}
+	return []key.Binding{k.Open, k.AllFailures, k.Retry, k.Filter, k.Help, k.Quit}
 }
 
 // FullHelp implements help.KeyMap for the grid of tiles.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Left, k.Right},
-		{k.Next, k.Prev, k.Open, k.Filter},
+		{k.Next, k.Prev, k.Open, k.AllFailures, k.Filter},
 		{k.Retry, k.ClearFilter, k.Help, k.Quit},
 	}
 }
@@ -94,25 +100,47 @@ func (k KeyMap) TableKeyMap() table.KeyMap {
 	}
 }
 
-// failureKeys is the failure view's part of the key map.
-type failureKeys struct{ k KeyMap }
+// failureKeys is the failure view's part of the key map: r retries the
+// highlighted cause, or every item listed.
+type failureKeys struct {
+	k    KeyMap
+	mode failureMode
+	all  bool
+}
+
+// retry and other are the bindings that depend on what is listed.
+func (f failureKeys) bindings() (retry, other key.Binding) {
+	k := f.k
+	retry, other = k.Retry, k.Switch
+	switch {
+	case f.all:
+		retry.SetHelp("r", "retry this cause")
+		other = k.Open
+		other.SetHelp("enter", "loader's failures")
+	case f.mode == modeCauses:
+		retry.SetHelp("r", "retry this cause")
+		other.SetHelp("tab", "items")
+	default:
+		retry.SetHelp("r", "retry all listed")
+		other.SetHelp("tab", "causes")
+	}
+	return retry, other
+}
 
 // ShortHelp implements help.KeyMap.
 func (f failureKeys) ShortHelp() []key.Binding {
 	k := f.k
-	retry := k.Retry
-	retry.SetHelp("r", "retry these")
-	return []key.Binding{k.Up, k.Down, k.Back, retry, k.Help, k.Quit}
+	retry, other := f.bindings()
+	return []key.Binding{k.Up, k.Down, retry, other, k.Back, k.Help, k.Quit}
 }
 
 // FullHelp implements help.KeyMap.
 func (f failureKeys) FullHelp() [][]key.Binding {
 	k := f.k
-	retry := k.Retry
-	retry.SetHelp("r", "retry these")
+	retry, other := f.bindings()
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown},
-		{k.Top, k.Bottom, k.Back},
+		{k.Top, k.Bottom, other, k.Back},
 		{retry, k.Help, k.Quit},
 	}
 }

@@ -10,6 +10,7 @@ package tui
 import (
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -26,6 +27,9 @@ const (
 	flashTicks = 45
 	// statusHeight is the status line's height.
 	statusHeight = 1
+	// idlePoll is how often a finished run is looked at, off the screen's
+	// loop, for a change that needs drawing (a signal's stop).
+	idlePoll = 250 * time.Millisecond
 )
 
 // Options configure the monitor.
@@ -69,6 +73,17 @@ type Model struct {
 	flash         string
 	flashTTL      int
 
+	// ticking is true while snapshots are read on the tick; a finished,
+	// quiet run is not redrawn (see watch). wantTick asks for the tick
+	// again (a retry, a flash), wake tells a watcher it is no longer
+	// needed.
+	ticking  bool
+	wantTick bool
+	spinning bool
+	wake     *atomic.Int64
+	// history is the throughput for the sparklines.
+	history *throughput
+
 	header   header
 	grid     grid
 	failures failureView
@@ -87,6 +102,10 @@ func New(eng Engine, opts Options) Model {
 		grid:     newGrid(ctx),
 		failures: newFailureView(ctx),
 		help:     newHelpView(ctx),
+		ticking:  true,
+		spinning: !opts.still,
+		wake:     &atomic.Int64{},
+		history:  &throughput{},
 	}
 	m.layout()
 	return m
@@ -123,19 +142,74 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		return m.onTick()
 	case spinner.TickMsg:
+		if !m.ticking {
+			// Nothing moves: the spinner stops with the tick.
+			m.spinning = false
+			return m, nil
+		}
 		return m, m.grid.Update(msg)
 	case tea.KeyPressMsg:
-		return m.onKey(msg)
+		next, cmd := m.onKey(msg)
+		mm := next.(Model)
+		return mm, tea.Batch(cmd, mm.resume())
 	}
 	return m, nil
+}
+
+// resume starts the tick again when a key asked for it (a retry, a
+// flash message) while the run was quiet.
+func (m *Model) resume() tea.Cmd {
+	want := m.wantTick
+	m.wantTick = false
+	if !want || m.ticking {
+		return nil
+	}
+	m.ticking = true
+	m.wake.Add(1)
+	cmds := []tea.Cmd{tick()}
+	if !m.opts.still && !m.spinning {
+		m.spinning = true
+		cmds = append(cmds, m.grid.spinner.Tick)
+	}
+	return tea.Batch(cmds...)
+}
+
+// quiet reports whether nothing on screen can change by itself: the run
+// is done and no flash message is counting down.
+func (m Model) quiet() bool {
+	return m.snap.State == warmup.StateDone && m.flashTTL == 0
+}
+
+// watch waits, off the screen's loop, until the engine's snapshot says
+// something changed (a stop by a signal, a retry), then asks for a tick.
+// It ends without a message once a key has started the tick again.
+func (m Model) watch() tea.Cmd {
+	gen := m.wake.Add(1)
+	wake, eng := m.wake, m.eng
+	was := m.snap
+	return func() tea.Msg {
+		for {
+			time.Sleep(idlePoll)
+			if wake.Load() != gen {
+				return nil
+			}
+			s := eng.Snapshot()
+			if s.State != was.State || s.Stopped != was.Stopped || s.Fulfilled != was.Fulfilled || s.Rejected != was.Rejected {
+				return tickMsg{}
+			}
+		}
+	}
 }
 
 // onTick reads the snapshot: the only way engine data enters the model.
 func (m Model) onTick() (tea.Model, tea.Cmd) {
 	m.snap = m.eng.Snapshot()
-	m.header.SetSnapshot(m.snap)
-	m.grid.SetLoaders(m.snap.Loaders, m.snap.State)
-	if m.screen == screenFailures {
+	m.history.observe(m.snap)
+	m.header.SetSnapshot(m.snap, m.history.run())
+	m.grid.SetLoaders(m.snap.Loaders, m.snap.State, m.history)
+	if m.screen == screenFailures && m.failures.All() {
+		m.failures.SetLoaders(m.snap.Loaders)
+	} else if m.screen == screenFailures {
 		for _, l := range m.snap.Loaders {
 			if l.Name != m.failures.Name() {
 				continue
@@ -157,6 +231,11 @@ func (m Model) onTick() (tea.Model, tea.Cmd) {
 		// Done after a stop (q, ctrl+c or a signal): the run is over.
 		return m, tea.Quit
 	}
+	if m.quiet() {
+		m.ticking = false
+		return m, m.watch()
+	}
+	m.ticking = true
 	return m, tick()
 }
 
@@ -190,23 +269,48 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	switch m.screen {
 	case screenGrid:
-		if key.Matches(msg, k.Open) {
+		switch {
+		case key.Matches(msg, k.Open):
 			if l, ok := m.grid.Selected(); ok {
-				m.screen = screenFailures
-				m.failures.Open(l)
+				m.openFailures(l)
 			}
-		} else {
+		case key.Matches(msg, k.AllFailures):
+			m.screen = screenFailures
+			m.failures.OpenAll(m.snap.Loaders)
+		default:
 			cmd = m.grid.Update(msg)
 		}
 	case screenFailures:
-		if key.Matches(msg, k.Back) {
+		switch {
+		case key.Matches(msg, k.Back):
 			m.screen = screenGrid
-		} else {
+		case m.failures.All() && key.Matches(msg, k.Open):
+			if r, ok := m.failures.SelectedCause(); ok {
+				for _, l := range m.snap.Loaders {
+					if l.Name == r.loader {
+						m.openFailures(l)
+					}
+				}
+			}
+		case key.Matches(msg, k.Switch):
+			m.failures.Toggle()
+			if m.failures.Stale() {
+				m.failures.SetRejections(m.eng.Rejections(m.failures.Name()))
+			}
+		default:
 			cmd = m.failures.Update(msg)
 		}
 	}
 	m.layout()
 	return m, cmd
+}
+
+// openFailures shows a loader's causes; its items are fetched on the
+// next tick, which a quiet run must be given.
+func (m *Model) openFailures(l warmup.LoaderSnapshot) {
+	m.screen = screenFailures
+	m.failures.Open(l)
+	m.wantTick = true
 }
 
 // working reports whether items are still being taken.
@@ -230,18 +334,46 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	return m, tea.Quit
 }
 
-// retry re-runs the rejected items: every loader's from the grid, the
-// open loader's from its failure view.
+// retry re-runs rejected items: from the grid, those of the loaders it
+// shows (every loader without a filter); from a cause summary, those with
+// the highlighted cause; from an item list, the open loader's.
 func (m *Model) retry() {
 	var n int
-	if m.screen == screenFailures {
+	what := " rejected items"
+	switch {
+	case m.screen == screenFailures && (m.failures.All() || m.failures.Mode() == modeCauses):
+		r, ok := m.failures.SelectedCause()
+		if !ok {
+			m.setFlash("nothing to retry: no rejected items")
+			return
+		}
+		if r.Stage == warmup.StageSource {
+			m.setFlash("not retried: items rejected at the source come back the same; fix the file")
+			return
+		}
+		n = m.eng.RetryCause(r.Cause, r.loader)
+		what = " items rejected with “" + oneLine(r.Cause) + "”"
+	case m.screen == screenFailures:
 		l := m.failures.loader
 		if l.Rejected == 0 {
 			m.setFlash("nothing to retry: " + l.Name + " has no rejected items")
 			return
 		}
 		n = m.eng.Retry(l.Name)
-	} else {
+	case m.grid.Filtered():
+		var names []string
+		var rejected int64
+		for _, l := range m.grid.Shown() {
+			names = append(names, l.Name)
+			rejected += l.Rejected
+		}
+		if rejected == 0 {
+			m.setFlash("nothing to retry: no loader shown has rejected items")
+			return
+		}
+		n = m.eng.Retry(names...)
+		what += " of " + plural(len(names), "loader") + " shown"
+	default:
 		if m.snap.Rejected == 0 {
 			m.setFlash("nothing to retry: no item was rejected")
 			return
@@ -252,13 +384,15 @@ func (m *Model) retry() {
 		m.setFlash("nothing to retry")
 		return
 	}
+	m.failures.MarkStale()
 	m.stopRequested = false
-	m.setFlash(symRetrying + " retrying " + count(int64(n)) + " rejected items")
+	m.setFlash(symRetrying + " retrying " + count(int64(n)) + what)
 }
 
 func (m *Model) setFlash(s string) {
 	m.flash = s
 	m.flashTTL = flashTicks
+	m.wantTick = true
 }
 
 // activeKeys are the key bindings of what has the focus.

@@ -1,12 +1,15 @@
 package tui
 
 import (
+	"fmt"
 	"image/color"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
@@ -101,13 +104,21 @@ func (d *driver) selected() string {
 	return l.Name
 }
 
-// quits reports whether the last command quits the program.
+// quits reports whether the last command quits the program. A command
+// still running after a while (a tick, the watch of a quiet run) does not.
 func (d *driver) quits() bool {
 	if d.cmd == nil {
 		return false
 	}
-	_, ok := d.cmd().(tea.QuitMsg)
-	return ok
+	got := make(chan tea.Msg, 1)
+	go func() { got <- d.cmd() }()
+	select {
+	case msg := <-got:
+		_, ok := msg.(tea.QuitMsg)
+		return ok
+	case <-time.After(tickInterval + 50*time.Millisecond):
+		return false
+	}
 }
 
 func TestSelectionMovement(t *testing.T) {
@@ -254,12 +265,21 @@ func TestFailureView(t *testing.T) {
 	if d.m.screen != screenFailures {
 		t.Fatal("enter did not open the failure view")
 	}
-	if v := d.view(); !strings.Contains(v, "failures of sessions") || !strings.Contains(v, "loading rejected items") {
-		t.Fatalf("failure view before the tick:\n%s", v)
-	}
-	d.send(tickMsg{})
+	// It opens on the causes, the most frequent first, each in full.
 	v := d.view()
-	for _, want := range []string{"item", "key", "reason", "attempts", "session:80", "row 1/30", "(used_memory=1073741000"} {
+	for _, want := range []string{"failures of sessions · causes", "cause", "items", "share", "example",
+		"OOM command not allowed when used memory > 'maxmemory'  20", "67%", "SET session:80",
+		"redis 10.0.0.5:6379: connection refused", "r retries the 20 items rejected with this cause"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("cause summary lacks %q:\n%s", want, v)
+		}
+	}
+	if _, _, rej := d.eng.calls(); len(rej) != 0 {
+		t.Fatalf("the cause summary read the rejected items: %v", rej)
+	}
+	d.press("tab")
+	v = d.view()
+	for _, want := range []string{"· rejected items", "cause", "detail", "attempts", "SET session:80", "row 1/30", "(used_memory=1073741000"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("failure view lacks %q:\n%s", want, v)
 		}
@@ -275,6 +295,10 @@ func TestFailureView(t *testing.T) {
 	// The full reason is wrapped below the table, not cut.
 	if v := d.view(); !strings.Contains(v, "is 2077 bytes") {
 		t.Fatalf("full reason not shown:\n%s", v)
+	}
+	d.press("tab")
+	if v := d.view(); !strings.Contains(v, "· causes") {
+		t.Fatalf("tab did not go back to the causes:\n%s", v)
 	}
 	d.press("esc")
 	if d.m.screen != screenGrid {
@@ -292,6 +316,11 @@ func TestFailureViewFetchesOnlyWhenOpenAndChanged(t *testing.T) {
 		t.Fatalf("the grid fetched rejections: %v", rej)
 	}
 	d.press("tab", "tab", "tab", "enter")
+	d.send(tickMsg{}, tickMsg{})
+	if _, _, rej := d.eng.calls(); len(rej) != 0 {
+		t.Fatalf("the cause summary fetched rejections: %v", rej)
+	}
+	d.press("tab")
 	d.send(tickMsg{}, tickMsg{}, tickMsg{})
 	if _, _, rej := d.eng.calls(); !slices.Equal(rej, []string{"sessions"}) {
 		t.Fatalf("rejections fetched %v, want once for sessions", rej)
@@ -351,9 +380,13 @@ func TestRetry(t *testing.T) {
 		wantMessage string
 	}{
 		{"grid retries every loader", doneWithFailures(), nil, -1, [][]string{nil}, "retrying 34 rejected items"},
-		{"failure view retries its loader", doneWithFailures(), []string{"tab", "tab", "tab", "enter"}, -1, [][]string{{"sessions"}}, "retrying 30 rejected items"},
+		{"item list retries its loader", doneWithFailures(), []string{"tab", "tab", "tab", "enter", "tab"}, -1, [][]string{{"sessions"}}, "retrying 30 rejected items"},
+		{"filtered grid retries the loaders shown", doneWithFailures(), []string{"/", "s", "e", "enter"}, -1, [][]string{{"users", "sessions"}}, "retrying 30 rejected items of 2 loaders shown"},
+		{"filter showing no rejections", doneWithFailures(), []string{"/", "p", "r", "i", "enter"}, -1, nil, "nothing to retry: no loader shown has rejected items"},
 		{"grid with nothing rejected", allFulfilled(), nil, -1, nil, "nothing to retry"},
-		{"failure view of a loader without rejections", doneWithFailures(), []string{"tab", "tab", "enter"}, -1, nil, "nothing to retry"},
+		{"failure view of a loader without rejections", doneWithFailures(), []string{"tab", "tab", "enter", "tab"}, -1, nil, "nothing to retry"},
+		{"cause summary of a loader without rejections", doneWithFailures(), []string{"tab", "tab", "enter"}, -1, nil, "nothing to retry"},
+		{"cause rejected at the source", doneWithFailures(), []string{"tab", "tab", "tab", "enter", "down", "down"}, -1, nil, "not retried: items rejected at the source"},
 		{"engine found nothing to queue", doneWithFailures(), nil, 0, [][]string{nil}, "nothing to retry"},
 	}
 	for _, tc := range tests {
@@ -467,7 +500,7 @@ func TestStatesReadWithoutColour(t *testing.T) {
 	for _, want := range []string{
 		"DEMO", "● running", "✓ 4,482 fulfilled", "✗ 34 rejected", "2,637 pending", "343 items/s", "elapsed 12s",
 		"✓ ok", "✗ 30 rejected", "↻ retrying 1 (attempt 2)",
-		"✓ 1,200 fulfilled  ✗ 3 rejected", "p50 12ms  p95 80ms", "✗ GET https://api.shop.test/products/871: 503",
+		"✓ 1,200 fulfilled  ✗ 3 rejected", "p50 12ms  p95 80ms", "✗ 503 Service Unavailable · GET /products/871",
 		"2,500/5,000  50%", "1,203 settled of 1,340 read (streaming)",
 	} {
 		if !strings.Contains(v, want) {
@@ -487,16 +520,19 @@ func TestStatesReadWithoutColour(t *testing.T) {
 }
 
 func TestLayoutFits(t *testing.T) {
-	sizes := [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 50}, {60, 20}, {81, 25}}
+	sizes := [][2]int{{80, 24}, {100, 30}, {120, 40}, {200, 50}, {200, 60}, {60, 20}, {81, 25}}
 	scenes := map[string][]string{
 		"grid":              nil,
 		"help":              {"?"},
 		"filter":            {"/", "s"},
 		"failures":          {"tab", "tab", "tab", "enter"},
+		"failure items":     {"tab", "tab", "tab", "enter", "tab"},
+		"all failures":      {"f"},
 		"failures and help": {"tab", "tab", "tab", "enter", "?"},
 	}
 	for name, keys := range scenes {
 		d := start(t, doneWithFailures(), 80, 24, Options{})
+		seedHistory(d.m.history, d.m.snap)
 		d.press(keys...)
 		d.send(tickMsg{})
 		// Resize with the scene open: everything reflows.
@@ -674,5 +710,229 @@ func TestDemoBadgeFromOptions(t *testing.T) {
 				t.Fatalf("DEMO badge shown %v, want %v:\n%s", got, tc.demo, header)
 			}
 		})
+	}
+}
+
+// After r in the item list, the list is read again once the retry has
+// settled, and drawn whole: every row, not the one the table had while
+// the retry emptied it.
+func TestItemListRereadAfterRetry(t *testing.T) {
+	d := start(t, doneWithFailures(), 100, 40, Options{})
+	d.eng.rejections["sessions"] = sessionRejections(11)
+	before := doneWithFailures()
+	before.Loaders[3].Rejected, before.Loaders[3].Fulfilled = 11, 789
+	d.eng.set(totals(before))
+	d.send(tickMsg{})
+	d.press("tab", "tab", "tab", "enter", "tab", "down", "down", "down", "down", "down")
+	if v := d.view(); !strings.Contains(v, "row 6/11") {
+		t.Fatalf("item list before the retry:\n%s", v)
+	}
+	d.press("r")
+
+	// The retry takes the items, one fails at once, the rest in a tick.
+	during := before
+	during.Loaders = slices.Clone(before.Loaders)
+	during.Loaders[3].Rejected, during.Loaders[3].Retrying = 1, 10
+	d.eng.set(totals(during))
+	d.eng.mu.Lock()
+	d.eng.rejections["sessions"] = sessionRejections(1)
+	d.eng.mu.Unlock()
+	d.send(tickMsg{})
+
+	again := sessionRejections(11)
+	for i := range again {
+		again[i].Attempts = 7
+	}
+	d.eng.mu.Lock()
+	d.eng.rejections["sessions"] = again
+	d.eng.mu.Unlock()
+	d.eng.set(totals(before)) // the same counts as before the retry
+	d.send(tickMsg{})
+	v := d.view()
+	for i := range 11 {
+		if key := fmt.Sprintf("SET session:%d ", 80+i); !strings.Contains(v, key) {
+			t.Errorf("row %q not drawn after the retry settled", key)
+		}
+	}
+	if !strings.Contains(v, "attempts 7") {
+		t.Errorf("the list was not read again after the retry")
+	}
+	if t.Failed() {
+		t.Log(v)
+	}
+}
+
+// A retry that settles between two ticks with the counts it started
+// from still has the list read again: the attempts changed.
+func TestItemListRereadAfterQuickRetry(t *testing.T) {
+	d := start(t, doneWithFailures(), 100, 40, Options{})
+	d.eng.rejections["sessions"] = sessionRejections(11)
+	before := doneWithFailures()
+	before.Loaders[3].Rejected, before.Loaders[3].Fulfilled = 11, 789
+	d.eng.set(totals(before))
+	d.send(tickMsg{})
+	d.press("tab", "tab", "tab", "enter", "tab", "down", "down", "down", "down", "down")
+	if v := d.view(); !strings.Contains(v, "row 6/11") {
+		t.Fatalf("item list before the retry:\n%s", v)
+	}
+	d.press("r")
+
+	// The retry settles between two ticks, every item rejected again:
+	// the counts are those of before.
+	again := sessionRejections(11)
+	for i := range again {
+		again[i].Attempts = 7
+	}
+	d.eng.mu.Lock()
+	d.eng.rejections["sessions"] = again
+	d.eng.mu.Unlock()
+	d.eng.set(totals(before)) // the same counts as before the retry
+	d.send(tickMsg{})
+	v := d.view()
+	for i := range 11 {
+		if key := fmt.Sprintf("SET session:%d ", 80+i); !strings.Contains(v, key) {
+			t.Errorf("row %q not drawn after the retry settled", key)
+		}
+	}
+	if !strings.Contains(v, "attempts 7") {
+		t.Errorf("the list was not read again after the retry")
+	}
+	if t.Failed() {
+		t.Log(v)
+	}
+}
+
+// A loader back to no rejections shows none on its tile, whatever the
+// last reason was.
+func TestTileWithoutRejectionsShowsNoReason(t *testing.T) {
+	s := doneWithFailures()
+	l := &s.Loaders[0]
+	l.Fulfilled, l.Rejected, l.Causes = l.Total, 0, nil // back to ✓ ok after a retry
+	d := start(t, totals(s), 100, 30, Options{})
+	v := d.view()
+	if strings.Contains(v, "503 Service Unavailable") || strings.Contains(v, "products/871") {
+		t.Fatalf("a tile without rejections shows an old one:\n%s", v)
+	}
+}
+
+// isTick reports whether cmd delivers a tick within a tick's interval.
+func isTick(cmd tea.Cmd) bool {
+	if cmd == nil {
+		return false
+	}
+	got := make(chan bool, 1)
+	go func() {
+		_, ok := cmd().(tickMsg)
+		got <- ok
+	}()
+	select {
+	case ok := <-got:
+		return ok
+	case <-time.After(tickInterval + 50*time.Millisecond):
+		return false
+	}
+}
+
+// A finished, quiet run is not redrawn on a tick; a retry starts the tick
+// again, and a stop by a signal wakes the monitor so that it quits.
+func TestNoTicksWhileQuiet(t *testing.T) {
+	d := start(t, midRun(), 100, 30, Options{})
+	if !isTick(d.cmd) || !d.m.ticking {
+		t.Fatal("a running run is not ticking")
+	}
+	d.eng.set(doneWithFailures())
+	d.send(tickMsg{})
+	if isTick(d.cmd) || d.m.ticking {
+		t.Fatal("a finished run still ticks")
+	}
+	d.send(spinner.TickMsg{})
+	if d.cmd != nil {
+		t.Fatal("the spinner still turns in a finished run")
+	}
+	d.press("r")
+	if !d.m.ticking || d.cmd == nil {
+		t.Fatal("a retry did not start the tick again")
+	}
+
+	d = start(t, doneWithFailures(), 100, 30, Options{})
+	watch := d.cmd
+	stopped := doneWithFailures()
+	stopped.Stopped = true
+	d.eng.set(stopped)
+	got := make(chan tea.Msg, 1)
+	go func() { got <- watch() }()
+	select {
+	case msg := <-got:
+		d.send(msg)
+		if !d.quits() {
+			t.Fatal("a stop while quiet did not quit the monitor")
+		}
+	case <-time.After(10 * idlePoll):
+		t.Fatal("a stop while quiet did not wake the monitor")
+	}
+}
+
+// r in a cause summary retries that cause only; in all failures, the
+// highlighted loader's cause.
+func TestRetryByCause(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []string
+		want string
+		msg  string
+	}{
+		{"loader's causes", []string{"tab", "tab", "tab", "enter", "down"}, "sessions: redis 10.0.0.5:6379: connection refused",
+			"retrying 7 items rejected with “redis 10.0.0.5:6379: connection refused”"},
+		{"all failures", []string{"f", "down", "down", "down"}, "products: 503 Service Unavailable",
+			"retrying 2 items rejected with “503 Service Unavailable”"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, doneWithFailures(), 100, 30, Options{})
+			d.press(tc.keys...)
+			d.press("r")
+			d.eng.mu.Lock()
+			calls := slices.Clone(d.eng.causeCalls)
+			d.eng.mu.Unlock()
+			if !slices.Equal(calls, []string{tc.want}) {
+				t.Fatalf("RetryCause calls %q, want %q", calls, tc.want)
+			}
+			if _, retries, _ := d.eng.calls(); len(retries) != 0 {
+				t.Fatalf("Retry called %q: every cause retried", retries)
+			}
+			if v := d.view(); !strings.Contains(v, tc.msg) {
+				t.Fatalf("screen lacks %q:\n%s", tc.msg, v)
+			}
+		})
+	}
+}
+
+// enter in all failures opens the highlighted cause's loader; esc goes
+// back to the grid.
+func TestAllFailuresOpensTheLoader(t *testing.T) {
+	d := start(t, doneWithFailures(), 120, 40, Options{})
+	d.press("f")
+	if v := d.view(); !strings.Contains(v, "all failures") || !strings.Contains(v, "loader") {
+		t.Fatalf("f did not show all failures:\n%s", v)
+	}
+	d.press("down", "down", "down", "enter")
+	if v := d.view(); !strings.Contains(v, "failures of products · causes") || !strings.Contains(v, "timeout after 5s") {
+		t.Fatalf("enter did not open the loader of the highlighted cause:\n%s", v)
+	}
+	d.press("esc")
+	if d.m.screen != screenGrid {
+		t.Fatal("esc did not go back to the grid")
+	}
+}
+
+// With a filter, the key help says r retries the loaders shown.
+func TestFilteredRetryHelp(t *testing.T) {
+	d := start(t, doneWithFailures(), 120, 30, Options{})
+	if v := d.view(); !strings.Contains(v, "r retry rejected") {
+		t.Fatalf("help without a filter:\n%s", v)
+	}
+	d.press("/", "s", "e", "enter")
+	if v := d.view(); !strings.Contains(v, "r retry shown loaders") {
+		t.Fatalf("help with a filter does not say r retries the loaders shown:\n%s", v)
 	}
 }

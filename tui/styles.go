@@ -53,6 +53,8 @@ type Styles struct {
 	TileName     lipgloss.Style
 	BarFull      color.Color
 	BarEmpty     color.Color
+	// Spark draws the items/s sparklines.
+	Spark lipgloss.Style
 
 	// Footer.
 	Flash   lipgloss.Style
@@ -61,6 +63,9 @@ type Styles struct {
 	// Failure view.
 	Section lipgloss.Style
 	Label   lipgloss.Style
+	// Warning is the waiting-for-Redis header: the run makes no progress
+	// until Redis answers.
+	Warning lipgloss.Style
 
 	// Bubbles components.
 	Table  table.Styles
@@ -108,12 +113,14 @@ func NewStyles(dark bool) Styles {
 		TileName:     base.Bold(true),
 		BarFull:      blue,
 		BarEmpty:     subtle,
+		Spark:        base.Foreground(blue),
 
 		Flash:   base.Foreground(amber).Bold(true),
 		Summary: base.Bold(true),
 
 		Section: base.Bold(true),
 		Label:   base.Foreground(muted),
+		Warning: base.Foreground(amber).Bold(true).Reverse(true).Padding(0, 1),
 	}
 
 	s.Table = table.Styles{

@@ -31,6 +31,8 @@ type tile struct {
 	runState warmup.State
 	selected bool
 	spinner  string
+	// history is the loader's items/s over the last minute.
+	history []float64
 }
 
 func newTile(ctx *Context) tile {
@@ -59,8 +61,8 @@ func (t *tile) SetSize(w, h int) {
 }
 
 // set points the tile at a loader.
-func (t *tile) set(l warmup.LoaderSnapshot, runState warmup.State, selected bool, spinner string) {
-	t.loader, t.runState, t.selected, t.spinner = l, runState, selected, spinner
+func (t *tile) set(l warmup.LoaderSnapshot, runState warmup.State, selected bool, spinner string, history []float64) {
+	t.loader, t.runState, t.selected, t.spinner, t.history = l, runState, selected, spinner, history
 }
 
 // settled reports whether the tile's loader is finished, either by itself
@@ -126,17 +128,30 @@ func (t tile) View() string {
 	return border.Width(t.width).Height(t.height).Render(strings.Join(lines[:], "\n"))
 }
 
-// rateLine shows the rate, the latencies and, when it fits, the number of
-// items in flight.
+// tileSpark is the width of a tile's sparkline, the same in every tile
+// so that they line up.
+const tileSpark = 8
+
+// rateLine shows the last minute's items/s as a sparkline, the rate, the
+// latencies and, when it fits, the number of items in flight. Where room
+// is short the sparkline stays and p50 goes.
 func (t tile) rateLine(iw int) string {
 	l := t.loader
+	rateP95 := rate(l.Rate) + "/s  p95 " + latency(l.P95)
 	s := rate(l.Rate) + "/s  p50 " + latency(l.P50) + "  p95 " + latency(l.P95)
+	if len(t.history) == 0 || lipgloss.Width(rateP95)+1+tileSpark > iw {
+		return fit(s, iw)
+	}
+	room := iw - tileSpark - 1
+	if lipgloss.Width(s) > room {
+		s = rateP95
+	}
 	if l.InFlight > 0 {
-		if long := s + "  " + count(l.InFlight) + " in flight"; lipgloss.Width(long) <= iw {
-			return long
+		if long := s + "  " + count(l.InFlight) + " in flight"; lipgloss.Width(long) <= room {
+			s = long
 		}
 	}
-	return fit(s, iw)
+	return t.ctx.Styles.Spark.Render(sparkline(t.history, tileSpark)) + " " + s
 }
 
 // progressLine is a bar with settled/total when the total is known, or a
@@ -197,11 +212,28 @@ func (t tile) countsLine(iw int) string {
 	return fit(short, iw)
 }
 
-// reasonLine is the latest rejection reason, shortened to one line.
+// reasonLine is the latest rejection still standing: its cause in full,
+// then as much of its detail as fits. A loader without rejections shows
+// none, whatever it showed before a retry.
 func (t tile) reasonLine(iw int) string {
 	st := t.ctx.Styles
-	if t.loader.LastReason == "" {
+	l := t.loader
+	if l.LastReason == "" || (l.Rejected == 0 && l.SourceError == "") {
 		return st.Muted.Render(fit("no rejections", iw))
 	}
-	return st.Rejected.Render(symRejected+" ") + fit(oneLine(t.loader.LastReason), iw-2)
+	return st.Rejected.Render(symRejected+" ") + causeDetail(st, warmup.Rejection{Reason: l.LastReason, Cause: l.LastCause}, iw-2)
+}
+
+// causeDetail is a rejection on one line of w cells: the cause first and
+// whole when it fits, the detail after it, cut.
+func causeDetail(st Styles, r warmup.Rejection, w int) string {
+	cause := oneLine(r.Cause)
+	if cause == "" {
+		return fit(oneLine(r.Reason), w)
+	}
+	line := st.Bold.Render(cause)
+	if d := r.Detail(); d != "" && lipgloss.Width(cause)+3 < w {
+		line += st.Muted.Render(" · " + oneLine(d))
+	}
+	return fit(line, w)
 }

@@ -75,6 +75,9 @@ type Engine struct {
 	stopReason  string
 	started     time.Time
 	endedAt     atomic.Int64 // unix nanos when the run last settled, 0 while busy
+	// idle is the time spent settled between a run's end and a retry
+	// (nanoseconds), which its elapsed time leaves out.
+	idle atomic.Int64
 
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
@@ -164,8 +167,11 @@ type loaderRun struct {
 	mu                                  sync.Mutex
 	read, fulfilled, rejected, retrying int64
 	rejections                          []Rejection
-	lastReason                          string
-	srcErr                              string
+	// causes count the rejections by cause, so that snapshots list them
+	// without reading every rejection.
+	causes                map[string]*causeTally
+	lastReason, lastCause string
+	srcErr                string
 	// resume is where the first pass's source stopped; nil while it is
 	// being read.
 	resume *source.Resume
@@ -281,7 +287,7 @@ func (e *Engine) begin() {
 func (e *Engine) sourceFailed(lr *loaderRun, err error) {
 	lr.mu.Lock()
 	lr.srcErr = e.cfg.Secrets().Redact(err.Error())
-	lr.lastReason = lr.srcErr
+	lr.lastReason, lr.lastCause = lr.srcErr, lr.srcErr
 	lr.resume = &source.Resume{Remaining: -1}
 	lr.mu.Unlock()
 	lr.total.Store(0)
@@ -290,7 +296,11 @@ func (e *Engine) sourceFailed(lr *loaderRun, err error) {
 // Retry feeds the retryable rejected items of the named loaders (all when
 // none are named) back through the same path, in the background. It
 // returns how many items it queued; fulfilled items are never touched.
-func (e *Engine) Retry(loaders ...string) int {
+func (e *Engine) Retry(loaders ...string) int { return e.RetryCause("", loaders...) }
+
+// RetryCause is Retry for the rejected items whose cause is cause only
+// (every cause when it is ""); the others stay rejected.
+func (e *Engine) RetryCause(cause string, loaders ...string) int {
 	if e.stopCtx.Err() != nil {
 		return 0
 	}
@@ -305,7 +315,7 @@ func (e *Engine) Retry(loaders ...string) int {
 	}
 	queued := 0
 	for _, lr := range targets {
-		take := lr.takeRetryable()
+		take := lr.takeRetryable(cause)
 		if len(take) == 0 {
 			continue
 		}
@@ -414,7 +424,9 @@ func (e *Engine) Rejections(loader string) []Rejection {
 func (e *Engine) busyAdd(n int) {
 	e.work.Add(n)
 	if e.busy.Add(int64(n)) == int64(n) {
-		e.endedAt.Store(0)
+		if t := e.endedAt.Swap(0); t != 0 {
+			e.idle.Add(time.Now().UnixNano() - t)
+		}
 	}
 }
 

@@ -114,7 +114,7 @@ func (p *firstPass) finish(e *Engine, stopped bool) {
 	lr.resume = &at
 	if err != nil {
 		lr.srcErr = e.cfg.Secrets().Redact(err.Error())
-		lr.lastReason = lr.srcErr
+		lr.lastReason, lr.lastCause = lr.srcErr, lr.srcErr
 	}
 	lr.mu.Unlock()
 	p.src.Close()
@@ -158,8 +158,9 @@ func (p *rejectionSource) finish(_ *Engine, _ bool) {
 	}
 	lr := p.lr
 	lr.mu.Lock()
-	lr.rejections = append(lr.rejections, left...)
-	lr.rejected += int64(len(left))
+	for _, r := range left {
+		lr.addRejectionLocked(r)
+	}
 	lr.retrying -= int64(len(left))
 	lr.mu.Unlock()
 	p.items = nil
@@ -224,20 +225,19 @@ func (p *resumePass) finish(e *Engine, stopped bool) {
 // carry records an earlier rejection as this run's, unchanged.
 func (e *Engine) carry(lr *loaderRun, r Rejection) {
 	lr.mu.Lock()
-	lr.rejections = append(lr.rejections, r)
-	lr.lastReason = r.Reason
-	lr.rejected++
+	lr.addRejectionLocked(r)
 	lr.mu.Unlock()
 }
 
-// takeRetryable moves the loader's retryable rejections into a retry:
-// they count as in flight until they settle again.
-func (lr *loaderRun) takeRetryable() []Rejection {
+// takeRetryable moves the loader's retryable rejections with the given
+// cause (any, when "") into a retry: they count as in flight until they
+// settle again.
+func (lr *loaderRun) takeRetryable(cause string) []Rejection {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	var take, keep []Rejection
 	for _, r := range lr.rejections {
-		if r.Stage == StageSource {
+		if r.Stage == StageSource || (cause != "" && causeOf(r) != cause) {
 			keep = append(keep, r)
 		} else {
 			take = append(take, r)
@@ -247,9 +247,16 @@ func (lr *loaderRun) takeRetryable() []Rejection {
 		return nil
 	}
 	lr.rejections = keep
+	for _, r := range take {
+		lr.tally(r, -1)
+	}
 	lr.retrying += int64(len(take))
 	lr.rejected -= int64(len(take))
 	lr.retryAttempt.Store(0)
-	lr.lastReason = ""
+	// The tile's latest reason must be one still standing.
+	lr.lastReason, lr.lastCause = lr.srcErr, lr.srcErr
+	if n := len(keep); n > 0 {
+		lr.lastReason, lr.lastCause = keep[n-1].Reason, causeOf(keep[n-1])
+	}
 	return take
 }

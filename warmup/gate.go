@@ -198,10 +198,11 @@ func (g *gate) rejectHeld(x *item) {
 	cause := g.cause
 	g.mu.Unlock()
 	if g.e.StopReason() == "" {
-		g.e.reject(x, StageInterrupted, "interrupted while Redis was unavailable ("+cause+")")
+		msg := "interrupted while Redis was unavailable (" + cause + ")"
+		g.e.reject(x, &itemError{stage: StageInterrupted, msg: msg, cause: msg})
 		return
 	}
-	g.e.reject(x, StageRedis, "redis SET "+x.key+": "+cause+" (gave up waiting for Redis)")
+	g.e.reject(x, failure(StageRedis, "redis SET "+x.key, cause+" (gave up waiting for Redis)"))
 }
 
 // state says whether the gate is closed, since when, and why.

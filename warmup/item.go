@@ -72,14 +72,14 @@ func (e *Engine) startItem(x *item) {
 func (e *Engine) attempt(x *item, fetch func(*item)) {
 	if x.needsFetch() {
 		if !e.acquireFetch(x) {
-			e.reject(x, StageInterrupted, "interrupted")
+			e.reject(x, interrupted())
 			return
 		}
 		fetch(x)
 		return
 	}
 	if !e.waitRate(x.lr) {
-		e.reject(x, StageInterrupted, "interrupted")
+		e.reject(x, interrupted())
 		return
 	}
 	e.write(x)
@@ -92,7 +92,7 @@ func (x *item) needsFetch() bool { return x.lr.cfg.Fetch != nil && !x.fetched }
 func (e *Engine) prepare(x *item) bool {
 	it := &x.src
 	if it.Err != nil {
-		e.reject(x, StageSource, it.Err.Error())
+		e.reject(x, atSource(it, it.Err.Error()))
 		return false
 	}
 	// A sharded run rendered the key already, to place the item.
@@ -103,7 +103,7 @@ func (e *Engine) prepare(x *item) bool {
 		}
 	}
 	if x.key == "" {
-		e.reject(x, StageKey, "key template: rendered an empty key")
+		e.reject(x, failure(StageKey, "key template", "rendered an empty key"))
 		return false
 	}
 	if f := x.lr.cfg.Fetch; f != nil {
@@ -123,11 +123,21 @@ func (e *Engine) render(x *item, t *config.Template, stage Stage, what string) (
 	case err == nil:
 		return s, true
 	case failedAt == StageSource:
-		e.reject(x, StageSource, withWhere(&x.src, err.Error()))
+		e.reject(x, atSource(&x.src, withWhere(&x.src, err.Error())))
 	default:
-		e.reject(x, stage, what+": "+err.Error())
+		e.reject(x, failure(stage, what, err.Error()))
 	}
 	return "", false
+}
+
+// atSource is the failure of an item its source could not give: msg
+// starts with the item's position, which the cause leaves out.
+func atSource(it *source.Item, msg string) *itemError {
+	cause := msg
+	if w := it.Where(); w != "" {
+		cause = strings.TrimPrefix(msg, w+": ")
+	}
+	return &itemError{stage: StageSource, msg: msg, cause: cause}
 }
 
 func withWhere(it *source.Item, msg string) string {
@@ -208,7 +218,7 @@ func (e *Engine) fetchAttempt(x *item) {
 	body, ferr := e.fetchHeld(x)
 	if ferr != nil {
 		if ferr.Cause == "interrupted" {
-			e.reject(x, StageInterrupted, "interrupted")
+			e.reject(x, interrupted())
 			return
 		}
 		e.failed(x, fetchFailure(x.url, ferr))
@@ -298,7 +308,7 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 	case rediswrite.OK:
 		e.fulfil(x)
 	case rediswrite.Interrupted:
-		e.reject(x, StageInterrupted, "interrupted")
+		e.reject(x, interrupted())
 	case rediswrite.Unavailable:
 		x.last = e.writeFailure(x.key, err)
 		e.gate.hold(x, err)
@@ -314,9 +324,9 @@ func (e *Engine) failed(x *item, ie *itemError) {
 	x.last = ie
 	switch {
 	case !ie.transient || x.tries >= 1+e.cfg.Run.Retries || e.hardCtx.Err() != nil:
-		e.reject(x, ie.stage, ie.msg)
+		e.reject(x, ie)
 	case e.stopCtx.Err() != nil:
-		e.reject(x, StageInterrupted, "interrupted")
+		e.reject(x, interrupted())
 	default:
 		go e.retryLater(x, retryDelay(e.backoff(x.tries), ie.retryAfter))
 	}
@@ -338,7 +348,7 @@ func retryDelay(backoff, retryAfter time.Duration) time.Duration {
 func (e *Engine) retryLater(x *item, d time.Duration) {
 	defer e.recoverItem(x)
 	if !e.sleep(d) {
-		e.reject(x, StageInterrupted, "interrupted")
+		e.reject(x, interrupted())
 		return
 	}
 	// Already on a goroutine of its own: the fetch runs here.
@@ -390,19 +400,23 @@ func (e *Engine) fulfil(x *item) {
 	e.settle(x)
 }
 
-// reject settles x as rejected with a reason.
-func (e *Engine) reject(x *item, stage Stage, reason string) {
+// reject settles x as rejected with why.
+func (e *Engine) reject(x *item, why *itemError) {
 	if !x.settled.CompareAndSwap(false, true) {
 		return
 	}
 	lr := x.lr
 	secrets := e.cfg.Secrets()
-	r := Rejection{Item: x.src.Raw, Key: secrets.Redact(x.key), Reason: secrets.Redact(reason), Attempts: x.attempts,
-		Stage: stage, Where: x.src.Where(), Exact: x.src.Lossless()}
+	reason, cause := secrets.Redact(why.msg), secrets.Redact(why.cause)
+	if strings.HasSuffix(reason, cause) {
+		// The cause is kept as the end of the reason: one string for
+		// both, for each of maybe a million rejections.
+		cause = reason[len(reason)-len(cause):]
+	}
+	r := Rejection{Item: x.src.Raw, Key: secrets.Redact(x.key), Reason: reason, Cause: cause, Attempts: x.attempts,
+		Stage: why.stage, Where: x.src.Where(), Exact: x.src.Lossless()}
 	lr.mu.Lock()
-	lr.rejections = append(lr.rejections, r)
-	lr.lastReason = r.Reason
-	lr.rejected++
+	lr.addRejectionLocked(r)
 	if x.retry {
 		lr.retrying--
 	}
@@ -439,7 +453,8 @@ func (e *Engine) settle(x *item) {
 // goes on.
 func (e *Engine) recoverItem(x *item) {
 	if p := recover(); p != nil {
-		e.reject(x, StageInternal, fmt.Sprintf("internal error: %v", p))
+		msg := fmt.Sprintf("internal error: %v", p)
+		e.reject(x, &itemError{stage: StageInternal, msg: msg, cause: msg})
 	}
 }
 

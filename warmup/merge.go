@@ -1,6 +1,7 @@
 package warmup
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -180,6 +181,23 @@ func addLoader(ml *LoaderReport, l *LoaderTotals, k int) {
 	if l.Resume != nil {
 		ml.Resumes = append(ml.Resumes, ShardResume{Shard: k, Resume: *l.Resume})
 	}
+	ml.Causes = mergeCauses(ml.Causes, l.Causes)
+}
+
+// mergeCauses adds one shard's top causes to the merged ones, most
+// frequent first. A cause outside a shard's top list is not counted: the
+// merged counts are at least, not exactly, those.
+func mergeCauses(into, more []CauseCount) []CauseCount {
+	for _, c := range more {
+		i := slices.IndexFunc(into, func(m CauseCount) bool { return m.Cause == c.Cause })
+		if i < 0 {
+			into = append(into, c)
+			continue
+		}
+		into[i].Count += c.Count
+	}
+	slices.SortStableFunc(into, func(a, b CauseCount) int { return cmp.Compare(b.Count, a.Count) })
+	return into[:min(len(into), maxCauses)]
 }
 
 func joinNonEmpty(a, b string) string {

@@ -47,7 +47,10 @@ func TestMergeReports(t *testing.T) {
 	stopped.Interrupted = true
 	stopped.Loaders[0].NotStarted = -1
 	stopped.Loaders[0].Resume = &source.Resume{Next: 60, Remaining: -1}
-	m, err := MergeReports(writeReports(t, stopped, shardReport(0, 3, 10)))
+	stopped.Loaders[0].Causes = []CauseCount{{Cause: "503 Service Unavailable", Stage: StageFetch, Count: 1}}
+	other := shardReport(0, 3, 10)
+	other.Loaders[0].Causes = []CauseCount{{Cause: "404 Not Found", Stage: StageFetch, Count: 1}, {Cause: "503 Service Unavailable", Stage: StageFetch, Count: 1}}
+	m, err := MergeReports(writeReports(t, stopped, other))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +65,9 @@ func TestMergeReports(t *testing.T) {
 	if l.Fulfilled != 15 || l.Rejected != 2 || l.NotStarted != -1 || l.P95ms != 2 || l.Resume != nil ||
 		len(l.Resumes) != 1 || l.Resumes[0].Shard != 2 || l.Resumes[0].Next != 60 {
 		t.Fatalf("loader %+v", l.LoaderTotals)
+	}
+	if c := l.Causes; len(c) != 2 || c[0].Cause != "503 Service Unavailable" || c[0].Count != 2 || c[1].Count != 1 {
+		t.Errorf("causes %+v, want the shards' summed, most frequent first", c)
 	}
 	if rep.Seconds != 4 {
 		t.Errorf("seconds %v, want 4: from the first start to the last end", rep.Seconds)

@@ -3,6 +3,7 @@ package warmup
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cachewarm/cachewarm/warmup/fetch"
@@ -27,10 +28,18 @@ const (
 // and retry. Fulfilled items are never kept.
 type Rejection struct {
 	// Item is the item as a JSON value.
-	Item     json.RawMessage `json:"item"`
-	Key      string          `json:"key"`
-	Reason   string          `json:"reason"`
-	Attempts int             `json:"attempts"`
+	Item json.RawMessage `json:"item"`
+	Key  string          `json:"key"`
+	// Reason is the whole story: what was tried and why it failed
+	// ("fetch GET http://origin/p/10: 404 Not Found").
+	Reason string `json:"reason"`
+	// Cause is the part of Reason that many items share ("404 Not
+	// Found", "timeout after 2s", "redis 10.0.0.5:6379: connection
+	// refused"): no item's URL, key or position, so that failures group
+	// by it. Reports written before it existed have it derived (see
+	// deriveCause).
+	Cause    string `json:"cause,omitempty"`
+	Attempts int    `json:"attempts"`
 	// Stage is the step that failed: source, key, url, fetch, redis,
 	// interrupted or internal. Items rejected at the source (a malformed
 	// line) are not retried: reading the file again is the fix.
@@ -45,10 +54,60 @@ type Rejection struct {
 	Exact []byte `json:"exact,omitempty"`
 }
 
-// itemError is why one attempt of one item failed.
+// Detail is the item's own part of the reason, shortened for a line
+// beside the cause: "GET /products/10" (the loader names the host),
+// "SET product:10", "items.jsonl:12"; "" when the reason has no part
+// beyond its cause.
+func (r Rejection) Detail() string {
+	d, ok := strings.CutSuffix(r.Reason, ": "+r.Cause)
+	if !ok || r.Cause == "" {
+		return ""
+	}
+	if u, ok := strings.CutPrefix(d, "fetch GET "); ok {
+		return "GET " + pathOf(u)
+	}
+	if k, ok := strings.CutPrefix(d, "redis "); ok {
+		return k
+	}
+	return d
+}
+
+// pathOf is a URL without its scheme and host: "/p/10?x=1".
+func pathOf(u string) string {
+	rest := u
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		return rest[i:]
+	}
+	return u
+}
+
+// deriveCause finds the cause in the reason of a rejection recorded
+// before causes were: the reason builders below put it after the first
+// ": " of a fetch's or a write's reason, and after the position of an
+// item rejected at the source.
+func deriveCause(r Rejection) string {
+	switch r.Stage {
+	case StageFetch, StageRedis:
+		if _, c, ok := strings.Cut(r.Reason, ": "); ok {
+			return c
+		}
+	case StageSource:
+		if c, ok := strings.CutPrefix(r.Reason, r.Where+": "); ok && r.Where != "" {
+			return c
+		}
+	}
+	return r.Reason
+}
+
+// itemError is why one attempt of one item failed: msg is the reason,
+// cause the part of it that groups (see Rejection.Cause).
 type itemError struct {
 	stage     Stage
 	msg       string
+	cause     string
 	transient bool
 	// retryAfter is the least wait before the next attempt that the
 	// origin asked for (Retry-After); 0 leaves it to the backoff.
@@ -60,17 +119,29 @@ func (e *itemError) Error() string { return e.msg }
 // fetchFailure is why a fetch of url failed: "fetch GET url: cause".
 func fetchFailure(url string, err *fetch.Error) *itemError {
 	if err.BadURL {
-		return &itemError{stage: StageURL, msg: fmt.Sprintf("url template: %q is not an http(s) URL", url)}
+		return &itemError{stage: StageURL, msg: fmt.Sprintf("url template: %q is not an http(s) URL", url), cause: "url template: not an http(s) URL"}
 	}
-	return &itemError{stage: StageFetch, transient: err.Transient, retryAfter: err.RetryAfter, msg: "fetch GET " + url + ": " + err.Cause}
+	return &itemError{stage: StageFetch, transient: err.Transient, retryAfter: err.RetryAfter, msg: "fetch GET " + url + ": " + err.Cause, cause: err.Cause}
+}
+
+// failure is an item error whose reason is "what: cause".
+func failure(stage Stage, what, cause string) *itemError {
+	return &itemError{stage: stage, msg: what + ": " + cause, cause: cause}
+}
+
+// interrupted is the failure of an item the run stopped before it
+// settled.
+func interrupted() *itemError {
+	return &itemError{stage: StageInterrupted, msg: "interrupted", cause: "interrupted"}
 }
 
 // writeFailure is why a SET of key failed: "redis SET key: cause", the
 // cause naming the Redis when it did not answer.
 func (e *Engine) writeFailure(key string, err error) *itemError {
 	class := rediswrite.Classify(err)
-	return &itemError{stage: StageRedis, transient: class == rediswrite.Retry || class == rediswrite.Unavailable,
-		msg: "redis SET " + key + ": " + e.redisCause(err)}
+	ie := failure(StageRedis, "redis SET "+key, e.redisCause(err))
+	ie.transient = class == rediswrite.Retry || class == rediswrite.Unavailable
+	return ie
 }
 
 // redisCause is rediswrite.CauseAt for the Redis the run writes to.

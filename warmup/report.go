@@ -85,6 +85,9 @@ type LoaderTotals struct {
 	// Resumes are where each shard's source stopped, in a merged report:
 	// --retry-from reads on from them shard by shard.
 	Resumes []ShardResume `json:"resumes,omitempty"`
+	// Causes are the most frequent causes of the rejected items (at
+	// most 10), each with a count and an example.
+	Causes []CauseCount `json:"causes,omitempty"`
 }
 
 // Report builds the report of the run so far.
@@ -128,7 +131,7 @@ func (e *Engine) Report() *Report {
 		rep.Loaders = append(rep.Loaders, LoaderReport{LoaderTotals: LoaderTotals{
 			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Rejected: l.Rejected, RejectedAtSource: atSource,
 			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
-			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError,
+			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError, Causes: l.Causes,
 		}, RejectedItems: items})
 	}
 	return rep
@@ -482,6 +485,9 @@ func (w *reportWalker) rejection(i, j int) error {
 		return fmt.Errorf("loaders[%d].rejected_items[%d].item is not a JSON value", i, j)
 	}
 	r.Item = compactJSON(r.Item)
+	if r.Cause == "" {
+		r.Cause = deriveCause(r)
+	}
 	if !w.onItem(i, r) {
 		return errStopWalk
 	}

@@ -47,8 +47,9 @@ type Snapshot struct {
 	RedisDown  time.Duration
 	RedisCause string
 	Started    time.Time
-	// Elapsed is the time since the run started; it stops moving once
-	// every item has settled.
+	// Elapsed is the time the run has been working: it stops moving once
+	// every item has settled, and moves on from there with a retry (the
+	// time in between is not counted).
 	Elapsed   time.Duration
 	Fulfilled int64
 	Rejected  int64
@@ -98,8 +99,12 @@ type LoaderSnapshot struct {
 	Rate float64
 	// P50 and P95 are the latencies of fulfilled items (fetch + write).
 	P50, P95 time.Duration
-	// LastReason is the reason of the most recent rejection, or "".
-	LastReason string
+	// LastReason is the reason of the most recent rejection still
+	// standing (or the source's error), or ""; LastCause is its cause.
+	LastReason, LastCause string
+	// Causes are the most frequent causes of the rejected items, the
+	// most frequent first (at most 10).
+	Causes []CauseCount
 	// SourceError is an error that ended the source early, or "".
 	SourceError string
 	// Done is true when the source was read to its end and every item
@@ -177,7 +182,7 @@ func (e *Engine) Snapshot() Snapshot {
 		if t := e.endedAt.Load(); t != 0 {
 			end = time.Unix(0, t)
 		}
-		s.Elapsed = end.Sub(e.started)
+		s.Elapsed = end.Sub(e.started) - time.Duration(e.idle.Load())
 	}
 	return s
 }
@@ -210,7 +215,8 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 	if ls.Retrying > 0 {
 		ls.RetryAttempt = int(lr.retryAttempt.Load())
 	}
-	ls.LastReason = lr.lastReason
+	ls.LastReason, ls.LastCause = lr.lastReason, lr.lastCause
+	ls.Causes = lr.topCausesLocked()
 	ls.SourceError = lr.srcErr
 	if at := lr.resume; at != nil {
 		ls.SourceRead = true

@@ -2,6 +2,7 @@ package rediswrite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -19,8 +20,6 @@ type Target struct {
 	// sentinel is how to ask the sentinels where the master is now (nil
 	// unless the target is a sentinel-managed master).
 	sentinel *redis.FailoverOptions
-	// replicas is what Replicas returns.
-	replicas int
 	// topology is what Topology returns and masterAddr where a sentinel
 	// master was last seen; Probe refreshes both.
 	topology   atomic.Pointer[string]
@@ -42,11 +41,6 @@ func NewTarget(ctx context.Context, rdb redis.UniversalClient) *Target {
 // sentinels, to name the master's current address.
 func newSentinelTarget(ctx context.Context, rdb *redis.Client, fo *redis.FailoverOptions) *Target {
 	t := &Target{UniversalClient: rdb, sentinel: fo}
-	// A master with no replica has nothing a failover could promote, nor
-	// anything to confirm a write: its writes count on its own OK.
-	if role, err := rdb.Do(ctx, "ROLE").Slice(); err == nil && len(role) >= 3 && hasReplicas(role[2], 1) {
-		t.replicas = 1
-	}
 	t.refresh(ctx)
 	return t
 }
@@ -62,10 +56,17 @@ func (t *Target) Topology() string {
 }
 
 // Replicas is how many replicas must confirm a write before it counts:
-// 1 for a sentinel-managed master that had a replica when the run
-// started, since its failover promotes a replica while the old master
-// still answers OK to writes the new one never gets; 0 otherwise.
-func (t *Target) Replicas() int { return t.replicas }
+// 1 for a sentinel-managed master, whose failover promotes a replica
+// while the old master still answers OK to writes the new one never
+// gets; 0 otherwise. It is 1 even while the master has no replica: one
+// may attach and be promoted at any moment, and a write only its old
+// master held would be lost while counted as written.
+func (t *Target) Replicas() int {
+	if t.sentinel != nil {
+		return 1
+	}
+	return 0
+}
 
 // IsCluster says whether writes go through a cluster client.
 func (t *Target) IsCluster() bool {
@@ -125,9 +126,9 @@ func (t *Target) Probe(ctx context.Context) error {
 		if role, err = c.Do(ctx, "ROLE").Slice(); err == nil {
 			switch {
 			case len(role) < 3 || role[0] != "master":
-				err = fmt.Errorf("redis %s: not the master yet", t.Addr())
+				err = errors.New("not the master yet")
 			case !hasReplicas(role[2], t.Replicas()):
-				err = fmt.Errorf("redis %s: the master has no replica to confirm writes", t.Addr())
+				err = errors.New("the master has no replica to confirm writes")
 			}
 		}
 	}

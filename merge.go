@@ -22,7 +22,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "cachewarm merge combines the reports of a run's shards (--shard k/n) into one:\ncounts summed per loader, every rejected item, each shard's resume point.\n\n")
 		fmt.Fprintf(stderr, "Usage: cachewarm merge SHARD.json… [--report PATH]\n\nFlags:\n%s\n", fs.FlagUsages())
-		fmt.Fprintf(stderr, "Exit codes: 0 merged, 1 merged but shards are missing, 2 bad input (nothing written).\n")
+		fmt.Fprintf(stderr, "Exit codes: 0 every shard given and every item fulfilled, 1 merged but shards are missing or items\nrejected or not started, 2 bad input (nothing written).\n")
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
@@ -57,6 +57,11 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		joinInts(rep.Merged.Shards), rep.Merged.N, rep.Fulfilled, rep.Rejected, notStartedText(rep))
 	if miss := rep.Merged.Missing; len(miss) > 0 {
 		fmt.Fprintf(stderr, "cachewarm: missing shards of %d: %s (no report given): their items are in no count\n", rep.Merged.N, joinInts(miss))
+		return 1
+	}
+	// As a run's: 0 only when every item of every shard was fulfilled,
+	// so that an alert on the merge's exit code fires when a shard's did.
+	if rep.Rejected > 0 || rep.NotStarted != 0 || rep.Interrupted || notStartedText(rep) != fmt.Sprint(rep.NotStarted) {
 		return 1
 	}
 	return exitOK

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -185,8 +186,8 @@ func TestShardsTogetherAreOneRun(t *testing.T) {
 
 	merged := filepath.Join(dir, "all.json")
 	code, out, errOut := cliBin(t, bin, append(append([]string{"merge"}, reports...), "--report", merged)...)
-	if code != 0 {
-		t.Fatalf("merge: exit %d\n%s", code, errOut)
+	if code != 1 { // items were rejected, as in the one run, which exits 1 too
+		t.Fatalf("merge: exit %d, want 1\n%s", code, errOut)
 	}
 	if !strings.Contains(out, "TOTAL") || !strings.Contains(errOut, "merged shards 0, 1, 2 of 3") {
 		t.Errorf("merge summary:\n%s%s", out, errOut)
@@ -319,6 +320,13 @@ key = "r:{{.}}"
 	if code, _, errOut := cli(t, "merge", job, flag); code != 1 || !strings.Contains(errOut, "missing shards of 3: 1 (no report given)") {
 		t.Errorf("merge without shard 1: exit %d, want 1 and shard 1 named missing\n%s", code, errOut)
 	}
+	both := filepath.Join(t.TempDir(), "both.json")
+	if a, b := readFile(t, job), readFile(t, flag); os.WriteFile(both, []byte(a+b), 0o644) != nil {
+		t.Fatal("write both.json")
+	}
+	if code, _, errOut := cli(t, "merge", both, env); code != 2 || !strings.Contains(errOut, "more follows the report") {
+		t.Errorf("merge of two reports run together in one file: exit %d, want 2\n%s", code, errOut)
+	}
 	if code, _, errOut := cli(t, "merge", job, flag, flag); code != 2 || !strings.Contains(errOut, "both of shard 0/3") {
 		t.Errorf("merge with shard 0 twice: exit %d, want 2\n%s", code, errOut)
 	}
@@ -353,4 +361,13 @@ key = "r:{{.}}"
 	if n := len(srv.Keys("*")); n != 0 {
 		t.Fatalf("bad --shard values wrote %d keys", n)
 	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -404,6 +404,11 @@ func (rf *ReportFile) walk(only int, onItem func(loader int, r Rejection) bool, 
 	if errors.Is(err, errStopWalk) {
 		return nil
 	}
+	if err == nil && w.dec.More() {
+		// Two reports run together (cat a.json b.json): reading the first
+		// alone would drop what the second says.
+		err = errors.New("more follows the report: one report a file")
+	}
 	if err != nil {
 		return fmt.Errorf("read report %s: %w", rf.Path, err)
 	}

@@ -192,6 +192,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ext := demo.NewExtension()
 	cfgOpts := ext.Options()
 	cfgOpts.Stdin = stdin
+	cfgOpts.RedisURLReplaced = f.redis != "" || os.Getenv(redisURLEnv) != ""
 	cfg, err := config.LoadConfig(f.config, cfgOpts)
 	if err != nil {
 		return fail(err)

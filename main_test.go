@@ -842,6 +842,13 @@ key = "r:{{.}}"
 	if code != 0 || strings.Contains(errs, "warning") {
 		t.Fatalf("exit %d with the URL in the environment:\n%s%s", code, out, errs)
 	}
+	// The README's form, url = "${REDIS_URL}", needs no REDIS_URL when
+	// the environment or --redis gives the URL.
+	envCfg := writeConfig(t, "[redis]\nurl = \"${CW_UNSET_REDIS_URL}\"\n[[loader]]\nname = \"r\"\nitems = { range = [1, 20] }\nkey = \"r:{{.}}\"\n", map[string]string{})
+	code, out, errs = cli(t, "--config", envCfg, "--plain")
+	if code != 0 || strings.Contains(errs, "warning") {
+		t.Fatalf("exit %d with the URL in the environment:\n%s%s", code, out, errs)
+	}
 	t.Setenv("CACHEWARM_REDIS_URL", "")
 	code, out, errs = cli(t, "--config", cfg, "--plain", "--redis", authed)
 	if code != 0 || !strings.Contains(errs, "warning: the password in --redis") {

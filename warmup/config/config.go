@@ -214,6 +214,7 @@ func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
 	v := &validator{
 		path: path, data: data, pos: parsePositions(data), getenv: getenv, secrets: &Redactor{},
 		funcs: templateFuncs(opts.Funcs), tables: opts.Tables, stdin: opts.Stdin,
+		redisURLReplaced: opts.RedisURLReplaced,
 	}
 	var raw rawConfig
 	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&raw)
@@ -330,9 +331,11 @@ type validator struct {
 	tables map[string]func(*Table) error
 	// stdin is what a file "-" reads; stdinLoader is the loader that
 	// reads it, when one does.
-	stdin       io.Reader
-	stdinLoader int
-	err         error
+	stdin io.Reader
+	// redisURLReplaced is Options.RedisURLReplaced.
+	redisURLReplaced bool
+	stdinLoader      int
+	err              error
 }
 
 func (v *validator) fail(path, format string, args ...any) {
@@ -489,7 +492,9 @@ func fmtSize(n int64) string {
 
 func (v *validator) config(raw *rawConfig) *Config {
 	cfg := &Config{Path: v.path, secrets: v.secrets}
-	cfg.Redis.URL = v.expand("redis.url", raw.Redis.URL, true)
+	if !v.redisURLReplaced {
+		cfg.Redis.URL = v.expand("redis.url", raw.Redis.URL, true)
+	}
 	if st := raw.Redis.Sentinel; st != nil {
 		if cfg.Redis.URL != "" {
 			v.fail("redis.sentinel", "set either url or sentinel, not both (a password goes in password_file)")

@@ -37,6 +37,10 @@ type Options struct {
 	// Stdin is what a loader whose items file is "-" reads; nil means
 	// os.Stdin.
 	Stdin io.Reader
+	// RedisURLReplaced says the Redis URL comes from elsewhere (--redis,
+	// CACHEWARM_REDIS_URL; see Config.SetRedisURL): the file's redis.url
+	// is not read, so its ${VAR} need not be set.
+	RedisURLReplaced bool
 }
 
 // check refuses options that are a programming mistake rather than a

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -159,7 +160,7 @@ fetch = { url = "%s/pages/{{.}}" }
 	}
 
 	o.heal()
-	code, _, stderr = cli(t, "--config", cfg, "--plain", "--retry-from", report, "--report", report)
+	code, stdout, stderr = cli(t, "--config", cfg, "--plain", "--retry-from", report, "--report", report)
 	if code != 1 { // the broken JSONL line stays rejected: a retry cannot fix the file
 		t.Fatalf("retry exit %d\n%s", code, stderr)
 	}
@@ -169,6 +170,11 @@ fetch = { url = "%s/pages/{{.}}" }
 	}
 	if rep.Fulfilled != 2 || rep.Rejected != 1 || rep.Loaders[1].RejectedItems[0].Where != "products.jsonl:3" {
 		t.Fatalf("retry report: %d fulfilled, %d rejected", rep.Fulfilled, rep.Rejected)
+	}
+	// The table counts what earlier runs of the chain fulfilled apart:
+	// without them a loader looks short of items.
+	if !strings.Contains(stdout, "BEFORE") || !regexp.MustCompile(`pages .* 2 +3 +0 +0 `).MatchString(stdout) {
+		t.Errorf("the retry's table does not show what the first run fulfilled:\n%s", stdout)
 	}
 	// Why it still exits 1: the operator is told the file needs fixing,
 	// and is not sent to --retry-from again.

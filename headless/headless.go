@@ -207,11 +207,27 @@ func retryCanHelp(rep *warmup.Report) bool {
 // Table prints the per-loader table of a report, as --plain ends with.
 func Table(w io.Writer, rep *warmup.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LOADER\tSOURCE\tFULFILLED\tREJECTED\tNOT STARTED\tP50\tP95\t")
+	// A --retry-from chain's earlier runs fulfilled items this one did
+	// not: without them a loader looks short of items.
+	before := rep.FulfilledBefore > 0
 	for _, l := range rep.Loaders {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
+		before = before || l.FulfilledBefore > 0
 	}
-	fmt.Fprintf(tw, "TOTAL\t\t%d\t%d\t%s\t\t\t\n", rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
+	col := func(n int64) string {
+		if !before {
+			return ""
+		}
+		return fmt.Sprintf("%d\t", n)
+	}
+	head := "LOADER\tSOURCE\tFULFILLED\t"
+	if before {
+		head += "BEFORE\t"
+	}
+	fmt.Fprintln(tw, head+"REJECTED\tNOT STARTED\tP50\tP95\t")
+	for _, l := range rep.Loaders {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, col(l.FulfilledBefore), l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
+	}
+	fmt.Fprintf(tw, "TOTAL\t\t%d\t%s%d\t%s\t\t\t\n", rep.Fulfilled, col(rep.FulfilledBefore), rep.Rejected, notStarted(totalNotStarted(rep)))
 	tw.Flush()
 }
 

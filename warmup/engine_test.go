@@ -516,3 +516,26 @@ fetch = { url = "%s/{{.}}" }
 		t.Fatalf("%d fulfilled", rep.Fulfilled)
 	}
 }
+
+// A finished run's pace is nothing: the monitor, which stops redrawing
+// once a run is quiet, must not go on showing the last seconds' items/s.
+func TestDoneRunHasNoRate(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := loadConfig(t, `
+[[loader]]
+name = "r"
+items = { range = [1, 600] }
+key = "r:{{.}}"
+rate = "1000/s"
+`, nil, nil)
+	if err := cfg.SetRedisURL(srv.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	eng.Start()
+	eng.Wait()
+	s := eng.Snapshot()
+	if s.State != warmup.StateDone || s.Rate != 0 || s.Loaders[0].Rate != 0 {
+		t.Fatalf("done: state %s, %.0f items/s, loader %.0f items/s; want 0", s.State, s.Rate, s.Loaders[0].Rate)
+	}
+}

@@ -162,12 +162,17 @@ func (e *Engine) Snapshot() Snapshot {
 	}
 	rates, total := e.rates.rates(now, e.settledCounts())
 	for i := range s.Loaders {
-		s.Loaders[i].Rate = rates[i]
+		// Settled items per second is a pace while items flow; once a
+		// loader is done its pace is nothing, not its last few seconds'.
+		if !s.Loaders[i].Done {
+			s.Loaders[i].Rate = rates[i]
+		}
 	}
 	s.Rate = total
 	switch {
 	case e.busy.Load() == 0 && !e.started.IsZero():
 		s.State = StateDone
+		s.Rate = 0
 	case e.stopCtx.Err() != nil:
 		s.State = StateStopping
 	case closed:

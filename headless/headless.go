@@ -151,7 +151,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 		}
 		for i, r := range l.RejectedItems {
 			if i == maxReasons {
-				fmt.Fprintf(p.Err, "%s: … %d more rejected (write them with --report)\n", l.Name, len(l.RejectedItems)-maxReasons)
+				fmt.Fprintf(p.Err, "%s: … %d more rejected (a --report lists every one)\n", l.Name, len(l.RejectedItems)-maxReasons)
 				break
 			}
 			fmt.Fprintf(p.Err, "%s: rejected %s: %s\n", l.Name, describe(r), r.Reason)

@@ -265,21 +265,37 @@ func (f *failureView) SetSize(w, h int) {
 // cellPad is the room Styles.Table.Cell takes: one space each side.
 const cellPad = 2
 
+// Column widths of the tables: the cause is shown in full when the
+// terminal allows it, the loader name is capped, and the detail (or the
+// example) takes what is left and is the first to be cut.
+const (
+	// maxLoaderW caps the loader column of all failures; a longer name
+	// is cut with "…".
+	maxLoaderW = 20
+	// minDetailW and minItemW are what the detail and the item keep of
+	// the item table when the cause takes the rest.
+	minDetailW, minItemW = 16, 16
+	// minExampleW is what the example keeps of a cause table.
+	minExampleW = len("example")
+)
+
 // sizeItemColumns gives the cause column what the longest cause needs
-// (up to 40% of the width), then splits the rest between detail and item.
+// (leaving the detail and the item a few cells), then the item what it
+// needs of the rest, and the detail what is left.
 func (f *failureView) sizeItemColumns() {
 	const attemptsW = 8 // "attempts"
-	rest := max(f.width-4*cellPad-attemptsW, 12)
-	causeW := len("cause")
+	rest := max(f.width-4*cellPad-attemptsW, minDetailW+minItemW+len("cause"))
+	causeW, itemW := len("cause"), len("item")
 	for _, r := range f.rejections {
 		causeW = max(causeW, lipgloss.Width(oneLine(cmp.Or(r.Cause, r.Reason))))
+		itemW = max(itemW, lipgloss.Width(compactJSON(r.Item)))
 	}
-	causeW = min(causeW, rest*40/100)
-	detailW := (rest - causeW) * 45 / 100
+	causeW = min(causeW, rest-minDetailW-minItemW)
+	itemW = max(min(itemW, rest-causeW-minDetailW), minItemW)
 	f.table.SetColumns([]table.Column{
 		{Title: "cause", Width: causeW},
-		{Title: "detail", Width: detailW},
-		{Title: "item", Width: rest - causeW - detailW},
+		{Title: "detail", Width: rest - causeW - itemW},
+		{Title: "item", Width: itemW},
 		{Title: "attempts", Width: attemptsW},
 	})
 }
@@ -292,10 +308,11 @@ func causeColumns(all bool) int {
 	return 4
 }
 
-// sizeCauseColumns gives the cause its full width when the example
-// keeps a few cells, the numbers theirs, and the example what is left.
+// sizeCauseColumns gives the numbers their width, the loader (of all
+// failures) its name's up to maxLoaderW, the cause its full width up to
+// what leaves the example minExampleW, and the example what is left.
 func (f *failureView) sizeCauseColumns() {
-	const countW, shareW, minExample = 7, 5, 14
+	const countW, shareW = 7, 5
 	cols := causeColumns(f.all)
 	loaderW := 0
 	if f.all {
@@ -303,13 +320,14 @@ func (f *failureView) sizeCauseColumns() {
 		for _, r := range f.causes {
 			loaderW = max(loaderW, lipgloss.Width(r.loader))
 		}
+		loaderW = min(loaderW, maxLoaderW)
 	}
-	rest := max(f.width-cols*cellPad-countW-shareW-loaderW, 12)
+	rest := max(f.width-cols*cellPad-countW-shareW-loaderW, len("cause")+minExampleW)
 	causeW := len("cause")
 	for _, r := range f.causes {
 		causeW = max(causeW, lipgloss.Width(oneLine(r.Cause)))
 	}
-	causeW = min(causeW, rest-minExample)
+	causeW = min(causeW, rest-minExampleW)
 	columns := []table.Column{
 		{Title: "cause", Width: causeW},
 		{Title: "items", Width: countW},

@@ -13,7 +13,12 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/charmbracelet/x/ansi"
 )
+
+// minCauseHint is the least of a cause the hint below a cause table
+// shows when the line is too narrow for all of it.
+const minCauseHint = 8
 
 // maxReasonLines caps the wrapped full reason below the item table.
 const maxReasonLines = 4
@@ -110,6 +115,7 @@ func (f *failureView) Open(l warmup.LoaderSnapshot) {
 	f.loaded = false
 	f.rejections = nil
 	f.table.SetRows(nil)
+	f.causes = nil
 	f.causeTable.SetCursor(0)
 	f.setCauses()
 }
@@ -118,6 +124,7 @@ func (f *failureView) Open(l warmup.LoaderSnapshot) {
 func (f *failureView) OpenAll(ls []warmup.LoaderSnapshot) {
 	f.all, f.mode = true, modeCauses
 	f.loaders = ls
+	f.causes = nil
 	f.causeTable.SetCursor(0)
 	f.setCauses()
 }
@@ -153,8 +160,12 @@ func (f *failureView) SetLoader(l warmup.LoaderSnapshot) {
 }
 
 // setCauses rebuilds the cause rows from the snapshot: a handful per
-// loader, counted by the engine as items are rejected.
+// loader, counted by the engine as items are rejected. The highlight
+// follows its cause when the rows are sorted anew; when the cause is
+// gone (its items are retrying), it stays on the same row number.
 func (f *failureView) setCauses() {
+	at := f.causeTable.Cursor()
+	was, had := f.highlighted()
 	var rows []causeRow
 	add := func(l warmup.LoaderSnapshot, of int64) {
 		for _, c := range l.Causes {
@@ -189,18 +200,33 @@ func (f *failureView) setCauses() {
 		trs[i] = tr
 	}
 	f.causeTable.SetRows(trs)
-	if f.causeTable.Cursor() < 0 && len(trs) > 0 {
-		f.causeTable.SetCursor(0)
+	if had {
+		if i := slices.IndexFunc(rows, func(r causeRow) bool {
+			return r.loader == was.loader && r.Cause == was.Cause
+		}); i >= 0 {
+			at = i
+		}
+	}
+	if at = max(at, 0); len(trs) > 0 && at != f.causeTable.Cursor() {
+		f.causeTable.SetCursor(at)
 	}
 }
 
-// SelectedCause is the highlighted cause.
-func (f failureView) SelectedCause() (causeRow, bool) {
+// highlighted is the cause row under the highlight, in either mode.
+func (f failureView) highlighted() (causeRow, bool) {
 	i := f.causeTable.Cursor()
-	if f.mode != modeCauses || i < 0 || i >= len(f.causes) {
+	if i < 0 || i >= len(f.causes) {
 		return causeRow{}, false
 	}
 	return f.causes[i], true
+}
+
+// SelectedCause is the highlighted cause, while the causes are shown.
+func (f failureView) SelectedCause() (causeRow, bool) {
+	if f.mode != modeCauses {
+		return causeRow{}, false
+	}
+	return f.highlighted()
 }
 
 // MarkStale makes the next tick fetch the item list again.
@@ -399,12 +425,6 @@ func (f failureView) causesView() string {
 		return strings.Join(append(out, st.Muted.Render("no rejected items for "+who)), "\n")
 	}
 	out = append(out, f.causeTable.View(), "")
-	var hint string
-	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
-		hint = "rejected at the source: a retry reads the same bytes; fix the file"
-	} else if ok {
-		hint = "r retries the " + count(r.Count) + " items rejected with this cause"
-	}
 	var listed, rejected int64
 	for _, r := range f.causes {
 		listed += r.Count
@@ -416,12 +436,36 @@ func (f failureView) causesView() string {
 	} else {
 		rejected = f.loader.Rejected
 	}
+	var more, tab string
 	if other := rejected - listed; other > 0 {
-		hint += " · " + count(other) + " more under other causes"
+		more += " · " + count(other) + " more under other causes"
 	}
 	if !f.all {
-		hint += " · tab lists the items"
+		tab = " · tab lists the items"
 	}
+	var hint string
+	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
+		hint = "rejected at the source: a retry reads the same bytes; fix the file"
+	} else if ok {
+		// The hint names the cause r acts on, cut before the rest of
+		// the line is.
+		items := " items"
+		if r.Count == 1 {
+			items = " item"
+		}
+		lead := "r retries the " + count(r.Count) + items + " rejected with “"
+		cause := oneLine(r.Cause)
+		room := w - lipgloss.Width(lead+"”"+more)
+		if lipgloss.Width(cause) > room-lipgloss.Width(tab) {
+			// The key help says what tab does; the cause goes first.
+			tab = ""
+		}
+		if lipgloss.Width(cause) > room && room >= minCauseHint {
+			cause = ansi.Truncate(cause, room, "…")
+		}
+		hint = lead + cause + "”"
+	}
+	hint += more + tab
 	return strings.Join(append(out, st.Muted.Render(fit(hint, w))), "\n")
 }
 

@@ -163,7 +163,7 @@ func causesScene() scene {
 	return scene{
 		snap:  doneWithFailures(),
 		ready: "done in 41s",
-		steps: []step{{keys: []string{"tab", "tab", "tab", "enter"}, shown: "tab lists the items"}},
+		steps: []step{{keys: []string{"tab", "tab", "tab", "enter"}, shown: "failures of sessions"}},
 	}
 }
 
@@ -229,9 +229,9 @@ func TestGoldenScenesDiffer(t *testing.T) {
 		"TestGoldenGridMidRun":                  {"● running", "DEMO", "↻ retrying 1 (attempt 2)", "1,203 settled of 1,340 read", " · GET /products/871", "█"},
 		"TestGoldenGridMidRun80x24":             {"● running", "↓ 1 more row"},
 		"TestGoldenGridDoneWithFailures":        {"✓ done", "done in 41s", "✗ 30 rejected", "✓ ok"},
-		"TestGoldenFailureView":                 {"· causes", "OOM command not allowed when used memory > 'maxmemory'", "67%", "SET session:80", "tab lists the items"},
+		"TestGoldenFailureView":                 {"· causes", "OOM command not allowed when used memory > 'maxmemory'", "67%", "SET session:80", "r retries the 20 items rejected with “OOM command not allowed when used memory > 'maxmemory'”"},
 		"TestGoldenFailureView80x24":            {"· causes", "share", "r retry this cause"},
-		"TestGoldenFailureView200x60":           {"· causes", "redis 10.0.0.5:6379: connection refused"},
+		"TestGoldenFailureView200x60":           {"· causes", "redis 10.0.0.5:6379: connection refused", "tab lists the items"},
 		"TestGoldenFailureItems":                {"· rejected items", "cause", "detail", "attempts", "row 3/30", "reason redis SET session:82"},
 		"TestGoldenAllFailures":                 {"all failures", "loader", "sessions", "products", "timeout after 5s", "enter loader's failures"},
 		"TestGoldenAllFailuresLongLoader80x24":  {"all failures", "catalogue-product-d…", "500 Internal Server Error", "503 Service Unavailable", "404 Not Found"},
@@ -302,7 +302,7 @@ func TestGoldenFailureViewLongLoader80x24(t *testing.T) {
 	runScene(t, scene{
 		snap:  withLongLoader(),
 		ready: "done in 41s",
-		steps: []step{{keys: []string{"enter"}, shown: "tab lists the items"}},
+		steps: []step{{keys: []string{"enter"}, shown: "failures of catalogue"}},
 	}, 80, 24)
 }
 

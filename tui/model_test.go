@@ -269,7 +269,7 @@ func TestFailureView(t *testing.T) {
 	v := d.view()
 	for _, want := range []string{"failures of sessions · causes", "cause", "items", "share", "example",
 		"OOM command not allowed when used memory > 'maxmemory'  20", "67%", "SET session:80",
-		"redis 10.0.0.5:6379: connection refused", "r retries the 20 items rejected with this cause"} {
+		"redis 10.0.0.5:6379: connection refused", "r retries the 20 items rejected with “OOM command not allowed when used memory > 'maxmemory'”"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("cause summary lacks %q:\n%s", want, v)
 		}
@@ -934,5 +934,63 @@ func TestFilteredRetryHelp(t *testing.T) {
 	d.press("/", "s", "e", "enter")
 	if v := d.view(); !strings.Contains(v, "r retry shown loaders") {
 		t.Fatalf("help with a filter does not say r retries the loaders shown:\n%s", v)
+	}
+}
+
+// causeCalls are the RetryCause calls so far.
+func (d *driver) causeCalls() []string {
+	d.eng.mu.Lock()
+	defer d.eng.mu.Unlock()
+	return slices.Clone(d.eng.causeCalls)
+}
+
+// The highlight of a cause table stays on its cause when the rows are
+// sorted anew, so that r retries the cause the user chose.
+func TestCauseHighlightFollowsItsCause(t *testing.T) {
+	d := start(t, withLongLoader(), 120, 40, Options{})
+	d.press("f", "down", "down", "down")
+	if v := d.view(); !strings.Contains(v, "r retries the 11 items rejected with “404 Not Found”") {
+		t.Fatalf("hint does not name the highlighted cause:\n%s", v)
+	}
+	// The 404s overtake every other cause: their row moves to the top.
+	s := withLongLoader()
+	s.Loaders[0].Causes[2].Count = 200
+	s.Loaders[0].Rejected += 189
+	d.eng.set(totals(s))
+	d.send(tickMsg{})
+	if v := d.view(); !strings.Contains(v, "r retries the 200 items rejected with “404 Not Found”") {
+		t.Fatalf("the highlight did not follow its cause:\n%s", v)
+	}
+	d.press("r")
+	if got, want := d.causeCalls(), []string{longLoaderName + ": 404 Not Found"}; !slices.Equal(got, want) {
+		t.Fatalf("RetryCause calls %q, want %q", got, want)
+	}
+}
+
+// A cause retried leaves the list; the highlight stays on its row
+// number, and the hint names the cause now there before r is pressed
+// again.
+func TestCauseRetriedLeavesTheList(t *testing.T) {
+	d := start(t, withLongLoader(), 120, 40, Options{})
+	d.press("enter", "down")
+	if v := d.view(); !strings.Contains(v, "r retries the 64 items rejected with “503 Service Unavailable”") {
+		t.Fatalf("hint does not name the highlighted cause:\n%s", v)
+	}
+	d.press("r")
+	s := withLongLoader()
+	s.State = warmup.StateRetrying
+	l := &s.Loaders[0]
+	l.Causes = slices.Delete(l.Causes, 1, 2)
+	l.Rejected -= 64
+	l.Retrying = 64
+	l.Done = false
+	d.eng.set(totals(s))
+	d.send(tickMsg{})
+	v := d.view()
+	if !strings.Contains(v, "r retries the 11 items rejected with “404 Not Found”") {
+		t.Fatalf("hint does not name the cause now highlighted:\n%s", v)
+	}
+	if got, want := d.causeCalls(), []string{longLoaderName + ": 503 Service Unavailable"}; !slices.Equal(got, want) {
+		t.Fatalf("RetryCause calls %q, want %q", got, want)
 	}
 }

@@ -994,3 +994,46 @@ func TestCauseRetriedLeavesTheList(t *testing.T) {
 		t.Fatalf("RetryCause calls %q, want %q", got, want)
 	}
 }
+
+// In a filtered grid the final summary's retry hint counts what r
+// retries: the rejected items of the loaders shown.
+func TestFilteredRetryHint(t *testing.T) {
+	tests := []struct {
+		name, typed, want string
+		retried           int // what r then retries, 0 for nothing
+	}{
+		{"no filter", "", "✗ 34 rejected · r retries them", 34},
+		{"two loaders", "pr", "r retries the 3 rejected of the 2 loaders shown", 3},
+		{"one loader", "sess", "r retries the 30 rejected of the loader shown", 30},
+		{"none rejected", "users", "nothing to retry in the loaders shown", 0},
+		{"no match", "zzz", "nothing to retry in the loaders shown", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, doneWithFailures(), 120, 30, Options{})
+			if tc.typed != "" {
+				d.press("/")
+				d.typeText(tc.typed)
+				d.press("enter")
+			}
+			v := d.view()
+			if !strings.Contains(v, tc.want) {
+				t.Fatalf("status line lacks %q:\n%s", tc.want, v)
+			}
+			if tc.typed != "" && strings.Contains(v, "r retries them") {
+				t.Fatalf("a filtered grid says r retries every rejected item:\n%s", v)
+			}
+			d.press("r")
+			v = d.view()
+			if tc.retried == 0 {
+				if !strings.Contains(v, "nothing to retry") {
+					t.Fatalf("r retried something:\n%s", v)
+				}
+				return
+			}
+			if want := fmt.Sprintf("retrying %d rejected items", tc.retried); !strings.Contains(v, want) {
+				t.Fatalf("screen lacks %q after r:\n%s", want, v)
+			}
+		})
+	}
+}

@@ -13,7 +13,12 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/charmbracelet/x/ansi"
 )
+
+// minCauseHint is the least of a cause the hint below a cause table
+// shows when the line is too narrow for all of it.
+const minCauseHint = 8
 
 // maxReasonLines caps the wrapped full reason below the item table.
 const maxReasonLines = 4
@@ -110,6 +115,7 @@ func (f *failureView) Open(l warmup.LoaderSnapshot) {
 	f.loaded = false
 	f.rejections = nil
 	f.table.SetRows(nil)
+	f.causes = nil
 	f.causeTable.SetCursor(0)
 	f.setCauses()
 }
@@ -118,6 +124,7 @@ func (f *failureView) Open(l warmup.LoaderSnapshot) {
 func (f *failureView) OpenAll(ls []warmup.LoaderSnapshot) {
 	f.all, f.mode = true, modeCauses
 	f.loaders = ls
+	f.causes = nil
 	f.causeTable.SetCursor(0)
 	f.setCauses()
 }
@@ -153,8 +160,12 @@ func (f *failureView) SetLoader(l warmup.LoaderSnapshot) {
 }
 
 // setCauses rebuilds the cause rows from the snapshot: a handful per
-// loader, counted by the engine as items are rejected.
+// loader, counted by the engine as items are rejected. The highlight
+// follows its cause when the rows are sorted anew; when the cause is
+// gone (its items are retrying), it stays on the same row number.
 func (f *failureView) setCauses() {
+	at := f.causeTable.Cursor()
+	was, had := f.highlighted()
 	var rows []causeRow
 	add := func(l warmup.LoaderSnapshot, of int64) {
 		for _, c := range l.Causes {
@@ -189,18 +200,33 @@ func (f *failureView) setCauses() {
 		trs[i] = tr
 	}
 	f.causeTable.SetRows(trs)
-	if f.causeTable.Cursor() < 0 && len(trs) > 0 {
-		f.causeTable.SetCursor(0)
+	if had {
+		if i := slices.IndexFunc(rows, func(r causeRow) bool {
+			return r.loader == was.loader && r.Cause == was.Cause
+		}); i >= 0 {
+			at = i
+		}
+	}
+	if at = max(at, 0); len(trs) > 0 && at != f.causeTable.Cursor() {
+		f.causeTable.SetCursor(at)
 	}
 }
 
-// SelectedCause is the highlighted cause.
-func (f failureView) SelectedCause() (causeRow, bool) {
+// highlighted is the cause row under the highlight, in either mode.
+func (f failureView) highlighted() (causeRow, bool) {
 	i := f.causeTable.Cursor()
-	if f.mode != modeCauses || i < 0 || i >= len(f.causes) {
+	if i < 0 || i >= len(f.causes) {
 		return causeRow{}, false
 	}
 	return f.causes[i], true
+}
+
+// SelectedCause is the highlighted cause, while the causes are shown.
+func (f failureView) SelectedCause() (causeRow, bool) {
+	if f.mode != modeCauses {
+		return causeRow{}, false
+	}
+	return f.highlighted()
 }
 
 // MarkStale makes the next tick fetch the item list again.
@@ -265,21 +291,37 @@ func (f *failureView) SetSize(w, h int) {
 // cellPad is the room Styles.Table.Cell takes: one space each side.
 const cellPad = 2
 
+// Column widths of the tables: the cause is shown in full when the
+// terminal allows it, the loader name is capped, and the detail (or the
+// example) takes what is left and is the first to be cut.
+const (
+	// maxLoaderW caps the loader column of all failures; a longer name
+	// is cut with "…".
+	maxLoaderW = 20
+	// minDetailW and minItemW are what the detail and the item keep of
+	// the item table when the cause takes the rest.
+	minDetailW, minItemW = 16, 16
+	// minExampleW is what the example keeps of a cause table.
+	minExampleW = len("example")
+)
+
 // sizeItemColumns gives the cause column what the longest cause needs
-// (up to 40% of the width), then splits the rest between detail and item.
+// (leaving the detail and the item a few cells), then the item what it
+// needs of the rest, and the detail what is left.
 func (f *failureView) sizeItemColumns() {
 	const attemptsW = 8 // "attempts"
-	rest := max(f.width-4*cellPad-attemptsW, 12)
-	causeW := len("cause")
+	rest := max(f.width-4*cellPad-attemptsW, minDetailW+minItemW+len("cause"))
+	causeW, itemW := len("cause"), len("item")
 	for _, r := range f.rejections {
 		causeW = max(causeW, lipgloss.Width(oneLine(cmp.Or(r.Cause, r.Reason))))
+		itemW = max(itemW, lipgloss.Width(compactJSON(r.Item)))
 	}
-	causeW = min(causeW, rest*40/100)
-	detailW := (rest - causeW) * 45 / 100
+	causeW = min(causeW, rest-minDetailW-minItemW)
+	itemW = max(min(itemW, rest-causeW-minDetailW), minItemW)
 	f.table.SetColumns([]table.Column{
 		{Title: "cause", Width: causeW},
-		{Title: "detail", Width: detailW},
-		{Title: "item", Width: rest - causeW - detailW},
+		{Title: "detail", Width: rest - causeW - itemW},
+		{Title: "item", Width: itemW},
 		{Title: "attempts", Width: attemptsW},
 	})
 }
@@ -292,10 +334,11 @@ func causeColumns(all bool) int {
 	return 4
 }
 
-// sizeCauseColumns gives the cause its full width when the example
-// keeps a few cells, the numbers theirs, and the example what is left.
+// sizeCauseColumns gives the numbers their width, the loader (of all
+// failures) its name's up to maxLoaderW, the cause its full width up to
+// what leaves the example minExampleW, and the example what is left.
 func (f *failureView) sizeCauseColumns() {
-	const countW, shareW, minExample = 7, 5, 14
+	const countW, shareW = 7, 5
 	cols := causeColumns(f.all)
 	loaderW := 0
 	if f.all {
@@ -303,13 +346,14 @@ func (f *failureView) sizeCauseColumns() {
 		for _, r := range f.causes {
 			loaderW = max(loaderW, lipgloss.Width(r.loader))
 		}
+		loaderW = min(loaderW, maxLoaderW)
 	}
-	rest := max(f.width-cols*cellPad-countW-shareW-loaderW, 12)
+	rest := max(f.width-cols*cellPad-countW-shareW-loaderW, len("cause")+minExampleW)
 	causeW := len("cause")
 	for _, r := range f.causes {
 		causeW = max(causeW, lipgloss.Width(oneLine(r.Cause)))
 	}
-	causeW = min(causeW, rest-minExample)
+	causeW = min(causeW, rest-minExampleW)
 	columns := []table.Column{
 		{Title: "cause", Width: causeW},
 		{Title: "items", Width: countW},
@@ -381,12 +425,6 @@ func (f failureView) causesView() string {
 		return strings.Join(append(out, st.Muted.Render("no rejected items for "+who)), "\n")
 	}
 	out = append(out, f.causeTable.View(), "")
-	var hint string
-	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
-		hint = "rejected at the source: a retry reads the same bytes; fix the file"
-	} else if ok {
-		hint = "r retries the " + count(r.Count) + " items rejected with this cause"
-	}
 	var listed, rejected int64
 	for _, r := range f.causes {
 		listed += r.Count
@@ -398,12 +436,36 @@ func (f failureView) causesView() string {
 	} else {
 		rejected = f.loader.Rejected
 	}
+	var more, tab string
 	if other := rejected - listed; other > 0 {
-		hint += " · " + count(other) + " more under other causes"
+		more += " · " + count(other) + " more under other causes"
 	}
 	if !f.all {
-		hint += " · tab lists the items"
+		tab = " · tab lists the items"
 	}
+	var hint string
+	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
+		hint = "rejected at the source: a retry reads the same bytes; fix the file"
+	} else if ok {
+		// The hint names the cause r acts on, cut before the rest of
+		// the line is.
+		items := " items"
+		if r.Count == 1 {
+			items = " item"
+		}
+		lead := "r retries the " + count(r.Count) + items + " rejected with “"
+		cause := oneLine(r.Cause)
+		room := w - lipgloss.Width(lead+"”"+more)
+		if lipgloss.Width(cause) > room-lipgloss.Width(tab) {
+			// The key help says what tab does; the cause goes first.
+			tab = ""
+		}
+		if lipgloss.Width(cause) > room && room >= minCauseHint {
+			cause = ansi.Truncate(cause, room, "…")
+		}
+		hint = lead + cause + "”"
+	}
+	hint += more + tab
 	return strings.Join(append(out, st.Muted.Render(fit(hint, w))), "\n")
 }
 

@@ -163,7 +163,7 @@ func causesScene() scene {
 	return scene{
 		snap:  doneWithFailures(),
 		ready: "done in 41s",
-		steps: []step{{keys: []string{"tab", "tab", "tab", "enter"}, shown: "tab lists the items"}},
+		steps: []step{{keys: []string{"tab", "tab", "tab", "enter"}, shown: "failures of sessions"}},
 	}
 }
 
@@ -226,16 +226,20 @@ func TestGoldenHelp(t *testing.T) {
 // show what it is named after.
 func TestGoldenScenesDiffer(t *testing.T) {
 	for name, want := range map[string][]string{
-		"TestGoldenGridMidRun":           {"● running", "DEMO", "↻ retrying 1 (attempt 2)", "1,203 settled of 1,340 read", " · GET /products/871", "█"},
-		"TestGoldenGridMidRun80x24":      {"● running", "↓ 1 more row"},
-		"TestGoldenGridDoneWithFailures": {"✓ done", "done in 41s", "✗ 30 rejected", "✓ ok"},
-		"TestGoldenFailureView":          {"· causes", "OOM command not allowed when used memory > 'maxmemory'", "67%", "SET session:80", "tab lists the items"},
-		"TestGoldenFailureView80x24":     {"· causes", "share", "r retry this cause"},
-		"TestGoldenFailureView200x60":    {"· causes", "redis 10.0.0.5:6379: connection refused"},
-		"TestGoldenFailureItems":         {"· rejected items", "cause", "detail", "attempts", "row 3/30", "reason redis SET session:82"},
-		"TestGoldenAllFailures":          {"all failures", "loader", "sessions", "products", "timeout after 5s", "enter loader's failures"},
-		"TestGoldenWaitingForRedis":      {"⏸ waiting for Redis 12s", "connection refused"},
-		"TestGoldenHelp":                 {"shift+tab", "previous loader", "clear filter"},
+		"TestGoldenGridMidRun":                  {"● running", "DEMO", "↻ retrying 1 (attempt 2)", "1,203 settled of 1,340 read", " · GET /products/871", "█"},
+		"TestGoldenGridMidRun80x24":             {"● running", "↓ 1 more row"},
+		"TestGoldenGridDoneWithFailures":        {"✓ done", "done in 41s", "✗ 30 rejected", "✓ ok"},
+		"TestGoldenFailureView":                 {"· causes", "OOM command not allowed when used memory > 'maxmemory'", "67%", "SET session:80", "r retries the 20 items rejected with “OOM command not allowed when used memory > 'maxmemory'”"},
+		"TestGoldenFailureView80x24":            {"· causes", "share", "r retry this cause"},
+		"TestGoldenFailureView200x60":           {"· causes", "redis 10.0.0.5:6379: connection refused", "tab lists the items"},
+		"TestGoldenFailureItems":                {"· rejected items", "cause", "detail", "attempts", "row 3/30", "reason redis SET session:82"},
+		"TestGoldenAllFailures":                 {"all failures", "loader", "sessions", "products", "timeout after 5s", "enter loader's failures"},
+		"TestGoldenAllFailuresLongLoader80x24":  {"all failures", "catalogue-product-d…", "500 Internal Server Error", "503 Service Unavailable", "404 Not Found"},
+		"TestGoldenAllFailuresLongLoader120x40": {"catalogue-product-d…", "500 Internal Server Error", "dial tcp 10.20.30.40:443: connect: connection refused", "OOM command not allowed when used memory > 'maxmemory'"},
+		"TestGoldenFailureViewLongLoader80x24":  {"· cau…", "dial tcp 10.20.30.40:443: connect: connection refused", "timeout after 5s awaiting response headers"},
+		"TestGoldenFailureItems80x24":           {"· rejected items", "SET session:80", "attempts"},
+		"TestGoldenWaitingForRedis":             {"⏸ waiting for Redis 12s", "connection refused"},
+		"TestGoldenHelp":                        {"shift+tab", "previous loader", "clear filter"},
 	} {
 		b, err := readGolden(name)
 		if err != nil {
@@ -252,4 +256,58 @@ func TestGoldenScenesDiffer(t *testing.T) {
 func readGolden(name string) (string, error) {
 	b, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
 	return string(b), err
+}
+
+// longLoaderName is a loader name wider than any column should be.
+const longLoaderName = "catalogue-product-detail-pages-for-the-european-storefront-v2"
+
+// withLongLoader is a finished run whose first loader has a long name and
+// long causes with longer examples.
+func withLongLoader() warmup.Snapshot {
+	s := doneWithFailures()
+	const host = "GET https://catalogue.eu.shop.test/products/"
+	l := warmup.LoaderSnapshot{
+		Name: longLoaderName, Source: "catalogue.jsonl → catalogue.eu.shop.test",
+		Total: 2000, Read: 2000, Rejected: 206, Fulfilled: 1794, Done: true,
+		LastReason: host + "4711/detail: 500 Internal Server Error", LastCause: "500 Internal Server Error",
+		Causes: []warmup.CauseCount{
+			{Cause: "500 Internal Server Error", Stage: warmup.StageFetch, Count: 120, Example: host + "4711/detail?locale=de-DE&currency=EUR"},
+			{Cause: "503 Service Unavailable", Stage: warmup.StageFetch, Count: 64, Example: host + "88/detail?locale=fr-FR&currency=EUR"},
+			{Cause: "404 Not Found", Stage: warmup.StageFetch, Count: 11, Example: host + "9/detail?locale=it-IT&currency=EUR"},
+			{Cause: "timeout after 5s awaiting response headers", Stage: warmup.StageFetch, Count: 9, Example: host + "1203/detail?locale=es-ES"},
+			{Cause: "dial tcp 10.20.30.40:443: connect: connection refused", Stage: warmup.StageFetch, Count: 2, Example: host + "77/detail"},
+		},
+	}
+	s.Loaders = append([]warmup.LoaderSnapshot{l}, s.Loaders...)
+	return totals(s)
+}
+
+func TestGoldenAllFailuresLongLoader80x24(t *testing.T) {
+	runScene(t, scene{
+		snap:  withLongLoader(),
+		ready: "done in 41s",
+		steps: []step{{keys: []string{"f"}, shown: "all failures"}},
+	}, 80, 24)
+}
+
+func TestGoldenAllFailuresLongLoader120x40(t *testing.T) {
+	runScene(t, scene{
+		snap:  withLongLoader(),
+		ready: "done in 41s",
+		steps: []step{{keys: []string{"f"}, shown: "all failures"}},
+	}, 120, 40)
+}
+
+func TestGoldenFailureViewLongLoader80x24(t *testing.T) {
+	runScene(t, scene{
+		snap:  withLongLoader(),
+		ready: "done in 41s",
+		steps: []step{{keys: []string{"enter"}, shown: "failures of catalogue"}},
+	}, 80, 24)
+}
+
+func TestGoldenFailureItems80x24(t *testing.T) {
+	sc := causesScene()
+	sc.steps = append(sc.steps, step{keys: []string{"tab"}, shown: "row 1/30"})
+	runScene(t, sc, 80, 24)
 }

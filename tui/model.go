@@ -443,11 +443,31 @@ func (m Model) status() string {
 			st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + " · " +
 			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
 		if s.Rejected > 0 {
-			line += st.Muted.Render(" · r retries them")
+			line += st.Muted.Render(" · " + m.retryHint())
 		}
 		return line + st.Muted.Render(" · q quits")
 	}
 	return ""
+}
+
+// retryHint says what r retries in the final summary: every rejected
+// item, or in a filtered grid those of the loaders shown, as retry does.
+func (m Model) retryHint() string {
+	if m.screen != screenGrid || !m.grid.Filtered() {
+		return "r retries them"
+	}
+	shown := m.grid.Shown()
+	var rejected int64
+	for _, l := range shown {
+		rejected += l.Rejected
+	}
+	switch {
+	case rejected == 0:
+		return "nothing to retry in the loaders shown"
+	case len(shown) == 1:
+		return "r retries the " + count(rejected) + " rejected of the loader shown"
+	}
+	return "r retries the " + count(rejected) + " rejected of the " + plural(len(shown), "loader") + " shown"
 }
 
 // render lays the screen out: header, body, status line, help.

@@ -269,7 +269,7 @@ func TestFailureView(t *testing.T) {
 	v := d.view()
 	for _, want := range []string{"failures of sessions · causes", "cause", "items", "share", "example",
 		"OOM command not allowed when used memory > 'maxmemory'  20", "67%", "SET session:80",
-		"redis 10.0.0.5:6379: connection refused", "r retries the 20 items rejected with this cause"} {
+		"redis 10.0.0.5:6379: connection refused", "r retries the 20 items rejected with “OOM command not allowed when used memory > 'maxmemory'”"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("cause summary lacks %q:\n%s", want, v)
 		}
@@ -934,5 +934,106 @@ func TestFilteredRetryHelp(t *testing.T) {
 	d.press("/", "s", "e", "enter")
 	if v := d.view(); !strings.Contains(v, "r retry shown loaders") {
 		t.Fatalf("help with a filter does not say r retries the loaders shown:\n%s", v)
+	}
+}
+
+// causeCalls are the RetryCause calls so far.
+func (d *driver) causeCalls() []string {
+	d.eng.mu.Lock()
+	defer d.eng.mu.Unlock()
+	return slices.Clone(d.eng.causeCalls)
+}
+
+// The highlight of a cause table stays on its cause when the rows are
+// sorted anew, so that r retries the cause the user chose.
+func TestCauseHighlightFollowsItsCause(t *testing.T) {
+	d := start(t, withLongLoader(), 120, 40, Options{})
+	d.press("f", "down", "down", "down")
+	if v := d.view(); !strings.Contains(v, "r retries the 11 items rejected with “404 Not Found”") {
+		t.Fatalf("hint does not name the highlighted cause:\n%s", v)
+	}
+	// The 404s overtake every other cause: their row moves to the top.
+	s := withLongLoader()
+	s.Loaders[0].Causes[2].Count = 200
+	s.Loaders[0].Rejected += 189
+	d.eng.set(totals(s))
+	d.send(tickMsg{})
+	if v := d.view(); !strings.Contains(v, "r retries the 200 items rejected with “404 Not Found”") {
+		t.Fatalf("the highlight did not follow its cause:\n%s", v)
+	}
+	d.press("r")
+	if got, want := d.causeCalls(), []string{longLoaderName + ": 404 Not Found"}; !slices.Equal(got, want) {
+		t.Fatalf("RetryCause calls %q, want %q", got, want)
+	}
+}
+
+// A cause retried leaves the list; the highlight stays on its row
+// number, and the hint names the cause now there before r is pressed
+// again.
+func TestCauseRetriedLeavesTheList(t *testing.T) {
+	d := start(t, withLongLoader(), 120, 40, Options{})
+	d.press("enter", "down")
+	if v := d.view(); !strings.Contains(v, "r retries the 64 items rejected with “503 Service Unavailable”") {
+		t.Fatalf("hint does not name the highlighted cause:\n%s", v)
+	}
+	d.press("r")
+	s := withLongLoader()
+	s.State = warmup.StateRetrying
+	l := &s.Loaders[0]
+	l.Causes = slices.Delete(l.Causes, 1, 2)
+	l.Rejected -= 64
+	l.Retrying = 64
+	l.Done = false
+	d.eng.set(totals(s))
+	d.send(tickMsg{})
+	v := d.view()
+	if !strings.Contains(v, "r retries the 11 items rejected with “404 Not Found”") {
+		t.Fatalf("hint does not name the cause now highlighted:\n%s", v)
+	}
+	if got, want := d.causeCalls(), []string{longLoaderName + ": 503 Service Unavailable"}; !slices.Equal(got, want) {
+		t.Fatalf("RetryCause calls %q, want %q", got, want)
+	}
+}
+
+// In a filtered grid the final summary's retry hint counts what r
+// retries: the rejected items of the loaders shown.
+func TestFilteredRetryHint(t *testing.T) {
+	tests := []struct {
+		name, typed, want string
+		retried           int // what r then retries, 0 for nothing
+	}{
+		{"no filter", "", "✗ 34 rejected · r retries them", 34},
+		{"two loaders", "pr", "r retries the 3 rejected of the 2 loaders shown", 3},
+		{"one loader", "sess", "r retries the 30 rejected of the loader shown", 30},
+		{"none rejected", "users", "nothing to retry in the loaders shown", 0},
+		{"no match", "zzz", "nothing to retry in the loaders shown", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, doneWithFailures(), 120, 30, Options{})
+			if tc.typed != "" {
+				d.press("/")
+				d.typeText(tc.typed)
+				d.press("enter")
+			}
+			v := d.view()
+			if !strings.Contains(v, tc.want) {
+				t.Fatalf("status line lacks %q:\n%s", tc.want, v)
+			}
+			if tc.typed != "" && strings.Contains(v, "r retries them") {
+				t.Fatalf("a filtered grid says r retries every rejected item:\n%s", v)
+			}
+			d.press("r")
+			v = d.view()
+			if tc.retried == 0 {
+				if !strings.Contains(v, "nothing to retry") {
+					t.Fatalf("r retried something:\n%s", v)
+				}
+				return
+			}
+			if want := fmt.Sprintf("retrying %d rejected items", tc.retried); !strings.Contains(v, want) {
+				t.Fatalf("screen lacks %q after r:\n%s", want, v)
+			}
+		})
 	}
 }

@@ -29,15 +29,7 @@ const NodeTimeout = 2 * time.Second
 // cliPath returns redis-cli, or skips (fails under Require) the test.
 func cliPath(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("redis-cli")
-	if err != nil {
-		msg := "redis-cli not found: install the Debian package redis-tools to run this integration test"
-		if Require() {
-			t.Fatal(msg + " (CACHEWARM_REQUIRE_REDIS=1)")
-		}
-		t.Skip(msg)
-	}
-	return p
+	return lookPath(t, "redis-cli", "redis-tools")
 }
 
 // StartCluster starts masters nodes, each with replicasPerMaster

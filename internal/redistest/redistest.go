@@ -38,9 +38,16 @@ func Require() bool { return os.Getenv("CACHEWARM_REQUIRE_REDIS") == "1" }
 // the test when it is absent.
 func Path(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("redis-server")
+	return lookPath(t, "redis-server", "redis-server")
+}
+
+// lookPath returns the program bin, or skips the test naming the Debian
+// package that has it (fails under Require).
+func lookPath(t testing.TB, bin, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(bin)
 	if err != nil {
-		msg := "redis-server not found: install the Debian package redis-server to run this integration test"
+		msg := bin + " not found: install the Debian package " + pkg + " to run this integration test"
 		if Require() {
 			t.Fatal(msg + " (CACHEWARM_REQUIRE_REDIS=1)")
 		}

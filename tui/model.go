@@ -442,8 +442,8 @@ func (m Model) status() string {
 		line := st.Summary.Render("done in "+elapsed(s.Elapsed)) + " · " +
 			st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + " · " +
 			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
-		if s.Rejected > 0 {
-			line += st.Muted.Render(" · " + m.retryHint())
+		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
+			line += st.Muted.Render(" · " + hint)
 		}
 		return line + st.Muted.Render(" · q quits")
 	}
@@ -452,8 +452,13 @@ func (m Model) status() string {
 
 // retryHint says what r retries in the final summary: every rejected
 // item, or in a filtered grid those of the loaders shown, as retry does.
+// Elsewhere r retries the highlighted cause, which the view's own hint
+// names: the summary says nothing that could contradict it.
 func (m Model) retryHint() string {
-	if m.screen != screenGrid || !m.grid.Filtered() {
+	if m.screen != screenGrid {
+		return ""
+	}
+	if !m.grid.Filtered() {
 		return "r retries them"
 	}
 	shown := m.grid.Shown()

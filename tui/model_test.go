@@ -995,6 +995,19 @@ func TestCauseRetriedLeavesTheList(t *testing.T) {
 	}
 }
 
+// In a failure view r retries the highlighted cause: the final summary
+// does not say it retries every rejected item.
+func TestFailureViewSummaryDoesNotPromiseEveryRetry(t *testing.T) {
+	d := start(t, doneWithFailures(), 120, 30, Options{})
+	for _, key := range []string{"enter", "f"} {
+		d.press(key)
+		if v := d.view(); strings.Contains(v, "r retries them") || !strings.Contains(v, "done in") {
+			t.Fatalf("after %s the summary promises r retries every rejected item:\n%s", key, v)
+		}
+		d.press("esc")
+	}
+}
+
 // In a filtered grid the final summary's retry hint counts what r
 // retries: the rejected items of the loaders shown.
 func TestFilteredRetryHint(t *testing.T) {

@@ -63,10 +63,14 @@ func (h header) View() string {
 	}
 	items := rate(s.Rate) + " items/s"
 	line2 := strings.Join(append(parts, items, "elapsed "+elapsed(s.Elapsed)), "  ")
-	if len(h.history) > 0 && lipgloss.Width(line2)+headerSpark+1 <= w {
-		// The sparkline only where the counts leave room for it.
-		items = st.Spark.Render(sparkline(h.history, headerSpark)) + " " + items
-		line2 = strings.Join(append(parts, items, "elapsed "+elapsed(s.Elapsed)), "  ")
+	// The sparkline only where the counts leave room for it: a shorter
+	// one (the last seconds) on a narrow terminal.
+	for _, sw := range []int{headerSpark, headerSpark / 2} {
+		if len(h.history) > 0 && lipgloss.Width(line2)+sw+1 <= w {
+			items = st.Spark.Render(sparkline(h.history, sw)) + " " + items
+			line2 = strings.Join(append(parts, items, "elapsed "+elapsed(s.Elapsed)), "  ")
+			break
+		}
 	}
 	line2 = fit(line2, w)
 

@@ -131,7 +131,9 @@ func (f failureKeys) bindings() (retry, other key.Binding) {
 func (f failureKeys) ShortHelp() []key.Binding {
 	k := f.k
 	retry, other := f.bindings()
-	return []key.Binding{k.Up, k.Down, retry, other, k.Back, k.Help, k.Quit}
+	// Moving is in the full help (?), as on the grid: at 80 columns the
+	// short help must keep q.
+	return []key.Binding{retry, other, k.Back, k.Help, k.Quit}
 }
 
 // FullHelp implements help.KeyMap.

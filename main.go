@@ -233,12 +233,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer services.Close()
 
 	if f.dryRun {
-		out := &firstErrWriter{w: stdout}
+		out := headless.NewOutput(stdout, stderr)
 		if err := warmup.DryRun(cfg, out, 3); err != nil {
 			return fail(err)
 		}
-		if out.err != nil {
-			fmt.Fprintf(stderr, "cachewarm: writing stdout: %v\n", out.err)
+		if headless.OutputLost(out.Err()) {
 			return 1
 		}
 		return exitOK
@@ -435,22 +434,6 @@ func (s *signals) loop() {
 			return
 		}
 	}
-}
-
-// firstErrWriter keeps the first error writing to w, which printing
-// with fmt drops.
-type firstErrWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (f *firstErrWriter) Write(p []byte) (int, error) {
-	if f.err != nil {
-		return 0, f.err
-	}
-	n, err := f.w.Write(p)
-	f.err = err
-	return n, err
 }
 
 // errInterrupted is untilSignal's error when a signal came first.

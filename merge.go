@@ -61,7 +61,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	}
 	// As a run's: 0 only when every item of every shard was fulfilled,
 	// so that an alert on the merge's exit code fires when a shard's did.
-	if rep.Rejected > 0 || rep.NotStarted != 0 || rep.Interrupted || notStartedText(rep) != fmt.Sprint(rep.NotStarted) {
+	if rep.Rejected > 0 || rep.Interrupted || headless.TotalNotStarted(rep) != 0 {
 		return 1
 	}
 	return exitOK

@@ -32,16 +32,17 @@ type Printer interface {
 	OutputErr() error
 }
 
-// output guards a printer's Out. The first write error is kept and said
-// once on stderr, and later writes are dropped: a closed pipe or a full
-// disk must neither stop the run nor go unnoticed.
-type output struct {
+// Output guards a stdout: a printer's Out, or --dry-run's. The first
+// write error is kept and said once on stderr, and later writes are
+// dropped: a closed pipe or a full disk must neither stop the run nor go
+// unnoticed.
+type Output struct {
 	mu     sync.Mutex
 	w, err io.Writer
 	failed error
 }
 
-func (o *output) Write(p []byte) (int, error) {
+func (o *Output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.failed != nil {
@@ -55,7 +56,7 @@ func (o *output) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (o *output) warn(err error) {
+func (o *Output) warn(err error) {
 	if o.err == nil {
 		return
 	}
@@ -76,11 +77,16 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func (o *output) error() error {
+// Err is the first write error, if any: from then on nothing more was
+// written.
+func (o *Output) Err() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.failed
 }
+
+// NewOutput guards w; its first write error is said on errw.
+func NewOutput(w, errw io.Writer) *Output { return &Output{w: w, err: errw} }
 
 // OutputLost says whether err, a Printer's OutputErr, lost output the
 // user asked for: a reader that closed the pipe (`| head`) chose to
@@ -91,18 +97,18 @@ func OutputLost(err error) bool {
 
 // Plain prints progress lines on Err and a per-loader table on Out.
 type Plain struct {
-	out *output
+	out *Output
 	Err io.Writer
 }
 
 // NewPlain returns a Plain printer writing its table to out and its
 // progress to errw.
 func NewPlain(out, errw io.Writer) *Plain {
-	return &Plain{out: &output{w: out, err: errw}, Err: errw}
+	return &Plain{out: NewOutput(out, errw), Err: errw}
 }
 
 // OutputErr implements Printer.
-func (p *Plain) OutputErr() error { return p.out.error() }
+func (p *Plain) OutputErr() error { return p.out.Err() }
 
 // progressEvery is the interval between progress lines.
 const progressEvery = time.Second
@@ -172,7 +178,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 	if rep.Shard != nil {
 		state = "shard " + rep.Shard.String() + " " + state
 	}
-	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected, notStarted(totalNotStarted(rep)))
+	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected, notStarted(TotalNotStarted(rep)))
 	if retryCanHelp(rep) {
 		what := "the rejected and not-started items"
 		for _, l := range rep.Loaders {
@@ -227,7 +233,7 @@ func Table(w io.Writer, rep *warmup.Report) {
 	for _, l := range rep.Loaders {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, col(l.FulfilledBefore), l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
 	}
-	fmt.Fprintf(tw, "TOTAL\t\t%d\t%s%d\t%s\t\t\t\n", rep.Fulfilled, col(rep.FulfilledBefore), rep.Rejected, notStarted(totalNotStarted(rep)))
+	fmt.Fprintf(tw, "TOTAL\t\t%d\t%s%d\t%s\t\t\t\n", rep.Fulfilled, col(rep.FulfilledBefore), rep.Rejected, notStarted(TotalNotStarted(rep)))
 	tw.Flush()
 }
 
@@ -256,9 +262,9 @@ func whereAtSource(rs []warmup.Rejection) string {
 	return strings.Join(at, ", ")
 }
 
-// totalNotStarted is -1 when some loader's count is unknown (the rest of
+// TotalNotStarted is -1 when some loader's count is unknown (the rest of
 // a file), else the sum.
-func totalNotStarted(rep *warmup.Report) int64 {
+func TotalNotStarted(rep *warmup.Report) int64 {
 	var n int64
 	for _, l := range rep.Loaders {
 		if l.NotStarted < 0 {
@@ -321,7 +327,7 @@ func fmtMS(ms float64) string {
 // JSON prints NDJSON events on Out: one "rejected" per rejected item, one
 // "loader_done" per loader, and a final "summary".
 type JSON struct {
-	out *output
+	out *Output
 	mu  sync.Mutex
 	enc *json.Encoder
 }
@@ -329,12 +335,12 @@ type JSON struct {
 // NewJSON returns a JSON printer writing events to out; a failure to
 // write them is said once on errw.
 func NewJSON(out, errw io.Writer) *JSON {
-	o := &output{w: out, err: errw}
+	o := NewOutput(out, errw)
 	return &JSON{out: o, enc: json.NewEncoder(o)}
 }
 
 // OutputErr implements Printer.
-func (j *JSON) OutputErr() error { return j.out.error() }
+func (j *JSON) OutputErr() error { return j.out.Err() }
 
 type rejectedEvent struct {
 	Event  string `json:"event"`
@@ -388,6 +394,6 @@ func (j *JSON) Progress(ctx context.Context, _ func() warmup.Snapshot) { <-ctx.D
 
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
-	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: totalNotStarted(rep),
+	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: TotalNotStarted(rep),
 		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard})
 }

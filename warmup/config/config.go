@@ -96,6 +96,11 @@ type Loader struct {
 	Key   *Template
 	Fetch *FetchSpec
 	TTL   time.Duration
+	// Mode says which keys are written: all (ModeOverwrite), only absent
+	// ones (ModeMissing), or absent ones and those with less than
+	// ExpireBelow left (ModeExpiring).
+	Mode        Mode
+	ExpireBelow time.Duration
 	// Concurrency is the loader's own cap (0 = only the shared limit).
 	Concurrency int
 	// Rate is the most items started per second (0 = unlimited).
@@ -159,6 +164,8 @@ type rawLoader struct {
 		AllowEmpty bool              `toml:"allow_empty"`
 	} `toml:"fetch"`
 	TTL         any    `toml:"ttl"`
+	Mode        string `toml:"mode"`
+	ExpireBelow any    `toml:"expire_below"`
 	Concurrency *int64 `toml:"concurrency"`
 	Rate        string `toml:"rate"`
 }
@@ -671,6 +678,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		l.Fetch = f
 	}
 	l.TTL = v.ttl(p("ttl"), r.TTL, cfg.Run.TTL)
+	l.Mode, l.ExpireBelow = v.mode(n, r, l.TTL)
 	l.Concurrency = v.integer(p("concurrency"), r.Concurrency, 0, 1)
 	if l.Concurrency > MaxConcurrency {
 		v.fail(p("concurrency"), "at most %d, got %d", MaxConcurrency, l.Concurrency)
@@ -683,6 +691,56 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		l.Rate = rate
 	}
 	return l
+}
+
+// Mode says which of a loader's keys are written.
+type Mode string
+
+// The modes a loader may have.
+const (
+	// ModeOverwrite writes every key, whatever is there.
+	ModeOverwrite Mode = "overwrite"
+	// ModeMissing writes only keys that are not there.
+	ModeMissing Mode = "missing"
+	// ModeExpiring writes keys that are not there or expire within
+	// Loader.ExpireBelow.
+	ModeExpiring Mode = "expiring"
+)
+
+// mode validates loader n's mode and expire_below. ttl is the loader's:
+// a key written without one never expires, so "expiring" would leave it
+// alone for ever; and a threshold at or above the ttl would find every
+// key it just wrote expiring again.
+func (v *validator) mode(n int, r *rawLoader, ttl time.Duration) (Mode, time.Duration) {
+	p := func(field string) string { return fmt.Sprintf("loader[%d].%s", n, field) }
+	m := Mode(v.expand(p("mode"), r.Mode, false))
+	switch m {
+	case "":
+		m = ModeOverwrite
+	case ModeOverwrite, ModeMissing, ModeExpiring:
+	default:
+		v.fail(p("mode"), "unknown mode %q (use \"overwrite\", \"missing\" or \"expiring\")", m)
+		return ModeOverwrite, 0
+	}
+	if m != ModeExpiring {
+		if r.ExpireBelow != nil {
+			v.fail(p("expire_below"), "expire_below goes with mode = \"expiring\"")
+		}
+		return m, 0
+	}
+	if r.ExpireBelow == nil {
+		v.fail(p("mode"), "mode \"expiring\" needs expire_below, e.g. expire_below = \"10m\"")
+		return m, 0
+	}
+	below := v.duration(p("expire_below"), r.ExpireBelow, 0, false)
+	switch {
+	case below == 0:
+	case ttl == 0:
+		v.fail(p("expire_below"), "keys written with no ttl never expire: set a ttl, or use mode = \"missing\"")
+	case below >= ttl:
+		v.fail(p("expire_below"), "must be below the loader's ttl (%s), or every run rewrites every key", ttl)
+	}
+	return m, below
 }
 
 // itemsFile validates loader n's items file: a file the run can read

@@ -146,6 +146,14 @@ func TestConfigErrorPaths(t *testing.T) {
 		{"syntax error in an inline table", second + "fetch = { url = \"http://x\"\n", "config.toml:8: loader[2].fetch: inline table is incomplete"},
 		{"syntax error in a header", "[run\n" + first, "config.toml:1: column 5: expected ']' to close table name"},
 		{"key defined twice", second + "key = \"again\"\n", "config.toml:8: loader[2].key: key key is already defined"},
+		{"unknown mode", first + "mode = \"skip\"\n", `config.toml:5: loader[1].mode: unknown mode "skip" (use "overwrite", "missing" or "expiring")`},
+		{"expiring without a threshold", second + "mode = \"expiring\"\n", `config.toml:8: loader[2].mode: mode "expiring" needs expire_below, e.g. expire_below = "10m"`},
+		{"a threshold without expiring", first + "mode = \"missing\"\nexpire_below = \"10m\"\n", `config.toml:6: loader[1].expire_below: expire_below goes with mode = "expiring"`},
+		{"a threshold at the ttl", first + "mode = \"expiring\"\nttl = \"10m\"\nexpire_below = \"10m\"\n",
+			"config.toml:7: loader[1].expire_below: must be below the loader's ttl (10m0s), or every run rewrites every key"},
+		{"expiring keys that never expire", first + "mode = \"expiring\"\nttl = \"0\"\nexpire_below = \"1m\"\n",
+			`config.toml:7: loader[1].expire_below: keys written with no ttl never expire: set a ttl, or use mode = "missing"`},
+		{"a threshold that is no duration", first + "mode = \"expiring\"\nexpire_below = \"soon\"\n", `config.toml:6: loader[1].expire_below: invalid duration "soon" `},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,8 +193,8 @@ rate = "120/m"
 		t.Errorf("run defaults: %+v", cfg.Run)
 	}
 	l := cfg.Loaders[0]
-	if l.TTL != 30*time.Minute || l.Concurrency != 4 || l.Rate != 2 {
-		t.Errorf("loader: ttl %v conc %d rate %v", l.TTL, l.Concurrency, l.Rate)
+	if l.TTL != 30*time.Minute || l.Concurrency != 4 || l.Rate != 2 || l.Mode != config.ModeOverwrite {
+		t.Errorf("loader: ttl %v conc %d rate %v mode %q", l.TTL, l.Concurrency, l.Rate, l.Mode)
 	}
 	if !filepath.IsAbs(l.Items.File) || !strings.HasSuffix(l.Items.File, filepath.Join("sub", "p.jsonl")) {
 		t.Errorf("file %q not resolved against the config's folder", l.Items.File)

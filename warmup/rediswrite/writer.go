@@ -9,11 +9,20 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Op is one SET waiting to be written.
+// Op is one command waiting to be sent: a write (SET) or a check that
+// reads a key's state before anything is fetched.
 type Op struct {
+	// Cmd is the command; the zero value is SET Key Value PX TTL.
+	Cmd   Cmd
 	Key   string
 	Value []byte
 	TTL   time.Duration
+	// Warm is set before Done when the key was there already and the
+	// write left it alone (CmdSetNX).
+	Warm bool
+	// Got is a check's integer reply, set before Done: EXISTS's count,
+	// PTTL's milliseconds (-2 no key, -1 no expiry).
+	Got int64
 	// Tag is the caller's: Done gets the Op back with it.
 	Tag any
 	// Took is how long the Op's pipeline took, set before Done.
@@ -142,7 +151,7 @@ func (w *Writer) end(err error) {
 
 func (w *Writer) run(ctx context.Context) {
 	batch := make([]*Op, 0, w.opts.Batch)
-	cmds := make([]*redis.StatusCmd, 0, w.opts.Batch)
+	cmds := make([]redis.Cmder, 0, w.opts.Batch)
 	for {
 		w.turn.Lock()
 		batch = w.next(ctx, batch[:0])
@@ -220,7 +229,7 @@ func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
 }
 
 // flush sends batch as one pipeline and reports every Op's outcome.
-func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd) []*redis.StatusCmd {
+func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []redis.Cmder {
 	if w.opts.Ready != nil {
 		if err := w.opts.Ready(ctx); err != nil {
 			for _, op := range batch {
@@ -233,7 +242,7 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	defer cancel()
 	pipe := w.rdb.Pipeline()
 	for _, op := range batch {
-		cmds = append(cmds, pipe.Set(pctx, op.Key, op.Value, op.TTL))
+		cmds = append(cmds, op.queue(pctx, pipe))
 	}
 	var wait *redis.IntCmd
 	if w.opts.Replicas > 0 {
@@ -244,10 +253,11 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	_, execErr := pipe.Exec(pctx)
 	took := time.Since(sent)
 	waitErr := w.replicated(wait)
+	failed := wholeFailure(cmds, execErr)
 	for i, op := range batch {
 		op.Took = took
-		err := replyErr(cmds[i], execErr)
-		if err == nil {
+		err := op.read(cmds[i], failed)
+		if err == nil && op.wrote() {
 			err = waitErr
 		}
 		w.opts.Done(op, withSlot(err, op.Key))
@@ -271,21 +281,17 @@ func (w *Writer) replicated(wait *redis.IntCmd) error {
 	return nil
 }
 
-// replyErr is nil only when the command's own reply was OK. A pipeline
-// that failed as a whole can leave commands with no error and no reply
-// (go-redis does when re-authentication fails): they get the pipeline's
-// error. A cluster pipeline whose context ends while it waits to retry
-// one node's commands sets that error on every command, those another
-// node already answered OK included: the reply is what counts.
-func replyErr(cmd *redis.StatusCmd, execErr error) error {
-	if cmd.Val() == "OK" {
+// wholeFailure is Exec's error when the pipeline failed as a whole, nil
+// when every command was answered: Exec's error is then the first error
+// reply, some command's own, which says nothing about the others.
+func wholeFailure(cmds []redis.Cmder, execErr error) error {
+	if execErr == nil || errors.Is(execErr, redis.Nil) {
 		return nil
 	}
-	if err := cmd.Err(); err != nil {
-		return err
+	for _, c := range cmds {
+		if c.Err() == execErr {
+			return nil
+		}
 	}
-	if execErr != nil && !errors.Is(execErr, redis.Nil) {
-		return execErr
-	}
-	return errNoReply
+	return execErr
 }

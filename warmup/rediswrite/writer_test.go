@@ -42,8 +42,49 @@ func TestReplyErrOnlyOKIsSuccess(t *testing.T) {
 			cmd := redis.NewStatusCmd(ctx, "set", "k", "v")
 			cmd.SetVal(tc.val)
 			cmd.SetErr(tc.cmdErr)
-			if got := replyErr(cmd, tc.execErr); !errors.Is(got, tc.want) {
-				t.Fatalf("replyErr = %v, want %v", got, tc.want)
+			op := &Op{}
+			if got := op.read(cmd, wholeFailure([]redis.Cmder{cmd}, tc.execErr)); !errors.Is(got, tc.want) {
+				t.Fatalf("read = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A check's integer cannot tell "no reply" from 0: a pipeline that failed
+// as a whole fails it, while another command's error reply in the same
+// pipeline (that command's own outcome) does not.
+func TestReadIntFailsWithItsPipeline(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("WRONGPASS from the pipeline")
+	oom := proto("OOM command not allowed")
+	tests := []struct {
+		name    string
+		val     int64
+		cmdErr  error
+		other   error
+		execErr error
+		want    error
+		got     int64
+	}{
+		{"a reply", 7, nil, nil, nil, nil, 7},
+		{"no reply, pipeline failed", 0, nil, nil, boom, boom, 0},
+		{"another command's error reply", 1, nil, oom, oom, nil, 1},
+		{"own error", 0, io.EOF, nil, io.EOF, io.EOF, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := redis.NewIntCmd(ctx, "pttl", "k")
+			cmd.SetVal(tc.val)
+			cmd.SetErr(tc.cmdErr)
+			other := redis.NewStatusCmd(ctx, "set", "o", "v")
+			other.SetErr(tc.other)
+			op := &Op{Cmd: CmdPTTL, Got: -99}
+			err := op.read(cmd, wholeFailure([]redis.Cmder{other, cmd}, tc.execErr))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("read = %v, want %v", err, tc.want)
+			}
+			if err == nil && op.Got != tc.got {
+				t.Fatalf("Got = %d, want %d", op.Got, tc.got)
 			}
 		})
 	}
@@ -199,5 +240,48 @@ func TestWriterEndedContextFailsEverything(t *testing.T) {
 	}
 	if n := srv.Client.DBSize(context.Background()).Val(); n != 0 {
 		t.Fatalf("%d keys written after the context ended", n)
+	}
+}
+
+// Checks and writes share pipelines, each Op read from its own reply:
+// NX leaves a key that was there (Warm) and writes one that was not;
+// EXISTS and PTTL say what Redis said, -1 and -2 included.
+func TestWriterCmds(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	srv.Client.Set(ctx, "old", "app", time.Minute)
+	srv.Client.Set(ctx, "forever", "app", 0)
+	ops := []*Op{
+		{Cmd: CmdSetNX, Key: "old", Value: []byte("warmer"), TTL: time.Hour},
+		{Cmd: CmdSetNX, Key: "new", Value: []byte("warmer"), TTL: time.Hour},
+		{Cmd: CmdExists, Key: "forever"},
+		{Cmd: CmdExists, Key: "absent"},
+		{Cmd: CmdPTTL, Key: "old"},
+		{Cmd: CmdPTTL, Key: "forever"},
+		{Cmd: CmdPTTL, Key: "absent"},
+	}
+	ops[0].Got, ops[1].Got = 5, 5
+	for k, err := range collect(t, srv.Client, ops) {
+		if err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+	}
+	if !ops[0].Warm || ops[1].Warm {
+		t.Errorf("Warm = %v, %v; want true for the key that was there, false for the new one", ops[0].Warm, ops[1].Warm)
+	}
+	if v := srv.Client.Get(ctx, "old").Val(); v != "app" {
+		t.Errorf("old = %q, want the app's value left alone", v)
+	}
+	if v := srv.Client.Get(ctx, "new").Val(); v != "warmer" {
+		t.Errorf("new = %q, want written", v)
+	}
+	if ops[2].Got != 1 || ops[3].Got != 0 {
+		t.Errorf("EXISTS = %d, %d; want 1, 0", ops[2].Got, ops[3].Got)
+	}
+	if ms := ops[4].Got; ms <= 0 || ms > time.Minute.Milliseconds() {
+		t.Errorf("PTTL old = %d, want within a minute", ms)
+	}
+	if ops[5].Got != -1 || ops[6].Got != -2 {
+		t.Errorf("PTTL = %d, %d; want -1 (no expiry), -2 (no key)", ops[5].Got, ops[6].Got)
 	}
 }

@@ -53,8 +53,8 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	}
 	rep := m.Report
 	headless.Table(stdout, rep)
-	fmt.Fprintf(stderr, "cachewarm: merged shards %s of %d: %d fulfilled, %d rejected, %s not started\n",
-		joinInts(rep.Merged.Shards), rep.Merged.N, rep.Fulfilled, rep.Rejected, notStartedText(rep))
+	fmt.Fprintf(stderr, "cachewarm: merged shards %s of %d: %d fulfilled%s, %d rejected, %s not started\n",
+		joinInts(rep.Merged.Shards), rep.Merged.N, rep.Fulfilled, headless.WarmNote(rep.Warm), rep.Rejected, notStartedText(rep))
 	if miss := rep.Merged.Missing; len(miss) > 0 {
 		fmt.Fprintf(stderr, "cachewarm: missing shards of %d: %s (no report given): their items are in no count\n", rep.Merged.N, joinInts(miss))
 		return 1

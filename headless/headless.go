@@ -133,8 +133,8 @@ func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
 			if s.RedisDown > 0 {
 				state = fmt.Sprintf("waiting for Redis %s (%s)", s.RedisDown.Round(time.Second), s.RedisCause)
 			}
-			fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d fulfilled, %d rejected, %d pending, %.0f items/s\n",
-				s.Elapsed.Seconds(), state, s.Fulfilled, s.Rejected, s.Pending, s.Rate)
+			fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d fulfilled%s, %d rejected, %d pending, %.0f items/s\n",
+				s.Elapsed.Seconds(), state, s.Fulfilled, WarmNote(s.Warm), s.Rejected, s.Pending, s.Rate)
 		}
 	}
 }
@@ -178,7 +178,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 	if rep.Shard != nil {
 		state = "shard " + rep.Shard.String() + " " + state
 	}
-	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, rep.Rejected, notStarted(TotalNotStarted(rep)))
+	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled%s, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, WarmNote(rep.Warm), rep.Rejected, notStarted(TotalNotStarted(rep)))
 	if retryCanHelp(rep) {
 		what := "the rejected and not-started items"
 		for _, l := range rep.Loaders {
@@ -192,6 +192,15 @@ func (p *Plain) Final(rep *warmup.Report) {
 	if rep.RejectedAtSource > 0 {
 		fmt.Fprintf(p.Err, "cachewarm: %d rejected at the source need a fixed file: --retry-from carries them over, and exits 1, until then\n", rep.RejectedAtSource)
 	}
+}
+
+// WarmNote says how many of the fulfilled items were already warm, when
+// any were: " (12 already warm)", to follow "N fulfilled".
+func WarmNote(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d already warm)", n)
 }
 
 // retryCanHelp says whether --retry-from of rep can get more items in:
@@ -219,21 +228,27 @@ func Table(w io.Writer, rep *warmup.Report) {
 	for _, l := range rep.Loaders {
 		before = before || l.FulfilledBefore > 0
 	}
-	col := func(n int64) string {
-		if !before {
+	// Items left alone because their key was warm are fulfilled too; the
+	// column says how many, when a run left any.
+	warm := rep.Warm > 0
+	col := func(show bool, n int64) string {
+		if !show {
 			return ""
 		}
 		return fmt.Sprintf("%d\t", n)
 	}
 	head := "LOADER\tSOURCE\tFULFILLED\t"
+	if warm {
+		head += "WARM\t"
+	}
 	if before {
 		head += "BEFORE\t"
 	}
 	fmt.Fprintln(tw, head+"REJECTED\tNOT STARTED\tP50\tP95\t")
 	for _, l := range rep.Loaders {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, col(l.FulfilledBefore), l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s%s%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, col(warm, l.Warm), col(before, l.FulfilledBefore), l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
 	}
-	fmt.Fprintf(tw, "TOTAL\t\t%d\t%s%d\t%s\t\t\t\n", rep.Fulfilled, col(rep.FulfilledBefore), rep.Rejected, notStarted(TotalNotStarted(rep)))
+	fmt.Fprintf(tw, "TOTAL\t\t%d\t%s%s%d\t%s\t\t\t\n", rep.Fulfilled, col(warm, rep.Warm), col(before, rep.FulfilledBefore), rep.Rejected, notStarted(TotalNotStarted(rep)))
 	tw.Flush()
 }
 
@@ -352,6 +367,7 @@ type loaderEvent struct {
 	Event      string  `json:"event"`
 	Loader     string  `json:"loader"`
 	Fulfilled  int64   `json:"fulfilled"`
+	Warm       int64   `json:"warm"`
 	Rejected   int64   `json:"rejected"`
 	NotStarted int64   `json:"not_started"`
 	P50ms      float64 `json:"p50_ms"`
@@ -361,6 +377,7 @@ type loaderEvent struct {
 type summaryEvent struct {
 	Event       string        `json:"event"`
 	Fulfilled   int64         `json:"fulfilled"`
+	Warm        int64         `json:"warm"`
 	Rejected    int64         `json:"rejected"`
 	AtSource    int64         `json:"rejected_at_source"`
 	NotStarted  int64         `json:"not_started"`
@@ -383,7 +400,7 @@ func (j *JSON) Hooks() warmup.Options {
 			j.emit(rejectedEvent{Event: "rejected", Loader: loader, Rejection: r})
 		},
 		OnLoaderDone: func(l warmup.LoaderSnapshot) {
-			j.emit(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Rejected: l.Rejected, NotStarted: l.NotStarted,
+			j.emit(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, NotStarted: l.NotStarted,
 				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000})
 		},
 	}
@@ -394,6 +411,6 @@ func (j *JSON) Progress(ctx context.Context, _ func() warmup.Snapshot) { <-ctx.D
 
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
-	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: TotalNotStarted(rep),
+	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Warm: rep.Warm, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: TotalNotStarted(rep),
 		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard})
 }

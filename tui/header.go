@@ -54,7 +54,7 @@ func (h header) View() string {
 	line1 := spread(left, state, w)
 
 	parts := []string{
-		st.Fulfilled.Render(symFulfilled + " " + count(s.Fulfilled) + " fulfilled"),
+		st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + warmCount(st, s.Warm),
 		st.Rejected.Render(symRejected + " " + count(s.Rejected) + " rejected"),
 		st.Pending.Render(count(s.Pending) + " pending"),
 	}

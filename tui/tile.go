@@ -195,7 +195,7 @@ func (t tile) countsLine(iw int) string {
 	if l.Rejected > 0 {
 		rej = st.Rejected
 	}
-	long := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)+" fulfilled") + "  " +
+	long := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)+" fulfilled") + warmCount(st, l.Warm) + "  " +
 		rej.Render(symRejected+" "+count(l.Rejected)+" rejected")
 	if l.NotStarted != 0 {
 		unstarted := "rest"
@@ -210,6 +210,15 @@ func (t tile) countsLine(iw int) string {
 	short := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + "  " +
 		rej.Render(symRejected+" "+count(l.Rejected))
 	return fit(short, iw)
+}
+
+// warmCount is how many of the fulfilled items were already warm (their
+// key there, left alone), when any were: " (1,204 warm)".
+func warmCount(st Styles, n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return st.Muted.Render(" (" + count(n) + " warm)")
 }
 
 // reasonLine is the latest rejection still standing: its cause in full,

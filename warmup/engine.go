@@ -166,7 +166,10 @@ type loaderRun struct {
 	// snapshot reads read = fulfilled + rejected + in flight exactly.
 	mu                                  sync.Mutex
 	read, fulfilled, rejected, retrying int64
-	rejections                          []Rejection
+	// warm counts the fulfilled items whose key was there already and
+	// was left alone (mode missing or expiring).
+	warm       int64
+	rejections []Rejection
 	// causes count the rejections by cause, so that snapshots list them
 	// without reading every rejection.
 	causes                map[string]*causeTally
@@ -179,6 +182,12 @@ type loaderRun struct {
 	// --retry-from chain.
 	fulfilledBefore int64
 	doneReported    bool
+
+	// checked holds the items whose check found their key cold, until
+	// the dispatcher starts their fetch; dispatching says it runs.
+	checkedMu   sync.Mutex
+	checked     []*item
+	dispatching bool
 }
 
 func newLoaderRun(l *config.Loader) *loaderRun {

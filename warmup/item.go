@@ -37,8 +37,14 @@ type item struct {
 	// holdsBody says x holds a unit of the run's bound on fetched bodies
 	// (fetching, or fetched and waiting for its write).
 	holdsBody bool
-	op        rediswrite.Op
-	settled   atomic.Bool
+	// checked says the check before fetching (mode missing or expiring)
+	// found the key cold: x is to be fetched and written.
+	checked bool
+	// checkCounted says the check began the attempt that the fetch or
+	// write now continues: begun counts it once.
+	checkCounted bool
+	op           rediswrite.Op
+	settled      atomic.Bool
 }
 
 // newItem is a zeroed item for lr, recycled when it can be: a bulk load
@@ -65,11 +71,20 @@ func (e *Engine) startItem(x *item) {
 	e.attempt(x, e.goFetch)
 }
 
-// attempt starts x's next attempt: a fetch, run by fetch once a fetch
-// slot is taken, or the write of the value x already has, once the rate
-// limit allows. An item the run stopped waiting for is rejected
-// "interrupted".
+// attempt starts x's next attempt: the check of its key when its mode
+// asks for one, a fetch, run by fetch once a fetch slot is taken, or the
+// write of the value x already has, once the rate limit allows. An item
+// the run stopped waiting for is rejected "interrupted".
 func (e *Engine) attempt(x *item, fetch func(*item)) {
+	if x.needsCheck() {
+		if e.stopCtx.Err() != nil {
+			e.reject(x, interrupted())
+			return
+		}
+		x.begun()
+		e.submit(x)
+		return
+	}
 	if x.needsFetch() {
 		if !e.acquireFetch(x) {
 			e.reject(x, interrupted())
@@ -277,8 +292,12 @@ func (e *Engine) write(x *item) {
 // begun counts an attempt and shows retries' attempt numbers. A fetch's
 // latency runs from here; a write's is its pipeline's.
 func (x *item) begun() {
-	x.attempts++
-	x.tries++
+	if x.checkCounted {
+		x.checkCounted = false
+	} else {
+		x.attempts++
+		x.tries++
+	}
 	if x.needsFetch() {
 		x.start = time.Now()
 	}
@@ -293,27 +312,35 @@ func (x *item) begun() {
 	}
 }
 
-// submit hands x's SET to the writer; written gets the outcome.
+// submit hands x's next command, its check or its write, to the writer;
+// written gets the outcome.
 func (e *Engine) submit(x *item) {
-	x.op = rediswrite.Op{Key: x.key, Value: x.value, TTL: x.lr.cfg.TTL, Tag: x}
+	x.op = rediswrite.Op{Cmd: x.command(), Key: x.key, TTL: x.lr.cfg.TTL, Tag: x}
+	if !x.op.Cmd.IsCheck() {
+		x.op.Value = x.value
+	}
 	e.w.Submit(&x.op)
 }
 
-// written is the writer's report on one SET: the reply to its own
-// command, or why there was none.
+// written is the writer's report on one command: the reply to it, or why
+// there was none.
 func (e *Engine) written(op *rediswrite.Op, err error) {
 	x := op.Tag.(*item)
 	defer e.recoverItem(x)
 	switch rediswrite.Classify(err) {
 	case rediswrite.OK:
-		e.fulfil(x)
+		if op.Cmd.IsCheck() {
+			e.afterCheck(x)
+			return
+		}
+		e.fulfil(x, op.Warm)
 	case rediswrite.Interrupted:
 		e.reject(x, interrupted())
 	case rediswrite.Unavailable:
-		x.last = e.writeFailure(x.key, err)
+		x.last = e.writeFailure(op, err)
 		e.gate.hold(x, err)
 	default:
-		e.failed(x, e.writeFailure(x.key, err))
+		e.failed(x, e.writeFailure(op, err))
 	}
 }
 
@@ -380,19 +407,26 @@ func (e *Engine) sleep(d time.Duration) bool {
 	}
 }
 
-// fulfil settles x as written.
-func (e *Engine) fulfil(x *item) {
+// fulfil settles x as written, or as already warm: its key was there
+// and was left alone. A warm item's latency is not a write's: it stays
+// out of the histogram.
+func (e *Engine) fulfil(x *item, warm bool) {
 	if !x.settled.CompareAndSwap(false, true) {
 		return
 	}
 	lr := x.lr
-	took := x.op.Took
-	if x.fetched {
-		took = time.Since(x.start)
+	if !warm {
+		took := x.op.Took
+		if x.fetched {
+			took = time.Since(x.start)
+		}
+		lr.hist.observe(took, 1)
 	}
-	lr.hist.observe(took, 1)
 	lr.mu.Lock()
 	lr.fulfilled++
+	if warm {
+		lr.warm++
+	}
 	if x.retry {
 		lr.retrying--
 	}

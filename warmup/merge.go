@@ -123,6 +123,7 @@ func (m *Merge) add() {
 		k := sr.Shard.K
 		rep.Merged.Shards = append(rep.Merged.Shards, k)
 		rep.Fulfilled += sr.Fulfilled
+		rep.Warm += sr.Warm
 		rep.Rejected += sr.Rejected
 		rep.RejectedAtSource += sr.RejectedAtSource
 		rep.FulfilledBefore += sr.FulfilledBefore
@@ -165,6 +166,7 @@ func (m *Merge) add() {
 // shard's.
 func addLoader(ml *LoaderReport, l *LoaderTotals, k int) {
 	ml.Fulfilled += l.Fulfilled
+	ml.Warm += l.Warm
 	ml.Rejected += l.Rejected
 	ml.RejectedAtSource += l.RejectedAtSource
 	ml.FulfilledBefore += l.FulfilledBefore

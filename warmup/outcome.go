@@ -135,11 +135,11 @@ func interrupted() *itemError {
 	return &itemError{stage: StageInterrupted, msg: "interrupted", cause: "interrupted"}
 }
 
-// writeFailure is why a SET of key failed: "redis SET key: cause", the
-// cause naming the Redis when it did not answer.
-func (e *Engine) writeFailure(key string, err error) *itemError {
+// writeFailure is why op failed: "redis SET key: cause", the cause
+// naming the Redis when it did not answer.
+func (e *Engine) writeFailure(op *rediswrite.Op, err error) *itemError {
 	class := rediswrite.Classify(err)
-	ie := failure(StageRedis, "redis SET "+key, e.redisCause(err))
+	ie := failure(StageRedis, "redis "+op.Cmd.String()+" "+op.Key, e.redisCause(err))
 	ie.transient = class == rediswrite.Retry || class == rediswrite.Unavailable
 	return ie
 }

@@ -28,7 +28,11 @@ type Report struct {
 // ReportTotals are a report's fields before its loaders.
 type ReportTotals struct {
 	Fulfilled int64 `json:"fulfilled"`
-	Rejected  int64 `json:"rejected"`
+	// Warm counts the fulfilled items whose key was there already and
+	// was left alone (mode "missing" or "expiring"); a report written
+	// before modes existed reads as 0.
+	Warm     int64 `json:"warm"`
+	Rejected int64 `json:"rejected"`
 	// RejectedAtSource counts the rejected items that no retry can get
 	// in (a malformed line): the file must be fixed.
 	RejectedAtSource int64 `json:"rejected_at_source"`
@@ -67,7 +71,9 @@ type LoaderTotals struct {
 	Name      string `json:"name"`
 	Source    string `json:"source"`
 	Fulfilled int64  `json:"fulfilled"`
-	Rejected  int64  `json:"rejected"`
+	// Warm counts the fulfilled items left alone, their key warm.
+	Warm     int64 `json:"warm"`
+	Rejected int64 `json:"rejected"`
 	// RejectedAtSource counts the rejected items that no retry can get
 	// in (a malformed line): the file must be fixed.
 	RejectedAtSource int64 `json:"rejected_at_source"`
@@ -95,6 +101,7 @@ func (e *Engine) Report() *Report {
 	s := e.Snapshot()
 	rep := &Report{ReportTotals: ReportTotals{
 		Fulfilled:   s.Fulfilled,
+		Warm:        s.Warm,
 		Rejected:    s.Rejected,
 		NotStarted:  s.NotStarted,
 		Interrupted: e.Interrupted(),
@@ -129,7 +136,7 @@ func (e *Engine) Report() *Report {
 		rep.FulfilledBefore += before
 		rep.RejectedAtSource += atSource
 		rep.Loaders = append(rep.Loaders, LoaderReport{LoaderTotals: LoaderTotals{
-			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Rejected: l.Rejected, RejectedAtSource: atSource,
+			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, RejectedAtSource: atSource,
 			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
 			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError, Causes: l.Causes,
 		}, RejectedItems: items})

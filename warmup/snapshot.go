@@ -52,7 +52,10 @@ type Snapshot struct {
 	// time in between is not counted).
 	Elapsed   time.Duration
 	Fulfilled int64
-	Rejected  int64
+	// Warm counts the fulfilled items whose key was there already and
+	// was left alone (a loader's mode "missing" or "expiring").
+	Warm     int64
+	Rejected int64
 	// Pending counts items read and not settled, plus items known to
 	// come (lists, ranges) not read yet.
 	Pending int64
@@ -75,7 +78,10 @@ type LoaderSnapshot struct {
 	Total     int64
 	Read      int64
 	Fulfilled int64
-	Rejected  int64
+	// Warm counts the fulfilled items whose key was there already and
+	// was left alone: part of Fulfilled, never fetched.
+	Warm     int64
+	Rejected int64
 	// InFlight counts items read and not settled: being fetched, written,
 	// waiting for a retry or for Redis.
 	InFlight int64
@@ -151,6 +157,7 @@ func (e *Engine) Snapshot() Snapshot {
 		ls.Waiting = closed && !ls.Done
 		s.Loaders[i] = ls
 		s.Fulfilled += ls.Fulfilled
+		s.Warm += ls.Warm
 		s.Rejected += ls.Rejected
 		s.Pending += ls.InFlight
 		if ls.Total > ls.Read && !ls.SourceRead {
@@ -216,6 +223,7 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 	ls := LoaderSnapshot{Name: lr.cfg.Name, Source: lr.source}
 	ls.Total = lr.total.Load()
 	ls.Read, ls.Fulfilled, ls.Rejected, ls.Retrying = lr.read, lr.fulfilled, lr.rejected, lr.retrying
+	ls.Warm = lr.warm
 	ls.InFlight = lr.read - lr.fulfilled - lr.rejected
 	if ls.Retrying > 0 {
 		ls.RetryAttempt = int(lr.retryAttempt.Load())

@@ -48,21 +48,23 @@ func TestMergeReports(t *testing.T) {
 	stopped.Loaders[0].NotStarted = -1
 	stopped.Loaders[0].Resume = &source.Resume{Next: 60, Remaining: -1}
 	stopped.Loaders[0].Causes = []CauseCount{{Cause: "503 Service Unavailable", Stage: StageFetch, Count: 1}}
+	stopped.Warm, stopped.Loaders[0].Warm = 3, 3
 	other := shardReport(0, 3, 10)
+	other.Warm, other.Loaders[0].Warm = 4, 4
 	other.Loaders[0].Causes = []CauseCount{{Cause: "404 Not Found", Stage: StageFetch, Count: 1}, {Cause: "503 Service Unavailable", Stage: StageFetch, Count: 1}}
 	m, err := MergeReports(writeReports(t, stopped, other))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep := m.Report
-	if rep.Fulfilled != 15 || rep.Rejected != 2 || !rep.Interrupted || rep.Shard != nil {
+	if rep.Fulfilled != 15 || rep.Warm != 7 || rep.Rejected != 2 || !rep.Interrupted || rep.Shard != nil {
 		t.Fatalf("totals %+v", rep.ReportTotals)
 	}
 	if !slices.Equal(rep.Merged.Shards, []int{0, 2}) || !slices.Equal(rep.Merged.Missing, []int{1}) || rep.Merged.N != 3 {
 		t.Fatalf("merged %+v", rep.Merged)
 	}
 	l := rep.Loaders[0]
-	if l.Fulfilled != 15 || l.Rejected != 2 || l.NotStarted != -1 || l.P95ms != 2 || l.Resume != nil ||
+	if l.Fulfilled != 15 || l.Warm != 7 || l.Rejected != 2 || l.NotStarted != -1 || l.P95ms != 2 || l.Resume != nil ||
 		len(l.Resumes) != 1 || l.Resumes[0].Shard != 2 || l.Resumes[0].Next != 60 {
 		t.Fatalf("loader %+v", l.LoaderTotals)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,4 +198,103 @@ func TestModeCheckIsPartOfTheAttempt(t *testing.T) {
 	if rep.Fulfilled != 1 || rep.Warm != 1 || o.count("/p/1") != 3 {
 		t.Fatalf("after the retry: fulfilled %d (warm %d), /p/1 fetched %d times; want 1 (1), 3", rep.Fulfilled, rep.Warm, o.count("/p/1"))
 	}
+}
+
+// Redis killed while keys are being checked: the checks wait out the
+// outage like writes (no attempt spent, retries = 0), the run completes,
+// the application's keys are untouched, and a warm key is never fetched.
+// Not restarted, the run stops; --retry-from finishes it the same way.
+func TestModeChecksWaitOutARedisOutage(t *testing.T) {
+	for _, restart := range []bool{true, false} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+			var pre []seeded
+			for i := 2; i <= 600; i += 2 {
+				pre = append(pre, seeded{key: "m:" + strconv.Itoa(i), value: "app", ttl: time.Hour})
+				pre = append(pre, seeded{key: "e:" + strconv.Itoa(i), value: "app", ttl: time.Hour})
+			}
+			seed(t, srv, pre)
+			killed := make(chan struct{})
+			var served int
+			o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, _ *http.Request) {
+				fmt.Fprint(w, "origin "+strings.TrimPrefix(path, "/p/"))
+			})
+			o.Config.Handler = wrapCount(o.Config.Handler, func() {
+				if served++; served == 40 {
+					srv.Kill()
+					close(killed)
+				}
+			})
+			wait := map[bool]string{true: "60s", false: "1s"}[restart]
+			cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+concurrency = 4
+retries = 0
+timeout = "1s"
+redis_wait = %q
+[[loader]]
+name = "m"
+items = { range = [1, 600] }
+key = "m:{{.}}"
+ttl = "1h"
+mode = "missing"
+fetch = { url = "%s/p/{{.}}" }
+[[loader]]
+name = "e"
+items = { range = [1, 600] }
+key = "e:{{.}}"
+ttl = "1h"
+mode = "expiring"
+expire_below = "10m"
+`, wait, o.URL), nil, nil)
+			eng := startAgainst(t, srv, cfg, warmup.Options{})
+			<-killed
+			if restart {
+				waitState(t, eng, warmup.StateWaiting)
+				srv.Restart()
+			}
+			eng.Wait()
+			rep := eng.Report()
+			checkExact(t, eng, rep)
+			if !restart {
+				if rep.Stopped == "" {
+					t.Fatalf("run not stopped: %+v", rep.ReportTotals)
+				}
+				srv.Restart()
+				waitPing(t, srv)
+				eng, rep = retryFrom(t, cfg, rep)
+				checkExact(t, eng, rep)
+			}
+			if eng.ExitCode() != 0 {
+				t.Fatalf("exit %d: %s", eng.ExitCode(), firstRejections(t, rep))
+			}
+			checkUntouched(t, srv, pre)
+			// A body fetched before the run gave up is fetched again by
+			// --retry-from: a report keeps items, not bodies.
+			most := map[bool]int{true: 1, false: 2}[restart]
+			for i := 1; i <= 600; i++ {
+				hits := o.count("/p/" + strconv.Itoa(i))
+				if i%2 == 0 && hits != 0 || hits > most {
+					t.Errorf("/p/%d fetched %d times", i, hits)
+				}
+			}
+			checkKeyspace(t, srv, "m:%d", 600, func(i int) string {
+				if i%2 == 0 {
+					return "app"
+				}
+				return fmt.Sprintf("origin %d", i)
+			})
+		})
+	}
+}
+
+// wrapCount calls count (serialised) before h serves each request.
+func wrapCount(h http.Handler, count func()) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		count()
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 }

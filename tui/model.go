@@ -440,7 +440,7 @@ func (m Model) status() string {
 		return st.Stopping.Render(symStopping + " stopping: in-flight items settle, then cachewarm quits · q again quits now")
 	case s.State == warmup.StateDone:
 		line := st.Summary.Render("done in "+elapsed(s.Elapsed)) + " · " +
-			st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + " · " +
+			st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + warmCount(st, s.Warm) + " · " +
 			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
 		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
 			line += st.Muted.Render(" · " + hint)

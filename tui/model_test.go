@@ -815,6 +815,20 @@ func TestTileWithoutRejectionsShowsNoReason(t *testing.T) {
 	}
 }
 
+// Items left alone because their key was warm are counted apart, on the
+// loader's tile and in the header.
+func TestWarmCountShows(t *testing.T) {
+	s := doneWithFailures()
+	s.Loaders[0].Warm = 1204
+	s = totals(s)
+	s.Warm = 1204
+	d := start(t, s, 120, 30, Options{})
+	v := d.view()
+	if n := strings.Count(v, "(1,204 warm)"); n != 3 {
+		t.Fatalf("warm count shown %d times, want on the tile, in the header and in the summary:\n%s", n, v)
+	}
+}
+
 // isTick reports whether cmd delivers a tick within a tick's interval.
 func isTick(cmd tea.Cmd) bool {
 	if cmd == nil {

@@ -207,9 +207,12 @@ func (t tile) countsLine(iw int) string {
 	if lipgloss.Width(long) <= iw {
 		return long
 	}
-	short := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + "  " +
+	short := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + warmCount(st, l.Warm) + "  " +
 		rej.Render(symRejected+" "+count(l.Rejected))
-	return fit(short, iw)
+	if lipgloss.Width(short) <= iw || l.Warm == 0 {
+		return fit(short, iw)
+	}
+	return fit(st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled))+"  "+rej.Render(symRejected+" "+count(l.Rejected)), iw)
 }
 
 // warmCount is how many of the fulfilled items were already warm (their

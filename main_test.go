@@ -345,13 +345,15 @@ fetch = { url = "https://api.example.com/p/{{.id}}?key=${CW_TEST_TOKEN}" }
 name = "r"
 items = { range = [1, 100] }
 key = "r:{{.}}"
+mode = "expiring"
+expire_below = "5m"
 `, srv.URL()), map[string]string{"p.jsonl": "{\"id\":7}\n"})
 	t.Setenv("CW_TEST_TOKEN", "tok-very-secret")
 	code, stdout, stderr := cli(t, "--config", cfg, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"SET p:7 ← GET https://api.example.com/p/7?key=***", "SET r:1 = 1", "SET r:3 = 3"} {
+	for _, want := range []string{"SET p:7 ← GET https://api.example.com/p/7?key=***", "SET r:1 = 1", "SET r:3 = 3", "r (range 1..100, ttl 1h0m0s, mode expiring below 5m0s)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, stdout)
 		}

@@ -15,7 +15,7 @@ import (
 func DryRun(cfg *config.Config, w io.Writer, n int) error {
 	var b strings.Builder
 	for _, l := range cfg.Loaders {
-		fmt.Fprintf(w, "%s (%s, ttl %s)\n", l.Name, describeLoader(l), fmtTTL(l.TTL))
+		fmt.Fprintf(w, "%s (%s, ttl %s%s)\n", l.Name, describeLoader(l), fmtTTL(l.TTL), describeMode(l))
 		src, err := source.Open(l.Items, nil)
 		if err != nil {
 			return fmt.Errorf("loader %s: %w", l.Name, err)
@@ -77,4 +77,16 @@ func fmtTTL(d time.Duration) string {
 		return "none"
 	}
 	return d.String()
+}
+
+// describeMode names a loader's mode when it is not the default:
+// ", mode missing", ", mode expiring below 10m".
+func describeMode(l *config.Loader) string {
+	switch l.Mode {
+	case config.ModeMissing:
+		return ", mode missing"
+	case config.ModeExpiring:
+		return ", mode expiring below " + fmtTTL(l.ExpireBelow)
+	}
+	return ""
 }

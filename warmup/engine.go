@@ -109,6 +109,9 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 	e.budget = semaphore.NewWeighted(budgetFor(cfg, wo))
 	for _, l := range cfg.Loaders {
 		lr := newLoaderRun(l)
+		if l.Fetch != nil && l.Mode != config.ModeOverwrite {
+			lr.ahead = semaphore.NewWeighted(int64(aheadFor(wo)))
+		}
 		e.loaders = append(e.loaders, lr)
 		e.byName[l.Name] = lr
 	}
@@ -130,6 +133,16 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 // asks, or the writer's default, never tied to run.concurrency.
 func writerOptions(cfg *config.Config) rediswrite.Options {
 	return rediswrite.Options{Batch: cfg.Redis.Pipeline, Pipelines: 4, Timeout: cfg.Run.Timeout}
+}
+
+// aheadFor is how many of a loader's items may be checked and not yet
+// fetching: one pipeline's worth, so that checks of warm keys fill
+// pipelines while cold ones wait for their fetch.
+func aheadFor(wo rediswrite.Options) int {
+	if wo.Batch > 0 {
+		return wo.Batch
+	}
+	return rediswrite.DefaultBatch
 }
 
 // budgetFor is how many items may be read and unsettled at once: two per
@@ -188,6 +201,11 @@ type loaderRun struct {
 	checkedMu   sync.Mutex
 	checked     []*item
 	dispatching bool
+	// ahead bounds the items of a loader that checks and fetches that are
+	// checked and not yet fetching: checks run at most this far ahead of
+	// the fetches, so that a check is fresh when its fetch starts, and a
+	// stop finds few items between the two. nil for other loaders.
+	ahead *semaphore.Weighted
 }
 
 func newLoaderRun(l *config.Loader) *loaderRun {

@@ -43,8 +43,11 @@ type item struct {
 	// checkCounted says the check began the attempt that the fetch or
 	// write now continues: begun counts it once.
 	checkCounted bool
-	op           rediswrite.Op
-	settled      atomic.Bool
+	// holdsAhead says x holds a unit of its loader's bound on items
+	// checked and not yet fetching.
+	holdsAhead bool
+	op         rediswrite.Op
+	settled    atomic.Bool
 }
 
 // newItem is a zeroed item for lr, recycled when it can be: a bulk load
@@ -77,7 +80,7 @@ func (e *Engine) startItem(x *item) {
 // the run stopped waiting for is rejected "interrupted".
 func (e *Engine) attempt(x *item, fetch func(*item)) {
 	if x.needsCheck() {
-		if e.stopCtx.Err() != nil {
+		if !e.acquireAhead(x) {
 			e.reject(x, interrupted())
 			return
 		}
@@ -207,6 +210,7 @@ func (e *Engine) acquireFetch(x *item) bool {
 		}
 		return false
 	}
+	x.releaseAhead()
 	return true
 }
 
@@ -476,6 +480,7 @@ func (e *Engine) settle(x *item) {
 	if x.holdsBody {
 		e.bodies.Release(1)
 	}
+	x.releaseAhead()
 	*x = item{}
 	e.items.Put(x)
 	e.budget.Release(1)

@@ -63,7 +63,9 @@ func (e *Engine) afterCheck(x *item) {
 	}
 	x.checked, x.checkCounted = true, true
 	if !x.needsFetch() && x.lr.limiter == nil {
-		e.attempt(x, nil)
+		// The check began this item's attempt: a graceful stop lets an
+		// attempt in flight settle, and its write is all that is left.
+		e.write(x)
 		return
 	}
 	x.lr.queueChecked(e, x)
@@ -107,4 +109,27 @@ func (e *Engine) dispatchChecked(lr *loaderRun) {
 func (e *Engine) startChecked(x *item) {
 	defer e.recoverItem(x)
 	e.attempt(x, e.goFetch)
+}
+
+// acquireAhead takes a unit of x's loader's bound on items checked ahead
+// of their fetch, waiting while it is used up; false when the run was
+// stopped.
+func (e *Engine) acquireAhead(x *item) bool {
+	if x.lr.ahead == nil || x.holdsAhead {
+		return e.stopCtx.Err() == nil
+	}
+	if x.lr.ahead.Acquire(e.stopCtx, 1) != nil {
+		return false
+	}
+	x.holdsAhead = true
+	return true
+}
+
+// releaseAhead gives back x's unit of that bound: its fetch is starting,
+// or it settled.
+func (x *item) releaseAhead() {
+	if x.holdsAhead {
+		x.lr.ahead.Release(1)
+		x.holdsAhead = false
+	}
 }

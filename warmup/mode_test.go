@@ -298,3 +298,37 @@ func wrapCount(h http.Handler, count func()) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// Checks run at most one pipeline (redis.pipeline) ahead of a loader's
+// fetches: while the origin holds every fetch, no more items are read
+// than that plus the fetches, and a stop rejects no more than that as
+// interrupted; the rest is not started.
+func TestModeChecksRunOnePipelineAhead(t *testing.T) {
+	srv := redistest.Start(t)
+	release := make(chan struct{})
+	o := newOrigin(t, func(_ string, _ int, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		fmt.Fprint(w, "origin")
+	})
+	cfg := loadConfig(t, "[redis]\npipeline = 10\n[run]\nconcurrency = 2\n[[loader]]\nname = \"p\"\nitems = { range = [1, 1000] }\nkey = \"p:{{.}}\"\nmode = \"missing\"\nfetch = { url = \""+o.URL+"/p/{{.}}\" }\n", nil, nil)
+	eng := startAgainst(t, srv, cfg, warmup.Options{})
+	deadline := time.Now().Add(10 * time.Second)
+	for eng.Snapshot().Loaders[0].Read < 12 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	// 2 fetching, 10 checked ahead, and the one the feeder holds.
+	if read := eng.Snapshot().Loaders[0].Read; read > 13 {
+		t.Errorf("%d items read while 2 fetches hang, want at most 13", read)
+	}
+	eng.Stop()
+	close(release)
+	eng.Wait()
+	rep := eng.Report()
+	checkExact(t, eng, rep)
+	if rep.Rejected > 11 || rep.NotStarted < 980 {
+		t.Fatalf("%d rejected, %d not started; want at most 11 rejected (interrupted), the rest not started", rep.Rejected, rep.NotStarted)
+	}
+}

@@ -10,9 +10,13 @@
 // where not started is known from the source's resume point without a
 // record per item.
 //
-//   - Fulfilled means the reply to that item's own SET was OK. A pipeline
-//     that fails as a whole fails every command in it.
-//   - Every item takes one path: source → key (and URL) → optional fetch →
+//   - Fulfilled means the reply to that item's own SET was OK, or, for a
+//     loader whose mode leaves warm keys alone, the reply to its own
+//     check (EXISTS, PTTL) or SET NX said the key was warm: fulfilled
+//     (already warm), counted apart. A pipeline that fails as a whole
+//     fails every command in it.
+//   - Every item takes one path: source → key (and URL) → optional check
+//     (mode.go) → optional fetch →
 //     the one pipelined writer (package rediswrite) → outcome, with one
 //     retry loop (Engine.failed) for first passes, retries (Retry) and
 //     --retry-from (StartFrom).

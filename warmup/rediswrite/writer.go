@@ -9,11 +9,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Op is one SET waiting to be written.
+// Op is one command waiting to be written: a SET, or what its Cmd says.
 type Op struct {
+	// Cmd is what the Op writes; the zero value is SET Key Value PX TTL.
+	Cmd   Cmd
 	Key   string
 	Value []byte
-	TTL   time.Duration
+	// Fields are a CmdHash's field and value pairs, in order.
+	Fields []string
+	TTL    time.Duration
 	// Tag is the caller's: Done gets the Op back with it.
 	Tag any
 	// Took is how long the Op's pipeline took, set before Done.
@@ -142,7 +146,7 @@ func (w *Writer) end(err error) {
 
 func (w *Writer) run(ctx context.Context) {
 	batch := make([]*Op, 0, w.opts.Batch)
-	cmds := make([]*redis.StatusCmd, 0, w.opts.Batch)
+	cmds := make([]redis.Cmder, 0, w.opts.Batch)
 	for {
 		w.turn.Lock()
 		batch = w.next(ctx, batch[:0])
@@ -198,7 +202,7 @@ func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
 	for n < len(w.queue) && len(batch) < w.opts.Batch && (size < w.opts.MaxBytes || len(batch) == 0) {
 		op := w.queue[n]
 		batch = append(batch, op)
-		size += len(op.Value)
+		size += op.size()
 		n++
 	}
 	// The rest stays where it is: moving it to the front would copy the
@@ -220,7 +224,7 @@ func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
 }
 
 // flush sends batch as one pipeline and reports every Op's outcome.
-func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd) []*redis.StatusCmd {
+func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []redis.Cmder {
 	if w.opts.Ready != nil {
 		if err := w.opts.Ready(ctx); err != nil {
 			for _, op := range batch {
@@ -233,7 +237,7 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	defer cancel()
 	pipe := w.rdb.Pipeline()
 	for _, op := range batch {
-		cmds = append(cmds, pipe.Set(pctx, op.Key, op.Value, op.TTL))
+		cmds = append(cmds, op.queue(pctx, pipe))
 	}
 	var wait *redis.IntCmd
 	if w.opts.Replicas > 0 {
@@ -246,7 +250,7 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	waitErr := w.replicated(wait)
 	for i, op := range batch {
 		op.Took = took
-		err := replyErr(cmds[i], execErr)
+		err := op.result(cmds[i], execErr)
 		if err == nil {
 			err = waitErr
 		}
@@ -277,8 +281,8 @@ func (w *Writer) replicated(wait *redis.IntCmd) error {
 // error. A cluster pipeline whose context ends while it waits to retry
 // one node's commands sets that error on every command, those another
 // node already answered OK included: the reply is what counts.
-func replyErr(cmd *redis.StatusCmd, execErr error) error {
-	if cmd.Val() == "OK" {
+func replyErr(cmd redis.Cmder, execErr error) error {
+	if replied(cmd) == "OK" {
 		return nil
 	}
 	if err := cmd.Err(); err != nil {
@@ -288,4 +292,16 @@ func replyErr(cmd *redis.StatusCmd, execErr error) error {
 		return execErr
 	}
 	return errNoReply
+}
+
+// replied is the status reply a command got, "" when it got another.
+func replied(cmd redis.Cmder) string {
+	switch c := cmd.(type) {
+	case *redis.StatusCmd:
+		return c.Val()
+	case *redis.Cmd:
+		s, _ := c.Val().(string)
+		return s
+	}
+	return ""
 }

@@ -202,7 +202,7 @@ func (g *gate) rejectHeld(x *item) {
 		g.e.reject(x, &itemError{stage: StageInterrupted, msg: msg, cause: msg})
 		return
 	}
-	g.e.reject(x, failure(StageRedis, "redis SET "+x.key, cause+" (gave up waiting for Redis)"))
+	g.e.reject(x, failure(StageRedis, x.writing(), cause+" (gave up waiting for Redis)"))
 }
 
 // state says whether the gate is closed, since when, and why.

@@ -18,8 +18,11 @@ type item struct {
 	lr       *loaderRun
 	src      source.Item
 	key, url string
-	// value is what is written: the fetched body, or the item itself.
-	value    []byte
+	// value is what is written: the fetched body, or the item itself,
+	// or the value template's output.
+	value []byte
+	// fields are a hash loader's field and value pairs, from value.
+	fields   []string
 	fetched  bool
 	attempts int
 	// retry marks an item of a Retry pass: it counts in lr.retrying.
@@ -112,7 +115,7 @@ func (e *Engine) prepare(x *item) bool {
 		return ok
 	}
 	x.value = it.StringValue()
-	return true
+	return e.shape(x)
 }
 
 // render renders t over x's item; when that fails it rejects x, at the
@@ -225,6 +228,9 @@ func (e *Engine) fetchAttempt(x *item) {
 		return
 	}
 	x.value, x.fetched = body, true
+	if !e.shape(x) {
+		return
+	}
 	e.submit(x)
 }
 
@@ -293,10 +299,21 @@ func (x *item) begun() {
 	}
 }
 
-// submit hands x's SET to the writer; written gets the outcome.
+// submit hands x's write to the writer; written gets the outcome.
 func (e *Engine) submit(x *item) {
 	x.op = rediswrite.Op{Key: x.key, Value: x.value, TTL: x.lr.cfg.TTL, Tag: x}
+	if x.fields != nil {
+		x.op.Cmd, x.op.Fields = rediswrite.CmdHash, x.fields
+	}
 	e.w.Submit(&x.op)
+}
+
+// writing names x's write in a reason: "redis SET key", "redis HSET key".
+func (x *item) writing() string {
+	if x.lr.cfg.Type == config.TypeHash {
+		return "redis HSET " + x.key
+	}
+	return "redis SET " + x.key
 }
 
 // written is the writer's report on one SET: the reply to its own
@@ -310,10 +327,10 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 	case rediswrite.Interrupted:
 		e.reject(x, interrupted())
 	case rediswrite.Unavailable:
-		x.last = e.writeFailure(x.key, err)
+		x.last = e.writeFailure(x, err)
 		e.gate.hold(x, err)
 	default:
-		e.failed(x, e.writeFailure(x.key, err))
+		e.failed(x, e.writeFailure(x, err))
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 func DryRun(cfg *config.Config, w io.Writer, n int) error {
 	var b strings.Builder
 	for _, l := range cfg.Loaders {
-		fmt.Fprintf(w, "%s (%s, ttl %s%s)\n", l.Name, describeLoader(l), fmtTTL(l.TTL), describeMode(l))
+		fmt.Fprintf(w, "%s (%s, ttl %s%s%s)\n", l.Name, describeLoader(l), fmtTTL(l.TTL), describeMode(l), cfg.Secrets().Redact(describeValue(l)))
 		src, err := source.Open(l.Items, nil)
 		if err != nil {
 			return fmt.Errorf("loader %s: %w", l.Name, err)
@@ -45,7 +45,7 @@ func DryRun(cfg *config.Config, w io.Writer, n int) error {
 				fmt.Fprintf(w, "rejected: key template: %s\n", err)
 				continue
 			}
-			fmt.Fprintf(w, "SET %s", key)
+			fmt.Fprintf(w, "%s %s", writeVerb(l), key)
 			if l.Fetch != nil {
 				u, err := l.Fetch.URL.Execute(v, &b)
 				if err != nil {
@@ -55,7 +55,11 @@ func DryRun(cfg *config.Config, w io.Writer, n int) error {
 				fmt.Fprintf(w, " ← GET %s\n", cfg.Secrets().Redact(u))
 				continue
 			}
-			val := string(it.StringValue())
+			val, err := dryValue(l, &it)
+			if err != nil {
+				fmt.Fprintf(w, " rejected: %s\n", cfg.Secrets().Redact(err.Error()))
+				continue
+			}
 			if len(val) > 120 {
 				val = val[:117] + "..."
 			}
@@ -89,4 +93,53 @@ func describeMode(l *config.Loader) string {
 		return ", mode expiring below " + fmtTTL(l.ExpireBelow)
 	}
 	return ""
+}
+
+// writeVerb is the command a loader's writes read as: SET, or HSET for a
+// hash.
+func writeVerb(l *config.Loader) string {
+	if l.Type == config.TypeHash {
+		return "HSET"
+	}
+	return "SET"
+}
+
+// describeValue says what a loader stores when it is not the body or
+// the item as a string: ", hash", ", value {{.body.data}}".
+func describeValue(l *config.Loader) string {
+	var s string
+	if l.Type == config.TypeHash {
+		s = ", hash"
+	}
+	if l.Value != nil {
+		s += ", value " + l.Value.Text
+	}
+	return s
+}
+
+// dryValue is what a loader that fetches nothing would store for it: the
+// item or its value template's output, and for a hash its fields.
+func dryValue(l *config.Loader, it *source.Item) (string, error) {
+	val := it.StringValue()
+	if l.Value != nil {
+		var err error
+		if val, err = renderValue(l.Value, it, nil, false); err != nil {
+			return "", fmt.Errorf("value template: %w", err)
+		}
+	}
+	if l.Type != config.TypeHash {
+		return string(val), nil
+	}
+	fields, err := hashFields(val)
+	if err != nil {
+		return "", fmt.Errorf("hash: %w", err)
+	}
+	var b strings.Builder
+	for i := 0; i < len(fields); i += 2 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%q", fields[i], fields[i+1])
+	}
+	return b.String(), nil
 }

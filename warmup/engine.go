@@ -161,6 +161,9 @@ func budgetFor(cfg *config.Config, wo rediswrite.Options) int64 {
 type loaderRun struct {
 	cfg    *config.Loader
 	source string
+	// readsBody says the value template may read .body: only then is a
+	// fetched body decoded for it.
+	readsBody bool
 
 	// total is the number of items the loader's source holds in this run
 	// when known, else -1.
@@ -210,6 +213,7 @@ type loaderRun struct {
 
 func newLoaderRun(l *config.Loader) *loaderRun {
 	lr := &loaderRun{cfg: l, source: describeLoader(l), reviver: &source.Reviver{}}
+	lr.readsBody = l.Value != nil && l.Value.ReadsBody()
 	// A CSV file's header is read now, for retries; should that fail,
 	// the run's own reading of the file will say why.
 	if rv, err := source.NewReviver(l.Items); err == nil {

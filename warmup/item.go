@@ -18,8 +18,11 @@ type item struct {
 	lr       *loaderRun
 	src      source.Item
 	key, url string
-	// value is what is written: the fetched body, or the item itself.
-	value    []byte
+	// value is what is written: the fetched body, or the item itself,
+	// or the value template's output.
+	value []byte
+	// fields are a hash loader's field and value pairs, from value.
+	fields   []string
 	fetched  bool
 	attempts int
 	// retry marks an item of a Retry pass: it counts in lr.retrying.
@@ -130,7 +133,7 @@ func (e *Engine) prepare(x *item) bool {
 		return ok
 	}
 	x.value = it.StringValue()
-	return true
+	return e.shape(x)
 }
 
 // render renders t over x's item; when that fails it rejects x, at the
@@ -244,6 +247,9 @@ func (e *Engine) fetchAttempt(x *item) {
 		return
 	}
 	x.value, x.fetched = body, true
+	if !e.shape(x) {
+		return
+	}
 	e.submit(x)
 }
 
@@ -321,7 +327,7 @@ func (x *item) begun() {
 func (e *Engine) submit(x *item) {
 	x.op = rediswrite.Op{Cmd: x.command(), Key: x.key, TTL: x.lr.cfg.TTL, Tag: x}
 	if !x.op.Cmd.IsCheck() {
-		x.op.Value = x.value
+		x.op.Value, x.op.Fields = x.value, x.fields
 	}
 	e.w.Submit(&x.op)
 }

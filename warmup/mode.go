@@ -29,13 +29,20 @@ func (x *item) needsCheck() bool {
 // writes with NX even after a check found the key absent: the
 // application may have written it since, and its value wins.
 func (x *item) command() rediswrite.Cmd {
-	mode := x.lr.cfg.Mode
-	switch {
-	case x.needsCheck() && mode == config.ModeMissing:
-		return rediswrite.CmdExists
-	case x.needsCheck():
+	missing := x.lr.cfg.Mode == config.ModeMissing
+	if x.needsCheck() {
+		if missing {
+			return rediswrite.CmdExists
+		}
 		return rediswrite.CmdPTTL
-	case mode == config.ModeMissing:
+	}
+	hash := x.lr.cfg.Type == config.TypeHash
+	switch {
+	case hash && missing:
+		return rediswrite.CmdHashNX
+	case hash:
+		return rediswrite.CmdHash
+	case missing:
 		return rediswrite.CmdSetNX
 	}
 	return rediswrite.CmdSet

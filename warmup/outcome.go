@@ -15,10 +15,13 @@ type Stage string
 
 // The stages of an item's path.
 const (
-	StageSource      Stage = "source"
-	StageKey         Stage = "key"
-	StageURL         Stage = "url"
-	StageFetch       Stage = "fetch"
+	StageSource Stage = "source"
+	StageKey    Stage = "key"
+	StageURL    Stage = "url"
+	StageFetch  Stage = "fetch"
+	// StageValue is a value the loader cannot store: its value template
+	// failed, or a hash loader's value is not a JSON object.
+	StageValue       Stage = "value"
 	StageRedis       Stage = "redis"
 	StageInterrupted Stage = "interrupted"
 	StageInternal    Stage = "internal"
@@ -40,7 +43,7 @@ type Rejection struct {
 	// deriveCause).
 	Cause    string `json:"cause,omitempty"`
 	Attempts int    `json:"attempts"`
-	// Stage is the step that failed: source, key, url, fetch, redis,
+	// Stage is the step that failed: source, key, url, fetch, value, redis,
 	// interrupted or internal. Items rejected at the source (a malformed
 	// line) are not retried: reading the file again is the fix.
 	Stage Stage `json:"stage"`

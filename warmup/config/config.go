@@ -105,7 +105,20 @@ type Loader struct {
 	Concurrency int
 	// Rate is the most items started per second (0 = unlimited).
 	Rate float64
+	// Type is the Redis type written: TypeString (SET) or TypeHash
+	// (the value's JSON object fields, HSET).
+	Type string
+	// Value, when set, renders what is stored from the item and the
+	// fetched body ({{.item.id}}, {{.body.data}}); nil stores the body,
+	// or the item when nothing is fetched.
+	Value *Template
 }
+
+// The types a loader can write.
+const (
+	TypeString = "string"
+	TypeHash   = "hash"
+)
 
 // FetchSpec is the optional HTTP GET of each item.
 type FetchSpec struct {
@@ -168,6 +181,8 @@ type rawLoader struct {
 	ExpireBelow any    `toml:"expire_below"`
 	Concurrency *int64 `toml:"concurrency"`
 	Rate        string `toml:"rate"`
+	Type        string `toml:"type"`
+	Value       string `toml:"value"`
 }
 
 // ConfigError is a problem with the configuration, found before any work
@@ -690,6 +705,10 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		}
 		l.Rate = rate
 	}
+	l.Type = v.writeType(p("type"), r.Type)
+	if r.Value != "" {
+		l.Value = v.valueTemplate(p("value"), v.expand(p("value"), r.Value, false), l.Fetch != nil)
+	}
 	return l
 }
 
@@ -741,6 +760,33 @@ func (v *validator) mode(n int, r *rawLoader, ttl time.Duration) (Mode, time.Dur
 		v.fail(p("expire_below"), "must be below the loader's ttl (%s), or every run rewrites every key", ttl)
 	}
 	return m, below
+}
+
+// writeType checks a loader's type: "string" (the default) or "hash".
+func (v *validator) writeType(path, typ string) string {
+	switch typ {
+	case "", TypeString:
+		return TypeString
+	case TypeHash:
+		return TypeHash
+	}
+	v.fail(path, "unsupported type %q (use \"string\" or \"hash\")", typ)
+	return TypeString
+}
+
+// valueTemplate parses a loader's value template, whose data is the item
+// (.item) and the fetched body (.body): a template that reads the body
+// of a loader that fetches nothing is a config error, not a rejection of
+// every item.
+func (v *validator) valueTemplate(path, text string, fetches bool) *Template {
+	t := v.template(path, text)
+	if t.t == nil {
+		return t
+	}
+	if t.UsesBody() && !fetches {
+		v.fail(path, "uses .body, but the loader has no fetch (use .item)")
+	}
+	return t
 }
 
 // itemsFile validates loader n's items file: a file the run can read

@@ -68,6 +68,10 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"cluster seed not host:port", "[redis]\naddrs = [\"10.0.0.1\"]\n" + good, `config.toml:2: redis.addrs: "10.0.0.1" is not host:port`},
 		{"cluster and sentinel", "[redis]\ncluster = true\nurl = \"redis+sentinel://h:1/m\"\n" + good, "redis.cluster: a sentinel-managed master is not a cluster"},
 		{"bad redis_wait", "[run]\nredis_wait = \"soon\"\n" + good, `run.redis_wait: invalid duration "soon"`},
+		{"unknown type", good + "type = \"list\"\n", `config.toml:5: loader[1].type: unsupported type "list" (use "string" or "hash")`},
+		{"value template does not parse", good + "value = \"{{.item\"\n", "config.toml:5: loader[1].value: template does not parse"},
+		{"value reads the body without a fetch", good + "value = \"{{.item}}: {{.body.data}}\"\n", "config.toml:5: loader[1].value: uses .body, but the loader has no fetch (use .item)"},
+		{"value reads the body by $ without a fetch", good + "value = \"{{with .item}}{{$.body}}{{end}}\"\n", "config.toml:5: loader[1].value: uses .body"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -497,6 +501,48 @@ func TestRedisTargets(t *testing.T) {
 			}
 			if cfg.Redis.Cluster || cfg.Redis.Addrs != nil || cfg.Redis.Sentinel.Master != "other" || strings.Contains(cfg.Secrets().Redact("flag-pw"), "flag-pw") {
 				t.Fatalf("after SetRedisURL: %+v", cfg.Redis)
+			}
+		})
+	}
+}
+
+// A loader's type defaults to string; a value template is optional, may
+// read the body when the loader fetches, and says whether it may read
+// the body at all (the engine decodes a body only then).
+func TestLoaderTypeAndValue(t *testing.T) {
+	base := "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"] }\nkey = \"k:{{.}}\"\nfetch = { url = \"http://o/{{.}}\" }\n"
+	tests := []struct {
+		name      string
+		extra     string
+		typ       string
+		value     string
+		readsBody bool
+	}{
+		{"defaults", "", config.TypeString, "", false},
+		{"hash", "type = \"hash\"\n", config.TypeHash, "", false},
+		{"projection of the body", "value = \"{{.body.data}}\"\n", config.TypeString, "{{.body.data}}", true},
+		{"the item alone", "value = \"{{.item}}\"\n", config.TypeString, "{{.item}}", false},
+		{"the whole data", "value = \"{{json .}}\"\n", config.TypeString, "{{json .}}", true},
+		{"inside a with", "value = \"{{with .item}}{{.}}{{end}}\"\n", config.TypeString, "{{with .item}}{{.}}{{end}}", true},
+		{"hash of a projection", "type = \"hash\"\nvalue = '{\"n\":{{json .body.n}}}'\n", config.TypeHash, `{"n":{{json .body.n}}}`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.ParseConfig("config.toml", []byte(base+tc.extra), config.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := cfg.Loaders[0]
+			if l.Type != tc.typ {
+				t.Errorf("type %q, want %q", l.Type, tc.typ)
+			}
+			switch {
+			case tc.value == "" && l.Value != nil:
+				t.Errorf("value %q, want none", l.Value.Text)
+			case tc.value != "" && (l.Value == nil || l.Value.Text != tc.value):
+				t.Errorf("value %+v, want %q", l.Value, tc.value)
+			case tc.value != "" && l.Value.ReadsBody() != tc.readsBody:
+				t.Errorf("ReadsBody %v, want %v", l.Value.ReadsBody(), tc.readsBody)
 			}
 		})
 	}

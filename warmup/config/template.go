@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"text/template"
+	"text/template/parse"
 )
 
 // templateFuncs are the functions key and URL templates may call: the
@@ -67,4 +68,82 @@ func templateErr(err error) error {
 		msg = msg[i+2:]
 	}
 	return fmt.Errorf("%s", msg)
+}
+
+// UsesBody says whether the template names .body (or $.body): a value
+// template that does needs a fetch.
+func (t *Template) UsesBody() bool {
+	named, _ := t.reads("body")
+	return named
+}
+
+// ReadsBody says whether rendering may read .body: the template names
+// it, or hands the whole data to something ({{json .}}, {{template}}).
+// The engine decodes a fetched body only for a template that does.
+func (t *Template) ReadsBody() bool {
+	named, whole := t.reads("body")
+	return named || whole
+}
+
+// reads walks the template's parse tree: named is whether a field chain
+// starts with name; whole whether the root data may be read as a whole.
+func (t *Template) reads(name string) (named, whole bool) {
+	if t.t == nil {
+		return false, false
+	}
+	var walk func(parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					walk(c)
+				}
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.FieldNode:
+			named = named || n.Ident[0] == name
+		case *parse.VariableNode:
+			if n.Ident[0] == "$" {
+				named = named || (len(n.Ident) > 1 && n.Ident[1] == name)
+				whole = whole || len(n.Ident) == 1
+			} else {
+				// A variable may hold the data ({{$d := .}}).
+				whole = true
+			}
+		case *parse.DotNode, *parse.ChainNode, *parse.TemplateNode:
+			whole = true
+		case *parse.IfNode:
+			walkBranch(walk, &n.BranchNode)
+		case *parse.RangeNode:
+			walkBranch(walk, &n.BranchNode)
+		case *parse.WithNode:
+			walkBranch(walk, &n.BranchNode)
+		}
+	}
+	for _, tt := range t.t.Templates() {
+		if tt.Tree != nil {
+			walk(tt.Root)
+		}
+	}
+	return named, whole
+}
+
+func walkBranch(walk func(parse.Node), b *parse.BranchNode) {
+	walk(b.Pipe)
+	walk(b.List)
+	if b.ElseList != nil {
+		walk(b.ElseList)
+	}
 }

@@ -3,6 +3,7 @@ package rediswrite
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -21,6 +22,13 @@ const (
 	CmdExists
 	// CmdPTTL asks how long the key has left: PTTL key, into Op.Got.
 	CmdPTTL
+	// CmdHash replaces the key with a hash of Op.Fields and its TTL, in
+	// one step: no reader sees the old fields, the new ones without their
+	// TTL, or part of them.
+	CmdHash
+	// CmdHashNX is CmdHash for a key that is not there; a key that is
+	// there is left alone and sets Op.Warm.
+	CmdHashNX
 )
 
 // String is the command as Redis names it, for reasons: "SET", "EXISTS".
@@ -30,6 +38,8 @@ func (c Cmd) String() string {
 		return "EXISTS"
 	case CmdPTTL:
 		return "PTTL"
+	case CmdHash, CmdHashNX:
+		return "HSET"
 	default:
 		return "SET"
 	}
@@ -38,7 +48,34 @@ func (c Cmd) String() string {
 // IsCheck says whether the command only reads.
 func (c Cmd) IsCheck() bool { return c == CmdExists || c == CmdPTTL }
 
-// queue adds op's command to pipe.
+// onlyIfAbsent says whether the command leaves a key that is there alone.
+func (c Cmd) onlyIfAbsent() bool { return c == CmdSetNX || c == CmdHashNX }
+
+// writeHash is the hash commands' script. A script is atomic and names
+// its one key, so a cluster pipeline routes it like any other write (a
+// keyless MULTI in a cluster pipeline would not be). HSET takes the
+// fields in chunks: Lua's unpack has a limit of a few thousand values.
+// ARGV[1] is the TTL in milliseconds, "0" for none; ARGV[2] is "nx" to
+// leave a key that is there alone (a nil reply). A hash without fields
+// is no key at all: an error, never an OK for a key that is not there.
+const writeHash = `if #ARGV < 4 then return redis.error_reply('ERR a hash needs at least one field') end
+if ARGV[2] == 'nx' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+else
+  redis.call('DEL', KEYS[1])
+end
+for i = 3, #ARGV, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+if ARGV[1] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return redis.status_reply('OK')`
+
+// queue adds op's command to pipe and returns it, for read.
+//
+// The hash commands go as EVAL, not EVALSHA: a restarted Redis has
+// forgotten every script, and NOSCRIPT in the middle of a pipeline would
+// cost its items an attempt; Redis caches the script's compiled form
+// anyway.
 func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 	switch op.Cmd {
 	case CmdSetNX:
@@ -51,6 +88,19 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		cmd := redis.NewIntCmd(ctx, "pttl", op.Key)
 		_ = pipe.Process(ctx, cmd)
 		return cmd
+	case CmdHash, CmdHashNX:
+		nx := ""
+		if op.Cmd == CmdHashNX {
+			nx = "nx"
+		}
+		args := make([]any, 0, 6+len(op.Fields))
+		args = append(args, "eval", writeHash, 1, op.Key, strconv.FormatInt(op.TTL.Milliseconds(), 10), nx)
+		for _, f := range op.Fields {
+			args = append(args, f)
+		}
+		cmd := redis.NewCmd(ctx, args...)
+		_ = pipe.Process(ctx, cmd)
+		return cmd
 	default:
 		return pipe.Set(ctx, op.Key, op.Value, op.TTL)
 	}
@@ -60,32 +110,38 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 // when that reply says the command did what it was for. failed is the
 // pipeline's error when it failed as a whole (see wholeFailure).
 func (op *Op) read(cmd redis.Cmder, failed error) error {
-	switch c := cmd.(type) {
-	case *redis.StatusCmd:
-		return op.readStatus(c, failed)
-	case *redis.IntCmd:
+	if c, ok := cmd.(*redis.IntCmd); ok {
 		return readInt(c, failed, &op.Got)
 	}
-	return errNoReply
+	return op.readStatus(cmd, failed)
+}
+
+// size is what op adds to a pipeline's bytes.
+func (op *Op) size() int {
+	n := len(op.Value)
+	for _, f := range op.Fields {
+		n += len(f)
+	}
+	return n
 }
 
 // wrote says whether op's command changed the key, so that replicas
 // must confirm it.
 func (op *Op) wrote() bool { return !op.Cmd.IsCheck() && !op.Warm }
 
-// readStatus reads a SET's reply. A pipeline that failed as a whole can
-// leave commands with no error and no reply (go-redis does when
+// readStatus reads a write's reply. A pipeline that failed as a whole
+// can leave commands with no error and no reply (go-redis does when
 // re-authentication fails): they get the pipeline's error. A cluster
 // pipeline whose context ends while it waits to retry one node's
 // commands sets that error on every command, those another node already
 // answered OK included: the reply is what counts. NX's nil reply is an
 // answer: the key was there.
-func (op *Op) readStatus(cmd *redis.StatusCmd, failed error) error {
-	if cmd.Val() == "OK" {
+func (op *Op) readStatus(cmd redis.Cmder, failed error) error {
+	if replied(cmd) == "OK" {
 		return nil
 	}
 	err := cmd.Err()
-	if op.Cmd == CmdSetNX && errors.Is(err, redis.Nil) {
+	if op.Cmd.onlyIfAbsent() && errors.Is(err, redis.Nil) {
 		op.Warm = true
 		return nil
 	}
@@ -96,6 +152,18 @@ func (op *Op) readStatus(cmd *redis.StatusCmd, failed error) error {
 		return failed
 	}
 	return errNoReply
+}
+
+// replied is the status reply a command got, "" when it got another.
+func replied(cmd redis.Cmder) string {
+	switch c := cmd.(type) {
+	case *redis.StatusCmd:
+		return c.Val()
+	case *redis.Cmd:
+		s, _ := c.Val().(string)
+		return s
+	}
+	return ""
 }
 
 // readInt reads a check's integer reply into got. An integer cannot tell

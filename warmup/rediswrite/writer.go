@@ -9,16 +9,18 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Op is one command waiting to be sent: a write (SET) or a check that
-// reads a key's state before anything is fetched.
+// Op is one command waiting to be sent: a write (SET, or a hash) or a
+// check that reads a key's state before anything is fetched.
 type Op struct {
 	// Cmd is the command; the zero value is SET Key Value PX TTL.
 	Cmd   Cmd
 	Key   string
 	Value []byte
-	TTL   time.Duration
+	// Fields are a hash command's field and value pairs, in order.
+	Fields []string
+	TTL    time.Duration
 	// Warm is set before Done when the key was there already and the
-	// write left it alone (CmdSetNX).
+	// write left it alone (CmdSetNX, CmdHashNX).
 	Warm bool
 	// Got is a check's integer reply, set before Done: EXISTS's count,
 	// PTTL's milliseconds (-2 no key, -1 no expiry).
@@ -207,7 +209,7 @@ func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
 	for n < len(w.queue) && len(batch) < w.opts.Batch && (size < w.opts.MaxBytes || len(batch) == 0) {
 		op := w.queue[n]
 		batch = append(batch, op)
-		size += len(op.Value)
+		size += op.size()
 		n++
 	}
 	// The rest stays where it is: moving it to the front would copy the

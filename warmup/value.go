@@ -234,7 +234,7 @@ func jsonString(raw []byte) (string, error) {
 
 // compact is a valid JSON value without insignificant whitespace.
 func compact(raw []byte) string {
-	if bytes.IndexAny(raw, " \t\n\r") < 0 {
+	if !bytes.ContainsAny(raw, " \t\n\r") {
 		return string(raw)
 	}
 	var buf bytes.Buffer

@@ -109,7 +109,7 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 	e.budget = semaphore.NewWeighted(budgetFor(cfg, wo))
 	for _, l := range cfg.Loaders {
 		lr := newLoaderRun(l)
-		if l.Fetch != nil && l.Mode != config.ModeOverwrite {
+		if (l.Fetch != nil || l.Rate > 0) && l.Mode != config.ModeOverwrite {
 			lr.ahead = semaphore.NewWeighted(int64(aheadFor(wo)))
 		}
 		e.loaders = append(e.loaders, lr)
@@ -204,10 +204,11 @@ type loaderRun struct {
 	checkedMu   sync.Mutex
 	checked     []*item
 	dispatching bool
-	// ahead bounds the items of a loader that checks and fetches that are
-	// checked and not yet fetching: checks run at most this far ahead of
-	// the fetches, so that a check is fresh when its fetch starts, and a
-	// stop finds few items between the two. nil for other loaders.
+	// ahead bounds the items of a loader that checks and then waits (for
+	// a fetch or its rate) that are checked and not yet fetching or
+	// written: checks run at most this far ahead, so that a check is
+	// fresh when its fetch starts, and a stop finds few items between the
+	// two. nil for other loaders.
 	ahead *semaphore.Weighted
 }
 

@@ -103,6 +103,7 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 		e.reject(x, interrupted())
 		return
 	}
+	x.releaseAhead()
 	e.write(x)
 }
 

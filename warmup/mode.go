@@ -132,8 +132,8 @@ func (e *Engine) acquireAhead(x *item) bool {
 	return true
 }
 
-// releaseAhead gives back x's unit of that bound: its fetch is starting,
-// or it settled.
+// releaseAhead gives back x's unit of that bound: its fetch or write is
+// starting, or it settled.
 func (x *item) releaseAhead() {
 	if x.holdsAhead {
 		x.lr.ahead.Release(1)

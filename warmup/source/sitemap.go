@@ -266,7 +266,7 @@ func (s *sitemapSource) open(loc, dir string) (*sitemapDoc, error) {
 			// The caller names the file.
 			return nil, errors.New(strings.TrimPrefix(FileErr(err), path+": "))
 		}
-		doc.name, doc.dir, doc.file = path, filepath.Dir(path), f
+		doc.name, doc.dir, doc.file = filepath.Base(path), filepath.Dir(path), f
 	}
 	if err := doc.start(s.spec.MaxBody); err != nil {
 		doc.close()

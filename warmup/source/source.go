@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -286,6 +287,9 @@ func (s Spec) Describe() string {
 	case s.File != "":
 		return s.name()
 	case s.Sitemap != nil:
+		if filepath.IsAbs(s.Sitemap.URL) {
+			return "sitemap " + filepath.Base(s.Sitemap.URL)
+		}
 		return "sitemap " + displayURL(s.Sitemap.URL)
 	case s.List != nil:
 		return fmt.Sprintf("list of %d", len(s.List))

@@ -147,8 +147,8 @@ type rawConfig struct {
 type rawLoader struct {
 	Name  string `toml:"name"`
 	Items *struct {
-		File   *string `toml:"file"`
-		Format *string `toml:"format"`
+		File    *string `toml:"file"`
+		Format  *string `toml:"format"`
 		List    []any   `toml:"list"`
 		Range   []int64 `toml:"range"`
 		Sitemap *string `toml:"sitemap"`

@@ -234,7 +234,9 @@ func (e *Engine) fetchHeld(x *item) ([]byte, *fetch.Error) {
 	defer e.releaseFetch(x.lr)
 	x.begun()
 	f := x.lr.cfg.Fetch
-	return e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, AllowEmpty: f.AllowEmpty})
+	body, ferr := e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, AllowEmpty: f.AllowEmpty})
+	x.lr.fetchHist.observe(time.Since(x.start), 1)
+	return body, ferr
 }
 
 // goFetch runs x's fetch on an idle fetch goroutine, or a new one. A
@@ -277,6 +279,7 @@ func (e *Engine) write(x *item) {
 // begun counts an attempt and shows retries' attempt numbers. A fetch's
 // latency runs from here; a write's is its pipeline's.
 func (x *item) begun() {
+	x.lr.attempts.Add(1)
 	x.attempts++
 	x.tries++
 	if x.needsFetch() {
@@ -304,6 +307,9 @@ func (e *Engine) submit(x *item) {
 func (e *Engine) written(op *rediswrite.Op, err error) {
 	x := op.Tag.(*item)
 	defer e.recoverItem(x)
+	if op.Took > 0 {
+		x.lr.writeHist.observe(op.Took, 1)
+	}
 	switch rediswrite.Classify(err) {
 	case rediswrite.OK:
 		e.fulfil(x)
@@ -413,6 +419,7 @@ func (e *Engine) reject(x *item, why *itemError) {
 		// both, for each of maybe a million rejections.
 		cause = reason[len(reason)-len(cause):]
 	}
+	lr.rejectedTotal.Add(1)
 	r := Rejection{Item: x.src.Raw, Key: secrets.Redact(x.key), Reason: reason, Cause: cause, Attempts: x.attempts,
 		Stage: why.stage, Where: x.src.Where(), Exact: x.src.Lossless()}
 	lr.mu.Lock()

@@ -119,6 +119,7 @@ func (s *sitemapSource) start() error {
 	if err != nil {
 		return fmt.Errorf("sitemap %s: %w", displayURL(s.spec.URL), err)
 	}
+	s.seen[maphash.String(s.seed, s.spec.URL)] = struct{}{}
 	s.stack = append(s.stack, doc)
 	return nil
 }
@@ -181,6 +182,9 @@ func (s *sitemapSource) step() (Item, bool) {
 func (s *sitemapSource) follow(parent *sitemapDoc, loc string, line int) (Item, bool) {
 	target := parent.resolve(loc)
 	switch h := maphash.String(s.seed, target); {
+	case parent.base != nil && !isHTTP(target):
+		// A sitemap from the web never makes the run read a local file.
+		return brokenSitemap(displayURL(target), parent.name, line, errors.New("not an http(s) URL")), true
 	case len(s.stack) > MaxSitemapDepth:
 		return brokenSitemap(displayURL(target), parent.name, line, fmt.Errorf("indexes nested more than %d deep", MaxSitemapDepth)), true
 	case s.seenHash(h):
@@ -251,8 +255,8 @@ func (s *sitemapSource) Close() error {
 // file (an absolute path, or one relative to dir).
 func (s *sitemapSource) open(loc, dir string) (*sitemapDoc, error) {
 	doc := &sitemapDoc{}
-	if u, err := url.Parse(loc); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		doc.name, doc.base = displayURL(loc), u
+	if isHTTP(loc) {
+		doc.name, doc.base = displayURL(loc), mustParse(loc)
 		if err := s.download(doc, loc); err != nil {
 			return nil, err
 		}
@@ -444,6 +448,19 @@ func xmlErr(dec *xml.Decoder, err error, atEOF string) error {
 		return fmt.Errorf("line %d: %s", line, atEOF)
 	}
 	return fmt.Errorf("line %d: %w", line, err)
+}
+
+// isHTTP says whether loc is an http(s) URL, which is fetched; anything
+// else is a local path.
+func isHTTP(loc string) bool {
+	u, err := url.Parse(loc)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https")
+}
+
+// mustParse parses a URL isHTTP accepted.
+func mustParse(loc string) *url.URL {
+	u, _ := url.Parse(loc)
+	return u
 }
 
 // displayURL is a URL as messages may show it: without its user

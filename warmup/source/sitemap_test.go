@@ -191,6 +191,7 @@ func TestSitemapHostile(t *testing.T) {
 	bomb := gzipped(t, big.String())
 	docs := map[string][]byte{
 		"/self.xml":   nil, // set below: an index listing itself and its child twice
+		"/local.xml":  nil, // set below: an index naming local files
 		"/child.xml":  []byte(urlset("https://x.test/1")),
 		"/entity.xml": []byte(`<?xml version="1.0"?><!DOCTYPE u [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>` + "\n<urlset><url><loc>&b;</loc></url><url><loc>https://x.test/ok</loc></url></urlset>"),
 		"/bomb.xml":   bomb,
@@ -205,6 +206,9 @@ func TestSitemapHostile(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	docs["/self.xml"] = []byte(index(srv.URL+"/self.xml", srv.URL+"/child.xml", srv.URL+"/child.xml"))
+	local := filepath.Join(t.TempDir(), "local.xml")
+	os.WriteFile(local, []byte(urlset("https://x.test/secret")), 0o644)
+	docs["/local.xml"] = []byte(index("file://"+local, "ftp:"+local))
 
 	tests := []struct {
 		name, path string
@@ -213,6 +217,9 @@ func TestSitemapHostile(t *testing.T) {
 	}{
 		{"an index listing itself is read once", "/self.xml",
 			[]string{`{"changefreq":"","lastmod":"","loc":"https://x.test/1","priority":""}`}, ""},
+		{"a sitemap from the web names no local file", "/local.xml", []string{
+			"rejected: sitemap file://" + local + ": not an http(s) URL",
+			"rejected: sitemap ftp:" + local + ": not an http(s) URL"}, ""},
 		{"entities are not expanded", "/entity.xml", nil, "invalid character entity &b;"},
 		{"a gzip bomb stops at the limit", "/bomb.xml", nil, "larger than 1048576 bytes decompressed (run.max_body)"},
 		{"a long loc rejects its item only", "/longloc.xml", []string{

@@ -34,6 +34,8 @@ func TestDemoConfigLoads(t *testing.T) {
 		switch {
 		case l.Items.File != "":
 			kinds["file"] = true
+		case l.Items.Sitemap != nil:
+			kinds["sitemap"] = true
 		case l.Items.Range != nil:
 			kinds["range"] = true
 		case len(l.Items.List) == 0 && l.Items.List != nil:
@@ -48,7 +50,7 @@ func TestDemoConfigLoads(t *testing.T) {
 			kinds["no fetch"] = true
 		}
 	}
-	for _, k := range []string{"file", "range", "list", "empty", "rate", "no fetch"} {
+	for _, k := range []string{"file", "range", "list", "sitemap", "empty", "rate", "no fetch"} {
 		if !kinds[k] {
 			t.Errorf("demo config has no %s loader", k)
 		}

@@ -71,6 +71,7 @@ type flags struct {
 	plain, json, dryRun, version     bool
 	exitWhenDone                     bool
 	cpuProfile, memProfile           string
+	metricsAddr, pushgateway         string
 	shard                            warmup.Shard
 }
 
@@ -91,6 +92,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
 	fs.StringVar(&shard, "shard", "", "run only the items whose key hashes to shard `k/n` (numbered from 0: 0/3, 1/3, 2/3);\nthe shards are disjoint and together the whole set (also $"+shardEnv+")")
 	fs.IntVar(&shards, "shards", 0, "run shard $"+jobIndexEnv+" of `n` (a Kubernetes Indexed Job)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR`/metrics while running (:9464)")
+	fs.StringVar(&f.pushgateway, "pushgateway", "", "push the final metrics to the Prometheus Pushgateway at `URL` at the end")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `PATH` (go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to `PATH` at the end")
@@ -243,6 +246,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
+	obs, err := startObserver(sigs.startup, f, cfg.Path)
+	if err != nil {
+		return fail(err)
+	}
+	defer obs.close()
+
 	var rdb *rediswrite.Target
 	err = untilSignal(sigs.startup, func() (err error) {
 		rdb, err = rediswrite.Connect(sigs.startup, cfg.Redis, redisPoolSize, cfg.Run.Timeout)
@@ -289,6 +298,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		eng.Start()
 	}
+	obs.serve(eng)
 
 	sigs.route(eng, cfg.Run.Timeout)
 	ctx := context.Background()
@@ -334,12 +344,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			// written", and the report must not be lost.
 			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
 			_ = warmup.EncodeReport(stderr, rep)
+			obs.finish(eng, stderr)
 			return max(code, 1)
 		}
 		if !f.json {
 			fmt.Fprintf(stderr, "cachewarm: report written to %s\n", f.report)
 		}
 	}
+	// Last: the report matters more than the push, if time runs out.
+	obs.finish(eng, stderr)
 	return code
 }
 

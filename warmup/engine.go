@@ -171,7 +171,14 @@ type loaderRun struct {
 	retryAttempt atomic.Int64
 	// feeding counts this loader's feeders still reading.
 	feeding atomic.Int32
-	hist    histogram
+	// hist is the latency of fulfilled items (fetch + write); fetchHist
+	// and writeHist time every fetch and every write reply, whatever
+	// its outcome, for metrics.
+	hist, fetchHist, writeHist histogram
+	// attempts counts attempts started, rejectedTotal the rejections
+	// settled by this run (a retried item's counted again): counters that
+	// only go up, for metrics.
+	attempts, rejectedTotal atomic.Int64
 
 	sem     *semaphore.Weighted
 	limiter *rate.Limiter

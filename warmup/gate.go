@@ -37,6 +37,8 @@ type gate struct {
 	confirmed bool
 	gaveUp    bool
 	held      []*item
+	// waited is how long the gate was closed before, in all.
+	waited time.Duration
 }
 
 // maxOutages is how many outages an item may wait out without being
@@ -145,6 +147,7 @@ func (g *gate) open() {
 	g.mu.Lock()
 	held, confirmed := g.held, g.confirmed
 	g.held = nil
+	g.waited += time.Since(g.since)
 	g.closed.Store(false)
 	close(g.opened)
 	g.mu.Unlock()
@@ -177,6 +180,9 @@ func (g *gate) giveUp(stopRun bool) {
 	held := g.held
 	g.held = nil
 	g.gaveUp = true
+	if g.closed.Load() {
+		g.waited += time.Since(g.since)
+	}
 	g.closed.Store(false)
 	close(g.opened)
 	waited := time.Since(g.since).Round(time.Second)
@@ -203,6 +209,18 @@ func (g *gate) rejectHeld(x *item) {
 		return
 	}
 	g.e.reject(x, failure(StageRedis, "redis "+x.op.Cmd.String()+" "+x.key, cause+" (gave up waiting for Redis)"))
+}
+
+// waitedFor is how long the gate has been closed in all, the current
+// outage included.
+func (g *gate) waitedFor() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d := g.waited
+	if g.closed.Load() {
+		d += time.Since(g.since)
+	}
+	return d
 }
 
 // state says whether the gate is closed, since when, and why.

@@ -260,7 +260,9 @@ func (e *Engine) fetchHeld(x *item) ([]byte, *fetch.Error) {
 	defer e.releaseFetch(x.lr)
 	x.begun()
 	f := x.lr.cfg.Fetch
-	return e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, AllowEmpty: f.AllowEmpty})
+	body, ferr := e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, AllowEmpty: f.AllowEmpty})
+	x.lr.fetchHist.observe(time.Since(x.start), 1)
+	return body, ferr
 }
 
 // goFetch runs x's fetch on an idle fetch goroutine, or a new one. A
@@ -306,6 +308,7 @@ func (x *item) begun() {
 	if x.checkCounted {
 		x.checkCounted = false
 	} else {
+		x.lr.attempts.Add(1)
 		x.attempts++
 		x.tries++
 	}
@@ -338,6 +341,9 @@ func (e *Engine) submit(x *item) {
 func (e *Engine) written(op *rediswrite.Op, err error) {
 	x := op.Tag.(*item)
 	defer e.recoverItem(x)
+	if op.Took > 0 && !op.Cmd.IsCheck() {
+		x.lr.writeHist.observe(op.Took, 1)
+	}
 	switch rediswrite.Classify(err) {
 	case rediswrite.OK:
 		if op.Cmd.IsCheck() {
@@ -458,6 +464,7 @@ func (e *Engine) reject(x *item, why *itemError) {
 		// both, for each of maybe a million rejections.
 		cause = reason[len(reason)-len(cause):]
 	}
+	lr.rejectedTotal.Add(1)
 	r := Rejection{Item: x.src.Raw, Key: secrets.Redact(x.key), Reason: reason, Cause: cause, Attempts: x.attempts,
 		Stage: why.stage, Where: x.src.Where(), Exact: x.src.Lossless()}
 	lr.mu.Lock()

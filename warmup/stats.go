@@ -12,6 +12,8 @@ import (
 // O(buckets), whatever the number of items.
 type histogram struct {
 	buckets [histBuckets]atomic.Int64
+	// sum is the total of what was observed, in nanoseconds.
+	sum atomic.Int64
 }
 
 const histBuckets = 4 * 36
@@ -34,7 +36,10 @@ func bucketOf(d time.Duration) int {
 }
 
 // observe records n items that took d each.
-func (h *histogram) observe(d time.Duration, n int64) { h.buckets[bucketOf(d)].Add(n) }
+func (h *histogram) observe(d time.Duration, n int64) {
+	h.buckets[bucketOf(d)].Add(n)
+	h.sum.Add(int64(d) * n)
+}
 
 // bucketTop is the upper bound of bucket i: 2^(i/4) µs × (1 + (i%4+1)/4).
 func bucketTop(i int) time.Duration {

@@ -27,3 +27,28 @@ func TestHistogramQuantiles(t *testing.T) {
 		t.Errorf("p50 %v, p95 %v, p99 %v", q[0], q[1], q[2])
 	}
 }
+
+// The exported histogram is cumulative under power-of-two bounds, and
+// counts what is past the last bound in Count only.
+func TestHistogramExport(t *testing.T) {
+	var h histogram
+	h.observe(300*time.Microsecond, 1)
+	h.observe(time.Millisecond, 2)
+	h.observe(200*time.Second, 1)
+	e := h.export()
+	at := func(bound float64) uint64 {
+		for i, b := range e.UpperBounds {
+			if b == bound {
+				return e.Cumulative[i]
+			}
+		}
+		t.Fatalf("no bound %v in %v", bound, e.UpperBounds)
+		return 0
+	}
+	if at(0.000256) != 0 || at(0.000512) != 1 || at(0.001024) != 3 || at(134.217728) != 3 || e.Count != 4 {
+		t.Fatalf("export %+v", e)
+	}
+	if want := 200.0023; e.Sum < want-1e-6 || e.Sum > want+1e-6 {
+		t.Fatalf("sum %v, want %v", e.Sum, want)
+	}
+}

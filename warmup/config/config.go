@@ -165,10 +165,11 @@ type rawConfig struct {
 type rawLoader struct {
 	Name  string `toml:"name"`
 	Items *struct {
-		File   *string `toml:"file"`
-		Format *string `toml:"format"`
-		List   []any   `toml:"list"`
-		Range  []int64 `toml:"range"`
+		File    *string `toml:"file"`
+		Format  *string `toml:"format"`
+		List    []any   `toml:"list"`
+		Range   []int64 `toml:"range"`
+		Sitemap *string `toml:"sitemap"`
 	} `toml:"items"`
 	Key   string `toml:"key"`
 	Fetch *struct {
@@ -661,8 +662,13 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 				l.Items.Range = &[2]int64{r.Items.Range[0], r.Items.Range[1]}
 			}
 		}
+		if r.Items.Sitemap != nil {
+			set++
+			alone := r.Items.File == nil && r.Items.List == nil && r.Items.Range == nil
+			l.Items.Sitemap = v.sitemap(p("items.sitemap"), *r.Items.Sitemap, cfg.Run, alone)
+		}
 		if set != 1 {
-			v.fail(p("items"), "set exactly one of file, list or range")
+			v.fail(p("items"), "set exactly one of file, list, range or sitemap")
 		}
 	}
 	keyText := v.expand(p("key"), r.Key, false)
@@ -843,6 +849,37 @@ func (v *validator) itemsFile(n int, file string, format *string) source.Spec {
 	return spec
 }
 
+// sitemap validates a loader's sitemap: an http(s) URL or a local path
+// (relative to the config's folder). It is read now, up to its root
+// element, so that a sitemap a run could not read is a config error
+// before anything is written.
+func (v *validator) sitemap(path, loc string, run RunConfig, check bool) *source.SitemapSpec {
+	spec := &source.SitemapSpec{URL: v.expand(path, loc, true), Timeout: run.Timeout, MaxBody: run.MaxBody}
+	switch u, err := url.Parse(spec.URL); {
+	case strings.TrimSpace(spec.URL) == "":
+		v.fail(path, "a sitemap needs a URL or a path")
+		return spec
+	case err == nil && (u.Scheme == "http" || u.Scheme == "https"):
+		if u.Host == "" {
+			v.fail(path, "URL %q has no host", v.secrets.Redact(spec.URL))
+			return spec
+		}
+	case err == nil && u.Scheme != "" && len(u.Scheme) > 1:
+		v.fail(path, "unsupported URL %q (use http://, https:// or a path)", v.secrets.Redact(spec.URL))
+		return spec
+	default:
+		spec.URL = v.file(spec.URL)
+	}
+	if v.err != nil || !check {
+		// The config is refused anyway: fetch nothing.
+		return spec
+	}
+	if err := source.Check(source.Spec{Sitemap: spec}); err != nil {
+		v.fail(path, "%s", v.secrets.Redact(err.Error()))
+	}
+	return spec
+}
+
 // Files are the files a run reads: the config, the items files and the
 // TLS files. Nothing a run writes may replace them.
 func (c *Config) Files() []string {
@@ -850,6 +887,9 @@ func (c *Config) Files() []string {
 	for _, l := range c.Loaders {
 		if l.Items.File != "" && !l.Items.ReadsStdin() {
 			files = append(files, l.Items.File)
+		}
+		if sm := l.Items.Sitemap; sm != nil && filepath.IsAbs(sm.URL) {
+			files = append(files, sm.URL)
 		}
 	}
 	return slices.DeleteFunc(files, func(f string) bool { return f == "" })

@@ -47,7 +47,7 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"unknown format", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"xml\" }\nkey = \"k\"\n", `loader[1].items.format: unsupported format "xml"`},
 		{"format without a file", "[[loader]]\nname = \"a\"\nitems = { list = [1], format = \"csv\" }\nkey = \"k\"\n", "loader[1].items.format: format goes with file"},
 		{"not gzip", "[[loader]]\nname = \"a\"\nitems = { file = \"plain.jsonl.gz\" }\nkey = \"k\"\n", "loader[1].items.file: plain.jsonl.gz: not a gzip file"},
-		{"two item kinds", "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"], range = [1, 2] }\nkey = \"k\"\n", "loader[1].items: set exactly one of file, list or range"},
+		{"two item kinds", "[[loader]]\nname = \"a\"\nitems = { list = [\"x\"], range = [1, 2] }\nkey = \"k\"\n", "loader[1].items: set exactly one of file, list, range or sitemap"},
 		{"backwards range", "[[loader]]\nname = \"a\"\nitems = { range = [5, 1] }\nkey = \"k\"\n", "runs backwards"},
 		{"missing key", "[[loader]]\nname = \"a\"\n", "loader[1].key: a loader needs a key template"},
 		{"unset env var", "[redis]\nurl = \"redis://:${NOPE_NOT_SET}@h:1\"\n" + good, "redis.url: environment variable NOPE_NOT_SET is not set"},
@@ -72,6 +72,11 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"value template does not parse", good + "value = \"{{.item\"\n", "config.toml:5: loader[1].value: template does not parse"},
 		{"value reads the body without a fetch", good + "value = \"{{.item}}: {{.body.data}}\"\n", "config.toml:5: loader[1].value: uses .body, but the loader has no fetch (use .item)"},
 		{"value reads the body by $ without a fetch", good + "value = \"{{with .item}}{{$.body}}{{end}}\"\n", "config.toml:5: loader[1].value: uses .body"},
+		{"missing sitemap", "[[loader]]\nname = \"a\"\nitems = { sitemap = \"nope.xml\" }\nkey = \"k\"\n", "config.toml:3: loader[1].items.sitemap: sitemap nope.xml: no such file"},
+		{"sitemap not XML", "[[loader]]\nname = \"a\"\nitems = { sitemap = \"dup.csv\" }\nkey = \"k\"\n", "config.toml:3: loader[1].items.sitemap: sitemap dup.csv: line 3: no root element"},
+		{"sitemap not a sitemap", "[[loader]]\nname = \"a\"\nitems = { sitemap = \"page.xml\" }\nkey = \"k\"\n", "sitemap page.xml: not a sitemap: the root element is <html>"},
+		{"sitemap over ftp", "[[loader]]\nname = \"a\"\nitems = { sitemap = \"ftp://h/s.xml\" }\nkey = \"k\"\n", `loader[1].items.sitemap: unsupported URL "ftp://h/s.xml"`},
+		{"sitemap and list", "[[loader]]\nname = \"a\"\nitems = { sitemap = \"page.xml\", list = [1] }\nkey = \"k\"\n", "loader[1].items: set exactly one of"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,7 +85,7 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(dir, "sub.jsonl"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			for name, content := range map[string]string{"dup.csv": "id,name,id\n1,a,2\n", "plain.jsonl.gz": "{}\n"} {
+			for name, content := range map[string]string{"dup.csv": "id,name,id\n1,a,2\n", "plain.jsonl.gz": "{}\n", "page.xml": "<html></html>"} {
 				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -1,7 +1,9 @@
 // Package fetch performs the HTTP GET that gives a cache item its value,
 // on the standard library's net/http.
 //
-// A Client is shared by every fetch of a run. It guarantees that:
+// A Client is shared by every fetch of a run; Get holds the body, Copy
+// streams it to a writer (a document too large to hold). It guarantees
+// that:
 //   - each Get is one attempt: nothing is retried inside the package
 //     (net/http's own replay of a GET on a kept-alive connection the
 //     server had already closed aside, which is not a second attempt at

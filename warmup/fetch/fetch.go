@@ -123,38 +123,69 @@ func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
 // request at once (the connection is closed) and its deadline bounds it,
 // as does Options.Timeout.
 func (c *Client) Get(ctx context.Context, r Request) ([]byte, *Error) {
-	u, ferr := parseURL(r.URL)
+	var body []byte
+	status := 0
+	ferr := c.do(ctx, r, func(resp *http.Response, decode bool) error {
+		var err error
+		body, err = c.readBody(resp, decode)
+		status = resp.StatusCode
+		return err
+	})
 	if ferr != nil {
 		return nil, ferr
+	}
+	if len(body) == 0 && !r.AllowEmpty {
+		return nil, &Error{Cause: "empty body (" + statusText(status) + ")"}
+	}
+	return body, nil
+}
+
+// Copy fetches r as Get does and streams the decoded body of a 2xx answer
+// into w instead of holding it: for documents (sitemaps) that may be as
+// large as MaxBody. It returns how many bytes it wrote; an empty body is
+// not an error. A failure to write is an *Error whose Cause starts with
+// "write: ".
+func (c *Client) Copy(ctx context.Context, r Request, w io.Writer) (int64, *Error) {
+	var n int64
+	ferr := c.do(ctx, r, func(resp *http.Response, decode bool) error {
+		var err error
+		n, err = c.copyBody(resp, decode, w)
+		return err
+	})
+	return n, ferr
+}
+
+// do sends r and hands a 2xx response to read, turning every failure
+// (the request's, a status, read's) into an *Error.
+func (c *Client) do(ctx context.Context, r Request, read func(resp *http.Response, decode bool) error) *Error {
+	u, ferr := parseURL(r.URL)
+	if ferr != nil {
+		return ferr
 	}
 	reqCtx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	req, err := http.NewRequestWithContext(withPrivate(reqCtx, r.Private), http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, &Error{Cause: "URL does not parse", BadURL: true}
+		return &Error{Cause: "URL does not parse", BadURL: true}
 	}
 	// A caller that sets Accept-Encoding itself gets the bytes as sent.
 	decode := !c.setHeaders(req, r.Headers)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, c.describe(ctx, reqCtx, err)
+		return c.describe(ctx, reqCtx, err)
 	}
 	defer resp.Body.Close()
 	if ferr := checkStatus(resp); ferr != nil {
 		drain(resp.Body)
-		return nil, ferr
+		return ferr
 	}
-	body, err := c.readBody(resp, decode)
-	if err != nil {
+	if err := read(resp, decode); err != nil {
 		if ferr, ok := err.(*Error); ok {
-			return nil, ferr
+			return ferr
 		}
-		return nil, c.describe(ctx, reqCtx, err)
+		return c.describe(ctx, reqCtx, err)
 	}
-	if len(body) == 0 && !r.AllowEmpty {
-		return nil, &Error{Cause: "empty body (" + statusText(resp.StatusCode) + ")"}
-	}
-	return body, nil
+	return nil
 }
 
 // parseURL accepts absolute http(s) URLs with a host. A path with raw
@@ -270,25 +301,9 @@ func drain(body io.Reader) {
 // more than the limit is enough to know it is passed; the caller's
 // Close then drops the connection without reading the rest.
 func (c *Client) readBody(resp *http.Response, decode bool) ([]byte, error) {
-	r, announced := io.Reader(resp.Body), resp.ContentLength
-	var undo []string
-	if resp.Uncompressed {
-		undo = []string{"gzip"}
-	} else if values := resp.Header.Values("Content-Encoding"); decode && len(values) > 0 {
-		var ferr *Error
-		if undo, ferr = codings(values); ferr != nil {
-			return nil, ferr
-		}
-		if len(undo) > 0 {
-			var err error
-			if r, err = decoder(r, undo); err != nil {
-				return nil, decodeFailure(err, undo)
-			}
-			announced = -1
-		}
-	}
-	if announced > c.maxBody {
-		return nil, c.tooLarge()
+	r, announced, undo, err := c.bodyReader(resp, decode)
+	if err != nil {
+		return nil, err
 	}
 	body, over, err := readAtMost(r, c.maxBody, announced)
 	if err != nil {
@@ -298,6 +313,67 @@ func (c *Client) readBody(resp *http.Response, decode bool) ([]byte, error) {
 		return nil, c.tooLarge()
 	}
 	return body, nil
+}
+
+// copyBody is readBody writing to w as it reads, under the same limit.
+func (c *Client) copyBody(resp *http.Response, decode bool, w io.Writer) (int64, error) {
+	r, _, undo, err := c.bodyReader(resp, decode)
+	if err != nil {
+		return 0, err
+	}
+	dst := &trackedWriter{w: w}
+	n, err := io.Copy(dst, io.LimitReader(r, c.maxBody+1))
+	switch {
+	case dst.err != nil:
+		return n, &Error{Cause: "write: " + dst.err.Error()}
+	case err != nil:
+		return n, decodeFailure(err, undo)
+	case n > c.maxBody:
+		return n, c.tooLarge()
+	}
+	return n, nil
+}
+
+// trackedWriter remembers a write error, which io.Copy returns the same
+// way as a read error: the response is not to blame for it.
+type trackedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (t *trackedWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if err != nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// bodyReader is resp's body, decoded when decode says so, with the length
+// the origin announced (-1 when unknown or decoded) and the codings
+// undone. A body announced larger than maxBody is refused unread.
+func (c *Client) bodyReader(resp *http.Response, decode bool) (io.Reader, int64, []string, error) {
+	r, announced := io.Reader(resp.Body), resp.ContentLength
+	var undo []string
+	if resp.Uncompressed {
+		undo = []string{"gzip"}
+	} else if values := resp.Header.Values("Content-Encoding"); decode && len(values) > 0 {
+		var ferr *Error
+		if undo, ferr = codings(values); ferr != nil {
+			return nil, 0, nil, ferr
+		}
+		if len(undo) > 0 {
+			var err error
+			if r, err = decoder(r, undo); err != nil {
+				return nil, 0, nil, decodeFailure(err, undo)
+			}
+			announced = -1
+		}
+	}
+	if announced > c.maxBody {
+		return nil, 0, nil, c.tooLarge()
+	}
+	return r, announced, undo, nil
 }
 
 // maxChunk is the largest piece a body of unknown length is read in.

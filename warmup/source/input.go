@@ -99,7 +99,12 @@ func (s Spec) name() string {
 // at its start (a gzip header, a CSV header), so that a file the run
 // could not read is found before anything is written. A stream is not
 // opened: it can be read only once, by the run.
+//
+// A sitemap is fetched, and read up to its root element.
 func Check(spec Spec) error {
+	if spec.Sitemap != nil {
+		return checkSitemap(context.Background(), spec)
+	}
 	if spec.File == "" {
 		return nil
 	}

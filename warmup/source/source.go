@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -172,6 +173,8 @@ func (r Resume) Describe(spec Spec) string {
 		return fmt.Sprintf("from line %d of %s, a stream that cannot be read again", r.Line, spec.name())
 	case r.Kind == KindGzip:
 		return fmt.Sprintf("from line %d (byte %d decompressed)", r.Line, r.Offset)
+	case r.Kind == KindSitemap:
+		return fmt.Sprintf("from sitemap item %d", r.Next+1)
 	case spec.File != "":
 		return fmt.Sprintf("from line %d (byte %d)", r.Line, r.Offset)
 	case spec.Range != nil:
@@ -182,7 +185,7 @@ func (r Resume) Describe(spec Spec) string {
 }
 
 // Spec says where a loader's items come from. Exactly one of File, List,
-// Range is set, or none (a single item).
+// Range, Sitemap is set, or none (a single item).
 type Spec struct {
 	// File is an absolute path to a .jsonl, .txt or .csv file, each
 	// optionally gzip-compressed (.gz), to a FIFO, or Stdin ("-").
@@ -191,9 +194,10 @@ type Spec struct {
 	// File's name.
 	Format string
 	// Stdin is what File "-" reads: nil is os.Stdin.
-	Stdin io.Reader
-	List  []any
-	Range *[2]int64
+	Stdin   io.Reader
+	List    []any
+	Range   *[2]int64
+	Sitemap *SitemapSpec
 }
 
 // Open opens the stream described by spec, from its start when from is
@@ -217,6 +221,8 @@ func OpenContext(ctx context.Context, spec Spec, from *Resume) (Source, error) {
 	switch {
 	case spec.File != "":
 		return openFile(ctx, spec, from)
+	case spec.Sitemap != nil:
+		return openSitemap(ctx, spec, from)
 	case spec.List != nil:
 		items := make([]Item, 0, len(spec.List))
 		for _, v := range spec.List {
@@ -252,13 +258,21 @@ func startSlice(items []Item, from *Resume) (Source, error) {
 // fits refuses a resume point recorded for another kind of source (the
 // loader read a range and now reads a file, or the other way round):
 // reading on from it would start at a wrong place. A file's resume point
-// always has a line; a list's or a range's never does.
+// always has a line; a list's or a range's never does; a sitemap's has
+// its own kind.
 func (r *Resume) fits(spec Spec) error {
 	if r == nil {
 		return nil
 	}
-	fromFile := r.Line > 0 || r.Offset > 0 || r.Kind != KindFile
+	fromSitemap := r.Kind == KindSitemap
+	fromFile := !fromSitemap && (r.Line > 0 || r.Offset > 0 || r.Kind != KindFile)
 	switch {
+	case spec.Sitemap != nil && !fromSitemap && *r != (Resume{Remaining: r.Remaining}):
+		// (A source that failed to open records an empty resume point,
+		// its start.)
+		return errors.New("the resume point is not a sitemap's, and the loader now reads a sitemap")
+	case spec.Sitemap == nil && fromSitemap:
+		return errors.New("the resume point is a sitemap's, and the loader now reads no sitemap")
 	case spec.File != "" && !fromFile:
 		return errors.New("the resume point is a list's or a range's, and the loader now reads a file")
 	case spec.File == "" && fromFile:
@@ -272,6 +286,11 @@ func (s Spec) Describe() string {
 	switch {
 	case s.File != "":
 		return s.name()
+	case s.Sitemap != nil:
+		if filepath.IsAbs(s.Sitemap.URL) {
+			return "sitemap " + filepath.Base(s.Sitemap.URL)
+		}
+		return "sitemap " + displayURL(s.Sitemap.URL)
 	case s.List != nil:
 		return fmt.Sprintf("list of %d", len(s.List))
 	case s.Range != nil:

@@ -1,0 +1,66 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/push"
+)
+
+// Job is the job label of what is pushed.
+const Job = "cachewarm"
+
+// Grouping labels a push: a Pushgateway keeps the last push of each
+// group, so each config and shard keeps its own last run.
+type Grouping struct {
+	// Config names the config ("config" for config.toml).
+	Config string
+	// Shard is "k/n" for a shard, "all" for an unsharded run.
+	Shard string
+}
+
+// Push sends src's figures to the Pushgateway at gateway, replacing the
+// group's earlier ones. Credentials in the URL are sent as basic
+// authentication and never appear in the error.
+func Push(ctx context.Context, gateway string, src Source, g Grouping) error {
+	if err := CheckURL(gateway); err != nil {
+		return err
+	}
+	u, _ := url.Parse(gateway)
+	user := u.User
+	u.User = nil
+	p := push.New(u.String(), Job).Gatherer(Registry(src)).Grouping("config", g.Config).Grouping("shard", g.Shard)
+	if user != nil {
+		pass, _ := user.Password()
+		p = p.BasicAuth(user.Username(), pass)
+	}
+	if err := p.PushContext(ctx); err != nil {
+		msg := err.Error()
+		if user != nil {
+			msg = strings.ReplaceAll(msg, user.String(), "…")
+		}
+		return fmt.Errorf("push to %s: %s", u.Redacted(), msg)
+	}
+	return nil
+}
+
+// CheckURL refuses a Pushgateway URL that is not http(s) with a host.
+func CheckURL(gateway string) error {
+	u, err := url.Parse(gateway)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--pushgateway %s: not an http(s) URL", Redact(gateway))
+	}
+	return nil
+}
+
+// Redact is a Pushgateway URL as messages show it: without credentials.
+func Redact(gateway string) string {
+	u, err := url.Parse(gateway)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	u.User = nil
+	return u.String()
+}

@@ -164,7 +164,7 @@ func TestDemoRunSettlesWithExpectedMix(t *testing.T) {
 	// The flags loader (mode "missing") lists a flag twice: one write
 	// finds the key the other wrote.
 	if rep.Warm != 1 {
-		t.Errorf("%d already warm, want the flag listed twice", rep.Warm)
+		t.Errorf("%d already warm, want the sitemap page listed twice", rep.Warm)
 	}
 	for _, l := range rep.Loaders {
 		for _, r := range l.RejectedItems {

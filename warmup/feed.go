@@ -99,6 +99,9 @@ func (p *firstPass) finish(e *Engine, stopped bool) {
 	// where it stands, so that --retry-from reads on from there.
 	at := p.src.Resume()
 	err := p.src.Err()
+	// A source whose read the stop cancelled (a query) ended early
+	// though the feeder itself was not stopped: it says where it stands.
+	stopped = stopped || e.stopCtx.Err() != nil
 	if !stopped && err == nil && at.Kind != source.KindStream {
 		at = source.Resume{Done: true}
 	}

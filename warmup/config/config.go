@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -151,6 +152,8 @@ type rawLoader struct {
 		Format *string `toml:"format"`
 		List   []any   `toml:"list"`
 		Range  []int64 `toml:"range"`
+		SQL    *string `toml:"sql"`
+		DSN    *string `toml:"dsn"`
 	} `toml:"items"`
 	Key   string `toml:"key"`
 	Fetch *struct {
@@ -214,7 +217,7 @@ func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
 	v := &validator{
 		path: path, data: data, pos: parsePositions(data), getenv: getenv, secrets: &Redactor{},
 		funcs: templateFuncs(opts.Funcs), tables: opts.Tables, stdin: opts.Stdin,
-		redisURLReplaced: opts.RedisURLReplaced,
+		redisURLReplaced: opts.RedisURLReplaced, ctx: opts.Context,
 	}
 	var raw rawConfig
 	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&raw)
@@ -334,8 +337,10 @@ type validator struct {
 	stdin io.Reader
 	// redisURLReplaced is Options.RedisURLReplaced.
 	redisURLReplaced bool
-	stdinLoader      int
-	err              error
+	// ctx is Options.Context.
+	ctx         context.Context
+	stdinLoader int
+	err         error
 }
 
 func (v *validator) fail(path, format string, args ...any) {
@@ -639,8 +644,14 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 				l.Items.Range = &[2]int64{r.Items.Range[0], r.Items.Range[1]}
 			}
 		}
+		if r.Items.SQL != nil {
+			set++
+			l.Items = v.itemsSQL(n, *r.Items.SQL, r.Items.DSN)
+		} else if r.Items.DSN != nil {
+			v.fail(p("items.dsn"), "dsn goes with sql")
+		}
 		if set != 1 {
-			v.fail(p("items"), "set exactly one of file, list or range")
+			v.fail(p("items"), "set exactly one of file, list, range or sql")
 		}
 	}
 	keyText := v.expand(p("key"), r.Key, false)

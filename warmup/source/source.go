@@ -150,9 +150,10 @@ type Resume struct {
 	// Done is true when every item was read.
 	Done bool `json:"done"`
 	// Kind says how a file's Offset is to be read: KindFile (""), KindGzip
-	// or KindStream, which no run can read on from.
+	// or KindStream, which no run can read on from; or KindSQL.
 	Kind string `json:"kind,omitempty"`
-	// Next is a range's next value, or a list's next index.
+	// Next is a range's next value, a list's next index, or the number
+	// of a query's rows read.
 	Next int64 `json:"next,omitempty"`
 	// Offset and Line are a file's byte offset and line number of the
 	// next unread line.
@@ -172,6 +173,8 @@ func (r Resume) Describe(spec Spec) string {
 		return fmt.Sprintf("from line %d of %s, a stream that cannot be read again", r.Line, spec.name())
 	case r.Kind == KindGzip:
 		return fmt.Sprintf("from line %d (byte %d decompressed)", r.Line, r.Offset)
+	case r.Kind == KindSQL:
+		return fmt.Sprintf("from row %d", r.Next+1)
 	case spec.File != "":
 		return fmt.Sprintf("from line %d (byte %d)", r.Line, r.Offset)
 	case spec.Range != nil:
@@ -182,7 +185,7 @@ func (r Resume) Describe(spec Spec) string {
 }
 
 // Spec says where a loader's items come from. Exactly one of File, List,
-// Range is set, or none (a single item).
+// Range, SQL is set, or none (a single item).
 type Spec struct {
 	// File is an absolute path to a .jsonl, .txt or .csv file, each
 	// optionally gzip-compressed (.gz), to a FIFO, or Stdin ("-").
@@ -194,6 +197,12 @@ type Spec struct {
 	Stdin io.Reader
 	List  []any
 	Range *[2]int64
+	// SQL is a query whose rows are the items, run in a read-only
+	// transaction on DSN: a postgres:// or postgresql:// URL, or a
+	// sqlite: or file: one naming a SQLite file.
+	SQL, DSN string
+	// DSNShown is how DSN is shown: its password hidden.
+	DSNShown string
 }
 
 // Open opens the stream described by spec, from its start when from is
@@ -217,6 +226,8 @@ func OpenContext(ctx context.Context, spec Spec, from *Resume) (Source, error) {
 	switch {
 	case spec.File != "":
 		return openFile(ctx, spec, from)
+	case spec.SQL != "":
+		return openSQL(ctx, spec, from)
 	case spec.List != nil:
 		items := make([]Item, 0, len(spec.List))
 		for _, v := range spec.List {
@@ -252,13 +263,19 @@ func startSlice(items []Item, from *Resume) (Source, error) {
 // fits refuses a resume point recorded for another kind of source (the
 // loader read a range and now reads a file, or the other way round):
 // reading on from it would start at a wrong place. A file's resume point
-// always has a line; a list's or a range's never does.
+// always has a line; a list's or a range's never does; a query's has its
+// kind.
 func (r *Resume) fits(spec Spec) error {
 	if r == nil {
 		return nil
 	}
-	fromFile := r.Line > 0 || r.Offset > 0 || r.Kind != KindFile
+	fromSQL := r.Kind == KindSQL
+	fromFile := !fromSQL && (r.Line > 0 || r.Offset > 0 || r.Kind != KindFile)
 	switch {
+	case spec.SQL != "" && !fromSQL:
+		return errors.New("the resume point is not a query's, and the loader now runs a query")
+	case spec.SQL == "" && fromSQL:
+		return errors.New("the resume point is a query's, and the loader now runs none")
 	case spec.File != "" && !fromFile:
 		return errors.New("the resume point is a list's or a range's, and the loader now reads a file")
 	case spec.File == "" && fromFile:
@@ -272,6 +289,8 @@ func (s Spec) Describe() string {
 	switch {
 	case s.File != "":
 		return s.name()
+	case s.SQL != "":
+		return s.describeSQL()
 	case s.List != nil:
 		return fmt.Sprintf("list of %d", len(s.List))
 	case s.Range != nil:

@@ -1,6 +1,6 @@
-// Package pgtest starts a real PostgreSQL server for integration tests,
-// in a temporary directory on a free loopback port, and stops it when the
-// test ends. The server runs as an unprivileged user when the test runs
+// Package pgtest starts a real PostgreSQL server for integration tests
+// and the benchmark harness, in a temporary directory on a free loopback
+// port, and stops it when the test ends. The server runs as an unprivileged user when the test runs
 // as root, since initdb and postgres refuse root.
 package pgtest
 
@@ -29,9 +29,10 @@ const Password = "pgtest-secret"
 
 // Server is a postgres process owned by one test.
 type Server struct {
-	Port int
-	dir  string
-	cmd  *exec.Cmd
+	Port   int
+	dir    string
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // binDir finds the directory holding initdb and postgres: on PATH, or
@@ -66,82 +67,112 @@ func version(binDir string) int {
 // CACHEWARM_REQUIRE_REDIS=1, as CI sets).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := binDir()
-	if err != nil {
+	if !Installed() {
 		msg := "PostgreSQL not found (initdb): install the Debian package postgresql to run this integration test"
 		if redistest.Require() {
 			t.Fatal(msg + " (CACHEWARM_REQUIRE_REDIS=1)")
 		}
 		t.Skip(msg)
 	}
+	s, err := Run(context.Background(), redistest.FreePort(t))
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Installed reports whether initdb and postgres can be found.
+func Installed() bool {
+	_, err := binDir()
+	return err == nil
+}
+
+// Run initialises a database cluster in a new temporary directory and
+// starts postgres on port; Stop ends it and removes the directory.
+func Run(ctx context.Context, port int) (s *Server, err error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
+	}
 	owner, err := unprivileged()
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
-	// Not t.TempDir: its parent is private to root, and the server may
-	// run as another user.
+	// Not a test's TempDir: its parent is private to root, and the
+	// server may run as another user.
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := owner.chown(dir); err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
 	pwfile := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pwfile, []byte(Password+"\n"), 0o600); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
-	if err := owner.chown(pwfile); err != nil {
-		t.Fatalf("pgtest: %v", err)
+	for _, p := range []string{dir, pwfile} {
+		if err := owner.chown(p); err != nil {
+			return nil, err
+		}
 	}
 	data := filepath.Join(dir, "data")
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--pwfile", pwfile,
+	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--pwfile", pwfile,
 		"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync")
 	owner.apply(initdb)
 	if out, err := initdb.CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
+		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	s := &Server{Port: redistest.FreePort(t), dir: dir}
+	s = &Server{Port: port, dir: dir, exited: make(chan struct{})}
 	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(s.Port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+dir,
 		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off")
 	owner.apply(s.cmd)
 	logf, err := os.Create(filepath.Join(dir, "log"))
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
-		t.Fatalf("start postgres: %v", err)
+		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	exited := make(chan struct{})
 	go func() {
 		s.cmd.Wait()
 		logf.Close()
-		close(exited)
+		close(s.exited)
 	}()
-	t.Cleanup(func() {
-		// SIGINT is postgres's fast shutdown: it ends its children too.
-		s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-exited
-		}
-	})
-	if err := s.waitReady(exited); err != nil {
+	if err := s.waitReady(ctx); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		t.Fatalf("postgres: %v\n%s", err, log)
+		s.stopProcess()
+		return nil, fmt.Errorf("postgres: %v\n%s", err, log)
 	}
-	return s
+	return s, nil
+}
+
+// Stop ends the server and removes its directory.
+func (s *Server) Stop() {
+	s.stopProcess()
+	os.RemoveAll(s.dir)
+}
+
+func (s *Server) stopProcess() {
+	// SIGINT is postgres's fast shutdown: it ends its children too.
+	s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
 }
 
 // waitReady connects until the server answers, for at most 20 s.
-func (s *Server) waitReady(exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
 		conn, err := pgx.Connect(ctx, s.DSN("postgres"))
@@ -149,7 +180,7 @@ func (s *Server) waitReady(exited <-chan struct{}) error {
 			return conn.Close(ctx)
 		}
 		select {
-		case <-exited:
+		case <-s.exited:
 			return errors.New("exited before it was ready")
 		case <-ctx.Done():
 			return fmt.Errorf("not ready in 20s: %w", err)
@@ -172,13 +203,21 @@ func (s *Server) DSN(db string) string {
 // postgres, failing the test on an error.
 func (s *Server) Exec(t testing.TB, sql string) {
 	t.Helper()
-	ctx := context.Background()
+	if err := s.ExecContext(context.Background(), sql); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+}
+
+// ExecContext runs SQL statements (separated by semicolons) in database
+// postgres.
+func (s *Server) ExecContext(ctx context.Context, sql string) error {
 	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
 	if err != nil {
-		t.Fatalf("pgtest: connect: %v", err)
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("pgtest: %s: %v", strings.TrimSpace(sql), err)
+		return fmt.Errorf("%s: %w", strings.TrimSpace(sql), err)
 	}
+	return nil
 }

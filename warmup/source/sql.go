@@ -41,9 +41,7 @@ func SQLitePath(dsn string) string {
 	if i := strings.IndexByte(rest, ':'); i >= 0 {
 		rest = rest[i+1:]
 	}
-	if strings.HasPrefix(rest, "//") {
-		rest = rest[2:]
-	}
+	rest = strings.TrimPrefix(rest, "//")
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
 		rest = rest[:i]
 	}

@@ -45,6 +45,8 @@ type pgCursor struct {
 	rr     *pgconn.ResultReader
 	fields []pgconn.FieldDescription
 	names  []string
+	// keys are the columns' names as JSON object keys, with the colon.
+	keys   [][]byte
 	failed error
 }
 
@@ -82,6 +84,7 @@ func openPostgres(ctx context.Context, dsn, query string) (rowCursor, error) {
 	for i, f := range c.fields {
 		c.names[i] = f.Name
 	}
+	c.keys = objectKeys(c.names)
 	return c, nil
 }
 
@@ -101,8 +104,7 @@ func (c *pgCursor) next(buf []byte) ([]byte, bool) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, c.names[i])
-		buf = append(buf, ':')
+		buf = append(buf, c.keys[i]...)
 		buf = appendPGValue(buf, c.fields[i].DataTypeOID, v)
 	}
 	return append(buf, '}'), true
@@ -162,6 +164,7 @@ type sqliteCursor struct {
 	tx     *sql.Tx
 	rows   *sql.Rows
 	names  []string
+	keys   [][]byte
 	vals   []any
 	ptrs   []any
 	failed error
@@ -204,6 +207,7 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 		c.close()
 		return nil, errors.New("the statement returns no rows: use a SELECT")
 	}
+	c.keys = objectKeys(c.names)
 	c.vals = make([]any, len(c.names))
 	c.ptrs = make([]any, len(c.names))
 	for i := range c.vals {
@@ -235,8 +239,7 @@ func (c *sqliteCursor) next(buf []byte) ([]byte, bool) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, c.names[i])
-		buf = append(buf, ':')
+		buf = append(buf, c.keys[i]...)
 		buf = appendGoValue(buf, v)
 	}
 	return append(buf, '}'), true
@@ -281,4 +284,13 @@ func (c *sqliteCursor) close() error {
 
 func appendJSONString(buf []byte, s string) []byte {
 	return append(buf, jsonString(s)...)
+}
+
+// objectKeys are names as JSON object keys, each with its colon.
+func objectKeys(names []string) [][]byte {
+	keys := make([][]byte, len(names))
+	for i, n := range names {
+		keys[i] = append(jsonString(n), ':')
+	}
+	return keys
 }

@@ -24,7 +24,9 @@ func (v *validator) itemsSQL(n int, query string, dsn *string) source.Spec {
 		v.fail(p("items.dsn"), "sql needs a dsn: a postgres:// URL, or sqlite:FILE")
 		return spec
 	}
-	spec.DSN = v.expand(p("items.dsn"), strings.TrimSpace(*dsn), true)
+	// The DSN's credentials are secrets, not the whole of it: the rest
+	// says where the rows come from.
+	spec.DSN = v.expand(p("items.dsn"), strings.TrimSpace(*dsn), false)
 	v.secrets.Add(URLSecrets(spec.DSN)...)
 	spec.DSNShown = RedactURL(spec.DSN)
 	switch source.SQLDriver(spec.DSN) {

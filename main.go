@@ -196,7 +196,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfgOpts := ext.Options()
 	cfgOpts.Stdin = stdin
 	cfgOpts.RedisURLReplaced = f.redis != "" || os.Getenv(redisURLEnv) != ""
+	// A SQL loader's query runs now, up to its first row.
+	cfgOpts.Context = sigs.startup
 	cfg, err := config.LoadConfig(f.config, cfgOpts)
+	if err != nil && sigs.startup.Err() != nil {
+		fmt.Fprintf(stderr, "cachewarm: interrupted before any work\n")
+		return exitInterrupted
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -86,7 +86,13 @@
 //     the three pipes' wall time (first start to last end), in the same
 //     run.
 //
-// The goals of targets 1, 2, 3, 6, 7, 8 and 9 come from the project; those
+//  10. postgres, at the largest size ≤ 1M: that many rows of a PostgreSQL
+//     table (started by the harness on loopback, as internal/pgtest does)
+//     read by a SQL loader, against the same items from a JSONL file (each
+//     row's JSON is its line). Both checked (DBSIZE, sampled values). Goal:
+//     peak RSS at most 64 MB; the times are recorded.
+//
+// The goals of targets 1, 2, 3, 6, 7, 8, 9 and 10 come from the project; those
 // of targets 4 and 5 are this harness's own readings of "small" and
 // "linear".
 //
@@ -116,6 +122,7 @@
 //	-retry=true                  run the retry target
 //	-memory=true                 run the memory targets (6, 7 and 8)
 //	-cluster=true                run the cluster target (9)
+//	-postgres=true               run the PostgreSQL target (10)
 //	-keep=false                  keep the temporary directory (data, configs, logs, reports)
 //	-cpuprofile-size N           after the bulk runs of size N, run once more (untimed) with
 //	                             --cpuprofile; the profile is written to $TMPDIR and kept
@@ -198,6 +205,7 @@ type options struct {
 	retry          bool
 	memory         bool
 	cluster        bool
+	postgres       bool
 	keep           bool
 	cpuprofileSize int
 }
@@ -216,6 +224,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.retry, "retry", true, "run the retry target (1% NOPERM, then --retry-from)")
 	fs.BoolVar(&o.memory, "memory", true, "run the memory targets (50 loaders at concurrency 2000, --retry-from 100k rejections, a 2 GB body)")
 	fs.BoolVar(&o.cluster, "cluster", true, "run the cluster target (3 masters against three redis-cli --pipe, one per master)")
+	fs.BoolVar(&o.postgres, "postgres", true, "run the PostgreSQL target (1M rows from a query against the same items from a JSONL file)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory and print its path")
 	fs.IntVar(&o.cpuprofileSize, "cpuprofile-size", 0, "at this bulk `size`, run cachewarm once more with --cpuprofile and print the profile's path")
 	fs.Usage = func() {
@@ -402,6 +411,10 @@ func (b *bench) main(ctx context.Context) (err error) {
 	}
 	if b.opt.cluster {
 		b.check(ctx, "cluster", func() error { return b.clusterTarget(ctx) })
+	}
+	if b.opt.postgres {
+		n := b.largestUpTo(bulkTargetSize)
+		b.check(ctx, "postgres", func() error { return b.postgresTarget(ctx, n) })
 	}
 	return ctx.Err()
 }

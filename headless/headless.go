@@ -146,6 +146,8 @@ func (p *Plain) Final(rep *warmup.Report) {
 		switch {
 		case l.Error != "" && l.Resume != nil && l.Resume.Kind == source.KindStream:
 			fmt.Fprintf(p.Err, "%s: the input stopped early at line %d: %s: fix it and feed it again; --retry-from cannot read a stream again\n", l.Name, l.Resume.Line, l.Error)
+		case l.Error != "" && l.Resume != nil && l.Resume.Kind == source.KindSQL:
+			fmt.Fprintf(p.Err, "%s: the query stopped early: %s: --retry-from runs it again from row %d\n", l.Name, l.Error, l.Resume.Next+1)
 		case l.Error != "":
 			fmt.Fprintf(p.Err, "%s: source stopped early: %s: if the file is damaged, fix it and run this loader again; --retry-from would stop at the same place\n", l.Name, l.Error)
 		case l.Resume != nil:
@@ -304,6 +306,8 @@ func describeResume(l warmup.LoaderReport) string {
 		return fmt.Sprintf("lines %d on of a stream, which --retry-from cannot read again: feed them again", r.Line)
 	case r.Kind == source.KindGzip:
 		return fmt.Sprintf("the rest of the file from line %d (byte %d decompressed)", r.Line, r.Offset)
+	case r.Kind == source.KindSQL:
+		return fmt.Sprintf("the rows of the query from row %d (--retry-from runs it again with OFFSET %d)", r.Next+1, r.Next)
 	case r.Offset > 0 || r.Line > 0:
 		return fmt.Sprintf("the rest of the file from line %d (byte %d)", r.Line, r.Offset)
 	case r.Remaining >= 0 && strings.HasPrefix(l.Source, "range "):

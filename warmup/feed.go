@@ -99,8 +99,9 @@ func (p *firstPass) finish(e *Engine, stopped bool) {
 	// where it stands, so that --retry-from reads on from there.
 	at := p.src.Resume()
 	err := p.src.Err()
-	// A source that reads while the run stops (a sitemap download) may
-	// end on the stop itself: its own Resume then says where it stands.
+	// A source that reads while the run stops (a sitemap download, a
+	// query) may end on the stop itself: its own Resume then says where it
+	// stands.
 	stopped = stopped || e.stopCtx.Err() != nil
 	if !stopped && err == nil && at.Kind != source.KindStream {
 		at = source.Resume{Done: true}

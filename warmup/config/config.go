@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -170,6 +171,8 @@ type rawLoader struct {
 		List    []any   `toml:"list"`
 		Range   []int64 `toml:"range"`
 		Sitemap *string `toml:"sitemap"`
+		SQL     *string `toml:"sql"`
+		DSN     *string `toml:"dsn"`
 	} `toml:"items"`
 	Key   string `toml:"key"`
 	Fetch *struct {
@@ -237,7 +240,7 @@ func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
 	v := &validator{
 		path: path, data: data, pos: parsePositions(data), getenv: getenv, secrets: &Redactor{},
 		funcs: templateFuncs(opts.Funcs), tables: opts.Tables, stdin: opts.Stdin,
-		redisURLReplaced: opts.RedisURLReplaced,
+		redisURLReplaced: opts.RedisURLReplaced, ctx: opts.Context,
 	}
 	var raw rawConfig
 	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&raw)
@@ -357,8 +360,10 @@ type validator struct {
 	stdin io.Reader
 	// redisURLReplaced is Options.RedisURLReplaced.
 	redisURLReplaced bool
-	stdinLoader      int
-	err              error
+	// ctx is Options.Context.
+	ctx         context.Context
+	stdinLoader int
+	err         error
 }
 
 func (v *validator) fail(path, format string, args ...any) {
@@ -664,11 +669,17 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		}
 		if r.Items.Sitemap != nil {
 			set++
-			alone := r.Items.File == nil && r.Items.List == nil && r.Items.Range == nil
+			alone := r.Items.File == nil && r.Items.List == nil && r.Items.Range == nil && r.Items.SQL == nil
 			l.Items.Sitemap = v.sitemap(p("items.sitemap"), *r.Items.Sitemap, cfg.Run, alone)
 		}
+		if r.Items.SQL != nil {
+			set++
+			l.Items = v.itemsSQL(n, *r.Items.SQL, r.Items.DSN)
+		} else if r.Items.DSN != nil {
+			v.fail(p("items.dsn"), "dsn goes with sql")
+		}
 		if set != 1 {
-			v.fail(p("items"), "set exactly one of file, list, range or sitemap")
+			v.fail(p("items"), "set exactly one of file, list, range, sitemap or sql")
 		}
 	}
 	keyText := v.expand(p("key"), r.Key, false)

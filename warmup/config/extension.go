@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,9 @@ type Options struct {
 	// CACHEWARM_REDIS_URL; see Config.SetRedisURL): the file's redis.url
 	// is not read, so its ${VAR} need not be set.
 	RedisURLReplaced bool
+	// Context bounds what validation waits for: a SQL loader's query
+	// runs up to its first row. nil means context.Background().
+	Context context.Context
 }
 
 // check refuses options that are a programming mistake rather than a

@@ -1,13 +1,16 @@
 // Package source streams a loader's items: a list, an integer range, a
 // .jsonl, .txt or .csv file read line by line, never whole (a plain file,
-// a gzip-compressed one, or a stream: standard input, a FIFO), or a
+// a gzip-compressed one, or a stream: standard input, a FIFO), a
 // sitemap, one item per <url>, its index followed, each document read
-// token by token from a temporary copy.
+// token by token from a temporary copy, or the rows of a SQL query
+// (PostgreSQL through pgx, SQLite through a pure-Go driver), streamed
+// from a read-only transaction.
 //
 // Every source can say where it stands: Resume returns the position of the
-// next item not yet read (the next range value, list index, or file byte
-// offset and line), so a run that stops early records exactly which items
-// it never started, and Open with that Resume reads on from there (a
-// sitemap's is the count of items it yielded). A
-// stream cannot be read again: its Resume only says how far it got.
+// next item not yet read (the next range value, list index, file byte
+// offset and line, count of sitemap items yielded, or count of rows
+// read), so a run that stops early records exactly which items it never
+// started, and Open with that Resume reads on from there: a query runs
+// again with an OFFSET. A stream cannot be read again: its Resume only
+// says how far it got.
 package source

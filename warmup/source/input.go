@@ -98,12 +98,17 @@ func (s Spec) name() string {
 // Check opens a file spec the way a run will and reads what a run reads
 // at its start (a gzip header, a CSV header), so that a file the run
 // could not read is found before anything is written. A stream is not
-// opened: it can be read only once, by the run.
-//
-// A sitemap is fetched, and read up to its root element.
-func Check(spec Spec) error {
+// opened: it can be read only once, by the run. A sitemap is fetched, and
+// read up to its root element; a query runs until its first row.
+func Check(spec Spec) error { return CheckContext(context.Background(), spec) }
+
+// CheckContext is Check, given up when ctx ends.
+func CheckContext(ctx context.Context, spec Spec) error {
 	if spec.Sitemap != nil {
-		return checkSitemap(context.Background(), spec)
+		return checkSitemap(ctx, spec)
+	}
+	if spec.SQL != "" {
+		return checkSQL(ctx, spec)
 	}
 	if spec.File == "" {
 		return nil

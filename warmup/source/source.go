@@ -151,9 +151,10 @@ type Resume struct {
 	// Done is true when every item was read.
 	Done bool `json:"done"`
 	// Kind says how a file's Offset is to be read: KindFile (""), KindGzip
-	// or KindStream, which no run can read on from.
+	// or KindStream, which no run can read on from; or KindSQL.
 	Kind string `json:"kind,omitempty"`
-	// Next is a range's next value, or a list's next index.
+	// Next is a range's next value, a list's next index, or the number
+	// of a query's rows read.
 	Next int64 `json:"next,omitempty"`
 	// Offset and Line are a file's byte offset and line number of the
 	// next unread line.
@@ -175,6 +176,8 @@ func (r Resume) Describe(spec Spec) string {
 		return fmt.Sprintf("from line %d (byte %d decompressed)", r.Line, r.Offset)
 	case r.Kind == KindSitemap:
 		return fmt.Sprintf("from sitemap item %d", r.Next+1)
+	case r.Kind == KindSQL:
+		return fmt.Sprintf("from row %d", r.Next+1)
 	case spec.File != "":
 		return fmt.Sprintf("from line %d (byte %d)", r.Line, r.Offset)
 	case spec.Range != nil:
@@ -185,7 +188,7 @@ func (r Resume) Describe(spec Spec) string {
 }
 
 // Spec says where a loader's items come from. Exactly one of File, List,
-// Range, Sitemap is set, or none (a single item).
+// Range, Sitemap, SQL is set, or none (a single item).
 type Spec struct {
 	// File is an absolute path to a .jsonl, .txt or .csv file, each
 	// optionally gzip-compressed (.gz), to a FIFO, or Stdin ("-").
@@ -198,6 +201,12 @@ type Spec struct {
 	List    []any
 	Range   *[2]int64
 	Sitemap *SitemapSpec
+	// SQL is a query whose rows are the items, run in a read-only
+	// transaction on DSN: a postgres:// or postgresql:// URL, or a
+	// sqlite: or file: one naming a SQLite file.
+	SQL, DSN string
+	// DSNShown is how DSN is shown: its password hidden.
+	DSNShown string
 }
 
 // Open opens the stream described by spec, from its start when from is
@@ -223,6 +232,8 @@ func OpenContext(ctx context.Context, spec Spec, from *Resume) (Source, error) {
 		return openFile(ctx, spec, from)
 	case spec.Sitemap != nil:
 		return openSitemap(ctx, spec, from)
+	case spec.SQL != "":
+		return openSQL(ctx, spec, from)
 	case spec.List != nil:
 		items := make([]Item, 0, len(spec.List))
 		for _, v := range spec.List {
@@ -258,21 +269,26 @@ func startSlice(items []Item, from *Resume) (Source, error) {
 // fits refuses a resume point recorded for another kind of source (the
 // loader read a range and now reads a file, or the other way round):
 // reading on from it would start at a wrong place. A file's resume point
-// always has a line; a list's or a range's never does; a sitemap's has
-// its own kind.
+// always has a line; a list's or a range's never does; a sitemap's and a
+// query's have their own kind.
 func (r *Resume) fits(spec Spec) error {
 	if r == nil {
 		return nil
 	}
 	fromSitemap := r.Kind == KindSitemap
-	fromFile := !fromSitemap && (r.Line > 0 || r.Offset > 0 || r.Kind != KindFile)
+	fromSQL := r.Kind == KindSQL
+	fromFile := !fromSitemap && !fromSQL && (r.Line > 0 || r.Offset > 0 || r.Kind != KindFile)
 	switch {
 	case spec.Sitemap != nil && !fromSitemap && *r != (Resume{Remaining: r.Remaining}):
 		// (A source that failed to open records an empty resume point,
-		// its start.)
+		// its start; so does a query that failed to run.)
 		return errors.New("the resume point is not a sitemap's, and the loader now reads a sitemap")
 	case spec.Sitemap == nil && fromSitemap:
 		return errors.New("the resume point is a sitemap's, and the loader now reads no sitemap")
+	case spec.SQL != "" && !fromSQL && *r != (Resume{Remaining: r.Remaining}):
+		return errors.New("the resume point is not a query's, and the loader now runs a query")
+	case spec.SQL == "" && fromSQL:
+		return errors.New("the resume point is a query's, and the loader now runs none")
 	case spec.File != "" && !fromFile:
 		return errors.New("the resume point is a list's or a range's, and the loader now reads a file")
 	case spec.File == "" && fromFile:
@@ -291,6 +307,8 @@ func (s Spec) Describe() string {
 			return "sitemap " + filepath.Base(s.Sitemap.URL)
 		}
 		return "sitemap " + displayURL(s.Sitemap.URL)
+	case s.SQL != "":
+		return s.describeSQL()
 	case s.List != nil:
 		return fmt.Sprintf("list of %d", len(s.List))
 	case s.Range != nil:

@@ -1,0 +1,221 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// KindSQL is a SQL source's resume point: Next counts the rows already
+// yielded, which a later run skips by re-running the query with an
+// OFFSET.
+const KindSQL = "sql"
+
+// SQL drivers a DSN can name (SQLDriver).
+const (
+	DriverPostgres = "postgres"
+	DriverSQLite   = "sqlite"
+)
+
+// SQLDriver is the driver a DSN names: DriverPostgres for postgres:// and
+// postgresql:// URLs, DriverSQLite for sqlite: and file: ones, else "".
+func SQLDriver(dsn string) string {
+	lower := strings.ToLower(dsn)
+	switch {
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		return DriverPostgres
+	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):
+		return DriverSQLite
+	}
+	return ""
+}
+
+// SQLitePath is the database file a sqlite: or file: DSN names, without
+// its URI parameters: "sqlite:///var/db/app.db" and "file:app.db?cache=shared"
+// name /var/db/app.db and app.db.
+func SQLitePath(dsn string) string {
+	rest := dsn
+	if i := strings.IndexByte(rest, ':'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	rest = strings.TrimPrefix(rest, "//")
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// rowCursor streams a query's rows, each as a JSON object of its
+// columns.
+type rowCursor interface {
+	// columns are the result's column names, in order.
+	columns() []string
+	// next appends the next row's JSON to buf, or returns false at the
+	// end or on an error (err).
+	next(buf []byte) ([]byte, bool)
+	err() error
+	close() error
+}
+
+// sqlSource streams the rows of a query in a read-only transaction. It
+// connects at the first Next, so that opening it never waits for a
+// server.
+type sqlSource struct {
+	ctx  context.Context
+	spec Spec
+	cur  rowCursor
+	// skip is where it started (a resume point's row count), and rows
+	// the number of rows yielded since.
+	skip, rows int64
+	done       bool
+	stopped    bool
+	err        error
+}
+
+func openSQL(ctx context.Context, spec Spec, from *Resume) (Source, error) {
+	s := &sqlSource{ctx: ctx, spec: spec}
+	if from != nil {
+		if from.Next < 0 {
+			return nil, fmt.Errorf("resume point row %d is not a row", from.Next)
+		}
+		s.skip = from.Next
+	}
+	return s, nil
+}
+
+// start runs the query; an error here is one before any row was read.
+func (s *sqlSource) start() error {
+	query := s.spec.SQL
+	if s.skip > 0 {
+		query = withOffset(query, s.skip, SQLDriver(s.spec.DSN))
+	}
+	cur, err := openCursor(s.ctx, s.spec.DSN, query)
+	if err != nil {
+		return err
+	}
+	if err := duplicateColumn(cur.columns()); err != nil {
+		cur.close()
+		return fmt.Errorf("the query's result: %w", err)
+	}
+	s.cur = cur
+	return nil
+}
+
+func openCursor(ctx context.Context, dsn, query string) (rowCursor, error) {
+	switch SQLDriver(dsn) {
+	case DriverPostgres:
+		return openPostgres(ctx, dsn, query)
+	case DriverSQLite:
+		return openSQLite(ctx, dsn, query)
+	}
+	return nil, errors.New("unsupported DSN (use postgres://, postgresql://, sqlite: or file:)")
+}
+
+// trailing matches what may end a query but cannot go inside a
+// subquery: semicolons and the blanks around them.
+var trailing = regexp.MustCompile(`[\s;]+$`)
+
+// withOffset wraps query so that its first n rows are not sent. The
+// newlines keep a trailing -- comment from swallowing the wrapper.
+func withOffset(query string, n int64, driver string) string {
+	q := trailing.ReplaceAllString(query, "")
+	off := " OFFSET " + strconv.FormatInt(n, 10)
+	if driver == DriverSQLite {
+		// SQLite has OFFSET only after a LIMIT; -1 is none.
+		off = " LIMIT -1" + off
+	}
+	return "SELECT * FROM (\n" + q + "\n) AS cachewarm_resume" + off
+}
+
+func (s *sqlSource) Next() (Item, bool) {
+	if s.done || s.stopped || s.err != nil {
+		return Item{}, false
+	}
+	if s.ctx.Err() != nil {
+		// Rows the driver holds already are not items: the run stopped.
+		s.stopped = true
+		return Item{}, false
+	}
+	if s.cur == nil {
+		if err := s.start(); err != nil {
+			s.fail(err)
+			return Item{}, false
+		}
+	}
+	raw, ok := s.cur.next(nil)
+	if !ok {
+		if err := s.cur.err(); err != nil {
+			s.fail(err)
+		} else {
+			s.done = true
+		}
+		return Item{}, false
+	}
+	s.rows++
+	row := s.skip + s.rows
+	it := Item{File: "row " + strconv.FormatInt(row, 10), jsonText: true}
+	if len(raw) > MaxLine {
+		it.Raw = jsonString(string(raw[:64]) + "…")
+		it.Err = fmt.Errorf("%s: longer than %d bytes as JSON", it.File, MaxLine)
+		return it, true
+	}
+	it.Raw = raw
+	return it, true
+}
+
+// fail ends the stream: stopped when the run's stop cancelled the query,
+// else with an error naming how far the rows got.
+func (s *sqlSource) fail(err error) {
+	if s.ctx.Err() != nil {
+		s.stopped = true
+		return
+	}
+	s.err = fmt.Errorf("query failed after %d rows: %w", s.skip+s.rows, err)
+}
+
+func (s *sqlSource) Err() error   { return s.err }
+func (s *sqlSource) Total() int64 { return -1 }
+func (s *sqlSource) Resume() Resume {
+	if s.done {
+		return Resume{Done: true}
+	}
+	return Resume{Kind: KindSQL, Next: s.skip + s.rows, Remaining: -1}
+}
+
+func (s *sqlSource) Close() error {
+	if s.cur == nil {
+		return nil
+	}
+	return s.cur.close()
+}
+
+// checkSQL runs the spec's query and reads its first row, as a run
+// starts: an error there is found before anything is written.
+func checkSQL(ctx context.Context, spec Spec) error {
+	cur, err := openCursor(ctx, spec.DSN, spec.SQL)
+	if err != nil {
+		return err
+	}
+	defer cur.close()
+	if err := duplicateColumn(cur.columns()); err != nil {
+		return fmt.Errorf("the query's result: %w", err)
+	}
+	if _, ok := cur.next(nil); !ok {
+		return cur.err()
+	}
+	return nil
+}
+
+// describeSQL is a SQL spec for people: the query on one line, then
+// where it runs, its password hidden.
+func (s Spec) describeSQL() string {
+	q := strings.Join(strings.Fields(s.SQL), " ")
+	where := s.DSNShown
+	if where == "" {
+		where = SQLDriver(s.DSN)
+	}
+	return q + " (" + where + ")"
+}

@@ -100,6 +100,9 @@ type Loader struct {
 	Concurrency int
 	// Rate is the most items started per second (0 = unlimited).
 	Rate float64
+	// Type is the Redis type each key holds once written, as TYPE names
+	// it: "string" (the default).
+	Type string
 }
 
 // FetchSpec is the optional HTTP GET of each item.
@@ -671,6 +674,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		l.Fetch = f
 	}
 	l.TTL = v.ttl(p("ttl"), r.TTL, cfg.Run.TTL)
+	l.Type = "string"
 	l.Concurrency = v.integer(p("concurrency"), r.Concurrency, 0, 1)
 	if l.Concurrency > MaxConcurrency {
 		v.fail(p("concurrency"), "at most %d, got %d", MaxConcurrency, l.Concurrency)

@@ -9,11 +9,30 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Op is one SET waiting to be written.
+// Cmd is what an Op asks of Redis.
+type Cmd int
+
+// The commands an Op may carry.
+const (
+	// CmdSet is SET Key Value PX TTL (no expiry when TTL is 0).
+	CmdSet Cmd = iota
+	// CmdCheck reads, for each of Keys, whether it exists with type
+	// Value and its TTL, into Got (see CheckMissing and the others): one
+	// script for all of them, so that checking a key costs a fraction
+	// of writing it. Keys must share a slot on a cluster.
+	CmdCheck
+)
+
+// Op is one command waiting to be sent: a SET by default.
 type Op struct {
+	Cmd   Cmd
 	Key   string
 	Value []byte
 	TTL   time.Duration
+	// Keys are a CmdCheck's keys; Got receives one code per key, set
+	// before Done when the reply was read.
+	Keys []string
+	Got  []int64
 	// Tag is the caller's: Done gets the Op back with it.
 	Tag any
 	// Took is how long the Op's pipeline took, set before Done.
@@ -22,7 +41,8 @@ type Op struct {
 
 // Options size a Writer.
 type Options struct {
-	// Batch is the most commands in one pipeline (default 1000).
+	// Batch is the most keys in one pipeline (default 1000): one per
+	// SET, one per key a check reads.
 	Batch int
 	// MaxBytes bounds the values in one pipeline (default 4 MiB); a
 	// single larger value goes alone.
@@ -119,6 +139,12 @@ func (w *Writer) Submit(op *Op) {
 	}
 }
 
+// Pipelines is how many pipelines may be in flight at once.
+func (w *Writer) Pipelines() int { return w.opts.Pipelines }
+
+// BatchKeys is the most keys one pipeline carries.
+func (w *Writer) BatchKeys() int { return w.opts.Batch }
+
 // Close stops the writer; Ops still queued get context.Canceled.
 func (w *Writer) Close() {
 	w.cancel()
@@ -142,7 +168,7 @@ func (w *Writer) end(err error) {
 
 func (w *Writer) run(ctx context.Context) {
 	batch := make([]*Op, 0, w.opts.Batch)
-	cmds := make([]*redis.StatusCmd, 0, w.opts.Batch)
+	cmds := make([]redis.Cmder, 0, w.opts.Batch)
 	for {
 		w.turn.Lock()
 		batch = w.next(ctx, batch[:0])
@@ -156,13 +182,20 @@ func (w *Writer) run(ctx context.Context) {
 	}
 }
 
+// load is how much a batch carries: the keys its commands touch, which
+// Batch bounds, and the bytes of its values, which MaxBytes bounds.
+type load struct{ keys, bytes int }
+
+// full says whether a batch carrying l may take no more.
+func (w *Writer) full(l load) bool { return l.keys >= w.opts.Batch || l.bytes >= w.opts.MaxBytes }
+
 // next waits for work and takes a batch: whatever is queued, up to the
 // limits, kept open up to Linger for more while it is not full and writes
 // are arriving densely. It returns an empty batch when ctx ends.
 func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
-	size := 0
+	var l load
 	for len(batch) == 0 {
-		batch, size = w.take(batch, size)
+		batch, l = w.take(batch, l)
 		if len(batch) > 0 {
 			break
 		}
@@ -172,15 +205,15 @@ func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
 			return batch
 		}
 	}
-	if len(batch) < 2 || len(batch) >= w.opts.Batch || size >= w.opts.MaxBytes {
+	if len(batch) < 2 || w.full(l) {
 		return batch
 	}
 	deadline := time.NewTimer(w.opts.Linger)
 	defer deadline.Stop()
-	for len(batch) < w.opts.Batch && size < w.opts.MaxBytes {
+	for !w.full(l) {
 		select {
 		case <-w.notify:
-			batch, size = w.take(batch, size)
+			batch, l = w.take(batch, l)
 		case <-deadline.C:
 			return batch
 		case <-ctx.Done():
@@ -190,15 +223,17 @@ func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
 	return batch
 }
 
-// take moves queued Ops into batch, within the limits.
-func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
+// take moves queued Ops into batch, within the limits; the first Op goes
+// whatever its size.
+func (w *Writer) take(batch []*Op, l load) ([]*Op, load) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := 0
-	for n < len(w.queue) && len(batch) < w.opts.Batch && (size < w.opts.MaxBytes || len(batch) == 0) {
+	for n < len(w.queue) && (len(batch) == 0 || !w.full(l)) {
 		op := w.queue[n]
 		batch = append(batch, op)
-		size += len(op.Value)
+		l.keys += op.keys()
+		l.bytes += len(op.Value)
 		n++
 	}
 	// The rest stays where it is: moving it to the front would copy the
@@ -216,11 +251,11 @@ func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
 		default:
 		}
 	}
-	return batch, size
+	return batch, l
 }
 
 // flush sends batch as one pipeline and reports every Op's outcome.
-func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd) []*redis.StatusCmd {
+func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []redis.Cmder {
 	if w.opts.Ready != nil {
 		if err := w.opts.Ready(ctx); err != nil {
 			for _, op := range batch {
@@ -233,7 +268,7 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	defer cancel()
 	pipe := w.rdb.Pipeline()
 	for _, op := range batch {
-		cmds = append(cmds, pipe.Set(pctx, op.Key, op.Value, op.TTL))
+		cmds = append(cmds, op.queue(pctx, pipe))
 	}
 	var wait *redis.IntCmd
 	if w.opts.Replicas > 0 {
@@ -246,11 +281,11 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []*redis.StatusCmd
 	waitErr := w.replicated(wait)
 	for i, op := range batch {
 		op.Took = took
-		err := replyErr(cmds[i], execErr)
+		err := op.settle(cmds[i], execErr)
 		if err == nil {
 			err = waitErr
 		}
-		w.opts.Done(op, withSlot(err, op.Key))
+		w.opts.Done(op, withSlot(err, op.slotKey()))
 		cmds[i] = nil
 	}
 	return cmds
@@ -281,6 +316,12 @@ func replyErr(cmd *redis.StatusCmd, execErr error) error {
 	if cmd.Val() == "OK" {
 		return nil
 	}
+	return cmdErr(cmd, execErr)
+}
+
+// cmdErr is why cmd has no usable reply: its own error, else the
+// pipeline's, else errNoReply.
+func cmdErr(cmd redis.Cmder, execErr error) error {
 	if err := cmd.Err(); err != nil {
 		return err
 	}

@@ -222,6 +222,7 @@ func mergeVerify(into, sr *VerifyReport, first bool) *VerifyReport {
 	into.Checked += sr.Checked
 	into.Failed += sr.Failed
 	into.Complete = into.Complete && sr.Complete
+	into.Seconds = max(into.Seconds, sr.Seconds)
 	if sr.Evicted == nil || into.Evicted == nil {
 		into.Evicted = nil
 	} else if *sr.Evicted > *into.Evicted {

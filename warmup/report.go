@@ -104,6 +104,9 @@ type VerifyReport struct {
 	// Evicted is the rise of Redis's evicted_keys from the run's start to
 	// the end of the verify pass; absent when unknown.
 	Evicted *int64 `json:"evicted,omitempty"`
+	// Seconds is how long the last verify pass took, a part of the
+	// run's seconds.
+	Seconds float64 `json:"seconds"`
 }
 
 // Report builds the report of the run so far.
@@ -125,7 +128,8 @@ func (e *Engine) Report() *Report {
 		rep.Shard = &sh
 	}
 	if v := s.Verify; v != nil {
-		rep.Verify = &VerifyReport{Checked: v.Checked, Failed: v.Failed, Complete: v.Complete}
+		rep.Verify = &VerifyReport{Checked: v.Checked, Failed: v.Failed, Complete: v.Complete,
+			Seconds: float64(v.Took.Milliseconds()) / 1000}
 		if v.Evicted >= 0 {
 			n := v.Evicted
 			rep.Verify.Evicted = &n

@@ -87,6 +87,8 @@ type VerifyState struct {
 	// the end of the last pass, -1 when unknown (not yet read, or Redis
 	// restarted in between).
 	Evicted int64
+	// Took is how long the last (or the running) pass has taken.
+	Took time.Duration
 }
 
 // verifyRun is the engine's verify state: whether a pass is due (the run
@@ -99,6 +101,9 @@ type verifyRun struct {
 	// evictedAtStart is evicted_keys when the run started, -1 unknown;
 	// evicted the increase at the end of the last pass, -1 unknown.
 	evictedAtStart, evicted atomic.Int64
+	// started and ended are when the last pass started and ended (unix
+	// nanoseconds; ended 0 while it runs).
+	started, ended atomic.Int64
 }
 
 // verifyState reads the verify state for a snapshot.
@@ -108,6 +113,13 @@ func (e *Engine) verifyState(loaders []LoaderSnapshot) *VerifyState {
 	}
 	v := &VerifyState{Running: e.verify.running.Load(), Total: e.verify.total.Load(),
 		Complete: e.verify.complete.Load(), Evicted: e.verify.evicted.Load()}
+	if start := e.verify.started.Load(); start != 0 {
+		end := e.verify.ended.Load()
+		if end == 0 {
+			end = time.Now().UnixNano()
+		}
+		v.Took = time.Duration(end - start)
+	}
 	for _, l := range loaders {
 		if l.Verify != nil {
 			v.Checked += l.Verify.Checked
@@ -147,6 +159,9 @@ func (e *Engine) startVerifyIfDue() bool {
 // then reads how many keys Redis evicted since the run started.
 func (e *Engine) verifyAll() {
 	defer e.busyDone()
+	e.verify.ended.Store(0)
+	e.verify.started.Store(time.Now().UnixNano())
+	defer func() { e.verify.ended.Store(time.Now().UnixNano()) }()
 	e.verify.complete.Store(false)
 	var total int64
 	for _, lr := range e.loaders {

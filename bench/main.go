@@ -92,7 +92,7 @@
 //     the three pipes' wall time (first start to last end), in the same
 //     run.
 //
-// 10. verify, at the largest size ≤ 1M: the bulk run with --verify
+//  10. verify, at the largest size ≤ 1M: the bulk run with --verify
 //     --report. The report's verify.seconds (the pass that reads every key
 //     back) is set against the rest of the run's seconds (writing them), in
 //     the same run. Exit 0, every key checked, none found wrong, DBSIZE ==

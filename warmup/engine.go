@@ -425,7 +425,7 @@ func (e *Engine) ExitCode() int {
 			return 1
 		}
 	}
-	if e.StopReason() != "" {
+	if e.StopReason() != "" || e.verifyFellShort() {
 		return 1
 	}
 	return 0

@@ -176,9 +176,13 @@ func (e *Engine) verifyAll() {
 		callback(e.opts.OnVerify)
 	}
 	defer e.verify.running.Store(false)
+	// A pass that gives up on Redis gives up for every loader: waiting
+	// run.redis_wait again for each batch would hold the run for hours.
+	ctx, abort := context.WithCancel(e.stopCtx)
+	defer abort()
 	var wg sync.WaitGroup
 	for _, lr := range e.loaders {
-		wg.Go(func() { e.verifyLoader(lr) })
+		wg.Go(func() { e.verifyLoader(ctx, abort, lr) })
 	}
 	wg.Wait()
 	if start, now := e.verify.evictedAtStart.Load(), e.evictedKeys(); start >= 0 && now >= start {
@@ -186,13 +190,17 @@ func (e *Engine) verifyAll() {
 	} else {
 		e.verify.evicted.Store(-1)
 	}
-	e.verify.complete.Store(e.stopCtx.Err() == nil)
+	unverified := false
+	for _, lr := range e.loaders {
+		unverified = unverified || lr.verify.unverified.Load() > 0
+	}
+	e.verify.complete.Store(ctx.Err() == nil && !unverified)
 }
 
 // verifyLoader reads lr's items again, as far as this run read them, and
 // checks the key of each one that is not rejected. It holds no more than
 // the batches in flight: the keys come from the source, not from memory.
-func (e *Engine) verifyLoader(lr *loaderRun) {
+func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun) {
 	defer func() {
 		if p := recover(); p != nil {
 			lr.verify.setNote(fmt.Sprintf("verify stopped: internal error: %v", p))
@@ -209,7 +217,7 @@ func (e *Engine) verifyLoader(lr *loaderRun) {
 	if end == nil {
 		return
 	}
-	v := &verifier{e: e, lr: lr, skip: skip, batches: make(chan *checkBatch)}
+	v := &verifier{e: e, ctx: ctx, abort: abort, lr: lr, skip: skip, batches: make(chan *checkBatch)}
 	var wg sync.WaitGroup
 	for range e.w.Pipelines() {
 		wg.Go(v.work)
@@ -236,7 +244,10 @@ func (lr *loaderRun) rejectedKeysLocked() map[string]struct{} {
 // verifier is one loader's verify pass: a reader that gathers keys into
 // batches, and workers that check them.
 type verifier struct {
-	e       *Engine
+	e *Engine
+	// ctx ends when the run stops or the pass gives up (abort).
+	ctx     context.Context
+	abort   func()
 	lr      *loaderRun
 	skip    map[string]struct{}
 	batch   *checkBatch
@@ -249,7 +260,7 @@ func (v *verifier) readPrior(s *rejectedStream) {
 	defer s.close()
 	for {
 		r, ok := s.next()
-		if !ok || v.e.stopCtx.Err() != nil {
+		if !ok || v.ctx.Err() != nil {
 			return
 		}
 		if r.Stage == StageSource {
@@ -262,13 +273,13 @@ func (v *verifier) readPrior(s *rejectedStream) {
 // readSource queues the items of lr's source from where this run began
 // reading it up to where it stopped.
 func (v *verifier) readSource(end source.Resume) {
-	src, err := source.OpenContext(v.e.stopCtx, v.lr.cfg.Items, v.lr.readFrom)
+	src, err := source.OpenContext(v.ctx, v.lr.cfg.Items, v.lr.readFrom)
 	if err != nil {
 		v.lr.verify.setNote("not verified: " + v.e.cfg.Secrets().Redact(err.Error()))
 		return
 	}
 	defer src.Close()
-	for v.e.stopCtx.Err() == nil && !reached(src.Resume(), end, v.lr.cfg.Items) {
+	for v.ctx.Err() == nil && !reached(src.Resume(), end, v.lr.cfg.Items) {
 		it, ok := src.Next()
 		if !ok {
 			return
@@ -326,7 +337,7 @@ func (v *verifier) flush() {
 	if b == nil {
 		return
 	}
-	if v.e.budget.Acquire(v.e.stopCtx, int64(len(b.keys))) != nil {
+	if v.e.budget.Acquire(v.ctx, int64(len(b.keys))) != nil {
 		return
 	}
 	v.batches <- b
@@ -377,6 +388,10 @@ func (v *verifier) check(b *checkBatch) {
 	}
 	var since time.Time
 	for attempt := 1; ; attempt++ {
+		if v.ctx.Err() != nil {
+			v.giveUp(b, pending, context.Canceled)
+			return
+		}
 		v.send(b, pending)
 		var err error
 		pending, err = v.found(b, pending)
@@ -501,7 +516,19 @@ func (v *verifier) tryAgain(err error, attempt int, since time.Time) bool {
 			return false
 		}
 	}
-	return v.e.sleep(min(v.e.backoff(min(attempt, 8)), 5*time.Second))
+	return v.sleep(min(v.e.backoff(min(attempt, 8)), 5*time.Second))
+}
+
+// sleep waits d unless the pass ends first; it reports whether to go on.
+func (v *verifier) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-v.ctx.Done():
+		return false
+	}
 }
 
 // giveUp leaves the keys of the ops in pending unverified: still
@@ -512,7 +539,12 @@ func (v *verifier) giveUp(b *checkBatch, pending []int, err error) {
 		n += int64(len(b.ops[i].Keys))
 	}
 	v.lr.verify.unverified.Add(n)
-	if rediswrite.Classify(err) != rediswrite.Interrupted {
+	switch rediswrite.Classify(err) {
+	case rediswrite.Interrupted:
+	case rediswrite.Unavailable:
+		v.lr.verify.setNote("verify stopped: " + v.e.redisCause(err))
+		v.abort()
+	default:
 		v.lr.verify.setNote("some keys not verified: " + v.e.redisCause(err))
 	}
 }
@@ -536,4 +568,20 @@ func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, key string, why *itemE
 	if e.opts.OnReject != nil {
 		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
 	}
+}
+
+// verifyFellShort says whether --verify was asked for and its last pass
+// could not check every key it had to (Redis failed it): the keys are
+// not proven there. A stream that cannot be read again is not counted:
+// its note says so, and no run could do better.
+func (e *Engine) verifyFellShort() bool {
+	if !e.opts.Verify {
+		return false
+	}
+	for _, lr := range e.loaders {
+		if lr.verify.unverified.Load() > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -158,3 +158,25 @@ func TestVerifyOnCluster(t *testing.T) {
 		t.Fatalf("verify %s, %d fulfilled", mustJSON(t, rep.Verify), rep.Fulfilled)
 	}
 }
+
+// Redis gone during the verify pass: after run.redis_wait the pass gives
+// up for every loader at once, the keys stay fulfilled (Redis said OK to
+// each), and the run exits 1: they are not proven there.
+func TestVerifyGivesUpWhenRedisIsGone(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := loadConfig(t, strings.Replace(verifyTOML, "[run]", "[run]\nredis_wait = \"300ms\"\nbackoff = \"10ms\"", 1), verifyFiles(3000), nil)
+	eng, rep := runAgainst(t, srv, cfg, warmup.Options{Verify: true, OnVerify: srv.Kill})
+	checkExact(t, eng, rep)
+	if rep.Fulfilled != 3050 || rep.Rejected != 1 {
+		t.Fatalf("%d fulfilled, %d rejected; want 3050 and the malformed line", rep.Fulfilled, rep.Rejected)
+	}
+	if rep.Verify == nil || rep.Verify.Complete || eng.ExitCode() != 1 {
+		t.Fatalf("verify %s, exit %d; want incomplete and 1", mustJSON(t, rep.Verify), eng.ExitCode())
+	}
+	if c := loaderReport(t, rep, "products").Verify; c == nil || !strings.Contains(c.Note, "connection refused") {
+		t.Fatalf("products verify %s", mustJSON(t, c))
+	}
+	if s := rep.Seconds; s > 20 {
+		t.Fatalf("the run took %.1fs: the pass waited for Redis batch by batch", s)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -316,8 +317,10 @@ func (v *verifier) add(it source.Item) {
 	if err != nil || key == "" {
 		return
 	}
-	if _, rejected := v.skip[v.e.cfg.Secrets().Redact(key)]; rejected {
-		return
+	if len(v.skip) > 0 {
+		if _, rejected := v.skip[v.e.cfg.Secrets().Redact(key)]; rejected {
+			return
+		}
 	}
 	if v.batch == nil {
 		v.batch = &checkBatch{}
@@ -414,10 +417,11 @@ func (v *verifier) checkOps(keys []string) []rediswrite.Op {
 	if v.e.rdb.IsCluster() {
 		per = 1
 	}
+	typ := []byte(expectedType(v.lr.cfg))
 	ops := make([]rediswrite.Op, 0, (len(keys)+per-1)/per)
 	for len(keys) > 0 {
 		n := min(per, len(keys))
-		ops = append(ops, rediswrite.Op{Cmd: rediswrite.CmdCheck, Keys: keys[:n:n], Value: []byte(v.lr.cfg.Type)})
+		ops = append(ops, rediswrite.Op{Cmd: rediswrite.CmdCheck, Keys: keys[:n:n], Value: typ})
 		keys = keys[n:]
 	}
 	return ops
@@ -479,6 +483,14 @@ func (v *verifier) judge(it *source.Item, key string, code int64) {
 		t.longTTL.Add(1)
 	}
 	v.e.unfulfil(v.lr, it, key, failure(StageVerify, "verify "+key, cause))
+}
+
+// expectedType is the type TYPE names for a loader's keys.
+func expectedType(l *config.Loader) string {
+	if l.Type == "" {
+		return "string"
+	}
+	return l.Type
 }
 
 // ttlProblem is what is wrong with a key a check coded as code, for a

@@ -271,7 +271,7 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []r
 		cmds = append(cmds, op.queue(pctx, pipe))
 	}
 	var wait *redis.IntCmd
-	if w.opts.Replicas > 0 {
+	if w.opts.Replicas > 0 && writes(batch) {
 		wait = redis.NewIntCmd(pctx, "wait", w.opts.Replicas, (w.opts.Timeout / 2).Milliseconds())
 		_ = pipe.Process(pctx, wait)
 	}
@@ -282,13 +282,24 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []r
 	for i, op := range batch {
 		op.Took = took
 		err := op.settle(cmds[i], execErr)
-		if err == nil {
+		if err == nil && op.Cmd == CmdSet {
 			err = waitErr
 		}
 		w.opts.Done(op, withSlot(err, op.slotKey()))
 		cmds[i] = nil
 	}
 	return cmds
+}
+
+// writes says whether batch holds a write, which replicas must confirm;
+// checks only read.
+func writes(batch []*Op) bool {
+	for _, op := range batch {
+		if op.Cmd == CmdSet {
+			return true
+		}
+	}
+	return false
 }
 
 // replicated is nil when no WAIT was asked for or enough replicas

@@ -180,3 +180,29 @@ func TestVerifyGivesUpWhenRedisIsGone(t *testing.T) {
 		t.Fatalf("the run took %.1fs: the pass waited for Redis batch by batch", s)
 	}
 }
+
+// Checks only read: on a sentinel-managed master they ask no replica to
+// confirm anything, so a verify pass runs even when the replica is gone.
+func TestVerifyOnSentinelMasterWithoutReplica(t *testing.T) {
+	t.Parallel()
+	s := redistest.StartSentinel(t)
+	cfg := loadConfig(t, `[run]
+timeout = "1s"
+redis_wait = "1s"
+[[loader]]
+name = "items"
+items = { range = [1, 500] }
+key = "k:{{.}}"
+`, nil, nil)
+	if err := cfg.SetRedisURL(s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{Verify: true, OnVerify: s.Replica.Kill})
+	eng.Start()
+	eng.Wait()
+	rep := eng.Report()
+	checkExact(t, eng, rep)
+	if rep.Fulfilled != 500 || rep.Verify == nil || rep.Verify.Checked != 500 || !rep.Verify.Complete || eng.ExitCode() != 0 {
+		t.Fatalf("fulfilled %d, verify %s, exit %d", rep.Fulfilled, mustJSON(t, rep.Verify), eng.ExitCode())
+	}
+}

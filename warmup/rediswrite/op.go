@@ -16,22 +16,32 @@ const (
 )
 
 // checkScript answers a CmdCheck in one round of the server's loop: the
-// TYPE and PTTL of every key, compared there, coded as one integer each.
-// Its body never changes, so Redis compiles it once and keeps it cached.
+// PTTL of every key and whether it holds type ARGV[1], coded as one
+// integer each. The type is probed with the cheapest command that fails
+// on any other type (ARGV[2]: STRLEN for a string), since TYPE's status
+// reply costs Lua a table per key; TYPE is the fallback. Its body never
+// changes, so Redis compiles it once and keeps it cached.
 var checkScript = redis.NewScript(`
 local out = {}
+local want, probe = ARGV[1], ARGV[2]
 for i, k in ipairs(KEYS) do
-  local t = redis.call('TYPE', k).ok
-  if t == 'none' then
+  local ttl = redis.call('PTTL', k)
+  if ttl == -2 then
     out[i] = -2
-  elseif t ~= ARGV[1] then
+  elseif probe ~= '' then
+    if type(redis.pcall(probe, k)) == 'table' then out[i] = -3 else out[i] = ttl end
+  elseif redis.call('TYPE', k).ok ~= want then
     out[i] = -3
   else
-    out[i] = redis.call('PTTL', k)
+    out[i] = ttl
   end
 end
 return out
 `)
+
+// typeProbes are, per type, a command that answers an integer for a key
+// of that type and fails on any other.
+var typeProbes = map[string]string{"string": "STRLEN", "hash": "HLEN", "list": "LLEN", "set": "SCARD", "zset": "ZCARD", "stream": "XLEN"}
 
 // queue adds op's command to pipe.
 func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
@@ -41,7 +51,7 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		if len(keys) == 0 {
 			keys = []string{op.Key}
 		}
-		return checkScript.Eval(ctx, pipe, keys, string(op.Value))
+		return checkScript.Eval(ctx, pipe, keys, string(op.Value), typeProbes[string(op.Value)])
 	default:
 		return pipe.Set(ctx, op.Key, op.Value, op.TTL)
 	}

@@ -220,7 +220,9 @@ func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun) 
 	}
 	v := &verifier{e: e, ctx: ctx, abort: abort, lr: lr, skip: skip, batches: make(chan *checkBatch)}
 	var wg sync.WaitGroup
-	for range e.w.Pipelines() {
+	// Twice the writer's pipelines: while one batch's replies are judged,
+	// another is in Redis.
+	for range 2 * e.w.Pipelines() {
 		wg.Go(v.work)
 	}
 	if lr.prior != nil {

@@ -225,13 +225,15 @@ func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun) 
 	for range 2 * e.w.Pipelines() {
 		wg.Go(v.work)
 	}
+	defer func() {
+		close(v.batches)
+		wg.Wait()
+	}()
 	if lr.prior != nil {
 		v.readPrior(lr.prior())
 	}
 	v.readSource(*end)
 	v.flush()
-	close(v.batches)
-	wg.Wait()
 }
 
 // rejectedKeysLocked are the keys of the loader's rejected items, as
@@ -351,9 +353,21 @@ func (v *verifier) flush() {
 // work checks batches until there are no more.
 func (v *verifier) work() {
 	for b := range v.batches {
-		v.check(b)
+		v.checkSafely(b)
 		v.e.budget.Release(int64(len(b.keys)))
 	}
+}
+
+// checkSafely is check, with a panic leaving the batch's keys unverified
+// instead of ending the process.
+func (v *verifier) checkSafely(b *checkBatch) {
+	defer func() {
+		if p := recover(); p != nil {
+			v.lr.verify.unverified.Add(int64(len(b.keys)))
+			v.lr.verify.setNote(fmt.Sprintf("some keys not verified: internal error: %v", p))
+		}
+	}()
+	v.check(b)
 }
 
 // checkBatch is a batch of keys being checked: one check command per

@@ -335,6 +335,11 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 		}
 	}
 	queued := 0
+	// One unit of work held across the loop: a loader's retry that
+	// settles before the next one starts must not look like the end of
+	// the run (and start a verify pass).
+	e.busyAdd(1)
+	defer e.busyDone()
 	for _, lr := range targets {
 		take := lr.takeRetryable(cause)
 		if len(take) == 0 {

@@ -69,6 +69,7 @@ type flags struct {
 	config, redis, report, retryFrom string
 	only                             []string
 	plain, json, dryRun, version     bool
+	verify                           bool
 	exitWhenDone                     bool
 	cpuProfile, memProfile           string
 	metricsAddr, pushgateway         string
@@ -88,6 +89,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	fs.BoolVar(&f.json, "json", false, "headless: NDJSON events on stdout")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to `PATH` at the end")
 	fs.StringVar(&f.retryFrom, "retry-from", "", "run the rejected and not-started items recorded in `REPORT`")
+	fs.BoolVar(&f.verify, "verify", false, "after the run (and after each retry), check that every fulfilled item's key is in Redis\nwith its type and a TTL; the ones that are not become rejected items, for --retry-from")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the keys, URLs and values the first items would give; write nothing")
 	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
 	fs.StringVar(&shard, "shard", "", "run only the items whose key hashes to shard `k/n` (numbered from 0: 0/3, 1/3, 2/3);\nthe shards are disjoint and together the whole set (also $"+shardEnv+")")
@@ -291,6 +293,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	opts.UserAgent = "cachewarm/" + buildVersion()
 	opts.Shard = f.shard
+	opts.Verify = f.verify
 	eng := warmup.New(cfg, rdb, opts)
 	defer eng.Close()
 

@@ -24,6 +24,8 @@ import (
 
 	"github.com/cachewarm/cachewarm/internal/redistest"
 	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
@@ -996,5 +998,70 @@ key = "a:{{.}}"
 	// The connect timeout is 5s: an exit well before it was not a timeout.
 	if took := time.Since(signalled); took > 4*time.Second {
 		t.Fatalf("exited %s after the signal: it waited out the timeout", took)
+	}
+}
+
+// The README's runbook, `--plain --verify --report r.json || --plain
+// --retry-from r.json`: keys deleted between the writes and the verify
+// are rejected "missing after write", the first step exits 1, and the
+// second writes them again and verifies only them.
+func TestVerifyRunbookRestoresDeletedKeys(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "range"
+items = { range = [1, 3000] }
+key = "r:{{.}}"
+ttl = "1h"
+`, srv.URL()), map[string]string{})
+	report := filepath.Join(t.TempDir(), "r.json")
+	ctx := context.Background()
+
+	// Nothing deleted: the first step passes, and says so.
+	code, _, stderr := cli(t, "--config", cfg, "--plain", "--verify", "--report", report)
+	if code != 0 || !strings.Contains(stderr, "cachewarm: verify: 3000 keys checked, 0 not as written (now rejected); Redis evicted 0 keys since the run started") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+
+	// The same step with keys deleted behind its back (the hook main
+	// cannot offer), its report written as main writes it.
+	loaded, err := config.LoadConfig(cfg, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := rediswrite.Connect(ctx, loaded.Redis, redisPoolSize, loaded.Run.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	eng := warmup.New(loaded, rdb, warmup.Options{Verify: true, OnVerify: func() {
+		srv.Client.Del(ctx, "r:1", "r:1234", "r:3000")
+	}})
+	eng.Start()
+	eng.Wait()
+	eng.Close()
+	if eng.ExitCode() != 1 {
+		t.Fatalf("exit %d with keys deleted, want 1", eng.ExitCode())
+	}
+	if err := warmup.WriteReport(report, eng.Report()); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Client.DBSize(ctx).Val(); n != 2997 {
+		t.Fatalf("%d keys after the deletions", n)
+	}
+
+	code, _, stderr = cli(t, "--config", cfg, "--plain", "--verify", "--retry-from", report, "--report", report)
+	if code != 0 || !strings.Contains(stderr, "cachewarm: verify: 3 keys checked, 0 not as written") {
+		t.Fatalf("--retry-from: exit %d\n%s", code, stderr)
+	}
+	checkKeys(t, srv, "r:%d", 3000, func(i int) string { return fmt.Sprint(i) })
+	rep, err := warmup.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fulfilled != 3 || rep.FulfilledBefore != 2997 || rep.Rejected != 0 || rep.Verify == nil || !rep.Verify.Complete {
+		t.Fatalf("report after --retry-from: %+v", rep.ReportTotals)
 	}
 }

@@ -92,7 +92,13 @@
 //     row's JSON is its line). Both checked (DBSIZE, sampled values). Goal:
 //     peak RSS at most 64 MB; the times are recorded.
 //
-// The goals of targets 1, 2, 3, 6, 7, 8, 9 and 10 come from the project; those
+//  11. verify, at the largest size ≤ 1M: the bulk run with --verify
+//     --report. The report's verify.seconds (the pass that reads every key
+//     back) is set against the rest of the run's seconds (writing them), in
+//     the same run. Exit 0, every key checked, none found wrong, DBSIZE ==
+//     N and sampled values. Goal: verify ≤ 0.5 × write.
+//
+// The goals of targets 1, 2, 3, 6, 7, 8, 9, 10 and 11 come from the project; those
 // of targets 4 and 5 are this harness's own readings of "small" and
 // "linear".
 //
@@ -123,6 +129,7 @@
 //	-memory=true                 run the memory targets (6, 7 and 8)
 //	-cluster=true                run the cluster target (9)
 //	-postgres=true               run the PostgreSQL target (10)
+//	-verify=true                 run the --verify target (11)
 //	-keep=false                  keep the temporary directory (data, configs, logs, reports)
 //	-cpuprofile-size N           after the bulk runs of size N, run once more (untimed) with
 //	                             --cpuprofile; the profile is written to $TMPDIR and kept
@@ -206,6 +213,7 @@ type options struct {
 	memory         bool
 	cluster        bool
 	postgres       bool
+	verify         bool
 	keep           bool
 	cpuprofileSize int
 }
@@ -225,6 +233,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.memory, "memory", true, "run the memory targets (50 loaders at concurrency 2000, --retry-from 100k rejections, a 2 GB body)")
 	fs.BoolVar(&o.cluster, "cluster", true, "run the cluster target (3 masters against three redis-cli --pipe, one per master)")
 	fs.BoolVar(&o.postgres, "postgres", true, "run the PostgreSQL target (1M rows from a query against the same items from a JSONL file)")
+	fs.BoolVar(&o.verify, "verify", true, "run the --verify target (reading every key back ≤ 0.5× the time of writing them)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory and print its path")
 	fs.IntVar(&o.cpuprofileSize, "cpuprofile-size", 0, "at this bulk `size`, run cachewarm once more with --cpuprofile and print the profile's path")
 	fs.Usage = func() {
@@ -402,6 +411,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	}
 	if b.opt.tui {
 		b.check(ctx, "tui", func() error { return b.tuiTarget(ctx) })
+	}
+	if b.opt.verify {
+		b.check(ctx, "verify", func() error { return b.verifyTarget(ctx) })
 	}
 	if b.opt.retry {
 		b.check(ctx, "retry", func() error { return b.retryTarget(ctx) })
@@ -1574,11 +1586,18 @@ func ioctl(f *os.File, req uintptr, arg unsafe.Pointer) error {
 
 // report is the part of cachewarm's --report the harness checks.
 type report struct {
-	Fulfilled   int64 `json:"fulfilled"`
-	Rejected    int64 `json:"rejected"`
-	NotStarted  int64 `json:"not_started"`
-	Interrupted bool  `json:"interrupted"`
-	Loaders     []struct {
+	Fulfilled   int64   `json:"fulfilled"`
+	Rejected    int64   `json:"rejected"`
+	NotStarted  int64   `json:"not_started"`
+	Interrupted bool    `json:"interrupted"`
+	Seconds     float64 `json:"seconds"`
+	Verify      *struct {
+		Checked  int64   `json:"checked"`
+		Failed   int64   `json:"failed"`
+		Complete bool    `json:"complete"`
+		Seconds  float64 `json:"seconds"`
+	} `json:"verify"`
+	Loaders []struct {
 		Name          string `json:"name"`
 		Fulfilled     int64  `json:"fulfilled"`
 		Rejected      int64  `json:"rejected"`
@@ -1589,6 +1608,48 @@ type report struct {
 			Stage  string `json:"stage"`
 		} `json:"rejected_items"`
 	} `json:"loaders"`
+}
+
+// verifyGoal is target 11's: the verify pass takes at most this share of
+// the time writing the keys took.
+const verifyGoal = 0.5
+
+// verifyTarget is target 11, at the largest bulk size ≤ 1M.
+func (b *bench) verifyTarget(ctx context.Context) error {
+	n := 0
+	for _, s := range b.opt.sizes {
+		if s <= tuiMaxSize && b.bulk[s] != nil && b.bulk[s].ok {
+			n = s
+		}
+	}
+	if n == 0 {
+		b.notes = append(b.notes, "verify: skipped (no successful bulk size ≤ 1,000,000).")
+		return nil
+	}
+	var writes, verifies []time.Duration
+	for r := 1; r <= b.opt.runs; r++ {
+		path := filepath.Join(b.dir, fmt.Sprintf("verify-%d-%d.json", n, r))
+		p, err := b.bulkRun(ctx, n, b.bulk[n].config, fmt.Sprintf("verify-%d-%d", n, r), uint64(300+r), "--verify", "--report", path)
+		if err != nil {
+			return err
+		}
+		rep, err := readReport(path)
+		if err != nil {
+			return err
+		}
+		v := rep.Verify
+		if v == nil || v.Checked != int64(n) || v.Failed != 0 || !v.Complete {
+			return fmt.Errorf("report's verify %+v: want %d checked, 0 failed, complete (%s)", v, n, p.describe())
+		}
+		verify := time.Duration(v.Seconds * float64(time.Second))
+		write := time.Duration(rep.Seconds*float64(time.Second)) - verify
+		writes, verifies = append(writes, write), append(verifies, verify)
+		b.logf("verify %d run %d/%d: write %.3fs, verify %.3fs (%.2f×)", n, r, b.opt.runs, write.Seconds(), verify.Seconds(), verify.Seconds()/write.Seconds())
+	}
+	ratio := pairedRatio(writes, verifies)
+	b.rows = append(b.rows, row{target: "verify (--verify pass ÷ writing)", items: n, baseline: best(writes), cachewarm: best(verifies),
+		ratio: ratio, goal: fmt.Sprintf("≤ %.2f× writing", verifyGoal), ok: okOrMissed(ratio <= verifyGoal)})
+	return nil
 }
 
 // readReport decodes a --report file.

@@ -133,6 +133,11 @@ func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
 			if s.RedisDown > 0 {
 				state = fmt.Sprintf("waiting for Redis %s (%s)", s.RedisDown.Round(time.Second), s.RedisCause)
 			}
+			if v := s.Verify; v != nil && v.Running {
+				fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d of %d keys checked, %d wrong; %d fulfilled, %d rejected\n",
+					s.Elapsed.Seconds(), state, v.Checked, v.Total, v.Failed, s.Fulfilled, s.Rejected)
+				continue
+			}
 			fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d fulfilled%s, %d rejected, %d pending, %.0f items/s\n",
 				s.Elapsed.Seconds(), state, s.Fulfilled, WarmNote(s.Warm), s.Rejected, s.Pending, s.Rate)
 		}
@@ -170,6 +175,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 			fmt.Fprintf(p.Err, "%s: %d × %s (e.g. %s)\n", l.Name, c.Count, c.Cause, c.Example)
 		}
 	}
+	printVerify(p.Err, rep)
 	state := "done"
 	switch {
 	case rep.Interrupted:
@@ -203,6 +209,28 @@ func WarmNote(n int64) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%d already warm)", n)
+}
+
+// printVerify says what --verify found: per loader what it could not
+// check, then the keys checked and found wrong, and Redis's evictions.
+func printVerify(w io.Writer, rep *warmup.Report) {
+	v := rep.Verify
+	if v == nil {
+		return
+	}
+	for _, l := range rep.Loaders {
+		if l.Verify != nil && l.Verify.Note != "" {
+			fmt.Fprintf(w, "%s: verify: %s\n", l.Name, l.Verify.Note)
+		}
+	}
+	line := fmt.Sprintf("cachewarm: verify: %d keys checked, %d not as written (now rejected)", v.Checked, v.Failed)
+	if !v.Complete {
+		line += ", not every key checked"
+	}
+	if v.Evicted != nil {
+		line += fmt.Sprintf("; Redis evicted %d keys since the run started", *v.Evicted)
+	}
+	fmt.Fprintln(w, line)
 }
 
 // retryCanHelp says whether --retry-from of rep can get more items in:
@@ -389,6 +417,8 @@ type summaryEvent struct {
 	Stopped     string        `json:"stopped,omitempty"`
 	Seconds     float64       `json:"seconds"`
 	Shard       *warmup.Shard `json:"shard,omitempty"`
+	// Verify is what --verify found, absent without it.
+	Verify *warmup.VerifyReport `json:"verify,omitempty"`
 }
 
 func (j *JSON) emit(v any) {
@@ -416,5 +446,5 @@ func (j *JSON) Progress(ctx context.Context, _ func() warmup.Snapshot) { <-ctx.D
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
 	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Warm: rep.Warm, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: TotalNotStarted(rep),
-		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard})
+		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard, Verify: rep.Verify})
 }

@@ -214,6 +214,19 @@ func TestGoldenWaitingForRedis(t *testing.T) {
 	runScene(t, scene{snap: waitingForRedis(), ready: "homepage"}, goldenWidth, goldenHeight)
 }
 
+// verifying is a run whose items have all settled, part-way through
+// --verify: 2 keys of 1,800 checked found missing, 5 keys evicted.
+func verifying() warmup.Snapshot {
+	s := doneWithFailures()
+	s.State = warmup.StateVerifying
+	s.Verify = &warmup.VerifyState{Running: true, Checked: 1800, Total: 4210, Failed: 2, Evicted: 5}
+	return s
+}
+
+func TestGoldenVerifying(t *testing.T) {
+	runScene(t, scene{snap: verifying(), ready: "verifying"}, goldenWidth, goldenHeight)
+}
+
 func TestGoldenHelp(t *testing.T) {
 	runScene(t, scene{
 		snap:  midRun(),
@@ -228,6 +241,7 @@ func TestGoldenScenesDiffer(t *testing.T) {
 	for name, want := range map[string][]string{
 		"TestGoldenGridMidRun":                  {"● running", "DEMO", "↻ retrying 1 (attempt 2)", "1,203 settled of 1,340 read", " · GET /products/871", "█"},
 		"TestGoldenGridMidRun80x24":             {"● running", "↓ 1 more row"},
+		"TestGoldenVerifying":                   {"◎ verifying 1,800/4,210 keys", "◎ 1,800 verified, 2 wrong, 5 evicted"},
 		"TestGoldenGridDoneWithFailures":        {"✓ done", "done in 41s", "✗ 30 rejected", "✓ ok"},
 		"TestGoldenFailureView":                 {"· causes", "OOM command not allowed when used memory > 'maxmemory'", "67%", "SET session:80", "r retries the 20 items rejected with “OOM command not allowed when used memory > 'maxmemory'”"},
 		"TestGoldenFailureView80x24":            {"· causes", "share", "r retry this cause"},

@@ -48,6 +48,9 @@ func (h header) View() string {
 		left += " " + st.Demo.Render("DEMO")
 	}
 	state := stateLabel(st, s.State)
+	if v := s.Verify; v != nil && v.Running {
+		state += st.Retrying.Render(" " + count(v.Checked) + "/" + count(v.Total) + " keys")
+	}
 	if s.RedisDown > 0 {
 		state = st.Warning.Render(symWaiting+" waiting for Redis "+elapsed(s.RedisDown)) + st.Stopping.Render(" "+s.RedisCause)
 	}
@@ -56,10 +59,16 @@ func (h header) View() string {
 	parts := []string{
 		st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + warmCount(st, s.Warm),
 		st.Rejected.Render(symRejected + " " + count(s.Rejected) + " rejected"),
-		st.Pending.Render(count(s.Pending) + " pending"),
+	}
+	// A verify pass takes the place of the pending count it follows.
+	if s.Verify == nil || s.Pending > 0 {
+		parts = append(parts, st.Pending.Render(count(s.Pending)+" pending"))
 	}
 	if s.NotStarted > 0 {
 		parts = append(parts, st.Stopping.Render(symUnstarted+" "+count(s.NotStarted)+" not started"))
+	}
+	if v := verifyPart(st, s.Verify); v != "" {
+		parts = append(parts, v)
 	}
 	items := rate(s.Rate) + " items/s"
 	line2 := strings.Join(append(parts, items, "elapsed "+elapsed(s.Elapsed)), "  ")
@@ -77,6 +86,23 @@ func (h header) View() string {
 	return st.HeaderBar.Width(w).Render(line1 + "\n" + line2)
 }
 
+// verifyPart is what --verify found, once a pass has checked keys: the
+// keys checked, those found wrong (now counted rejected), and the keys
+// Redis evicted since the run started; "" without --verify.
+func verifyPart(st Styles, v *warmup.VerifyState) string {
+	if v == nil || (v.Checked == 0 && !v.Complete) {
+		return ""
+	}
+	out := st.Fulfilled.Render(symVerifying + " " + count(v.Checked) + " verified")
+	if v.Failed > 0 {
+		out += st.Rejected.Render(", " + count(v.Failed) + " wrong")
+	}
+	if v.Evicted > 0 {
+		out += st.Stopping.Render(", " + count(v.Evicted) + " evicted")
+	}
+	return out
+}
+
 // stateLabel is the run state as a symbol and a word.
 func stateLabel(st Styles, state warmup.State) string {
 	switch state {
@@ -88,6 +114,8 @@ func stateLabel(st Styles, state warmup.State) string {
 		return st.Stopping.Render(symStopping + " stopping")
 	case warmup.StateWaiting:
 		return st.Stopping.Render(symWaiting + " waiting for Redis")
+	case warmup.StateVerifying:
+		return st.Retrying.Render(symVerifying + " verifying")
 	case warmup.StateDone:
 		return st.Done.Render(symFulfilled + " done")
 	default:

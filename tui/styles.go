@@ -18,6 +18,7 @@ const (
 	symRetrying  = "↻"
 	symStopping  = "■"
 	symWaiting   = "⏸"
+	symVerifying = "◎"
 	symUnstarted = "○"
 	symSelected  = "▶"
 )

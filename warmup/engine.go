@@ -32,6 +32,13 @@ type Options struct {
 	// hashes to it; the others are left to the processes of the other
 	// shards.
 	Shard Shard
+	// Verify, when set, checks after the run settles (and after each
+	// Retry) that every fulfilled item's key is in Redis as written;
+	// the items whose key is not become rejected.
+	Verify bool
+	// OnVerify, when set, is called as each verify pass starts, before
+	// any key is read back.
+	OnVerify func()
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.
@@ -78,6 +85,8 @@ type Engine struct {
 	// idle is the time spent settled between a run's end and a retry
 	// (nanoseconds), which its elapsed time leaves out.
 	idle atomic.Int64
+
+	verify verifyRun
 
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
@@ -217,6 +226,12 @@ type loaderRun struct {
 	// fresh when its fetch starts, and a stop finds few items between the
 	// two. nil for other loaders.
 	ahead *semaphore.Weighted
+	// readFrom is where this run began reading the source (nil: its
+	// start), and prior, for a --retry-from run, streams the earlier
+	// report's rejected items again: together what a verify pass reads.
+	readFrom *source.Resume
+	prior    func() *rejectedStream
+	verify   verifyTally
 }
 
 func newLoaderRun(l *config.Loader) *loaderRun {
@@ -317,6 +332,11 @@ func (e *Engine) startFirstPass(lr *loaderRun) {
 // every feeder (then it calls busyDone).
 func (e *Engine) begin() {
 	e.started = time.Now()
+	if e.opts.Verify {
+		e.verify.due.Store(true)
+		e.verify.evicted.Store(-1)
+		e.verify.evictedAtStart.Store(e.evictedKeys())
+	}
 	e.busyAdd(1)
 	go e.rates.run(e.closeCtx, e.settledCounts)
 }
@@ -353,12 +373,18 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 		}
 	}
 	queued := 0
+	// One unit of work held across the loop: a loader's retry that
+	// settles before the next one starts must not look like the end of
+	// the run (and start a verify pass).
+	e.busyAdd(1)
+	defer e.busyDone()
 	for _, lr := range targets {
 		take := lr.takeRetryable(cause)
 		if len(take) == 0 {
 			continue
 		}
 		queued += len(take)
+		e.verify.due.Store(true)
 		e.startFeed(lr, &rejectionSource{lr: lr, items: take}, passRetry)
 	}
 	return queued
@@ -442,7 +468,7 @@ func (e *Engine) ExitCode() int {
 			return 1
 		}
 	}
-	if e.StopReason() != "" {
+	if e.StopReason() != "" || e.verifyFellShort() {
 		return 1
 	}
 	return 0
@@ -469,9 +495,10 @@ func (e *Engine) busyAdd(n int) {
 	}
 }
 
-// busyDone counts one feeder or item done.
+// busyDone counts one feeder or item done. The last one done starts a
+// verify pass when one is due, else marks the run settled.
 func (e *Engine) busyDone() {
-	if e.busy.Add(-1) == 0 {
+	if e.busy.Add(-1) == 0 && !e.startVerifyIfDue() {
 		e.endedAt.Store(time.Now().UnixNano())
 	}
 	e.work.Done()

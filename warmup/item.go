@@ -339,6 +339,10 @@ func (e *Engine) submit(x *item) {
 // written is the writer's report on one command: the reply to it, or why
 // there was none.
 func (e *Engine) written(op *rediswrite.Op, err error) {
+	if t, ok := op.Tag.(checkTag); ok {
+		t.b.answered(op, err)
+		return
+	}
 	x := op.Tag.(*item)
 	defer e.recoverItem(x)
 	if op.Took > 0 && !op.Cmd.IsCheck() {

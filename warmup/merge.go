@@ -129,6 +129,7 @@ func (m *Merge) add() {
 		rep.FulfilledBefore += sr.FulfilledBefore
 		rep.NotStarted += max(sr.NotStarted, 0)
 		rep.Interrupted = rep.Interrupted || sr.Interrupted
+		rep.Verify = mergeVerify(rep.Verify, sr.Verify, len(rep.Merged.Shards) == 1)
 		if sr.Stopped != "" {
 			stopped = append(stopped, "shard "+strconv.Itoa(k)+": "+sr.Stopped)
 		}
@@ -184,6 +185,53 @@ func addLoader(ml *LoaderReport, l *LoaderTotals, k int) {
 		ml.Resumes = append(ml.Resumes, ShardResume{Shard: k, Resume: *l.Resume})
 	}
 	ml.Causes = mergeCauses(ml.Causes, l.Causes)
+	if v := l.Verify; v != nil {
+		if ml.Verify == nil {
+			ml.Verify = &VerifyCounts{}
+		}
+		mv := ml.Verify
+		mv.Checked += v.Checked
+		mv.Missing += v.Missing
+		mv.WrongType += v.WrongType
+		mv.NoTTL += v.NoTTL
+		mv.LongTTL += v.LongTTL
+		mv.Unverified += v.Unverified
+		if v.Note != "" {
+			mv.Note = joinNonEmpty(mv.Note, "shard "+strconv.Itoa(k)+": "+v.Note)
+		}
+	}
+}
+
+// mergeVerify adds one shard's verify totals to the merged ones (first
+// says sr is the first shard added). The merge is complete only when
+// every shard verified completely. The shards write to one Redis, so
+// its evictions are the most any shard saw, not their sum.
+func mergeVerify(into, sr *VerifyReport, first bool) *VerifyReport {
+	if first {
+		if sr == nil {
+			return nil
+		}
+		v := *sr
+		return &v
+	}
+	if into == nil || sr == nil {
+		// A shard that did not verify leaves the whole unverified.
+		if into != nil {
+			into.Complete = false
+		}
+		return into
+	}
+	into.Checked += sr.Checked
+	into.Failed += sr.Failed
+	into.Complete = into.Complete && sr.Complete
+	into.Seconds = max(into.Seconds, sr.Seconds)
+	if sr.Evicted == nil || into.Evicted == nil {
+		into.Evicted = nil
+	} else if *sr.Evicted > *into.Evicted {
+		n := *sr.Evicted
+		into.Evicted = &n
+	}
+	return into
 }
 
 // mergeCauses adds one shard's top causes to the merged ones, most

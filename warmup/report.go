@@ -51,7 +51,9 @@ type ReportTotals struct {
 	Shard *Shard `json:"shard,omitempty"`
 	// Merged lists the shards a merged report combines (cachewarm merge).
 	Merged *Merged `json:"merged,omitempty"`
-	Redis  string  `json:"redis"`
+	// Verify is what --verify found, nil when the run did not verify.
+	Verify *VerifyReport `json:"verify,omitempty"`
+	Redis  string        `json:"redis"`
 	// Topology is the target's shape when it is more than one server
 	// ("cluster · 3 masters").
 	Topology string    `json:"redis_topology,omitempty"`
@@ -94,6 +96,23 @@ type LoaderTotals struct {
 	// Causes are the most frequent causes of the rejected items (at
 	// most 10), each with a count and an example.
 	Causes []CauseCount `json:"causes,omitempty"`
+	// Verify is what --verify found for the loader's keys.
+	Verify *VerifyCounts `json:"verify,omitempty"`
+}
+
+// VerifyReport is a report's account of --verify: the keys checked, those
+// found wrong (each a rejected item of stage verify), whether every
+// fulfilled key was checked, and the keys Redis evicted during the run.
+type VerifyReport struct {
+	Checked  int64 `json:"checked"`
+	Failed   int64 `json:"failed"`
+	Complete bool  `json:"complete"`
+	// Evicted is the rise of Redis's evicted_keys from the run's start to
+	// the end of the verify pass; absent when unknown.
+	Evicted *int64 `json:"evicted,omitempty"`
+	// Seconds is how long the last verify pass took, a part of the
+	// run's seconds.
+	Seconds float64 `json:"seconds"`
 }
 
 // Report builds the report of the run so far.
@@ -114,6 +133,14 @@ func (e *Engine) Report() *Report {
 	}, Loaders: make([]LoaderReport, 0, len(s.Loaders))}
 	if sh := e.opts.Shard; sh.Set() {
 		rep.Shard = &sh
+	}
+	if v := s.Verify; v != nil {
+		rep.Verify = &VerifyReport{Checked: v.Checked, Failed: v.Failed, Complete: v.Complete,
+			Seconds: float64(v.Took.Milliseconds()) / 1000}
+		if v.Evicted >= 0 {
+			n := v.Evicted
+			rep.Verify.Evicted = &n
+		}
 	}
 	for i, l := range s.Loaders {
 		lr := e.loaders[i]
@@ -138,7 +165,7 @@ func (e *Engine) Report() *Report {
 		rep.Loaders = append(rep.Loaders, LoaderReport{LoaderTotals: LoaderTotals{
 			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, RejectedAtSource: atSource,
 			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
-			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError, Causes: l.Causes,
+			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError, Causes: l.Causes, Verify: l.Verify,
 		}, RejectedItems: items})
 	}
 	return rep
@@ -660,6 +687,8 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 			e.notes = append(e.notes, streamNote(lr.cfg, at))
 		}
 		lr.fulfilledBefore = l.Fulfilled + l.FulfilledBefore
+		lr.readFrom = from
+		lr.prior = func() *rejectedStream { return rf.stream(i) }
 		if t := e.shareOf(rest.Total()); t >= 0 {
 			lr.total.Store(l.Rejected + t)
 		}

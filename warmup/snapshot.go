@@ -23,6 +23,9 @@ const (
 	// StateStopping is entered when the run was stopped and in-flight
 	// items are settling.
 	StateStopping State = "stopping"
+	// StateVerifying: every item settled, and --verify is reading the
+	// fulfilled items' keys back.
+	StateVerifying State = "verifying"
 )
 
 // Snapshot is a copy of the engine's counters, taken on a tick by a UI or
@@ -62,7 +65,10 @@ type Snapshot struct {
 	// NotStarted counts items a stopped run never read, where known.
 	NotStarted int64
 	// Rate is items settled per second over the last few seconds.
-	Rate    float64
+	Rate float64
+	// Verify is the verify pass's progress and findings, nil without
+	// --verify.
+	Verify  *VerifyState
 	Loaders []LoaderSnapshot
 }
 
@@ -116,6 +122,8 @@ type LoaderSnapshot struct {
 	// Done is true when the source was read to its end and every item
 	// settled.
 	Done bool
+	// Verify is what the verify pass found so far, nil without --verify.
+	Verify *VerifyCounts
 
 	resume *source.Resume
 }
@@ -151,6 +159,10 @@ func (e *Engine) Snapshot() Snapshot {
 	}
 	for i, lr := range e.loaders {
 		lr.describe(&s.Loaders[i])
+		if e.opts.Verify {
+			c := lr.verify.counts()
+			s.Loaders[i].Verify = &c
+		}
 	}
 	for i := range s.Loaders {
 		ls := s.Loaders[i]
@@ -176,6 +188,7 @@ func (e *Engine) Snapshot() Snapshot {
 		}
 	}
 	s.Rate = total
+	s.Verify = e.verifyState(s.Loaders)
 	switch {
 	case e.busy.Load() == 0 && !e.started.IsZero():
 		s.State = StateDone
@@ -184,6 +197,8 @@ func (e *Engine) Snapshot() Snapshot {
 		s.State = StateStopping
 	case closed:
 		s.State = StateWaiting
+	case e.verify.running.Load():
+		s.State = StateVerifying
 	case e.retryPasses.Load() > 0:
 		s.State = StateRetrying
 	default:

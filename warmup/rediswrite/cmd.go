@@ -3,6 +3,7 @@ package rediswrite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
@@ -29,6 +30,19 @@ const (
 	// CmdHashNX is CmdHash for a key that is not there; a key that is
 	// there is left alone and sets Op.Warm.
 	CmdHashNX
+	// CmdVerify reads, for each of Keys, whether it exists with type
+	// Value and its TTL, into Codes (see CheckMissing and the others):
+	// one script for all of them, so that checking a key costs a fraction
+	// of writing it. Keys must share a slot on a cluster.
+	CmdVerify
+)
+
+// The codes a CmdVerify leaves in Codes for a key, when not its TTL in
+// milliseconds: the key is absent, has no TTL, or holds another type.
+const (
+	CheckMissing   int64 = -2
+	CheckNoTTL     int64 = -1
+	CheckWrongType int64 = -3
 )
 
 // String is the command as Redis names it, for reasons: "SET", "EXISTS".
@@ -40,13 +54,20 @@ func (c Cmd) String() string {
 		return "PTTL"
 	case CmdHash, CmdHashNX:
 		return "HSET"
+	case CmdVerify:
+		return "verify"
 	default:
 		return "SET"
 	}
 }
 
-// IsCheck says whether the command only reads.
+// IsCheck says whether the command is the check of an item's key
+// before it is fetched (EXISTS, PTTL).
 func (c Cmd) IsCheck() bool { return c == CmdExists || c == CmdPTTL }
+
+// writes says whether the command may change its key: replicas must
+// confirm it.
+func (c Cmd) writes() bool { return !c.IsCheck() && c != CmdVerify }
 
 // onlyIfAbsent says whether the command leaves a key that is there alone.
 func (c Cmd) onlyIfAbsent() bool { return c == CmdSetNX || c == CmdHashNX }
@@ -88,6 +109,8 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		cmd := redis.NewIntCmd(ctx, "pttl", op.Key)
 		_ = pipe.Process(ctx, cmd)
 		return cmd
+	case CmdVerify:
+		return verifyScript.Eval(ctx, pipe, op.Keys, string(op.Value), typeProbes[string(op.Value)])
 	case CmdHash, CmdHashNX:
 		nx := ""
 		if op.Cmd == CmdHashNX {
@@ -110,10 +133,47 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 // when that reply says the command did what it was for. failed is the
 // pipeline's error when it failed as a whole (see wholeFailure).
 func (op *Op) read(cmd redis.Cmder, failed error) error {
+	if op.Cmd == CmdVerify {
+		return op.readCodes(cmd, failed)
+	}
 	if c, ok := cmd.(*redis.IntCmd); ok {
 		return readInt(c, failed, &op.Got)
 	}
 	return op.readStatus(cmd, failed)
+}
+
+// readCodes reads a CmdVerify's reply, a code per key, into Codes.
+func (op *Op) readCodes(cmd redis.Cmder, failed error) error {
+	c, ok := cmd.(*redis.Cmd)
+	if !ok {
+		return errNoReply
+	}
+	got, err := c.Int64Slice()
+	if err != nil {
+		if err := cmd.Err(); err != nil {
+			return err
+		}
+		if failed != nil {
+			return failed
+		}
+		return errNoReply
+	}
+	if len(got) != len(op.Keys) {
+		return fmt.Errorf("verify: %d replies for %d keys", len(got), len(op.Keys))
+	}
+	op.Codes = got
+	return nil
+}
+
+// keys counts the keys op's command touches, for the pipeline's bound.
+func (op *Op) keys() int { return max(1, len(op.Keys)) }
+
+// slotKey is the key whose slot an error about slots is about.
+func (op *Op) slotKey() string {
+	if op.Key == "" && len(op.Keys) > 0 {
+		return op.Keys[0]
+	}
+	return op.Key
 }
 
 // size is what op adds to a pipeline's bytes.
@@ -127,7 +187,7 @@ func (op *Op) size() int {
 
 // wrote says whether op's command changed the key, so that replicas
 // must confirm it.
-func (op *Op) wrote() bool { return !op.Cmd.IsCheck() && !op.Warm }
+func (op *Op) wrote() bool { return op.Cmd.writes() && !op.Warm }
 
 // readStatus reads a write's reply. A pipeline that failed as a whole
 // can leave commands with no error and no reply (go-redis does when
@@ -180,3 +240,31 @@ func readInt(cmd *redis.IntCmd, failed error, got *int64) error {
 	*got = cmd.Val()
 	return nil
 }
+
+// verifyScript answers a CmdVerify in one round of the server's loop: the
+// PTTL of every key and whether it holds type ARGV[1], coded as one
+// integer each. The type is probed with the cheapest command that fails
+// on any other type (ARGV[2]: STRLEN for a string), since TYPE's status
+// reply costs Lua a table per key; TYPE is the fallback. Its body never
+// changes, so Redis compiles it once and keeps it cached.
+var verifyScript = redis.NewScript(`
+local out = {}
+local want, probe = ARGV[1], ARGV[2]
+for i, k in ipairs(KEYS) do
+  local ttl = redis.call('PTTL', k)
+  if ttl == -2 then
+    out[i] = -2
+  elseif probe ~= '' then
+    if type(redis.pcall(probe, k)) == 'table' then out[i] = -3 else out[i] = ttl end
+  elseif redis.call('TYPE', k).ok ~= want then
+    out[i] = -3
+  else
+    out[i] = ttl
+  end
+end
+return out
+`)
+
+// typeProbes are, per type, a command that answers an integer for a key
+// of that type and fails on any other.
+var typeProbes = map[string]string{"string": "STRLEN", "hash": "HLEN", "list": "LLEN", "set": "SCARD", "zset": "ZCARD", "stream": "XLEN"}

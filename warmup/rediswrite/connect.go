@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -179,4 +182,40 @@ func EvictionWarning(ctx context.Context, rdb redis.UniversalClient) string {
 		return fmt.Sprintf("warning: Redis maxmemory-policy is %s: warmed keys may be evicted when memory is full", policy)
 	}
 	return ""
+}
+
+// EvictedKeys is how many keys the server has evicted since it started
+// (INFO stats evicted_keys), summed over the masters of a cluster.
+func (t *Target) EvictedKeys(ctx context.Context) (int64, error) {
+	if c, ok := t.UniversalClient.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		var sum int64
+		err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			n, err := evictedKeys(ctx, node)
+			mu.Lock()
+			sum += n
+			mu.Unlock()
+			return err
+		})
+		return sum, err
+	}
+	return evictedKeys(ctx, t.UniversalClient)
+}
+
+// evictedKeys reads evicted_keys from one server's INFO stats.
+func evictedKeys(ctx context.Context, rdb redis.Cmdable) (int64, error) {
+	info, err := rdb.Info(ctx, "stats").Result()
+	if err != nil {
+		return 0, fmt.Errorf("INFO stats: %w", err)
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "evicted_keys:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("INFO stats: evicted_keys %q: %w", v, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("INFO stats: no evicted_keys")
 }

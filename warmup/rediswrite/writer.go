@@ -9,8 +9,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Op is one command waiting to be sent: a write (SET, or a hash) or a
-// check that reads a key's state before anything is fetched.
+// Op is one command waiting to be sent: a write (SET, or a hash), a
+// check that reads a key's state before anything is fetched, or a verify
+// of many keys after the run.
 type Op struct {
 	// Cmd is the command; the zero value is SET Key Value PX TTL.
 	Cmd   Cmd
@@ -25,6 +26,10 @@ type Op struct {
 	// Got is a check's integer reply, set before Done: EXISTS's count,
 	// PTTL's milliseconds (-2 no key, -1 no expiry).
 	Got int64
+	// Keys are a CmdVerify's keys; Codes receives one code per key, set
+	// before Done when the reply was read.
+	Keys  []string
+	Codes []int64
 	// Tag is the caller's: Done gets the Op back with it.
 	Tag any
 	// Took is how long the Op's pipeline took, set before Done.
@@ -33,7 +38,8 @@ type Op struct {
 
 // Options size a Writer.
 type Options struct {
-	// Batch is the most commands in one pipeline (default 1000).
+	// Batch is the most keys in one pipeline (default 1000): one per
+	// SET, one per key a check reads.
 	Batch int
 	// MaxBytes bounds the values in one pipeline (default 4 MiB); a
 	// single larger value goes alone.
@@ -130,6 +136,12 @@ func (w *Writer) Submit(op *Op) {
 	}
 }
 
+// Pipelines is how many pipelines may be in flight at once.
+func (w *Writer) Pipelines() int { return w.opts.Pipelines }
+
+// BatchKeys is the most keys one pipeline carries.
+func (w *Writer) BatchKeys() int { return w.opts.Batch }
+
 // Close stops the writer; Ops still queued get context.Canceled.
 func (w *Writer) Close() {
 	w.cancel()
@@ -167,13 +179,20 @@ func (w *Writer) run(ctx context.Context) {
 	}
 }
 
+// load is how much a batch carries: the keys its commands touch, which
+// Batch bounds, and the bytes of its values, which MaxBytes bounds.
+type load struct{ keys, bytes int }
+
+// full says whether a batch carrying l may take no more.
+func (w *Writer) full(l load) bool { return l.keys >= w.opts.Batch || l.bytes >= w.opts.MaxBytes }
+
 // next waits for work and takes a batch: whatever is queued, up to the
 // limits, kept open up to Linger for more while it is not full and writes
 // are arriving densely. It returns an empty batch when ctx ends.
 func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
-	size := 0
+	var l load
 	for len(batch) == 0 {
-		batch, size = w.take(batch, size)
+		batch, l = w.take(batch, l)
 		if len(batch) > 0 {
 			break
 		}
@@ -183,15 +202,15 @@ func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
 			return batch
 		}
 	}
-	if len(batch) < 2 || len(batch) >= w.opts.Batch || size >= w.opts.MaxBytes {
+	if len(batch) < 2 || w.full(l) {
 		return batch
 	}
 	deadline := time.NewTimer(w.opts.Linger)
 	defer deadline.Stop()
-	for len(batch) < w.opts.Batch && size < w.opts.MaxBytes {
+	for !w.full(l) {
 		select {
 		case <-w.notify:
-			batch, size = w.take(batch, size)
+			batch, l = w.take(batch, l)
 		case <-deadline.C:
 			return batch
 		case <-ctx.Done():
@@ -201,15 +220,17 @@ func (w *Writer) next(ctx context.Context, batch []*Op) []*Op {
 	return batch
 }
 
-// take moves queued Ops into batch, within the limits.
-func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
+// take moves queued Ops into batch, within the limits; the first Op goes
+// whatever its size.
+func (w *Writer) take(batch []*Op, l load) ([]*Op, load) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := 0
-	for n < len(w.queue) && len(batch) < w.opts.Batch && (size < w.opts.MaxBytes || len(batch) == 0) {
+	for n < len(w.queue) && (len(batch) == 0 || !w.full(l)) {
 		op := w.queue[n]
 		batch = append(batch, op)
-		size += op.size()
+		l.keys += op.keys()
+		l.bytes += op.size()
 		n++
 	}
 	// The rest stays where it is: moving it to the front would copy the
@@ -227,7 +248,7 @@ func (w *Writer) take(batch []*Op, size int) ([]*Op, int) {
 		default:
 		}
 	}
-	return batch, size
+	return batch, l
 }
 
 // flush sends batch as one pipeline and reports every Op's outcome.
@@ -247,7 +268,7 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []r
 		cmds = append(cmds, op.queue(pctx, pipe))
 	}
 	var wait *redis.IntCmd
-	if w.opts.Replicas > 0 {
+	if w.opts.Replicas > 0 && writes(batch) {
 		wait = redis.NewIntCmd(pctx, "wait", w.opts.Replicas, (w.opts.Timeout / 2).Milliseconds())
 		_ = pipe.Process(pctx, wait)
 	}
@@ -262,10 +283,21 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []r
 		if err == nil && op.wrote() {
 			err = waitErr
 		}
-		w.opts.Done(op, withSlot(err, op.Key))
+		w.opts.Done(op, withSlot(err, op.slotKey()))
 		cmds[i] = nil
 	}
 	return cmds
+}
+
+// writes says whether batch holds a write, which replicas must confirm;
+// checks only read.
+func writes(batch []*Op) bool {
+	for _, op := range batch {
+		if op.Cmd.writes() {
+			return true
+		}
+	}
+	return false
 }
 
 // replicated is nil when no WAIT was asked for or enough replicas

@@ -285,3 +285,45 @@ func TestWriterCmds(t *testing.T) {
 		t.Errorf("PTTL = %d, %d; want -1 (no expiry), -2 (no key)", ops[5].Got, ops[6].Got)
 	}
 }
+
+// A check reads, for each of its keys, one code: absent, of another type,
+// without a TTL, or its TTL in milliseconds. A pipeline stops taking ops
+// once it holds Batch keys, however they are split into checks.
+func TestCheckCodesAndKeysPerPipeline(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	srv.Client.Set(ctx, "ttl", "v", time.Hour)
+	srv.Client.Set(ctx, "persistent", "v", 0)
+	srv.Client.HSet(ctx, "hash", "f", "v")
+	type result struct {
+		got []int64
+		err error
+	}
+	done := make(chan result, 2)
+	w := NewWriter(ctx, srv.Client, Options{Batch: 4, Timeout: 5 * time.Second, Done: func(op *Op, err error) {
+		done <- result{op.Codes, err}
+	}})
+	defer w.Close()
+	w.Submit(&Op{Cmd: CmdVerify, Keys: []string{"ttl", "persistent", "hash", "absent"}, Value: []byte("string")})
+	w.Submit(&Op{Cmd: CmdVerify, Keys: []string{"hash"}, Value: []byte("hash")})
+	for range 2 {
+		r := <-done
+		switch {
+		case r.err != nil:
+			t.Fatal(r.err)
+		case len(r.got) == 1:
+			if r.got[0] != CheckNoTTL {
+				t.Fatalf("hash checked as a hash: %v, want [%d]", r.got, CheckNoTTL)
+			}
+		case r.got[0] <= 0 || r.got[0] > 3600_000 || r.got[1] != CheckNoTTL || r.got[2] != CheckWrongType || r.got[3] != CheckMissing:
+			t.Fatalf("codes %v, want [ttl, %d, %d, %d]", r.got, CheckNoTTL, CheckWrongType, CheckMissing)
+		}
+	}
+
+	w2 := &Writer{opts: Options{Batch: 4, MaxBytes: 1 << 20}}
+	w2.queue = []*Op{{Cmd: CmdVerify, Keys: make([]string, 3)}, {Cmd: CmdVerify, Keys: make([]string, 3)}, {Key: "k"}}
+	batch, l := w2.take(nil, load{})
+	if len(batch) != 2 || l.keys != 6 {
+		t.Fatalf("took %d ops of %d keys; want two checks, then full", len(batch), l.keys)
+	}
+}

@@ -65,6 +65,17 @@ func (s Spec) format() string {
 // ReadsStdin reports whether the spec's items come from standard input.
 func (s Spec) ReadsStdin() bool { return s.File == Stdin }
 
+// Rereadable reports whether the spec's items can be read again from
+// their start: not a stream (standard input, a FIFO), whose items are
+// gone once read.
+func (s Spec) Rereadable() bool {
+	if s.File == "" {
+		return true
+	}
+	kind, err := s.kind()
+	return err == nil && kind != KindStream
+}
+
 // kind says how a file spec is read: a stream (standard input, or a file
 // that is not a regular one: a FIFO, a /dev/fd pipe), gzip (by its name),
 // or a plain file.

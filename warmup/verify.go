@@ -1,0 +1,630 @@
+package warmup
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
+	"github.com/cachewarm/cachewarm/warmup/source"
+)
+
+// StageVerify is the stage of an item whose key the verify pass did not
+// find as written.
+const StageVerify Stage = "verify"
+
+// The causes of the items the verify pass rejects.
+const (
+	causeMissing   = "missing after write"
+	causeWrongType = "wrong type"
+	causeNoTTL     = "no TTL"
+	causeLongTTL   = "TTL above the loader's ttl"
+)
+
+// checkKeys is how many keys one check command reads on one server: small
+// enough that the script holds the server for well under a millisecond.
+const checkKeys = 250
+
+// verifyTally counts one loader's verify pass; it is reset when a pass
+// starts and read by snapshots while it runs.
+type verifyTally struct {
+	checked, missing, wrongType, noTTL, longTTL, unverified atomic.Int64
+	// note says what the pass could not do ("stdin cannot be read
+	// again"), or "".
+	note atomic.Pointer[string]
+}
+
+func (t *verifyTally) reset() {
+	for _, n := range []*atomic.Int64{&t.checked, &t.missing, &t.wrongType, &t.noTTL, &t.longTTL, &t.unverified} {
+		n.Store(0)
+	}
+	t.note.Store(nil)
+}
+
+func (t *verifyTally) setNote(s string) { t.note.Store(&s) }
+
+// counts copies the tally.
+func (t *verifyTally) counts() VerifyCounts {
+	c := VerifyCounts{Checked: t.checked.Load(), Missing: t.missing.Load(), WrongType: t.wrongType.Load(),
+		NoTTL: t.noTTL.Load(), LongTTL: t.longTTL.Load(), Unverified: t.unverified.Load()}
+	if p := t.note.Load(); p != nil {
+		c.Note = *p
+	}
+	return c
+}
+
+// VerifyCounts are what a verify pass found for one loader's keys.
+type VerifyCounts struct {
+	// Checked counts the keys read back; the others count the ones found
+	// wrong, each now a rejected item.
+	Checked   int64 `json:"checked"`
+	Missing   int64 `json:"missing,omitempty"`
+	WrongType int64 `json:"wrong_type,omitempty"`
+	NoTTL     int64 `json:"no_ttl,omitempty"`
+	LongTTL   int64 `json:"ttl_too_long,omitempty"`
+	// Unverified counts the keys whose check failed (Redis did not
+	// answer): they stay fulfilled, as Redis said when they were written.
+	Unverified int64 `json:"unverified,omitempty"`
+	// Note says what could not be verified and why, or "".
+	Note string `json:"note,omitempty"`
+}
+
+// Failed counts the keys found wrong.
+func (c VerifyCounts) Failed() int64 { return c.Missing + c.WrongType + c.NoTTL + c.LongTTL }
+
+// VerifyState is the run's verify pass as a snapshot sees it.
+type VerifyState struct {
+	// Running is true while keys are being checked.
+	Running bool
+	// Checked counts the keys checked so far, of Total (the items
+	// fulfilled when the pass started); Failed those found wrong.
+	Checked, Total, Failed int64
+	// Complete is true once a pass checked every fulfilled item it could.
+	Complete bool
+	// Evicted counts the keys Redis evicted between the run's start and
+	// the end of the last pass, -1 when unknown (not yet read, or Redis
+	// restarted in between).
+	Evicted int64
+	// Took is how long the last (or the running) pass has taken.
+	Took time.Duration
+}
+
+// verifyRun is the engine's verify state: whether a pass is due (the run
+// settled items since the last one), running, and what the last found.
+type verifyRun struct {
+	due      atomic.Bool
+	running  atomic.Bool
+	complete atomic.Bool
+	total    atomic.Int64
+	// evictedAtStart is evicted_keys when the run started, -1 unknown;
+	// evicted the increase at the end of the last pass, -1 unknown.
+	evictedAtStart, evicted atomic.Int64
+	// started and ended are when the last pass started and ended (unix
+	// nanoseconds; ended 0 while it runs).
+	started, ended atomic.Int64
+}
+
+// verifyState reads the verify state for a snapshot.
+func (e *Engine) verifyState(loaders []LoaderSnapshot) *VerifyState {
+	if !e.opts.Verify {
+		return nil
+	}
+	v := &VerifyState{Running: e.verify.running.Load(), Total: e.verify.total.Load(),
+		Complete: e.verify.complete.Load(), Evicted: e.verify.evicted.Load()}
+	if start := e.verify.started.Load(); start != 0 {
+		end := e.verify.ended.Load()
+		if end == 0 {
+			end = time.Now().UnixNano()
+		}
+		v.Took = time.Duration(end - start)
+	}
+	for _, l := range loaders {
+		if l.Verify != nil {
+			v.Checked += l.Verify.Checked
+			v.Failed += l.Verify.Failed()
+		}
+	}
+	return v
+}
+
+// evictedKeys reads the server's evicted_keys, -1 when it cannot.
+func (e *Engine) evictedKeys() int64 {
+	if e.rdb == nil {
+		return -1
+	}
+	ctx, cancel := context.WithTimeout(e.hardCtx, e.cfg.Run.Timeout)
+	defer cancel()
+	n, err := e.rdb.EvictedKeys(ctx)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// startVerifyIfDue starts a verify pass when the run has just settled
+// (busy dropped to 0) and settled items since the last pass. It counts
+// the pass as work before the caller's busyDone lets Wait return.
+func (e *Engine) startVerifyIfDue() bool {
+	if !e.opts.Verify || e.w == nil || e.stopCtx.Err() != nil || !e.verify.due.CompareAndSwap(true, false) {
+		return false
+	}
+	e.busyAdd(1)
+	go e.verifyAll()
+	return true
+}
+
+// verifyAll checks every loader's fulfilled keys, all loaders at once,
+// then reads how many keys Redis evicted since the run started.
+func (e *Engine) verifyAll() {
+	defer e.busyDone()
+	e.verify.ended.Store(0)
+	e.verify.started.Store(time.Now().UnixNano())
+	defer func() { e.verify.ended.Store(time.Now().UnixNano()) }()
+	e.verify.complete.Store(false)
+	var total int64
+	for _, lr := range e.loaders {
+		lr.verify.reset()
+		lr.mu.Lock()
+		total += lr.fulfilled
+		lr.mu.Unlock()
+	}
+	e.verify.total.Store(total)
+	e.verify.running.Store(true)
+	if e.opts.OnVerify != nil {
+		callback(e.opts.OnVerify)
+	}
+	defer e.verify.running.Store(false)
+	// A pass that gives up on Redis gives up for every loader: waiting
+	// run.redis_wait again for each batch would hold the run for hours.
+	ctx, abort := context.WithCancel(e.stopCtx)
+	defer abort()
+	var wg sync.WaitGroup
+	for _, lr := range e.loaders {
+		wg.Go(func() { e.verifyLoader(ctx, abort, lr) })
+	}
+	wg.Wait()
+	if start, now := e.verify.evictedAtStart.Load(), e.evictedKeys(); start >= 0 && now >= start {
+		e.verify.evicted.Store(now - start)
+	} else {
+		e.verify.evicted.Store(-1)
+	}
+	unverified := false
+	for _, lr := range e.loaders {
+		unverified = unverified || lr.verify.unverified.Load() > 0
+	}
+	e.verify.complete.Store(ctx.Err() == nil && !unverified)
+}
+
+// verifyLoader reads lr's items again, as far as this run read them, and
+// checks the key of each one that is not rejected. It holds no more than
+// the batches in flight: the keys come from the source, not from memory.
+func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun) {
+	defer func() {
+		if p := recover(); p != nil {
+			lr.verify.setNote(fmt.Sprintf("verify stopped: internal error: %v", p))
+		}
+	}()
+	if !lr.cfg.Items.Rereadable() {
+		lr.verify.setNote(lr.cfg.Items.Describe() + " is a stream, which cannot be read again: its keys were not verified")
+		return
+	}
+	lr.mu.Lock()
+	skip := lr.rejectedKeysLocked()
+	end := lr.resume
+	lr.mu.Unlock()
+	if end == nil {
+		return
+	}
+	v := &verifier{e: e, ctx: ctx, abort: abort, lr: lr, skip: skip, batches: make(chan *checkBatch)}
+	var wg sync.WaitGroup
+	// Twice the writer's pipelines: while one batch's replies are judged,
+	// another is in Redis.
+	for range 2 * e.w.Pipelines() {
+		wg.Go(v.work)
+	}
+	defer func() {
+		close(v.batches)
+		wg.Wait()
+	}()
+	if lr.prior != nil {
+		v.readPrior(lr.prior())
+	}
+	v.readSource(*end)
+	v.flush()
+}
+
+// rejectedKeysLocked are the keys of the loader's rejected items, as
+// their rejections record them (secrets redacted), with lr.mu held.
+func (lr *loaderRun) rejectedKeysLocked() map[string]struct{} {
+	skip := make(map[string]struct{}, len(lr.rejections))
+	for _, r := range lr.rejections {
+		skip[r.Key] = struct{}{}
+	}
+	return skip
+}
+
+// verifier is one loader's verify pass: a reader that gathers keys into
+// batches, and workers that check them.
+type verifier struct {
+	e *Engine
+	// ctx ends when the run stops or the pass gives up (abort).
+	ctx     context.Context
+	abort   func()
+	lr      *loaderRun
+	skip    map[string]struct{}
+	batch   *checkBatch
+	batches chan *checkBatch
+}
+
+// readPrior queues the items of the earlier report a --retry-from run
+// retried: those this run fulfilled are its to verify.
+func (v *verifier) readPrior(s *rejectedStream) {
+	defer s.close()
+	for {
+		r, ok := s.next()
+		if !ok || v.ctx.Err() != nil {
+			return
+		}
+		if r.Stage == StageSource {
+			continue
+		}
+		v.add(v.lr.revive(r))
+	}
+}
+
+// readSource queues the items of lr's source from where this run began
+// reading it up to where it stopped.
+func (v *verifier) readSource(end source.Resume) {
+	src, err := source.OpenContext(v.ctx, v.lr.cfg.Items, v.lr.readFrom)
+	if err != nil {
+		v.lr.verify.setNote("not verified: " + v.e.cfg.Secrets().Redact(err.Error()))
+		return
+	}
+	defer src.Close()
+	for v.ctx.Err() == nil && !reached(src.Resume(), end, v.lr.cfg.Items) {
+		it, ok := src.Next()
+		if !ok {
+			return
+		}
+		if _, owned := v.e.owns(v.lr, &it); owned {
+			v.add(it)
+		}
+	}
+}
+
+// reached says whether a source standing at cur has come to end, where
+// the run's reading of it stopped: a file's byte offset, a list's index,
+// a range's next value. A source the run read to its end has no such
+// point.
+func reached(cur, end source.Resume, spec source.Spec) bool {
+	switch {
+	case end.Done:
+		return false
+	case cur.Done:
+		return true
+	case spec.File != "":
+		return cur.Offset >= end.Offset
+	}
+	return cur.Next >= end.Next
+}
+
+// add queues it for a check unless it was rejected (its key then names a
+// rejection) or gives no key.
+func (v *verifier) add(it source.Item) {
+	if it.Err != nil {
+		return
+	}
+	key, _, err := renderItem(v.lr.cfg.Key, &it)
+	if err != nil || key == "" {
+		return
+	}
+	if len(v.skip) > 0 {
+		if _, rejected := v.skip[v.e.cfg.Secrets().Redact(key)]; rejected {
+			return
+		}
+	}
+	if v.batch == nil {
+		v.batch = &checkBatch{}
+	}
+	v.batch.items = append(v.batch.items, it)
+	v.batch.keys = append(v.batch.keys, key)
+	if len(v.batch.keys) >= v.e.w.BatchKeys() {
+		v.flush()
+	}
+}
+
+// flush hands the batch being gathered to a worker, once the run's budget
+// has room for its keys; when the run stops first, its keys go unchecked.
+func (v *verifier) flush() {
+	b := v.batch
+	v.batch = nil
+	if b == nil {
+		return
+	}
+	if v.e.budget.Acquire(v.ctx, int64(len(b.keys))) != nil {
+		return
+	}
+	v.batches <- b
+}
+
+// work checks batches until there are no more.
+func (v *verifier) work() {
+	for b := range v.batches {
+		v.checkSafely(b)
+		v.e.budget.Release(int64(len(b.keys)))
+	}
+}
+
+// checkSafely is check, with a panic leaving the batch's keys unverified
+// instead of ending the process.
+func (v *verifier) checkSafely(b *checkBatch) {
+	defer func() {
+		if p := recover(); p != nil {
+			v.lr.verify.unverified.Add(int64(len(b.keys)))
+			v.lr.verify.setNote(fmt.Sprintf("some keys not verified: internal error: %v", p))
+		}
+	}()
+	v.check(b)
+}
+
+// checkBatch is a batch of keys being checked: one check command per
+// checkKeys keys on one server, one per key on a cluster (whose keys a
+// script may not mix across slots).
+type checkBatch struct {
+	items []source.Item
+	keys  []string
+	ops   []rediswrite.Op
+	errs  []error
+	left  atomic.Int32
+	done  chan struct{}
+}
+
+// answered records one op's outcome (a writer goroutine calls it).
+func (b *checkBatch) answered(op *rediswrite.Op, err error) {
+	b.errs[op.Tag.(checkTag).i] = err
+	if b.left.Add(-1) == 0 {
+		close(b.done)
+	}
+}
+
+// checkTag ties an op to its batch.
+type checkTag struct {
+	b *checkBatch
+	i int
+}
+
+// check sends b's checks, retrying those that fail while attempts
+// remain, and settles what they found.
+func (v *verifier) check(b *checkBatch) {
+	b.ops = v.checkOps(b.keys)
+	b.errs = make([]error, len(b.ops))
+	pending := make([]int, len(b.ops))
+	for i := range pending {
+		pending[i] = i
+	}
+	var since time.Time
+	for attempt := 1; ; attempt++ {
+		if v.ctx.Err() != nil {
+			v.giveUp(b, pending, context.Canceled)
+			return
+		}
+		v.send(b, pending)
+		var err error
+		pending, err = v.found(b, pending)
+		if len(pending) == 0 {
+			return
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		if !v.tryAgain(err, attempt, since) {
+			v.giveUp(b, pending, err)
+			return
+		}
+	}
+}
+
+// checkOps splits keys into check commands.
+func (v *verifier) checkOps(keys []string) []rediswrite.Op {
+	per := checkKeys
+	if v.e.rdb.IsCluster() {
+		per = 1
+	}
+	typ := []byte(expectedType(v.lr.cfg))
+	ops := make([]rediswrite.Op, 0, (len(keys)+per-1)/per)
+	for len(keys) > 0 {
+		n := min(per, len(keys))
+		ops = append(ops, rediswrite.Op{Cmd: rediswrite.CmdVerify, Keys: keys[:n:n], Value: typ})
+		keys = keys[n:]
+	}
+	return ops
+}
+
+// send submits the ops of b numbered in pending and waits for their
+// replies.
+func (v *verifier) send(b *checkBatch, pending []int) {
+	b.done = make(chan struct{})
+	b.left.Store(int32(len(pending)))
+	for _, i := range pending {
+		b.ops[i].Tag = checkTag{b, i}
+		b.ops[i].Codes = nil
+		b.errs[i] = nil
+		v.e.w.Submit(&b.ops[i])
+	}
+	<-b.done
+}
+
+// found settles the keys of the ops that were answered, and returns the
+// ops still to check with the last error.
+func (v *verifier) found(b *checkBatch, pending []int) ([]int, error) {
+	var again []int
+	var last error
+	base := 0
+	starts := make([]int, len(b.ops))
+	for i := range b.ops {
+		starts[i] = base
+		base += len(b.ops[i].Keys)
+	}
+	for _, i := range pending {
+		if err := b.errs[i]; err != nil {
+			again, last = append(again, i), err
+			continue
+		}
+		for j, code := range b.ops[i].Codes {
+			v.judge(&b.items[starts[i]+j], b.ops[i].Keys[j], code)
+		}
+	}
+	return again, last
+}
+
+// judge settles one key's check: a key as written stays fulfilled;
+// another moves its item from fulfilled to rejected, for a retry.
+func (v *verifier) judge(it *source.Item, key string, code int64) {
+	t := &v.lr.verify
+	t.checked.Add(1)
+	cause := keyProblem(code, v.lr.cfg)
+	switch cause {
+	case "":
+		return
+	case causeMissing:
+		t.missing.Add(1)
+	case causeWrongType:
+		t.wrongType.Add(1)
+	case causeNoTTL:
+		t.noTTL.Add(1)
+	case causeLongTTL:
+		t.longTTL.Add(1)
+	}
+	v.e.unfulfil(v.lr, it, key, failure(StageVerify, "verify "+key, cause))
+}
+
+// expectedType is the type TYPE names for a loader's keys.
+func expectedType(l *config.Loader) string {
+	if l.Type == "" {
+		return "string"
+	}
+	return l.Type
+}
+
+// keyProblem is what is wrong with a key of loader l that a check coded
+// as code, or "" when it is as expected. In modes "missing" and
+// "expiring" a key the run left alone holds what the application wrote,
+// with its own type and TTL, and the verify cannot tell it from one the
+// run wrote: only its absence is wrong.
+func keyProblem(code int64, l *config.Loader) string {
+	if l.Mode == config.ModeMissing || l.Mode == config.ModeExpiring {
+		if code == rediswrite.CheckMissing {
+			return causeMissing
+		}
+		return ""
+	}
+	return ttlProblem(code, l.TTL)
+}
+
+// ttlProblem is what is wrong with a key a check coded as code, for a
+// loader writing with ttl (0: no expiry), or "" when it is as written.
+func ttlProblem(code int64, ttl time.Duration) string {
+	switch {
+	case code == rediswrite.CheckMissing:
+		return causeMissing
+	case code == rediswrite.CheckWrongType:
+		return causeWrongType
+	case ttl == 0:
+		return ""
+	case code == rediswrite.CheckNoTTL:
+		return causeNoTTL
+	case time.Duration(code)*time.Millisecond > ttl:
+		return causeLongTTL
+	}
+	return ""
+}
+
+// tryAgain says whether to send failed checks again, after waiting: while
+// Redis is unavailable, up to run.redis_wait; after other failures, while
+// the run's retries last.
+func (v *verifier) tryAgain(err error, attempt int, since time.Time) bool {
+	run := v.e.cfg.Run
+	switch rediswrite.Classify(err) {
+	case rediswrite.Interrupted, rediswrite.Reject:
+		return false
+	case rediswrite.Unavailable:
+		if time.Since(since) >= run.RedisWait {
+			return false
+		}
+	default:
+		if attempt > run.Retries {
+			return false
+		}
+	}
+	return v.sleep(min(v.e.backoff(min(attempt, 8)), 5*time.Second))
+}
+
+// sleep waits d unless the pass ends first; it reports whether to go on.
+func (v *verifier) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-v.ctx.Done():
+		return false
+	}
+}
+
+// giveUp leaves the keys of the ops in pending unverified: still
+// fulfilled, as Redis said when they were written.
+func (v *verifier) giveUp(b *checkBatch, pending []int, err error) {
+	var n int64
+	for _, i := range pending {
+		n += int64(len(b.ops[i].Keys))
+	}
+	v.lr.verify.unverified.Add(n)
+	switch rediswrite.Classify(err) {
+	case rediswrite.Interrupted:
+	case rediswrite.Unavailable:
+		v.lr.verify.setNote("verify stopped: " + v.e.redisCause(err))
+		v.abort()
+	default:
+		v.lr.verify.setNote("some keys not verified: " + v.e.redisCause(err))
+	}
+}
+
+// unfulfil moves an item the run counted fulfilled to rejected with why:
+// its key is not in Redis as written. The counts move together, under
+// the ledger's lock; an item is never taken from a count that has none.
+func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, key string, why *itemError) {
+	secrets := e.cfg.Secrets()
+	reason := secrets.Redact(why.msg)
+	r := Rejection{Item: it.Raw, Key: secrets.Redact(key), Reason: reason, Cause: why.cause, Attempts: 0,
+		Stage: StageVerify, Where: it.Where(), Exact: it.Lossless()}
+	lr.mu.Lock()
+	if lr.fulfilled == 0 {
+		lr.mu.Unlock()
+		return
+	}
+	lr.fulfilled--
+	lr.addRejectionLocked(r)
+	lr.mu.Unlock()
+	if e.opts.OnReject != nil {
+		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
+	}
+}
+
+// verifyFellShort says whether --verify was asked for and its last pass
+// could not check every key it had to (Redis failed it): the keys are
+// not proven there. A stream that cannot be read again is not counted:
+// its note says so, and no run could do better.
+func (e *Engine) verifyFellShort() bool {
+	if !e.opts.Verify {
+		return false
+	}
+	for _, lr := range e.loaders {
+		if lr.verify.unverified.Load() > 0 {
+			return true
+		}
+	}
+	return false
+}

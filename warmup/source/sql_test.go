@@ -88,6 +88,26 @@ func TestSQLite(t *testing.T) {
 	testSQL(t, sqliteDatabase(t))
 }
 
+func TestSQLiteQueryCreatesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, q := range []string{
+		"ATTACH '" + filepath.Join(dir, "a.db") + "' AS a",
+		"SELECT id FROM t; ATTACH 'file:" + filepath.Join(dir, "b.db") + "?mode=rwc' AS b",
+	} {
+		spec := source.Spec{SQL: q, DSN: sqliteDB(t, tenRows)}
+		if err := source.Check(spec); err == nil {
+			t.Errorf("%q: accepted", q)
+		}
+		if src, err := source.Open(spec, nil); err == nil {
+			readRows(src, -1)
+			src.Close()
+		}
+	}
+	if made, _ := filepath.Glob(filepath.Join(dir, "*")); len(made) > 0 {
+		t.Fatalf("the queries created %v", made)
+	}
+}
+
 func TestPostgres(t *testing.T) {
 	srv := pgtest.Start(t)
 	db := postgresDatabase(t, srv)

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	// The pure-Go SQLite driver: go build needs no C toolchain.
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
 )
 
 // connectTimeout bounds connecting to PostgreSQL when the DSN sets no
@@ -188,6 +188,10 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 		return nil, fmt.Errorf("open SQLite: %w", err)
 	}
 	db.SetMaxOpenConns(1)
+	if err := refuseAttach(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", SQLitePath(dsn), err)
+	}
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		db.Close()
@@ -214,6 +218,22 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 		c.ptrs[i] = &c.vals[i]
 	}
 	return c, nil
+}
+
+// sqliteLimitAttached is SQLite's SQLITE_LIMIT_ATTACHED.
+const sqliteLimitAttached = 7
+
+// refuseAttach sets the pool's one connection to attach no database:
+// read-only mode and query_only cover the file the DSN names, but ATTACH
+// would create any other path the query names, as an empty file.
+func refuseAttach(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = sqlite.Limit(conn, sqliteLimitAttached, 0)
+	return err
 }
 
 func (c *sqliteCursor) columns() []string { return c.names }

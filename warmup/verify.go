@@ -169,6 +169,9 @@ func (e *Engine) verifyAll() {
 		lr.verify.reset()
 		lr.mu.Lock()
 		total += lr.fulfilled
+		if lr.prior != nil {
+			total += lr.fulfilledBefore
+		}
 		lr.mu.Unlock()
 	}
 	e.verify.total.Store(total)
@@ -219,6 +222,14 @@ func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun) 
 		return
 	}
 	v := &verifier{e: e, ctx: ctx, abort: abort, lr: lr, skip: skip, batches: make(chan *checkBatch)}
+	if lr.prior != nil {
+		// A --retry-from run checks the earlier runs' keys too: they may
+		// be gone since, and the earlier pass may not have finished (a
+		// stop, Redis gone). It reads the source from its start, which
+		// holds the retried items as well.
+		v.whole = true
+		v.retried = retriedKeys(lr.prior())
+	}
 	var wg sync.WaitGroup
 	// Twice the writer's pipelines: while one batch's replies are judged,
 	// another is in Redis.
@@ -229,9 +240,6 @@ func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun) 
 		close(v.batches)
 		wg.Wait()
 	}()
-	if lr.prior != nil {
-		v.readPrior(lr.prior())
-	}
 	v.readSource(*end)
 	v.flush()
 }
@@ -251,46 +259,56 @@ func (lr *loaderRun) rejectedKeysLocked() map[string]struct{} {
 type verifier struct {
 	e *Engine
 	// ctx ends when the run stops or the pass gives up (abort).
-	ctx     context.Context
-	abort   func()
-	lr      *loaderRun
-	skip    map[string]struct{}
+	ctx   context.Context
+	abort func()
+	lr    *loaderRun
+	skip  map[string]struct{}
+	// whole says the pass reads the source from its start, and retried
+	// names the items this --retry-from run took from the earlier report.
+	whole   bool
+	retried map[string]struct{}
 	batch   *checkBatch
 	batches chan *checkBatch
 }
 
-// readPrior queues the items of the earlier report a --retry-from run
-// retried: those this run fulfilled are its to verify.
-func (v *verifier) readPrior(s *rejectedStream) {
+// retriedKeys are the keys of the earlier report's items a --retry-from
+// run retried, as the report records them (secrets redacted): those of
+// them it fulfilled are its own, not the earlier runs'.
+func retriedKeys(s *rejectedStream) map[string]struct{} {
 	defer s.close()
+	keys := map[string]struct{}{}
 	for {
 		r, ok := s.next()
-		if !ok || v.ctx.Err() != nil {
-			return
+		if !ok {
+			return keys
 		}
-		if r.Stage == StageSource {
-			continue
+		if r.Stage != StageSource {
+			keys[r.Key] = struct{}{}
 		}
-		v.add(v.lr.revive(r))
 	}
 }
 
 // readSource queues the items of lr's source from where this run began
-// reading it up to where it stopped.
+// reading it (a --retry-from run: from its start) up to where it stopped.
 func (v *verifier) readSource(end source.Resume) {
-	src, err := source.OpenContext(v.ctx, v.lr.cfg.Items, v.lr.readFrom)
+	from := v.lr.readFrom
+	if v.whole {
+		from = nil
+	}
+	src, err := source.OpenContext(v.ctx, v.lr.cfg.Items, from)
 	if err != nil {
 		v.lr.verify.setNote("not verified: " + v.e.cfg.Secrets().Redact(err.Error()))
 		return
 	}
 	defer src.Close()
 	for v.ctx.Err() == nil && !reached(src.Resume(), end, v.lr.cfg.Items) {
+		earlier := v.whole && !reached(src.Resume(), *v.lr.readFrom, v.lr.cfg.Items)
 		it, ok := src.Next()
 		if !ok {
 			return
 		}
 		if _, owned := v.e.owns(v.lr, &it); owned {
-			v.add(it)
+			v.add(it, earlier)
 		}
 	}
 }
@@ -312,8 +330,10 @@ func reached(cur, end source.Resume, spec source.Spec) bool {
 }
 
 // add queues it for a check unless it was rejected (its key then names a
-// rejection) or gives no key.
-func (v *verifier) add(it source.Item) {
+// rejection) or gives no key. earlier says it comes before where this
+// run began reading: unless this run retried it, an earlier run
+// fulfilled it.
+func (v *verifier) add(it source.Item, earlier bool) {
 	if it.Err != nil {
 		return
 	}
@@ -321,15 +341,20 @@ func (v *verifier) add(it source.Item) {
 	if err != nil || key == "" {
 		return
 	}
-	if len(v.skip) > 0 {
-		if _, rejected := v.skip[v.e.cfg.Secrets().Redact(key)]; rejected {
+	if len(v.skip) > 0 || earlier {
+		shown := v.e.cfg.Secrets().Redact(key)
+		if _, rejected := v.skip[shown]; rejected {
 			return
+		}
+		if _, ok := v.retried[shown]; ok {
+			earlier = false
 		}
 	}
 	if v.batch == nil {
 		v.batch = &checkBatch{}
 	}
 	v.batch.items = append(v.batch.items, it)
+	v.batch.before = append(v.batch.before, earlier)
 	v.batch.keys = append(v.batch.keys, key)
 	if len(v.batch.keys) >= v.e.w.BatchKeys() {
 		v.flush()
@@ -375,11 +400,13 @@ func (v *verifier) checkSafely(b *checkBatch) {
 // script may not mix across slots).
 type checkBatch struct {
 	items []source.Item
-	keys  []string
-	ops   []rediswrite.Op
-	errs  []error
-	left  atomic.Int32
-	done  chan struct{}
+	// before says, per item, that an earlier run fulfilled it.
+	before []bool
+	keys   []string
+	ops    []rediswrite.Op
+	errs   []error
+	left   atomic.Int32
+	done   chan struct{}
 }
 
 // answered records one op's outcome (a writer goroutine calls it).
@@ -474,7 +501,7 @@ func (v *verifier) found(b *checkBatch, pending []int) ([]int, error) {
 			continue
 		}
 		for j, code := range b.ops[i].Codes {
-			v.judge(&b.items[starts[i]+j], b.ops[i].Keys[j], code)
+			v.judge(&b.items[starts[i]+j], b.before[starts[i]+j], b.ops[i].Keys[j], code)
 		}
 	}
 	return again, last
@@ -482,7 +509,7 @@ func (v *verifier) found(b *checkBatch, pending []int) ([]int, error) {
 
 // judge settles one key's check: a key as written stays fulfilled;
 // another moves its item from fulfilled to rejected, for a retry.
-func (v *verifier) judge(it *source.Item, key string, code int64) {
+func (v *verifier) judge(it *source.Item, before bool, key string, code int64) {
 	t := &v.lr.verify
 	t.checked.Add(1)
 	cause := keyProblem(code, v.lr.cfg)
@@ -498,7 +525,7 @@ func (v *verifier) judge(it *source.Item, key string, code int64) {
 	case causeLongTTL:
 		t.longTTL.Add(1)
 	}
-	v.e.unfulfil(v.lr, it, key, failure(StageVerify, "verify "+key, cause))
+	v.e.unfulfil(v.lr, it, before, key, failure(StageVerify, "verify "+key, cause))
 }
 
 // expectedType is the type TYPE names for a loader's keys.
@@ -595,17 +622,21 @@ func (v *verifier) giveUp(b *checkBatch, pending []int, err error) {
 // unfulfil moves an item the run counted fulfilled to rejected with why:
 // its key is not in Redis as written. The counts move together, under
 // the ledger's lock; an item is never taken from a count that has none.
-func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, key string, why *itemError) {
+func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, before bool, key string, why *itemError) {
 	secrets := e.cfg.Secrets()
 	reason := secrets.Redact(why.msg)
 	r := Rejection{Item: it.Raw, Key: secrets.Redact(key), Reason: reason, Cause: why.cause, Attempts: 0,
 		Stage: StageVerify, Where: it.Where(), Exact: it.Lossless()}
 	lr.mu.Lock()
-	if lr.fulfilled == 0 {
+	count := &lr.fulfilled
+	if before {
+		count = &lr.fulfilledBefore
+	}
+	if *count == 0 {
 		lr.mu.Unlock()
 		return
 	}
-	lr.fulfilled--
+	*count--
 	lr.addRejectionLocked(r)
 	lr.mu.Unlock()
 	if e.opts.OnReject != nil {

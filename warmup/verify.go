@@ -25,8 +25,8 @@ const (
 )
 
 // checkKeys is how many keys one check command reads on one server: small
-// enough that the script holds the server for well under a millisecond.
-const checkKeys = 250
+// enough that the script holds the server for under a millisecond.
+const checkKeys = 500
 
 // verifyTally counts one loader's verify pass; it is reset when a pass
 // starts and read by snapshots while it runs.

@@ -248,19 +248,20 @@ func readInt(cmd *redis.IntCmd, failed error, got *int64) error {
 // reply costs Lua a table per key; TYPE is the fallback. Its body never
 // changes, so Redis compiles it once and keeps it cached.
 var verifyScript = redis.NewScript(`
-local out = {}
+local call, pcall = redis.call, redis.pcall
 local want, probe = ARGV[1], ARGV[2]
-for i, k in ipairs(KEYS) do
-  local ttl = redis.call('PTTL', k)
-  if ttl == -2 then
-    out[i] = -2
-  elseif probe ~= '' then
-    if type(redis.pcall(probe, k)) == 'table' then out[i] = -3 else out[i] = ttl end
-  elseif redis.call('TYPE', k).ok ~= want then
-    out[i] = -3
-  else
-    out[i] = ttl
+local keys, out = KEYS, {}
+for i = 1, #keys do
+  local k = keys[i]
+  local ttl = call('PTTL', k)
+  if ttl ~= -2 then
+    if probe ~= '' then
+      if type(pcall(probe, k)) == 'table' then ttl = -3 end
+    elseif call('TYPE', k).ok ~= want then
+      ttl = -3
+    end
   end
+  out[i] = ttl
 end
 return out
 `)

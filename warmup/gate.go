@@ -205,7 +205,7 @@ func (g *gate) rejectHeld(x *item) {
 	g.mu.Unlock()
 	if g.e.StopReason() == "" {
 		msg := "interrupted while Redis was unavailable (" + cause + ")"
-		g.e.reject(x, &itemError{stage: StageInterrupted, msg: msg, cause: msg})
+		g.e.reject(x, whole(StageInterrupted, msg))
 		return
 	}
 	g.e.reject(x, failure(StageRedis, "redis "+x.op.Cmd.String()+" "+x.key, cause+" (gave up waiting for Redis)"))

@@ -1,6 +1,7 @@
 package warmup
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -414,16 +415,20 @@ func (e *Engine) backoff(attempt int) time.Duration {
 }
 
 // sleep waits d unless the run is stopped; it reports whether to go on.
-func (e *Engine) sleep(d time.Duration) bool {
+func (e *Engine) sleep(d time.Duration) bool { return sleepCtx(e.stopCtx, d) }
+
+// sleepCtx waits d unless ctx ends first; it reports whether ctx is
+// still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
-		return e.stopCtx.Err() == nil
+		return ctx.Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-e.stopCtx.Done():
+	case <-ctx.Done():
 		return false
 	}
 }
@@ -461,16 +466,8 @@ func (e *Engine) reject(x *item, why *itemError) {
 		return
 	}
 	lr := x.lr
-	secrets := e.cfg.Secrets()
-	reason, cause := secrets.Redact(why.msg), secrets.Redact(why.cause)
-	if strings.HasSuffix(reason, cause) {
-		// The cause is kept as the end of the reason: one string for
-		// both, for each of maybe a million rejections.
-		cause = reason[len(reason)-len(cause):]
-	}
 	lr.rejectedTotal.Add(1)
-	r := Rejection{Item: x.src.Raw, Key: secrets.Redact(x.key), Reason: reason, Cause: cause, Attempts: x.attempts,
-		Stage: why.stage, Where: x.src.Where(), Exact: x.src.Lossless()}
+	r := e.rejection(&x.src, x.key, x.attempts, why)
 	lr.mu.Lock()
 	lr.addRejectionLocked(r)
 	if x.retry {
@@ -481,6 +478,20 @@ func (e *Engine) reject(x *item, why *itemError) {
 	if e.opts.OnReject != nil {
 		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
 	}
+}
+
+// rejection is the record of it, whose key is key, rejected with why
+// after attempts attempts, its secrets redacted.
+func (e *Engine) rejection(it *source.Item, key string, attempts int, why *itemError) Rejection {
+	secrets := e.cfg.Secrets()
+	reason, cause := secrets.Redact(why.msg), secrets.Redact(why.cause)
+	if strings.HasSuffix(reason, cause) {
+		// The cause is kept as the end of the reason: one string for
+		// both, for each of maybe a million rejections.
+		cause = reason[len(reason)-len(cause):]
+	}
+	return Rejection{Item: it.Raw, Key: secrets.Redact(key), Reason: reason, Cause: cause, Attempts: attempts,
+		Stage: why.stage, Where: it.Where(), Exact: it.Lossless()}
 }
 
 // callback runs a caller's hook (a printer's). x is settled and recycled
@@ -511,7 +522,7 @@ func (e *Engine) settle(x *item) {
 func (e *Engine) recoverItem(x *item) {
 	if p := recover(); p != nil {
 		msg := fmt.Sprintf("internal error: %v", p)
-		e.reject(x, &itemError{stage: StageInternal, msg: msg, cause: msg})
+		e.reject(x, whole(StageInternal, msg))
 	}
 }
 

@@ -190,12 +190,7 @@ func addLoader(ml *LoaderReport, l *LoaderTotals, k int) {
 			ml.Verify = &VerifyCounts{}
 		}
 		mv := ml.Verify
-		mv.Checked += v.Checked
-		mv.Missing += v.Missing
-		mv.WrongType += v.WrongType
-		mv.NoTTL += v.NoTTL
-		mv.LongTTL += v.LongTTL
-		mv.Unverified += v.Unverified
+		mv.add(*v)
 		if v.Note != "" {
 			mv.Note = joinNonEmpty(mv.Note, "shard "+strconv.Itoa(k)+": "+v.Note)
 		}

@@ -132,11 +132,14 @@ func failure(stage Stage, what, cause string) *itemError {
 	return &itemError{stage: stage, msg: what + ": " + cause, cause: cause}
 }
 
+// whole is an item error whose whole reason is also its cause.
+func whole(stage Stage, msg string) *itemError {
+	return &itemError{stage: stage, msg: msg, cause: msg}
+}
+
 // interrupted is the failure of an item the run stopped before it
 // settled.
-func interrupted() *itemError {
-	return &itemError{stage: StageInterrupted, msg: "interrupted", cause: "interrupted"}
-}
+func interrupted() *itemError { return whole(StageInterrupted, "interrupted") }
 
 // writeFailure is why op failed: "redis SET key: cause", the cause
 // naming the Redis when it did not answer.

@@ -32,8 +32,7 @@ func ParseShard(s string) (Shard, error) {
 	if err != nil {
 		return Shard{}, fmt.Errorf("%q: n is not a number", s)
 	}
-	sh := Shard{K: k, N: n}
-	return sh, sh.check()
+	return NewShard(k, n)
 }
 
 // check is the one rule for a shard's numbers.

@@ -75,6 +75,16 @@ type VerifyCounts struct {
 // Failed counts the keys found wrong.
 func (c VerifyCounts) Failed() int64 { return c.Missing + c.WrongType + c.NoTTL + c.LongTTL }
 
+// add adds o's counts to c's (not its note).
+func (c *VerifyCounts) add(o VerifyCounts) {
+	c.Checked += o.Checked
+	c.Missing += o.Missing
+	c.WrongType += o.WrongType
+	c.NoTTL += o.NoTTL
+	c.LongTTL += o.LongTTL
+	c.Unverified += o.Unverified
+}
+
 // VerifyState is the run's verify pass as a snapshot sees it.
 type VerifyState struct {
 	// Running is true while keys are being checked.
@@ -307,8 +317,8 @@ func (v *verifier) readSource(end source.Resume) {
 		if !ok {
 			return
 		}
-		if _, owned := v.e.owns(v.lr, &it); owned {
-			v.add(it, earlier)
+		if key, owned := v.e.owns(v.lr, &it); owned {
+			v.add(it, key, earlier)
 		}
 	}
 }
@@ -330,16 +340,18 @@ func reached(cur, end source.Resume, spec source.Spec) bool {
 }
 
 // add queues it for a check unless it was rejected (its key then names a
-// rejection) or gives no key. earlier says it comes before where this
-// run began reading: unless this run retried it, an earlier run
-// fulfilled it.
-func (v *verifier) add(it source.Item, earlier bool) {
+// rejection) or gives no key. key is its key when placing it in a shard
+// rendered it already. earlier says it comes before where this run began
+// reading: unless this run retried it, an earlier run fulfilled it.
+func (v *verifier) add(it source.Item, key string, earlier bool) {
 	if it.Err != nil {
 		return
 	}
-	key, _, err := renderItem(v.lr.cfg.Key, &it)
-	if err != nil || key == "" {
-		return
+	if key == "" {
+		var err error
+		if key, _, err = renderItem(v.lr.cfg.Key, &it); err != nil || key == "" {
+			return
+		}
 	}
 	if len(v.skip) > 0 || earlier {
 		shown := v.e.cfg.Secrets().Redact(key)
@@ -586,19 +598,7 @@ func (v *verifier) tryAgain(err error, attempt int, since time.Time) bool {
 			return false
 		}
 	}
-	return v.sleep(min(v.e.backoff(min(attempt, 8)), 5*time.Second))
-}
-
-// sleep waits d unless the pass ends first; it reports whether to go on.
-func (v *verifier) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-v.ctx.Done():
-		return false
-	}
+	return sleepCtx(v.ctx, min(v.e.backoff(min(attempt, 8)), 5*time.Second))
 }
 
 // giveUp leaves the keys of the ops in pending unverified: still
@@ -623,10 +623,7 @@ func (v *verifier) giveUp(b *checkBatch, pending []int, err error) {
 // its key is not in Redis as written. The counts move together, under
 // the ledger's lock; an item is never taken from a count that has none.
 func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, before bool, key string, why *itemError) {
-	secrets := e.cfg.Secrets()
-	reason := secrets.Redact(why.msg)
-	r := Rejection{Item: it.Raw, Key: secrets.Redact(key), Reason: reason, Cause: why.cause, Attempts: 0,
-		Stage: StageVerify, Where: it.Where(), Exact: it.Lossless()}
+	r := e.rejection(it, key, 0, why)
 	lr.mu.Lock()
 	count := &lr.fulfilled
 	if before {

@@ -41,7 +41,7 @@ func Push(ctx context.Context, gateway string, src Source, g Grouping) error {
 		if user != nil {
 			msg = strings.ReplaceAll(msg, user.String(), "…")
 		}
-		return fmt.Errorf("push to %s: %s", u.Redacted(), msg)
+		return fmt.Errorf("push to %s: %s", u, msg)
 	}
 	return nil
 }
@@ -50,13 +50,13 @@ func Push(ctx context.Context, gateway string, src Source, g Grouping) error {
 func CheckURL(gateway string) error {
 	u, err := url.Parse(gateway)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--pushgateway %s: not an http(s) URL", Redact(gateway))
+		return fmt.Errorf("--pushgateway %s: not an http(s) URL", redact(gateway))
 	}
 	return nil
 }
 
-// Redact is a Pushgateway URL as messages show it: without credentials.
-func Redact(gateway string) string {
+// redact is a Pushgateway URL as messages show it: without credentials.
+func redact(gateway string) string {
 	u, err := url.Parse(gateway)
 	if err != nil {
 		return "(a URL that does not parse)"

@@ -237,10 +237,14 @@ func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	v := &validator{
 		path: path, data: data, pos: parsePositions(data), getenv: getenv, secrets: &Redactor{},
 		funcs: templateFuncs(opts.Funcs), tables: opts.Tables, stdin: opts.Stdin,
-		redisURLReplaced: opts.RedisURLReplaced, ctx: opts.Context,
+		redisURLReplaced: opts.RedisURLReplaced, ctx: ctx,
 	}
 	var raw rawConfig
 	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&raw)
@@ -452,8 +456,6 @@ func (v *validator) duration(path string, val any, def time.Duration, allowZero 
 	return d
 }
 
-// size reads a byte size: an integer, or a string such as "64MiB",
-// "512KiB", "1GiB", "100MB". It must be between 1 and most.
 // ttl reads a key TTL: 0 for none, else at least a millisecond, the
 // finest TTL Redis keeps (a shorter one would expire before anyone read
 // the key, yet count as fulfilled).
@@ -465,6 +467,8 @@ func (v *validator) ttl(path string, val any, def time.Duration) time.Duration {
 	return d
 }
 
+// size reads a byte size: an integer, or a string such as "64MiB",
+// "512KiB", "1GiB", "100MB". It must be between 1 and most.
 func (v *validator) size(path string, val any, def, most int64) int64 {
 	if val == nil {
 		return def
@@ -885,7 +889,7 @@ func (v *validator) sitemap(path, loc string, run RunConfig, check bool) *source
 		// The config is refused anyway: fetch nothing.
 		return spec
 	}
-	if err := source.Check(source.Spec{Sitemap: spec}); err != nil {
+	if err := source.CheckContext(v.ctx, source.Spec{Sitemap: spec}); err != nil {
 		v.fail(path, "%s", v.secrets.Redact(err.Error()))
 	}
 	return spec

@@ -24,10 +24,14 @@ func (r *Redactor) Add(secrets ...string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	had := len(r.secrets)
 	for _, secret := range secrets {
 		if len(secret) >= 3 && !slices.Contains(r.secrets, secret) {
 			r.secrets = append(r.secrets, secret)
 		}
+	}
+	if len(r.secrets) == had {
+		return
 	}
 	// Longest first, so a secret that contains another is replaced whole.
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })

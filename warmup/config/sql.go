@@ -1,7 +1,6 @@
 package config
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -45,11 +44,7 @@ func (v *validator) itemsSQL(n int, query string, dsn *string) source.Spec {
 		// database.
 		return spec
 	}
-	ctx := v.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if err := source.CheckContext(ctx, spec); err != nil {
+	if err := source.CheckContext(v.ctx, spec); err != nil {
 		v.fail(p("items.sql"), "%s", v.secrets.Redact(err.Error()))
 	}
 	return spec

@@ -10,7 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -188,16 +188,13 @@ func EvictionWarning(ctx context.Context, rdb redis.UniversalClient) string {
 // (INFO stats evicted_keys), summed over the masters of a cluster.
 func (t *Target) EvictedKeys(ctx context.Context) (int64, error) {
 	if c, ok := t.UniversalClient.(*redis.ClusterClient); ok {
-		var mu sync.Mutex
-		var sum int64
+		var sum atomic.Int64
 		err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 			n, err := evictedKeys(ctx, node)
-			mu.Lock()
-			sum += n
-			mu.Unlock()
+			sum.Add(n)
 			return err
 		})
-		return sum, err
+		return sum.Load(), err
 	}
 	return evictedKeys(ctx, t.UniversalClient)
 }

@@ -142,14 +142,9 @@ func (f *failureView) Toggle() {
 	f.SetSize(f.width, f.height)
 }
 
-// SetLoaders takes the loaders of a new snapshot.
+// SetLoaders takes the loaders of a new snapshot (all failures).
 func (f *failureView) SetLoaders(ls []warmup.LoaderSnapshot) {
 	f.loaders = ls
-	for _, l := range ls {
-		if !f.all && l.Name == f.loader.Name {
-			f.loader = l
-		}
-	}
 	f.setCauses()
 }
 
@@ -173,10 +168,7 @@ func (f *failureView) setCauses() {
 		}
 	}
 	if f.all {
-		var total int64
-		for _, l := range f.loaders {
-			total += l.Rejected
-		}
+		total := rejectedOf(f.loaders)
 		for _, l := range f.loaders {
 			add(l, total)
 		}
@@ -266,8 +258,10 @@ func (f *failureView) SetRejections(rs []warmup.Rejection) {
 	at := max(f.table.Cursor(), 0)
 	f.table = newTable(f.ctx)
 	f.table.SetStyles(f.ctx.Styles.Table)
-	f.SetSize(f.width, f.height)
+	// The table draws its rows with its columns: they come first.
+	f.sizeItemColumns(rows)
 	f.table.SetRows(rows)
+	f.SetSize(f.width, f.height)
 	if len(rows) > 0 {
 		f.table.SetCursor(0)
 		f.table.MoveDown(min(at, len(rows)-1))
@@ -277,7 +271,7 @@ func (f *failureView) SetRejections(rs []warmup.Rejection) {
 // SetSize sets the room the view has and sizes the tables' columns.
 func (f *failureView) SetSize(w, h int) {
 	f.width, f.height = w, h
-	f.sizeItemColumns()
+	f.sizeItemColumns(f.table.Rows())
 	f.sizeCauseColumns()
 	// Title line, blank line, then the table; below the item table, a
 	// blank line, the row's key line and the wrapped reason; below the
@@ -308,13 +302,14 @@ const (
 // sizeItemColumns gives the cause column what the longest cause needs
 // (leaving the detail and the item a few cells), then the item what it
 // needs of the rest, and the detail what is left.
-func (f *failureView) sizeItemColumns() {
+func (f *failureView) sizeItemColumns(rows []table.Row) {
 	const attemptsW = 8 // "attempts"
 	rest := max(f.width-4*cellPad-attemptsW, minDetailW+minItemW+len("cause"))
 	causeW, itemW := len("cause"), len("item")
-	for _, r := range f.rejections {
-		causeW = max(causeW, lipgloss.Width(oneLine(cmp.Or(r.Cause, r.Reason))))
-		itemW = max(itemW, lipgloss.Width(compactJSON(r.Item)))
+	// The rows SetRejections built: {cause, detail, item, attempts}.
+	for _, r := range rows {
+		causeW = max(causeW, lipgloss.Width(r[0]))
+		itemW = max(itemW, lipgloss.Width(r[2]))
 	}
 	causeW = min(causeW, rest-minDetailW-minItemW)
 	itemW = max(min(itemW, rest-causeW-minDetailW), minItemW)
@@ -430,9 +425,7 @@ func (f failureView) causesView() string {
 		listed += r.Count
 	}
 	if f.all {
-		for _, l := range f.loaders {
-			rejected += l.Rejected
-		}
+		rejected = rejectedOf(f.loaders)
 	} else {
 		rejected = f.loader.Rejected
 	}

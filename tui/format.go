@@ -8,6 +8,8 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/cachewarm/cachewarm/warmup"
 )
 
 // count formats n with thousands separators: 1234567 -> "1,234,567".
@@ -118,4 +120,13 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return itoa(n) + " " + what + "s"
+}
+
+// rejectedOf is how many items the loaders rejected in all.
+func rejectedOf(ls []warmup.LoaderSnapshot) int64 {
+	var n int64
+	for _, l := range ls {
+		n += l.Rejected
+	}
+	return n
 }

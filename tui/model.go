@@ -215,9 +215,7 @@ func (m Model) onTick() (tea.Model, tea.Cmd) {
 				continue
 			}
 			m.failures.SetLoader(l)
-			if m.failures.Stale() {
-				m.failures.SetRejections(m.eng.Rejections(l.Name))
-			}
+			m.refreshRejections()
 			break
 		}
 	}
@@ -294,9 +292,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 		case key.Matches(msg, k.Switch):
 			m.failures.Toggle()
-			if m.failures.Stale() {
-				m.failures.SetRejections(m.eng.Rejections(m.failures.Name()))
-			}
+			m.refreshRejections()
 		default:
 			cmd = m.failures.Update(msg)
 		}
@@ -361,13 +357,12 @@ func (m *Model) retry() {
 		}
 		n = m.eng.Retry(l.Name)
 	case m.grid.Filtered():
+		shown := m.grid.Shown()
 		var names []string
-		var rejected int64
-		for _, l := range m.grid.Shown() {
+		for _, l := range shown {
 			names = append(names, l.Name)
-			rejected += l.Rejected
 		}
-		if rejected == 0 {
+		if rejectedOf(shown) == 0 {
 			m.setFlash("nothing to retry: no loader shown has rejected items")
 			return
 		}
@@ -462,10 +457,7 @@ func (m Model) retryHint() string {
 		return "r retries them"
 	}
 	shown := m.grid.Shown()
-	var rejected int64
-	for _, l := range shown {
-		rejected += l.Rejected
-	}
+	rejected := rejectedOf(shown)
 	switch {
 	case rejected == 0:
 		return "nothing to retry in the loaders shown"
@@ -517,4 +509,12 @@ func (m Model) View() tea.View {
 	}
 	v.WindowTitle = title
 	return v
+}
+
+// refreshRejections reads the failure view's loader's rejections again
+// when its counts moved since they were read.
+func (m *Model) refreshRejections() {
+	if m.failures.Stale() {
+		m.failures.SetRejections(m.eng.Rejections(m.failures.Name()))
+	}
 }

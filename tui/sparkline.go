@@ -27,6 +27,10 @@ type throughput struct {
 func (t *throughput) observe(s warmup.Snapshot) {
 	sec := int64(s.Elapsed / time.Second)
 	n := len(s.Loaders) + 1
+	if len(t.settled) == n && sec <= t.sec {
+		// No whole second has passed: most ticks add no sample.
+		return
+	}
 	settled := make([]int64, n)
 	for i, l := range s.Loaders {
 		settled[i] = l.Settled()
@@ -68,10 +72,6 @@ func (t *throughput) run() []float64 {
 	return t.series[len(t.series)-1]
 }
 
-// sparkBlocks are the levels of a sparkline, lowest first: the height of
-// the block says the rate, without colour.
-const sparkBlocks = "▁▂▃▄▅▆▇█"
-
 // sparkline draws the last w values, scaled to their maximum, right
 // aligned; seconds not sampled yet are blank.
 func sparkline(values []float64, w int) string {
@@ -83,7 +83,9 @@ func sparkline(values []float64, w int) string {
 	for _, v := range values {
 		top = max(top, v)
 	}
-	blocks := []rune(sparkBlocks)
+	// The levels, lowest first: the height of the block says the rate,
+	// without colour.
+	blocks := [...]rune{'▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'}
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", w-len(values)))
 	for _, v := range values {

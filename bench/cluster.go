@@ -26,12 +26,7 @@ const clusterGoal = 1.2
 
 // clusterTarget is target 9.
 func (b *bench) clusterTarget(ctx context.Context) error {
-	n := 0
-	for _, s := range b.opt.sizes {
-		if s <= tuiMaxSize && b.bulk[s] != nil && b.bulk[s].ok {
-			n = s
-		}
-	}
+	n := b.largestBulkOK()
 	if n == 0 {
 		b.notes = append(b.notes, "cluster: skipped (no successful bulk size ≤ 1,000,000).")
 		return nil

@@ -1442,12 +1442,7 @@ func fetchKey(loader string) func(int) string {
 
 // tuiTarget is target 3.
 func (b *bench) tuiTarget(ctx context.Context) error {
-	n := 0
-	for _, s := range b.opt.sizes {
-		if s <= tuiMaxSize && b.bulk[s] != nil && b.bulk[s].ok {
-			n = s
-		}
-	}
+	n := b.largestBulkOK()
 	if n == 0 {
 		b.notes = append(b.notes, "TUI: skipped (no successful bulk size ≤ 1,000,000).")
 		return nil
@@ -1616,12 +1611,7 @@ const verifyGoal = 0.5
 
 // verifyTarget is target 11, at the largest bulk size ≤ 1M.
 func (b *bench) verifyTarget(ctx context.Context) error {
-	n := 0
-	for _, s := range b.opt.sizes {
-		if s <= tuiMaxSize && b.bulk[s] != nil && b.bulk[s].ok {
-			n = s
-		}
-	}
+	n := b.largestBulkOK()
 	if n == 0 {
 		b.notes = append(b.notes, "verify: skipped (no successful bulk size ≤ 1,000,000).")
 		return nil

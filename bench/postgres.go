@@ -140,6 +140,18 @@ func writeLines(path string, n int, line func(int) []byte) error {
 	return f.Close()
 }
 
+// largestBulkOK is the largest bulk size ≤ 1M whose bulk runs passed, or
+// 0: the size the TUI, cluster and verify targets run at.
+func (b *bench) largestBulkOK() int {
+	n := 0
+	for _, s := range b.opt.sizes {
+		if s <= tuiMaxSize && b.bulk[s] != nil && b.bulk[s].ok {
+			n = s
+		}
+	}
+	return n
+}
+
 // largestUpTo is the largest of -sizes at most limit, or the smallest
 // size when every one is larger.
 func (b *bench) largestUpTo(limit int) int {

@@ -114,7 +114,12 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 	e.closeCtx, e.closeAll = context.WithCancel(context.Background())
 	e.slots = semaphore.NewWeighted(int64(cfg.Run.Concurrency))
 	e.bodies = semaphore.NewWeighted(int64(2 * cfg.Run.Concurrency))
-	wo := writerOptions(cfg)
+	if rdb != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), min(cfg.Run.Timeout, 5*time.Second))
+		e.rdb = rediswrite.NewTarget(ctx, rdb)
+		cancel()
+	}
+	wo := writerOptions(cfg, e.rdb)
 	e.budget = semaphore.NewWeighted(budgetFor(cfg, wo))
 	for _, l := range cfg.Loaders {
 		lr := newLoaderRun(l)
@@ -125,10 +130,7 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 		e.byName[l.Name] = lr
 	}
 	e.gate = newGate(e)
-	if rdb != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), min(cfg.Run.Timeout, 5*time.Second))
-		e.rdb = rediswrite.NewTarget(ctx, rdb)
-		cancel()
+	if e.rdb != nil {
 		wo.Ready = e.gate.wait
 		wo.Done = e.written
 		wo.Replicas = e.rdb.Replicas()
@@ -139,10 +141,20 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 }
 
 // writerOptions sizes the one writer: pipelines as deep as the config
-// asks, or the writer's default, never tied to run.concurrency.
-func writerOptions(cfg *config.Config) rediswrite.Options {
-	return rediswrite.Options{Batch: cfg.Redis.Pipeline, Pipelines: 4, Timeout: cfg.Run.Timeout}
+// asks, or the writer's default, never tied to run.concurrency; four in
+// flight per master, since a cluster pipeline is split by master, and
+// each master then has as much work waiting as one server would.
+func writerOptions(cfg *config.Config, t *rediswrite.Target) rediswrite.Options {
+	masters := 1
+	if t != nil {
+		masters = t.Masters()
+	}
+	return rediswrite.Options{Batch: cfg.Redis.Pipeline, Pipelines: pipelinesPerMaster * masters, Timeout: cfg.Run.Timeout}
 }
+
+// pipelinesPerMaster is how many pipelines each master has in flight:
+// while it answers one, the next is being encoded.
+const pipelinesPerMaster = 4
 
 // aheadFor is how many of a loader's items may be checked and not yet
 // fetching: one pipeline's worth, so that checks of warm keys fill

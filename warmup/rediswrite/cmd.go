@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -99,8 +100,6 @@ return redis.status_reply('OK')`
 // anyway.
 func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 	switch op.Cmd {
-	case CmdSetNX:
-		return pipe.SetArgs(ctx, op.Key, op.Value, redis.SetArgs{Mode: "NX", TTL: op.TTL})
 	case CmdExists:
 		return pipe.Exists(ctx, op.Key)
 	case CmdPTTL:
@@ -125,9 +124,40 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		_ = pipe.Process(ctx, cmd)
 		return cmd
 	default:
-		return pipe.Set(ctx, op.Key, op.Value, op.TTL)
+		return op.queueSet(ctx, pipe)
 	}
 }
+
+// queueSet queues SET key value [NX] [EX s | PX ms] from arguments the
+// Op holds: go-redis's Set would allocate an argument list and a box for
+// each argument, for every item of a bulk load, and the garbage
+// collector would spend a share of the run on them.
+func (op *Op) queueSet(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	args := append(op.args[:0], "set", &op.Key, (*valueArg)(op))
+	if op.Cmd == CmdSetNX {
+		args = append(args, "nx")
+	}
+	switch {
+	case op.TTL <= 0:
+	case op.TTL%time.Second == 0:
+		op.ttlArg = int64(op.TTL / time.Second)
+		args = append(args, "ex", &op.ttlArg)
+	default:
+		op.ttlArg = max(1, op.TTL.Milliseconds())
+		args = append(args, "px", &op.ttlArg)
+	}
+	cmd := redis.NewStatusCmd(ctx, args...)
+	_ = pipe.Process(ctx, cmd)
+	return cmd
+}
+
+// valueArg is an Op seen as its Value, which go-redis writes through
+// MarshalBinary: a pointer goes into an argument without an allocation,
+// a []byte does not.
+type valueArg Op
+
+// MarshalBinary is the Op's Value, as it is.
+func (v *valueArg) MarshalBinary() ([]byte, error) { return v.Value, nil }
 
 // read takes op's outcome from the reply to its own command: nil only
 // when that reply says the command did what it was for. failed is the

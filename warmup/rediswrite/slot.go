@@ -48,8 +48,13 @@ func isUnservedSlot(err error) bool {
 
 // withSlot adds key's slot to an error that is about its slot.
 func withSlot(err error, key string) error {
+	if !isUnservedSlot(err) {
+		return err
+	}
+	// Declared here, not above: errors.As takes its address, which
+	// would allocate it on every call, successes included.
 	var se *slotError
-	if isUnservedSlot(err) && !errors.As(err, &se) {
+	if !errors.As(err, &se) {
 		return &slotError{err: err, slot: Slot(key)}
 	}
 	return err

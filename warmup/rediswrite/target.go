@@ -24,6 +24,8 @@ type Target struct {
 	// master was last seen; Probe refreshes both.
 	topology   atomic.Pointer[string]
 	masterAddr atomic.Pointer[string]
+	// masters is how many masters a cluster had when last counted.
+	masters atomic.Int32
 }
 
 // NewTarget wraps a go-redis client: a *redis.ClusterClient is a
@@ -67,6 +69,10 @@ func (t *Target) Replicas() int {
 	}
 	return 0
 }
+
+// Masters is how many masters take writes: a cluster's, as counted when
+// the target was made or last probed, else 1.
+func (t *Target) Masters() int { return max(1, int(t.masters.Load())) }
 
 // IsCluster says whether writes go through a cluster client.
 func (t *Target) IsCluster() bool {
@@ -145,6 +151,7 @@ func (t *Target) refresh(ctx context.Context) {
 		if c.ForEachMaster(ctx, func(context.Context, *redis.Client) error { n.Add(1); return nil }) != nil {
 			return
 		}
+		t.masters.Store(n.Load())
 		s = fmt.Sprintf("cluster · %d masters", n.Load())
 	default:
 		if t.sentinel == nil {

@@ -34,6 +34,10 @@ type Op struct {
 	Tag any
 	// Took is how long the Op's pipeline took, set before Done.
 	Took time.Duration
+
+	// args and ttlArg are a SET's arguments (see queueSet).
+	args   [6]any
+	ttlArg int64
 }
 
 // Options size a Writer.

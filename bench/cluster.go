@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,35 +57,54 @@ func (b *bench) clusterTarget(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	var base, cw []time.Duration
+	var base, cw, alone []time.Duration
+	var cpu clusterCPU
 	var rss int64
 	for r := 1; r <= b.opt.runs; r++ {
-		if err := flushCluster(ctx, cc); err != nil {
-			return err
-		}
-		t, err := b.pipes(ctx, nodes, resp, counts, fmt.Sprintf("cluster-pipe-%d-%d", n, r))
+		var t time.Duration
+		var p procResult
+		var a time.Duration
+		err := cpu.measure(ctx, cc, &cpu.pipes, func() (time.Duration, error) {
+			var err error
+			var client time.Duration
+			t, client, err = b.pipes(ctx, nodes, resp, counts, fmt.Sprintf("cluster-pipe-%d-%d", n, r))
+			return client, err
+		})
 		if err != nil {
 			return err
 		}
 		if err := verifyCluster(ctx, cc, n, uint64(300+r)); err != nil {
 			return fmt.Errorf("after the three redis-cli --pipe: %w", err)
 		}
-		if err := flushCluster(ctx, cc); err != nil {
-			return err
-		}
-		p, err := b.runProc(ctx, fmt.Sprintf("cluster-%d-%d", n, r), nil, nil, b.bin, "--plain", "--config", config)
+		err = cpu.measure(ctx, cc, &cpu.cachewarm, func() (time.Duration, error) {
+			var err error
+			p, err = b.runProc(ctx, fmt.Sprintf("cluster-%d-%d", n, r), nil, nil, b.bin, "--plain", "--config", config)
+			if err == nil && p.code != 0 {
+				err = fmt.Errorf("cachewarm --plain into the cluster: want exit 0, got %s", p.describe())
+			}
+			return p.cpu, err
+		})
 		if err != nil {
 			return err
-		}
-		if p.code != 0 {
-			return fmt.Errorf("cachewarm --plain into the cluster: want exit 0, got %s", p.describe())
 		}
 		if err := verifyCluster(ctx, cc, n, uint64(400+r)); err != nil {
 			return fmt.Errorf("after cachewarm: %w", err)
 		}
-		base, cw = append(base, t), append(cw, p.wall)
+		err = cpu.measure(ctx, cc, &cpu.alone, func() (time.Duration, error) {
+			var err error
+			var client time.Duration
+			a, client, err = goRedisAlone(ctx, cc, n)
+			return client, err
+		})
+		if err != nil {
+			return fmt.Errorf("go-redis alone: %w", err)
+		}
+		if err := verifyCluster(ctx, cc, n, uint64(500+r)); err != nil {
+			return fmt.Errorf("after go-redis alone: %w", err)
+		}
+		base, cw, alone = append(base, t), append(cw, p.wall), append(alone, a)
 		rss = max(rss, p.rssKB)
-		b.logf("cluster %d run %d/%d: 3 × redis-cli --pipe %.3fs, cachewarm %.3fs", n, r, b.opt.runs, t.Seconds(), p.wall.Seconds())
+		b.logf("cluster %d run %d/%d: 3 × redis-cli --pipe %.3fs, cachewarm %.3fs, go-redis alone %.3fs", n, r, b.opt.runs, t.Seconds(), p.wall.Seconds(), a.Seconds())
 	}
 	ratio := pairedRatio(base, cw)
 	rw := row{
@@ -94,8 +116,111 @@ func (b *bench) clusterTarget(ctx context.Context) error {
 		rw.goal, rw.ok = "(target is at 1M)", "–"
 	}
 	b.rows = append(b.rows, rw)
-	b.notes = append(b.notes, fmt.Sprintf("cluster %d: the keys per master were %v; the baseline is three redis-cli --pipe started together, timed from the first start to the last end.", n, counts))
+	b.notes = append(b.notes,
+		fmt.Sprintf("cluster %d: the keys per master were %v; the baseline is three redis-cli --pipe started together, timed from the first start to the last end.", n, counts),
+		fmt.Sprintf("cluster %d: go-redis alone (the same SETs built in memory, no JSON and no engine, through the cluster client's pipelines as cachewarm sizes them) ÷ the three pipes: %.2f, median of the runs; cachewarm ÷ go-redis alone: %.2f.", n, pairedRatio(base, alone), pairedRatio(alone, cw)),
+		fmt.Sprintf("cluster %d: CPU seconds per run (medians; the masters' main threads + the client): three pipes %s, cachewarm %s, go-redis alone %s. With %d CPUs for %d masters and the client, the wall time follows the CPU total.", n, cpu.pipes, cpu.cachewarm, cpu.alone, runtime.NumCPU(), clusterMasters),
+	)
 	return nil
+}
+
+// clusterCPU collects the CPU time of each side of target 9: the
+// masters' and the client's.
+type clusterCPU struct{ pipes, cachewarm, alone cpuRuns }
+
+// cpuRuns are the CPU times of one side's runs.
+type cpuRuns struct{ masters, client []time.Duration }
+
+// String is the medians, as "3.10 + 0.61".
+func (c cpuRuns) String() string {
+	return fmt.Sprintf("%.2f + %.2f", median(c.masters).Seconds(), median(c.client).Seconds())
+}
+
+// measure empties the cluster, runs f, which returns the client's CPU
+// time, and records it with the CPU time the masters spent meanwhile.
+func (c *clusterCPU) measure(ctx context.Context, cc *redis.ClusterClient, into *cpuRuns, f func() (time.Duration, error)) error {
+	if err := flushCluster(ctx, cc); err != nil {
+		return err
+	}
+	before, err := mastersCPU(ctx, cc)
+	if err != nil {
+		return err
+	}
+	client, err := f()
+	if err != nil {
+		return err
+	}
+	after, err := mastersCPU(ctx, cc)
+	if err != nil {
+		return err
+	}
+	into.masters, into.client = append(into.masters, after-before), append(into.client, client)
+	return nil
+}
+
+// mastersCPU is the CPU time the masters' main threads have used.
+func mastersCPU(ctx context.Context, cc *redis.ClusterClient) (time.Duration, error) {
+	var total atomic.Int64
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		t, err := serverCPU(ctx, c)
+		total.Add(int64(t))
+		return err
+	})
+	return time.Duration(total.Load()), err
+}
+
+// goRedisAlone writes the n bulk SETs through cc's pipelines as cachewarm
+// sizes them (four in flight per master, 1,000 commands each), building
+// each batch's keys and values as it goes: the least a client built on
+// go-redis pays, and so a floor for cachewarm's ratio. It returns the
+// wall time and the CPU time this process used meanwhile.
+func goRedisAlone(ctx context.Context, cc *redis.ClusterClient, n int) (wall, cpu time.Duration, err error) {
+	const batch = 1000
+	starts := make(chan int)
+	var failed atomic.Pointer[error]
+	ttl := ttlSeconds * time.Second
+	var wg sync.WaitGroup
+	before := selfCPU()
+	start := time.Now()
+	for range 4 * clusterMasters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var line []byte
+			for first := range starts {
+				if failed.Load() != nil {
+					continue
+				}
+				pipe := cc.Pipeline()
+				for id := first; id < min(n+1, first+batch); id++ {
+					line = appendLine(line[:0], id)
+					pipe.Set(ctx, key(id), bytes.Clone(line), ttl)
+				}
+				if _, err := pipe.Exec(ctx); err != nil {
+					failed.CompareAndSwap(nil, &err)
+				}
+			}
+		}()
+	}
+	for first := 1; first <= n; first += batch {
+		starts <- first
+	}
+	close(starts)
+	wg.Wait()
+	wall, cpu = time.Since(start), selfCPU()-before
+	if p := failed.Load(); p != nil {
+		err = *p
+	}
+	return wall, cpu, err
+}
+
+// selfCPU is the CPU time (user + system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startCluster starts clusterMasters cluster-enabled servers and joins
@@ -209,8 +334,8 @@ func writeClusterResp(dir string, n int, owner []int) ([]string, []int, error) {
 }
 
 // pipes runs one redis-cli --pipe per master, all at once, and returns
-// the time from the first start to the last end.
-func (b *bench) pipes(ctx context.Context, nodes []*redisServer, resp []string, counts []int, label string) (time.Duration, error) {
+// the time from the first start to the last end, and their CPU time.
+func (b *bench) pipes(ctx context.Context, nodes []*redisServer, resp []string, counts []int, label string) (wall, cpu time.Duration, err error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(nodes))
 	outs := make([]bytes.Buffer, len(nodes))
@@ -218,7 +343,7 @@ func (b *bench) pipes(ctx context.Context, nodes []*redisServer, resp []string, 
 	for i, s := range nodes {
 		f, err := os.Open(resp[i])
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		defer f.Close()
 		cmds[i] = exec.CommandContext(ctx, "redis-cli", "-h", "127.0.0.1", "-p", strconv.Itoa(s.port), "--pipe")
@@ -227,7 +352,7 @@ func (b *bench) pipes(ctx context.Context, nodes []*redisServer, resp []string, 
 	start := time.Now()
 	for i, c := range cmds {
 		if err := c.Start(); err != nil {
-			return 0, fmt.Errorf("%s: start redis-cli: %w", label, err)
+			return 0, 0, fmt.Errorf("%s: start redis-cli: %w", label, err)
 		}
 		wg.Add(1)
 		go func() {
@@ -236,13 +361,14 @@ func (b *bench) pipes(ctx context.Context, nodes []*redisServer, resp []string, 
 		}()
 	}
 	wg.Wait()
-	wall := time.Since(start)
-	for i := range cmds {
+	wall = time.Since(start)
+	for i, c := range cmds {
 		if want := fmt.Sprintf("errors: 0, replies: %d", counts[i]); errs[i] != nil || !bytes.Contains(outs[i].Bytes(), []byte(want)) {
-			return 0, fmt.Errorf("%s: redis-cli --pipe to %s: want %q, got %v\n%s", label, nodes[i].addr(), want, errs[i], outs[i].String())
+			return 0, 0, fmt.Errorf("%s: redis-cli --pipe to %s: want %q, got %v\n%s", label, nodes[i].addr(), want, errs[i], outs[i].String())
 		}
+		cpu += c.ProcessState.UserTime() + c.ProcessState.SystemTime()
 	}
-	return wall, nil
+	return wall, cpu, nil
 }
 
 // flushCluster empties every master.

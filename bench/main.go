@@ -712,7 +712,9 @@ func writeConfig(path, redisURL string, concurrency int, loaders ...loaderConfig
 
 // procResult is how one child process went.
 type procResult struct {
-	wall  time.Duration
+	wall time.Duration
+	// cpu is the CPU time (user + system) the process used.
+	cpu   time.Duration
 	rssKB int64
 	// floorKB is the harness's own RSS when the process started: see
 	// resetPeakRSS.
@@ -890,6 +892,7 @@ func timeCmd(ctx context.Context, cmd *exec.Cmd, label string, res *procResult, 
 		return fmt.Errorf("%s: %w", label, err)
 	}
 	res.code = cmd.ProcessState.ExitCode()
+	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.rssKB = ru.Maxrss // KiB on Linux
 	}
@@ -930,7 +933,12 @@ func (b *bench) flush(ctx context.Context) error {
 // fast as the wall clock, Redis is the bottleneck and no client can load
 // faster.
 func (b *bench) redisCPU(ctx context.Context) (time.Duration, error) {
-	info, err := b.rdb.Info(ctx, "cpu").Result()
+	return serverCPU(ctx, b.rdb)
+}
+
+// serverCPU is redisCPU for the server c talks to.
+func serverCPU(ctx context.Context, c redis.Cmdable) (time.Duration, error) {
+	info, err := c.Info(ctx, "cpu").Result()
 	if err != nil {
 		return 0, fmt.Errorf("INFO cpu: %w", err)
 	}

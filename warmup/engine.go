@@ -141,20 +141,25 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 }
 
 // writerOptions sizes the one writer: pipelines as deep as the config
-// asks, or the writer's default, never tied to run.concurrency; four in
-// flight per master, since a cluster pipeline is split by master, and
-// each master then has as much work waiting as one server would.
+// asks, or the writer's default, never tied to run.concurrency, and as
+// many in flight as pipelinesFor says.
 func writerOptions(cfg *config.Config, t *rediswrite.Target) rediswrite.Options {
 	masters := 1
 	if t != nil {
 		masters = t.Masters()
 	}
-	return rediswrite.Options{Batch: cfg.Redis.Pipeline, Pipelines: pipelinesPerMaster * masters, Timeout: cfg.Run.Timeout}
+	return rediswrite.Options{Batch: cfg.Redis.Pipeline, Pipelines: pipelinesFor(masters), Timeout: cfg.Run.Timeout}
 }
 
-// pipelinesPerMaster is how many pipelines each master has in flight:
-// while it answers one, the next is being encoded.
-const pipelinesPerMaster = 4
+// pipelinesFor is how many pipelines may be in flight for a target of
+// that many masters: four per master, since a cluster pipeline is split
+// by master and each master then has as much work waiting as one server
+// would, up to maxPipelines, since the items in flight (and so memory)
+// grow with them.
+func pipelinesFor(masters int) int { return min(4*max(1, masters), maxPipelines) }
+
+// maxPipelines bounds pipelinesFor.
+const maxPipelines = 16
 
 // aheadFor is how many of a loader's items may be checked and not yet
 // fetching: one pipeline's worth, so that checks of warm keys fill

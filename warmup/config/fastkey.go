@@ -151,17 +151,31 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index just past the string starting at b[i].
+// skipString returns the index just past the string starting at b[i]. It
+// jumps from quote to quote (IndexByte is vectorised): a quote ends the
+// string unless an odd run of backslashes escapes it.
 func skipString(b []byte, i int) int {
+	open := i
 	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			break
+		}
+		i += j
+		if escapes(b[open+1:i])%2 == 0 {
 			return i + 1
 		}
 	}
 	return len(b)
+}
+
+// escapes counts the backslashes that end b.
+func escapes(b []byte) int {
+	n := 0
+	for n < len(b) && b[len(b)-1-n] == '\\' {
+		n++
+	}
+	return n
 }
 
 // skipValue returns the index just past the value starting at b[i].

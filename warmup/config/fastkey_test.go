@@ -69,12 +69,27 @@ func FuzzFastTemplate(f *testing.F) {
 	f.Add("item:{{.id}}", `{"id":17}`)
 	f.Add("{{.}}", `"x"`)
 	f.Add("{{.a}}/{{.b}}", `{"a":"\u00e9","b":[1,{"c":"}"}]}`)
+	f.Add("{{.id}}", `{"p":"a\\\"b\\","id":"x\\\\","q":["\"",{"id":1}],"id":"last"}`)
 	f.Fuzz(func(t *testing.T, tmpl, raw string) {
 		if !jsonValid(raw) {
 			return
 		}
 		checkFast(t, tmpl, raw)
 	})
+}
+
+// Strings that end in backslashes, or hold escaped quotes, end where
+// JSON says: the field after them is found, and the last duplicate wins.
+func TestFastTemplateEscapedQuotes(t *testing.T) {
+	for _, raw := range []string{
+		`{"a":"\\","id":7}`,
+		`{"a":"\"","id":7}`,
+		`{"a":"x\\\"y\\\\","id":"k\"q"}`,
+		`{"id":1,"a":["\\\"]\\",{"id":2}],"id":3}`,
+		`{"a\"id":1,"id":"\\\\\\"}`,
+	} {
+		checkFast(t, "key:{{.id}}", raw)
+	}
 }
 
 func jsonValid(s string) bool {

@@ -18,9 +18,14 @@ type LoaderCounters struct {
 	// Attempts counts the attempts started (fetches, or writes of items
 	// that fetch nothing), retries included.
 	Attempts int64
+	// Fulfilments counts the items this run fulfilled, each time, those
+	// a verify pass found wrong afterwards included. (The Snapshot's
+	// Fulfilled is the ledger, which such items leave.)
+	Fulfilments int64
 	// Rejections counts the items this run rejected, each time: an item
-	// rejected, retried and rejected again counts twice. (The Snapshot's
-	// Rejected is the ledger: the items rejected now.)
+	// rejected, retried and rejected again counts twice, and a verify
+	// pass's findings count too. (The Snapshot's Rejected is the ledger:
+	// the items rejected now.)
 	Rejections int64
 	// Fetch times every fetch, whatever its outcome; Write every write
 	// reply, from its pipeline being sent.
@@ -42,12 +47,16 @@ type Histogram struct {
 func (e *Engine) Counters() Counters {
 	c := Counters{RedisWaited: e.gate.waitedFor(), Loaders: make([]LoaderCounters, len(e.loaders))}
 	for i, lr := range e.loaders {
+		lr.mu.Lock()
+		fulfilments := lr.fulfilled + lr.demoted
+		lr.mu.Unlock()
 		c.Loaders[i] = LoaderCounters{
-			Name:       lr.cfg.Name,
-			Attempts:   lr.attempts.Load(),
-			Rejections: lr.rejectedTotal.Load(),
-			Fetch:      lr.fetchHist.export(),
-			Write:      lr.writeHist.export(),
+			Name:        lr.cfg.Name,
+			Attempts:    lr.attempts.Load(),
+			Fulfilments: fulfilments,
+			Rejections:  lr.rejectedTotal.Load(),
+			Fetch:       lr.fetchHist.export(),
+			Write:       lr.writeHist.export(),
 		}
 	}
 	return c

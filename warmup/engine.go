@@ -230,7 +230,11 @@ type loaderRun struct {
 	// fulfilledBefore counts items fulfilled by earlier runs of a
 	// --retry-from chain.
 	fulfilledBefore int64
-	doneReported    bool
+	// demoted counts items this run fulfilled that a verify pass then
+	// rejected: fulfilled went down by as many, and a counter of
+	// fulfilments may not.
+	demoted      int64
+	doneReported bool
 
 	// checked holds the items whose check found their key cold, until
 	// the dispatcher starts their fetch; dispatching says it runs.

@@ -634,8 +634,15 @@ func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, before bool, key strin
 		return
 	}
 	*count--
+	// The counters only go up: the item counts as a rejection now, and
+	// stays counted as a fulfilment of this run (see Counters, which
+	// reads fulfilled and demoted together, under mu).
+	if !before {
+		lr.demoted++
+	}
 	lr.addRejectionLocked(r)
 	lr.mu.Unlock()
+	lr.rejectedTotal.Add(1)
 	if e.opts.OnReject != nil {
 		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
 	}

@@ -92,6 +92,9 @@ func TestVerifyFindsKeysChangedBehindItsBack(t *testing.T) {
 	if eng.ExitCode() != 1 {
 		t.Errorf("exit %d, want 1", eng.ExitCode())
 	}
+	// Metrics' counters only go up: the 3 keys verify found wrong stay
+	// counted as fulfilments and count as rejections as well.
+	wantCounters(t, eng, "products", 2000, 4)
 
 	if n := eng.Retry(); n != 5 {
 		t.Fatalf("retry queued %d, want the 5 verify failures (the malformed line stays rejected)", n)
@@ -102,6 +105,7 @@ func TestVerifyFindsKeysChangedBehindItsBack(t *testing.T) {
 	if passes != 2 || rep.Fulfilled != 2050 || rep.Rejected != 1 || rep.Verify.Checked != 2050 || rep.Verify.Failed != 0 {
 		t.Fatalf("after retry: %d verify passes, %d fulfilled, %d rejected, verify %s", passes, rep.Fulfilled, rep.Rejected, mustJSON(t, rep.Verify))
 	}
+	wantCounters(t, eng, "products", 2003, 4)
 	for _, k := range []string{"p:5", "p:1500", "p:6", "r:7", "r:3"} {
 		if ttl := srv.Client.PTTL(ctx, k).Val(); ttl <= 0 || srv.Client.Type(ctx, k).Val() != "string" {
 			t.Errorf("%s after retry: type %s, ttl %v", k, srv.Client.Type(ctx, k).Val(), ttl)
@@ -204,5 +208,15 @@ key = "k:{{.}}"
 	checkExact(t, eng, rep)
 	if rep.Fulfilled != 500 || rep.Verify == nil || rep.Verify.Checked != 500 || !rep.Verify.Complete || eng.ExitCode() != 0 {
 		t.Fatalf("fulfilled %d, verify %s, exit %d", rep.Fulfilled, mustJSON(t, rep.Verify), eng.ExitCode())
+	}
+}
+
+// wantCounters checks a loader's counters of fulfilments and rejections.
+func wantCounters(t *testing.T, eng *warmup.Engine, loader string, fulfilments, rejections int64) {
+	t.Helper()
+	for _, l := range eng.Counters().Loaders {
+		if l.Name == loader && (l.Fulfilments != fulfilments || l.Rejections != rejections) {
+			t.Errorf("%s counters: %d fulfilments, %d rejections; want %d and %d", loader, l.Fulfilments, l.Rejections, fulfilments, rejections)
+		}
 	}
 }

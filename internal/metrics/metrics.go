@@ -93,12 +93,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if l.NotStarted >= 0 {
 			gauge(c.items, float64(l.NotStarted), l.Name, "not_started")
 		}
-		counter(c.itemsTotal, float64(l.Fulfilled), l.Name, "fulfilled")
 		for _, cc := range l.Causes {
 			gauge(c.rejectedByCause, float64(cc.Count), l.Name, cc.Cause, string(cc.Stage))
 		}
 	}
 	for _, l := range counters.Loaders {
+		counter(c.itemsTotal, float64(l.Fulfilments), l.Name, "fulfilled")
 		counter(c.itemsTotal, float64(l.Rejections), l.Name, "rejected")
 		counter(c.attempts, float64(l.Attempts), l.Name)
 		ch <- histogram(c.fetchSeconds, l.Fetch, l.Name)

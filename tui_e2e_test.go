@@ -138,7 +138,7 @@ fetch = { url = "%s/old/{{.}}" }
 		t.Fatalf("item list of pages:\n%s", scr)
 	}
 	s.keys("Escape")
-	s.waitFor("enter show failures", 5*time.Second)
+	s.waitFor("enter failures", 5*time.Second)
 
 	// The origin is back; the lost pages are not: retry the 503s only.
 	o.heal()
@@ -153,7 +153,7 @@ fetch = { url = "%s/old/{{.}}" }
 		t.Fatalf("the lost pages were requested %d times, want 2: a retry of another cause touched them", n)
 	}
 	s.keys("Escape")
-	s.waitFor("enter show failures", 5*time.Second)
+	s.waitFor("enter failures", 5*time.Second)
 	s.keys("q")
 	code := waitFile(t, exitFile, 10*time.Second, s)
 	if code != "1" {
@@ -161,7 +161,7 @@ fetch = { url = "%s/old/{{.}}" }
 	}
 	// The terminal is restored, with the summary --plain prints on it.
 	scr = s.screen()
-	if strings.Contains(scr, "enter show failures") {
+	if strings.Contains(scr, "enter failures") {
 		t.Errorf("monitor still on screen after quitting:\n%s", scr)
 	}
 	for _, want := range []string{"LOADER", "TOTAL", "old: 2 × 404 Not Found (e.g. GET /old/", "report written to " + report} {
@@ -254,7 +254,7 @@ fetch = { url = "%s/p/{{.}}" }
 			t.Errorf("reason %q, want interrupted", r.Reason)
 		}
 	}
-	if scr := s.screen(); strings.Contains(scr, "stop/quit") {
+	if scr := s.screen(); strings.Contains(scr, "? help • q quit") {
 		t.Errorf("monitor still on screen:\n%s", scr)
 	}
 }

@@ -72,7 +72,7 @@ func (g grid) KeyMap() help.KeyMap {
 	}
 	k := g.ctx.Keys
 	if g.Filtered() {
-		k.Retry.SetHelp("r", "retry shown loaders")
+		k.Retry.SetHelp("r", "retry shown")
 	}
 	return k
 }

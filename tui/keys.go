@@ -57,7 +57,7 @@ func DefaultKeyMap() KeyMap {
 		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first row")),
 		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last row")),
 
-		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show failures")),
+		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "failures")),
 		AllFailures: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "all failures")),
 		Switch:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "causes/items")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
@@ -67,12 +67,14 @@ func DefaultKeyMap() KeyMap {
 
 		Retry:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry rejected")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop/quit")),
-		Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "stop/quit")),
+		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	}
 }
 
-// ShortHelp implements help.KeyMap for the grid of tiles.
+// ShortHelp implements help.KeyMap for the grid of tiles. Its line fits
+// 80 columns, with or without a filter: q and ? last are the keys a
+// newcomer looks for.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Open, k.AllFailures, k.Retry, k.Filter, k.Help, k.Quit}
 }

@@ -946,8 +946,34 @@ func TestFilteredRetryHelp(t *testing.T) {
 		t.Fatalf("help without a filter:\n%s", v)
 	}
 	d.press("/", "s", "e", "enter")
-	if v := d.view(); !strings.Contains(v, "r retry shown loaders") {
+	if v := d.view(); !strings.Contains(v, "r retry shown") {
 		t.Fatalf("help with a filter does not say r retries the loaders shown:\n%s", v)
+	}
+}
+
+// At 80 columns every view's key line still ends with ? and q, with a
+// filter too: an on-call engineer in a small terminal can always see how
+// to quit.
+func TestKeyLineKeepsQuitAt80Columns(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys []string
+	}{
+		{"grid", nil},
+		{"grid filtered", []string{"/", "s", "e", "enter"}},
+		{"failures", []string{"enter"}},
+		{"failure items", []string{"enter", "tab"}},
+		{"all failures", []string{"f"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, doneWithFailures(), 80, 24, Options{})
+			d.press(tc.keys...)
+			lines := strings.Split(strings.TrimRight(ansi.Strip(d.view()), "\n"), "\n")
+			last := strings.TrimRight(lines[len(lines)-1], " ")
+			if !strings.HasSuffix(last, "? help • q quit") {
+				t.Fatalf("key line %q does not end with ? and q:\n%s", last, strings.Join(lines, "\n"))
+			}
+		})
 	}
 }
 

@@ -113,7 +113,7 @@ func (m *Merge) add() {
 	rep.Merged = &Merged{N: n}
 	rep.Redis, rep.Config, rep.Started = first.Redis, first.Config, first.Started
 	var end time.Time
-	var stopped []string
+	var stopped, topologies []string
 	for i, l := range first.Loaders {
 		rep.Loaders[i].Name, rep.Loaders[i].Source = l.Name, l.Source
 	}
@@ -132,6 +132,11 @@ func (m *Merge) add() {
 		rep.Verify = mergeVerify(rep.Verify, sr.Verify, len(rep.Merged.Shards) == 1)
 		if sr.Stopped != "" {
 			stopped = append(stopped, "shard "+strconv.Itoa(k)+": "+sr.Stopped)
+		}
+		if sr.Topology != "" && !slices.Contains(topologies, sr.Topology) {
+			// A sentinel master that moved between shards' runs shows
+			// both of its addresses.
+			topologies = append(topologies, sr.Topology)
 		}
 		if sr.Started.Before(rep.Started) {
 			rep.Started = sr.Started
@@ -158,6 +163,7 @@ func (m *Merge) add() {
 		}
 	}
 	rep.Stopped = strings.Join(stopped, "; ")
+	rep.Topology = strings.Join(topologies, "; ")
 	rep.Seconds = float64(end.Sub(rep.Started).Milliseconds()) / 1000
 	m.Report = rep
 }

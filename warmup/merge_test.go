@@ -49,7 +49,9 @@ func TestMergeReports(t *testing.T) {
 	stopped.Loaders[0].Resume = &source.Resume{Next: 60, Remaining: -1}
 	stopped.Loaders[0].Causes = []CauseCount{{Cause: "503 Service Unavailable", Stage: StageFetch, Count: 1}}
 	stopped.Warm, stopped.Loaders[0].Warm = 3, 3
+	stopped.Topology = "cluster · 3 masters"
 	other := shardReport(0, 3, 10)
+	other.Topology = "cluster · 3 masters"
 	other.Warm, other.Loaders[0].Warm = 4, 4
 	other.Loaders[0].Causes = []CauseCount{{Cause: "404 Not Found", Stage: StageFetch, Count: 1}, {Cause: "503 Service Unavailable", Stage: StageFetch, Count: 1}}
 	m, err := MergeReports(writeReports(t, stopped, other))
@@ -73,6 +75,9 @@ func TestMergeReports(t *testing.T) {
 	}
 	if rep.Seconds != 4 {
 		t.Errorf("seconds %v, want 4: from the first start to the last end", rep.Seconds)
+	}
+	if rep.Topology != "cluster · 3 masters" {
+		t.Errorf("redis_topology %q, want the shards' own", rep.Topology)
 	}
 	var b bytes.Buffer
 	if err := m.Encode(&b); err != nil {

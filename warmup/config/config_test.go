@@ -43,6 +43,8 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"duplicate CSV columns", "[[loader]]\nname = \"a\"\nitems = { file = \"dup.csv\" }\nkey = \"k\"\n", `config.toml:3: loader[1].items.file: dup.csv:1: duplicate column "id" in the header (columns 1 and 3)`},
 		{"two loaders read stdin", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"jsonl\" }\nkey = \"k\"\n[[loader]]\nname = \"b\"\nitems = { file = \"-\", format = \"txt\" }\nkey = \"k\"\n",
 			"config.toml:7: loader[2].items.file: only one loader can read standard input (loader[1] does)"},
+		{"a path to stdin is stdin", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"jsonl\" }\nkey = \"k\"\n[[loader]]\nname = \"b\"\nitems = { file = \"/dev/stdin\", format = \"txt\" }\nkey = \"k\"\n",
+			"config.toml:7: loader[2].items.file: only one loader can read standard input (loader[1] does)"},
 		{"stdin without a format", "[[loader]]\nname = \"a\"\nitems = { file = \"-\" }\nkey = \"k\"\n", `loader[1].items.format: standard input (file = "-") needs a format`},
 		{"unknown format", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"xml\" }\nkey = \"k\"\n", `loader[1].items.format: unsupported format "xml"`},
 		{"format without a file", "[[loader]]\nname = \"a\"\nitems = { list = [1], format = \"csv\" }\nkey = \"k\"\n", "loader[1].items.format: format goes with file"},

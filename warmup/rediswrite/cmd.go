@@ -128,16 +128,18 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 	}
 }
 
-// queueSet queues SET key value [NX] [EX s | PX ms] from arguments the
-// Op holds: go-redis's Set would allocate an argument list and a box for
-// each argument, for every item of a bulk load, and the garbage
-// collector would spend a share of the run on them.
+// queueSet queues SET key value [NX] [EX s | PX ms | KEEPTTL] from
+// arguments the Op holds: go-redis's Set would allocate an argument list
+// and a box for each argument, for every item of a bulk load, and the
+// garbage collector would spend a share of the run on them.
 func (op *Op) queueSet(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 	args := append(op.args[:0], "set", &op.Key, (*valueArg)(op))
 	if op.Cmd == CmdSetNX {
 		args = append(args, "nx")
 	}
 	switch {
+	case op.TTL == redis.KeepTTL:
+		args = append(args, "keepttl")
 	case op.TTL <= 0:
 	case op.TTL%time.Second == 0:
 		op.ttlArg = int64(op.TTL / time.Second)

@@ -170,3 +170,48 @@ func TestHashWriteOnlyIfAbsent(t *testing.T) {
 		t.Errorf("h:absent TTL %s, want about 1h", ttl)
 	}
 }
+
+// A SET writes its value and the TTL asked for, whatever its shape:
+// whole seconds, milliseconds, none, the key's own (KEEPTTL), an empty
+// value; SET NX leaves a key that is there alone and says so (Warm).
+func TestSetWrites(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	defer rdb.Close()
+	ctx := context.Background()
+	rdb.Set(ctx, "s:keep", "old", time.Hour)
+	rdb.Set(ctx, "s:there", "theirs", 2*time.Hour)
+	tests := []struct {
+		op        *Op
+		value     string
+		ttl, slop time.Duration // want a TTL in (ttl-slop, ttl]; -1 none
+		warm      bool
+	}{
+		{op: &Op{Key: "s:hour", Value: []byte("v"), TTL: time.Hour}, value: "v", ttl: time.Hour, slop: time.Minute},
+		{op: &Op{Key: "s:ms", Value: []byte("v"), TTL: 1500 * time.Millisecond}, value: "v", ttl: 1500 * time.Millisecond, slop: time.Second},
+		{op: &Op{Key: "s:forever", Value: []byte("v")}, value: "v", ttl: -1},
+		{op: &Op{Key: "s:keep", Value: []byte("new"), TTL: redis.KeepTTL}, value: "new", ttl: time.Hour, slop: time.Minute},
+		{op: &Op{Key: "s:empty", TTL: time.Hour}, value: "", ttl: time.Hour, slop: time.Minute},
+		{op: &Op{Cmd: CmdSetNX, Key: "s:cold", Value: []byte("v"), TTL: time.Hour}, value: "v", ttl: time.Hour, slop: time.Minute},
+		{op: &Op{Cmd: CmdSetNX, Key: "s:there", Value: []byte("v"), TTL: time.Hour}, value: "theirs", ttl: 2 * time.Hour, slop: time.Minute, warm: true},
+	}
+	var ops []*Op
+	for _, tc := range tests {
+		ops = append(ops, tc.op)
+	}
+	out := collect(t, rdb, ops)
+	for _, tc := range tests {
+		key := tc.op.Key
+		if err := out[key]; err != nil || tc.op.Warm != tc.warm {
+			t.Errorf("%s: %v, warm %v; want written, warm %v", key, err, tc.op.Warm, tc.warm)
+			continue
+		}
+		if got := rdb.Get(ctx, key).Val(); got != tc.value {
+			t.Errorf("%s holds %q, want %q", key, got, tc.value)
+		}
+		ttl := rdb.PTTL(ctx, key).Val()
+		if tc.ttl < 0 && ttl != -1 || tc.ttl > 0 && (ttl > tc.ttl || ttl <= tc.ttl-tc.slop) {
+			t.Errorf("%s: TTL %v, want %v", key, ttl, tc.ttl)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,13 +154,23 @@ func TestPasswordRotatedMidRun(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			srv := redistest.Start(t, "--requirepass", "old-pw-1", "--appendonly", "yes", "--appendfsync", "always")
 			var served atomic.Int64
-			rotate := make(chan struct{})
+			// From the 100th request on, the origin answers only once the
+			// password has changed: however slow the machine, the run
+			// cannot finish before the rotation.
+			rotate, rotated := make(chan struct{}), make(chan struct{})
+			var rotatedOnce sync.Once
+			endRotation := func() { rotatedOnce.Do(func() { close(rotated) }) }
 			o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, r *http.Request) {
-				if served.Add(1) == 100 {
+				n := served.Add(1)
+				if n == 100 {
 					close(rotate)
+				}
+				if n >= 100 {
+					<-rotated
 				}
 				fmt.Fprintf(w, "v%s", path)
 			})
+			t.Cleanup(endRotation)
 			cfg := loadConfig(t, fmt.Sprintf(`
 [run]
 concurrency = 8
@@ -190,6 +201,7 @@ key = "b:{{.}}"
 			case "restart":
 				srv.RestartWithPassword("new-pw-2")
 			}
+			endRotation()
 			eng.Wait()
 			rep := eng.Report()
 			checkExact(t, eng, rep)

@@ -1,12 +1,14 @@
 package warmup_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cachewarm/cachewarm/internal/redistest"
 	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 )
 
 // Through sentinels, a run writes to the master they name; a SENTINEL
@@ -94,5 +96,43 @@ key = "k:{{.}}"
 	checkExact(t, eng, rep)
 	if rep.Fulfilled != 0 || eng.ExitCode() == 0 || !strings.Contains(rep.Stopped, "no replica to confirm writes") {
 		t.Fatalf("fulfilled %d, exit %d, stopped %q", rep.Fulfilled, eng.ExitCode(), rep.Stopped)
+	}
+}
+
+// Sentinels that ask for a password of their own: with it in
+// sentinel_password_file the run writes to the master they name, and the
+// password shows nowhere; without it, the run cannot start and says
+// where the password goes.
+func TestSentinelWithItsOwnPassword(t *testing.T) {
+	t.Parallel()
+	const pw = "sentinel-s3cret"
+	s := redistest.StartSentinelAuth(t, pw)
+	sentinels := strings.TrimPrefix(s.URL(), "redis+sentinel://")
+	sentinels = sentinels[:strings.LastIndex(sentinels, "/")]
+	table := `[redis]
+sentinel = { master = "mymaster", addrs = ["` + strings.ReplaceAll(sentinels, ",", `", "`) + `"] }
+%s
+[[loader]]
+name = "items"
+items = { range = [1, 300] }
+key = "k:{{.}}"
+`
+	cfg := loadConfig(t, fmt.Sprintf(table, `sentinel_password_file = "sentinel.pw"`), map[string]string{"sentinel.pw": pw + "\n"}, nil)
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	eng.Start()
+	eng.Wait()
+	rep := eng.Report()
+	checkExact(t, eng, rep)
+	if rep.Fulfilled != 300 || eng.ExitCode() != 0 || len(s.Master.Keys("k:*")) != 300 {
+		t.Fatalf("fulfilled %d, exit %d, %d keys on the master", rep.Fulfilled, eng.ExitCode(), len(s.Master.Keys("k:*")))
+	}
+	if b := mustJSON(t, rep); strings.Contains(b, pw) {
+		t.Fatalf("the report shows the sentinels' password: %s", b)
+	}
+
+	cfg = loadConfig(t, fmt.Sprintf(table, ""), nil, nil)
+	_, err := rediswrite.Connect(t.Context(), cfg.Redis, 8, cfg.Run.Timeout)
+	if err == nil || !strings.Contains(err.Error(), "sentinel_password_file") || strings.Contains(err.Error(), pw) {
+		t.Fatalf("without the sentinels' password: %v", err)
 	}
 }

@@ -31,6 +31,18 @@ type Sentinel struct {
 // sentinels that know both. They stop when the test ends.
 func StartSentinel(t testing.TB) *Sentinel {
 	t.Helper()
+	return startSentinel(t, "")
+}
+
+// StartSentinelAuth is StartSentinel with sentinels that ask for a
+// password of their own (requirepass, and sentinel-pass between them).
+func StartSentinelAuth(t testing.TB, password string) *Sentinel {
+	t.Helper()
+	return startSentinel(t, password)
+}
+
+func startSentinel(t testing.TB, password string) *Sentinel {
+	t.Helper()
 	bin := Path(t)
 	s := &Sentinel{t: t, Name: "mymaster"}
 	s.Master = Start(t)
@@ -51,12 +63,15 @@ func StartSentinel(t testing.TB) *Sentinel {
 		text := fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode no\ndir %s\n"+
 			"sentinel monitor %s 127.0.0.1 %d 2\nsentinel down-after-milliseconds %[3]s 1000\nsentinel failover-timeout %[3]s 10000\n",
 			n.Port, n.dir, s.Name, s.Master.Port)
+		if password != "" {
+			text += fmt.Sprintf("requirepass %q\nsentinel sentinel-pass %[1]q\n", password)
+		}
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		n.args = []string{conf, "--sentinel"}
 		n.start(bin)
-		n.Client = redis.NewClient(&redis.Options{Addr: n.Addr()})
+		n.Client = redis.NewClient(&redis.Options{Addr: n.Addr(), Password: password})
 		t.Cleanup(func() {
 			n.Client.Close()
 			n.Kill()

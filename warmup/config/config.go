@@ -50,6 +50,10 @@ type RedisConfig struct {
 	Sentinel *SentinelConfig
 	// Password, when set, overrides the URL's password (password_file).
 	Password string
+	// SentinelUsername and SentinelPassword are the sentinels' own
+	// credentials (sentinel_username, sentinel_password_file), when they
+	// ask for any: the URL's are the master's.
+	SentinelUsername, SentinelPassword string
 	// TLS settings for rediss:// URLs: CA file, client certificate and
 	// key, and the explicit opt-in to skip verification.
 	TLSCA, TLSCert, TLSKey string
@@ -138,6 +142,8 @@ type rawConfig struct {
 	Redis struct {
 		URL                   string   `toml:"url"`
 		PasswordFile          string   `toml:"password_file"`
+		SentinelUsername      string   `toml:"sentinel_username"`
+		SentinelPasswordFile  string   `toml:"sentinel_password_file"`
 		TLSCA                 string   `toml:"tls_ca"`
 		TLSCert               string   `toml:"tls_cert"`
 		TLSKey                string   `toml:"tls_key"`
@@ -522,6 +528,26 @@ func fmtSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// secretFile reads the secret in the file at path (key names it in
+// errors), without its trailing newline, and keeps it out of every
+// output; "" when path is.
+func (v *validator) secretFile(key, path string) string {
+	if path == "" {
+		return ""
+	}
+	data, err := os.ReadFile(v.file(v.expand(key, path, false)))
+	if err != nil {
+		v.fail(key, "%s", source.FileErr(err))
+		return ""
+	}
+	secret := strings.TrimRight(string(data), "\r\n")
+	if secret == "" {
+		v.fail(key, "the file is empty")
+	}
+	v.secrets.Add(secret)
+	return secret
+}
+
 func (v *validator) config(raw *rawConfig) *Config {
 	cfg := &Config{Path: v.path, secrets: v.secrets}
 	if !v.redisURLReplaced {
@@ -568,16 +594,15 @@ func (v *validator) config(raw *rawConfig) *Config {
 		v.fail("redis.cluster", "the embedded Redis is not a cluster")
 	}
 
-	if f := raw.Redis.PasswordFile; f != "" {
-		data, err := os.ReadFile(v.file(v.expand("redis.password_file", f, false)))
-		if err != nil {
-			v.fail("redis.password_file", "%s", source.FileErr(err))
+	cfg.Redis.Password = v.secretFile("redis.password_file", raw.Redis.PasswordFile)
+	cfg.Redis.SentinelPassword = v.secretFile("redis.sentinel_password_file", raw.Redis.SentinelPasswordFile)
+	cfg.Redis.SentinelUsername = raw.Redis.SentinelUsername
+	if (raw.Redis.SentinelUsername != "" || raw.Redis.SentinelPasswordFile != "") && cfg.Redis.Sentinel == nil {
+		key := "redis.sentinel_password_file"
+		if raw.Redis.SentinelPasswordFile == "" {
+			key = "redis.sentinel_username"
 		}
-		cfg.Redis.Password = strings.TrimRight(string(data), "\r\n")
-		if cfg.Redis.Password == "" && err == nil {
-			v.fail("redis.password_file", "the file is empty")
-		}
-		v.secrets.Add(cfg.Redis.Password)
+		v.fail(key, "goes with a sentinel target (url = \"redis+sentinel://…\" or the sentinel table)")
 	}
 	for _, tf := range []struct {
 		key string

@@ -43,6 +43,8 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"duplicate CSV columns", "[[loader]]\nname = \"a\"\nitems = { file = \"dup.csv\" }\nkey = \"k\"\n", `config.toml:3: loader[1].items.file: dup.csv:1: duplicate column "id" in the header (columns 1 and 3)`},
 		{"two loaders read stdin", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"jsonl\" }\nkey = \"k\"\n[[loader]]\nname = \"b\"\nitems = { file = \"-\", format = \"txt\" }\nkey = \"k\"\n",
 			"config.toml:7: loader[2].items.file: only one loader can read standard input (loader[1] does)"},
+		{"sentinel credentials without a sentinel", "[redis]\nsentinel_username = \"u\"\n" + good, `config.toml:2: redis.sentinel_username: goes with a sentinel target`},
+		{"sentinel password file missing", "[redis]\nurl = \"redis+sentinel://h:26379/m\"\nsentinel_password_file = \"nope.pw\"\n" + good, `config.toml:3: redis.sentinel_password_file: `},
 		{"a path to stdin is stdin", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"jsonl\" }\nkey = \"k\"\n[[loader]]\nname = \"b\"\nitems = { file = \"/dev/stdin\", format = \"txt\" }\nkey = \"k\"\n",
 			"config.toml:7: loader[2].items.file: only one loader can read standard input (loader[1] does)"},
 		{"stdin without a format", "[[loader]]\nname = \"a\"\nitems = { file = \"-\" }\nkey = \"k\"\n", `loader[1].items.format: standard input (file = "-") needs a format`},

@@ -60,11 +60,11 @@ func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout t
 	var rdb redis.UniversalClient
 	switch {
 	case rc.Sentinel != nil:
-		fo := failoverOptions(opts, rc.Sentinel)
+		fo := failoverOptions(opts, rc)
 		rdb = redis.NewFailoverClient(fo)
 		if err := rdb.Ping(pctx).Err(); err != nil {
 			rdb.Close()
-			return nil, fmt.Errorf("cannot reach Redis master %q through the sentinels at %s: %s", rc.Sentinel.Master, strings.Join(rc.Sentinel.Addrs, ","), Cause(err, opts.DialTimeout))
+			return nil, fmt.Errorf("cannot reach Redis master %q through the sentinels at %s: %s%s", rc.Sentinel.Master, strings.Join(rc.Sentinel.Addrs, ","), Cause(err, opts.DialTimeout), sentinelAuthHint(pctx, fo))
 		}
 		return newSentinelTarget(pctx, rdb.(*redis.Client), fo), nil
 	case rc.Cluster:
@@ -135,11 +135,31 @@ func openCluster(ctx context.Context, opts *redis.Options, addrs []string, shown
 	return cc, nil
 }
 
-// failoverOptions are opts for the master that sc's sentinels name.
-func failoverOptions(opts *redis.Options, sc *config.SentinelConfig) *redis.FailoverOptions {
+// sentinelAuthHint says where the sentinels' password goes when a
+// sentinel refuses fo's credentials for them (the master's are another
+// matter), else "".
+func sentinelAuthHint(ctx context.Context, fo *redis.FailoverOptions) string {
+	sc := redis.NewSentinelClient(&redis.Options{Addr: fo.SentinelAddrs[0], Username: fo.SentinelUsername, Password: fo.SentinelPassword,
+		DialTimeout: fo.DialTimeout, ReadTimeout: fo.ReadTimeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true})
+	defer sc.Close()
+	err := sc.Ping(ctx).Err()
+	if err == nil || !redis.IsAuthError(err) {
+		return ""
+	}
+	if fo.SentinelPassword == "" {
+		return " (the sentinels ask for a password of their own: it goes in redis.sentinel_password_file; the URL's is the master's)"
+	}
+	return " (the sentinels refuse redis.sentinel_password_file's password)"
+}
+
+// failoverOptions are opts for the master that rc's sentinels name,
+// asked with the sentinels' own credentials.
+func failoverOptions(opts *redis.Options, rc config.RedisConfig) *redis.FailoverOptions {
+	sc := rc.Sentinel
 	return &redis.FailoverOptions{
 		MasterName: sc.Master, SentinelAddrs: sc.Addrs, DB: sc.DB,
 		Username: opts.Username, Password: opts.Password,
+		SentinelUsername: rc.SentinelUsername, SentinelPassword: rc.SentinelPassword,
 		PoolSize: opts.PoolSize, MinIdleConns: opts.MinIdleConns, MaxRetries: opts.MaxRetries,
 		DialerRetries: opts.DialerRetries, ContextTimeoutEnabled: opts.ContextTimeoutEnabled,
 		DialTimeout: opts.DialTimeout, ReadTimeout: opts.ReadTimeout, WriteTimeout: opts.WriteTimeout,

@@ -53,6 +53,10 @@ func (c *Client) describe(ctx, reqCtx context.Context, err error) *Error {
 	if errors.As(err, &re) {
 		return &Error{Cause: re.cause}
 	}
+	if errors.Is(err, errLinkLocal) {
+		// Asking again would be refused again.
+		return &Error{Cause: errLinkLocal.Error()}
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		// Its message repeats the method and URL the caller names.

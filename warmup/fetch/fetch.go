@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -97,8 +100,16 @@ func New(o Options) *Client {
 
 // newTransport tunes a clone of http.DefaultTransport (which keeps its
 // dial and TLS handshake timeouts) for many concurrent GETs.
+//
+// It never connects to a link-local address (169.254.0.0/16, fe80::/10),
+// however the address was reached (a URL, a redirect, a DNS answer):
+// cloud metadata services live there, and an origin that redirects to one
+// would have the run copy the machine's credentials into Redis.
 func newTransport(o Options) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	// DefaultTransport's dialer, refusing link-local addresses.
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: refuseLinkLocal}
+	t.DialContext = d.DialContext
 	t.Proxy = o.Proxy
 	if t.Proxy == nil {
 		t.Proxy = http.ProxyFromEnvironment
@@ -114,6 +125,23 @@ func newTransport(o Options) *http.Transport {
 	t.MaxResponseHeaderBytes = maxHeaderBytes
 	t.ForceAttemptHTTP2 = true
 	return t
+}
+
+// errLinkLocal is why a connection to a link-local address is refused.
+var errLinkLocal = errors.New("link-local address refused (cloud metadata services live there)")
+
+// refuseLinkLocal is the dialer's Control: it runs once the address is
+// resolved, so a name that resolves to a link-local address is refused
+// too.
+func refuseLinkLocal(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLinkLocalUnicast() {
+		return errLinkLocal
+	}
+	return nil
 }
 
 // CloseIdle closes idle connections; call it at the end of a run.

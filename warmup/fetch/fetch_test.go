@@ -213,6 +213,10 @@ func TestRedirects(t *testing.T) {
 		case "/badloc":
 			w.Header().Set("Location", "http://shop.test/%zz")
 			w.WriteHeader(http.StatusFound)
+		case "/metadata":
+			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/iam/security-credentials/", http.StatusFound)
+		case "/metadata6":
+			http.Redirect(w, r, "http://[fe80::a9fe:a9fe]/latest/", http.StatusFound)
 		}
 	}))
 	defer o.Close()
@@ -235,6 +239,10 @@ func TestRedirects(t *testing.T) {
 		{"/noloc", "", "302 Found without a Location"},
 		{"/mailto", "", "302 Found to a location that is not an http(s) URL"},
 		{"/badloc", "", "redirect to a Location that does not parse"},
+		// A cloud metadata service is never reached, however the chain
+		// gets there: its credentials would be written to Redis.
+		{"/metadata", "", "link-local address refused (cloud metadata services live there)"},
+		{"/metadata6", "", "link-local address refused (cloud metadata services live there)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {

@@ -597,7 +597,9 @@ func (v *validator) config(raw *rawConfig) *Config {
 	cfg.Redis.Password = v.secretFile("redis.password_file", raw.Redis.PasswordFile)
 	cfg.Redis.SentinelPassword = v.secretFile("redis.sentinel_password_file", raw.Redis.SentinelPasswordFile)
 	cfg.Redis.SentinelUsername = raw.Redis.SentinelUsername
-	if (raw.Redis.SentinelUsername != "" || raw.Redis.SentinelPasswordFile != "") && cfg.Redis.Sentinel == nil {
+	// A URL from --redis or the environment is set later, and may name
+	// sentinels the file's url does not.
+	if (raw.Redis.SentinelUsername != "" || raw.Redis.SentinelPasswordFile != "") && cfg.Redis.Sentinel == nil && !v.redisURLReplaced {
 		key := "redis.sentinel_password_file"
 		if raw.Redis.SentinelPasswordFile == "" {
 			key = "redis.sentinel_username"
@@ -852,6 +854,11 @@ func (v *validator) itemsFile(n int, file string, format *string) source.Spec {
 			return spec
 		}
 	}
+	if spec.File != "" && !spec.ReadsStdin() && namesStdin(v.file(spec.File), v.stdin) {
+		// Two loaders splitting one stream would each read part of it,
+		// and neither could resume.
+		spec.File = source.Stdin
+	}
 	if spec.ReadsStdin() {
 		if spec.Format == "" {
 			v.fail(p("items.format"), "standard input (file = \"-\") needs a format: \"jsonl\", \"csv\" or \"txt\"")
@@ -918,6 +925,30 @@ func (v *validator) sitemap(path, loc string, run RunConfig, check bool) *source
 		v.fail(path, "%s", v.secrets.Redact(err.Error()))
 	}
 	return spec
+}
+
+// namesStdin says whether path is standard input by another name: a
+// path such as /dev/stdin, or whatever leads to the very pipe, socket or
+// terminal the process reads as its standard input (stdin, or os.Stdin
+// when nil). A regular file is never it: opened by name, it reads apart.
+func namesStdin(path string, stdin io.Reader) bool {
+	switch filepath.Clean(path) {
+	case "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "/proc/thread-self/fd/0":
+		return true
+	}
+	if stdin == nil {
+		stdin = os.Stdin
+	}
+	f, ok := stdin.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().IsRegular() {
+		return false
+	}
+	in, err := f.Stat()
+	return err == nil && os.SameFile(st, in)
 }
 
 // Files are the files a run reads: the config, the items files and the

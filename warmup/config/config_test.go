@@ -556,3 +556,27 @@ func TestLoaderTypeAndValue(t *testing.T) {
 		})
 	}
 }
+
+// A URL from --redis or the environment may name sentinels the file's url
+// does not: the sentinels' credentials are then kept, not refused.
+func TestSentinelCredentialsWithAReplacedURL(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	toml := "[redis]\nurl = \"redis://127.0.0.1:6379\"\nsentinel_username = \"watcher\"\nsentinel_password_file = \"s.pw\"\n[[loader]]\nname = \"a\"\nkey = \"k\"\n"
+	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "s.pw"), []byte("pw\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadConfig(path, config.Options{RedisURLReplaced: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.SetRedisURL("redis+sentinel://127.0.0.1:26379/mymaster"); err != nil {
+		t.Fatal(err)
+	}
+	if r := cfg.Redis; r.Sentinel == nil || r.SentinelUsername != "watcher" || r.SentinelPassword != "pw" {
+		t.Fatalf("sentinel %+v, user %q, password %q", r.Sentinel, r.SentinelUsername, r.SentinelPassword)
+	}
+}

@@ -64,7 +64,10 @@ func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout t
 		rdb = redis.NewFailoverClient(fo)
 		if err := rdb.Ping(pctx).Err(); err != nil {
 			rdb.Close()
-			return nil, fmt.Errorf("cannot reach Redis master %q through the sentinels at %s: %s%s", rc.Sentinel.Master, strings.Join(rc.Sentinel.Addrs, ","), Cause(err, opts.DialTimeout), sentinelAuthHint(pctx, fo))
+			// The ping may have spent pctx: the hint has time of its own.
+			hctx, hcancel := context.WithTimeout(ctx, opts.DialTimeout)
+			defer hcancel()
+			return nil, fmt.Errorf("cannot reach Redis master %q through the sentinels at %s: %s%s", rc.Sentinel.Master, strings.Join(rc.Sentinel.Addrs, ","), Cause(err, opts.DialTimeout), sentinelAuthHint(hctx, fo))
 		}
 		return newSentinelTarget(pctx, rdb.(*redis.Client), fo), nil
 	case rc.Cluster:
@@ -135,21 +138,27 @@ func openCluster(ctx context.Context, opts *redis.Options, addrs []string, shown
 	return cc, nil
 }
 
-// sentinelAuthHint says where the sentinels' password goes when a
-// sentinel refuses fo's credentials for them (the master's are another
-// matter), else "".
+// sentinelAuthHint says where the sentinels' password goes when the
+// sentinels refuse fo's credentials for them (the master's are another
+// matter): the first sentinel that answers says, else "".
 func sentinelAuthHint(ctx context.Context, fo *redis.FailoverOptions) string {
-	sc := redis.NewSentinelClient(&redis.Options{Addr: fo.SentinelAddrs[0], Username: fo.SentinelUsername, Password: fo.SentinelPassword,
-		DialTimeout: fo.DialTimeout, ReadTimeout: fo.ReadTimeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true})
-	defer sc.Close()
-	err := sc.Ping(ctx).Err()
-	if err == nil || !redis.IsAuthError(err) {
-		return ""
+	for _, addr := range fo.SentinelAddrs {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: fo.SentinelUsername, Password: fo.SentinelPassword,
+			DialTimeout: fo.DialTimeout, ReadTimeout: fo.ReadTimeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true})
+		err := sc.Ping(ctx).Err()
+		sc.Close()
+		switch {
+		case err == nil:
+			return ""
+		case !redis.IsAuthError(err):
+			continue
+		case fo.SentinelPassword == "":
+			return " (the sentinels ask for a password of their own: it goes in redis.sentinel_password_file; the URL's is the master's)"
+		default:
+			return " (the sentinels refuse redis.sentinel_password_file's password)"
+		}
 	}
-	if fo.SentinelPassword == "" {
-		return " (the sentinels ask for a password of their own: it goes in redis.sentinel_password_file; the URL's is the master's)"
-	}
-	return " (the sentinels refuse redis.sentinel_password_file's password)"
+	return ""
 }
 
 // failoverOptions are opts for the master that rc's sentinels name,

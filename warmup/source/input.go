@@ -62,16 +62,8 @@ func (s Spec) format() string {
 	return FormatJSONL
 }
 
-// ReadsStdin reports whether the spec's items come from standard input:
-// "-", or a path that names it (two loaders splitting one stream between
-// them would each see part of it, and neither could resume).
-func (s Spec) ReadsStdin() bool {
-	switch filepath.Clean(s.File) {
-	case Stdin, "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0":
-		return true
-	}
-	return false
-}
+// ReadsStdin reports whether the spec's items come from standard input.
+func (s Spec) ReadsStdin() bool { return s.File == Stdin }
 
 // Rereadable reports whether the spec's items can be read again from
 // their start: not a stream (standard input, a FIFO), whose items are

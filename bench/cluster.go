@@ -64,7 +64,7 @@ func (b *bench) clusterTarget(ctx context.Context) error {
 		var t time.Duration
 		var p procResult
 		var a time.Duration
-		err := cpu.measure(ctx, cc, &cpu.pipes, func() (time.Duration, error) {
+		err := cpu.pipes.measure(ctx, cc, func() (time.Duration, error) {
 			var err error
 			var client time.Duration
 			t, client, err = b.pipes(ctx, nodes, resp, counts, fmt.Sprintf("cluster-pipe-%d-%d", n, r))
@@ -76,7 +76,7 @@ func (b *bench) clusterTarget(ctx context.Context) error {
 		if err := verifyCluster(ctx, cc, n, uint64(300+r)); err != nil {
 			return fmt.Errorf("after the three redis-cli --pipe: %w", err)
 		}
-		err = cpu.measure(ctx, cc, &cpu.cachewarm, func() (time.Duration, error) {
+		err = cpu.cachewarm.measure(ctx, cc, func() (time.Duration, error) {
 			var err error
 			p, err = b.runProc(ctx, fmt.Sprintf("cluster-%d-%d", n, r), nil, nil, b.bin, "--plain", "--config", config)
 			if err == nil && p.code != 0 {
@@ -90,7 +90,7 @@ func (b *bench) clusterTarget(ctx context.Context) error {
 		if err := verifyCluster(ctx, cc, n, uint64(400+r)); err != nil {
 			return fmt.Errorf("after cachewarm: %w", err)
 		}
-		err = cpu.measure(ctx, cc, &cpu.alone, func() (time.Duration, error) {
+		err = cpu.alone.measure(ctx, cc, func() (time.Duration, error) {
 			var err error
 			var client time.Duration
 			a, client, err = goRedisAlone(ctx, cc, n)
@@ -138,7 +138,7 @@ func (c cpuRuns) String() string {
 
 // measure empties the cluster, runs f, which returns the client's CPU
 // time, and records it with the CPU time the masters spent meanwhile.
-func (c *clusterCPU) measure(ctx context.Context, cc *redis.ClusterClient, into *cpuRuns, f func() (time.Duration, error)) error {
+func (c *cpuRuns) measure(ctx context.Context, cc *redis.ClusterClient, f func() (time.Duration, error)) error {
 	if err := flushCluster(ctx, cc); err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (c *clusterCPU) measure(ctx context.Context, cc *redis.ClusterClient, into 
 	if err != nil {
 		return err
 	}
-	into.masters, into.client = append(into.masters, after-before), append(into.client, client)
+	c.masters, c.client = append(c.masters, after-before), append(c.client, client)
 	return nil
 }
 

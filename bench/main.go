@@ -928,15 +928,10 @@ func (b *bench) flush(ctx context.Context) error {
 	return b.rdb.FlushAll(ctx).Err()
 }
 
-// redisCPU is the CPU time redis-server's main thread, the one that runs
-// every command, has used (user + system), from INFO cpu: when it grows as
-// fast as the wall clock, Redis is the bottleneck and no client can load
-// faster.
-func (b *bench) redisCPU(ctx context.Context) (time.Duration, error) {
-	return serverCPU(ctx, b.rdb)
-}
-
-// serverCPU is redisCPU for the server c talks to.
+// serverCPU is the CPU time that the main thread of the redis-server c
+// talks to, the one that runs every command, has used (user + system),
+// from INFO cpu: when it grows as fast as the wall clock, Redis is the
+// bottleneck and no client can load faster.
 func serverCPU(ctx context.Context, c redis.Cmdable) (time.Duration, error) {
 	info, err := c.Info(ctx, "cpu").Result()
 	if err != nil {
@@ -965,7 +960,7 @@ func (b *bench) busy(ctx context.Context, f func() (time.Duration, error)) (time
 	if err := b.flush(ctx); err != nil {
 		return 0, 0, err
 	}
-	before, err := b.redisCPU(ctx)
+	before, err := serverCPU(ctx, b.rdb)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -973,7 +968,7 @@ func (b *bench) busy(ctx context.Context, f func() (time.Duration, error)) (time
 	if err != nil {
 		return wall, 0, err
 	}
-	after, err := b.redisCPU(ctx)
+	after, err := serverCPU(ctx, b.rdb)
 	if err != nil {
 		return wall, 0, err
 	}

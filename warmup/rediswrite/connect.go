@@ -143,8 +143,7 @@ func openCluster(ctx context.Context, opts *redis.Options, addrs []string, shown
 // matter): the first sentinel that answers says, else "".
 func sentinelAuthHint(ctx context.Context, fo *redis.FailoverOptions) string {
 	for _, addr := range fo.SentinelAddrs {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: fo.SentinelUsername, Password: fo.SentinelPassword,
-			DialTimeout: fo.DialTimeout, ReadTimeout: fo.ReadTimeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true})
+		sc := sentinelClient(fo, addr)
 		err := sc.Ping(ctx).Err()
 		sc.Close()
 		switch {

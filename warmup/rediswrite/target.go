@@ -171,8 +171,7 @@ func (t *Target) refresh(ctx context.Context) {
 func (t *Target) askMaster(ctx context.Context) string {
 	fo := t.sentinel
 	for _, a := range fo.SentinelAddrs {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: a, Username: fo.SentinelUsername, Password: fo.SentinelPassword,
-			DialTimeout: fo.DialTimeout, ReadTimeout: fo.ReadTimeout, WriteTimeout: fo.WriteTimeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true})
+		sc := sentinelClient(fo, a)
 		addr, err := sc.GetMasterAddrByName(ctx, fo.MasterName).Result()
 		sc.Close()
 		if err == nil && len(addr) == 2 {
@@ -187,4 +186,11 @@ func (t *Target) askMaster(ctx context.Context) string {
 func hasReplicas(list any, n int) bool {
 	l, _ := list.([]any)
 	return len(l) >= n
+}
+
+// sentinelClient is a client of the sentinel at addr, with fo's
+// credentials for sentinels and its timeouts; retries are the caller's.
+func sentinelClient(fo *redis.FailoverOptions, addr string) *redis.SentinelClient {
+	return redis.NewSentinelClient(&redis.Options{Addr: addr, Username: fo.SentinelUsername, Password: fo.SentinelPassword,
+		DialTimeout: fo.DialTimeout, ReadTimeout: fo.ReadTimeout, WriteTimeout: fo.WriteTimeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true})
 }

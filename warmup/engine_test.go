@@ -539,3 +539,56 @@ rate = "1000/s"
 		t.Fatalf("done: state %s, %.0f items/s, loader %.0f items/s; want 0", s.State, s.Rate, s.Loaders[0].Rate)
 	}
 }
+
+// A consumer of the callbacks (--json) sees every rejection of a loader
+// before that loader's done: the last rejection settles the loader, and
+// the done must not overtake it.
+func TestRejectionsReportedBeforeLoaderDone(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+retries = 0
+concurrency = 8
+[[loader]]
+name = "a"
+items = { range = [1, 300] }
+key = "a:{{.}}"
+fetch = { url = "%s/a/{{.}}" }
+[[loader]]
+name = "b"
+items = { range = [1, 300] }
+key = "b:{{.}}"
+fetch = { url = "%s/b/{{.}}" }
+`, o.URL, o.URL), nil, nil)
+	var mu sync.Mutex
+	rejected := map[string]int{}
+	var late []string
+	opts := warmup.Options{
+		OnReject: func(loader string, _ warmup.Rejection) {
+			mu.Lock()
+			defer mu.Unlock()
+			if rejected[loader] < 0 {
+				late = append(late, loader)
+			}
+			rejected[loader]++
+		},
+		OnLoaderDone: func(l warmup.LoaderSnapshot) {
+			mu.Lock()
+			defer mu.Unlock()
+			if int64(rejected[l.Name]) != l.Rejected {
+				t.Errorf("%s done after %d rejection events, with %d rejected", l.Name, rejected[l.Name], l.Rejected)
+			}
+			rejected[l.Name] = -1 << 30
+		},
+	}
+	_, rep := runAgainst(t, srv, cfg, opts)
+	if rep.Rejected != 600 {
+		t.Fatalf("rejected %d, want 600", rep.Rejected)
+	}
+	if len(late) > 0 {
+		t.Errorf("rejection events after their loader's done: %v", late)
+	}
+}

@@ -474,10 +474,12 @@ func (e *Engine) reject(x *item, why *itemError) {
 		lr.retrying--
 	}
 	lr.mu.Unlock()
-	e.settle(x)
+	// Told before settling: the last settle reports the loader done, and
+	// a reader of the events must have every rejection by then.
 	if e.opts.OnReject != nil {
 		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
 	}
+	e.settle(x)
 }
 
 // rejection is the record of it, whose key is key, rejected with why

@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/term"
+
 	"github.com/cachewarm/cachewarm/warmup"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -99,19 +101,33 @@ func OutputLost(err error) bool {
 type Plain struct {
 	out *Output
 	Err io.Writer
+	// Every is the interval between progress lines while the run's state
+	// stays the same; a new state (an outage, Redis back, a stop, a
+	// verify pass) is printed at once.
+	Every time.Duration
 }
 
 // NewPlain returns a Plain printer writing its table to out and its
-// progress to errw.
+// progress to errw: a line a second on a terminal, one every 30 seconds
+// elsewhere, since a cron job's mail or a CI log keeps every line.
 func NewPlain(out, errw io.Writer) *Plain {
-	return &Plain{out: NewOutput(out, errw), Err: errw}
+	p := &Plain{out: NewOutput(out, errw), Err: errw, Every: quietEvery}
+	if f, ok := errw.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
+		p.Every = progressEvery
+	}
+	return p
 }
 
 // OutputErr implements Printer.
 func (p *Plain) OutputErr() error { return p.out.Err() }
 
-// progressEvery is the interval between progress lines.
-const progressEvery = time.Second
+// progressEvery is how often the progress is looked at, and the
+// interval between its lines on a terminal; quietEvery the interval
+// elsewhere.
+const (
+	progressEvery = time.Second
+	quietEvery    = 30 * time.Second
+)
 
 // maxReasons bounds the rejected items listed per loader.
 const maxReasons = 10
@@ -123,25 +139,42 @@ func (p *Plain) Hooks() warmup.Options { return warmup.Options{} }
 func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
 	t := time.NewTicker(progressEvery)
 	defer t.Stop()
+	p.progress(ctx, snap, t.C)
+}
+
+// progress prints a line at the first tick, at every tick that finds the
+// run in a new state, and otherwise once p.Every has passed.
+func (p *Plain) progress(ctx context.Context, snap func() warmup.Snapshot, ticks <-chan time.Time) {
+	var last time.Time
+	var lastState warmup.State
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case now := <-ticks:
 			s := snap()
-			state := string(s.State)
-			if s.RedisDown > 0 {
-				state = fmt.Sprintf("waiting for Redis %s (%s)", s.RedisDown.Round(time.Second), s.RedisCause)
-			}
-			if v := s.Verify; v != nil && v.Running {
-				fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d of %d keys checked, %d wrong; %d fulfilled, %d rejected\n",
-					s.Elapsed.Seconds(), state, v.Checked, v.Total, v.Failed, s.Fulfilled, s.Rejected)
+			if s.State == lastState && now.Sub(last) < p.Every {
 				continue
 			}
-			fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d fulfilled%s, %d rejected, %d pending, %.0f items/s\n",
-				s.Elapsed.Seconds(), state, s.Fulfilled, WarmNote(s.Warm), s.Rejected, s.Pending, s.Rate)
+			last, lastState = now, s.State
+			p.printProgress(s)
 		}
 	}
+}
+
+// printProgress prints one progress line for s.
+func (p *Plain) printProgress(s warmup.Snapshot) {
+	state := string(s.State)
+	if s.RedisDown > 0 {
+		state = fmt.Sprintf("waiting for Redis %s (%s)", s.RedisDown.Round(time.Second), s.RedisCause)
+	}
+	if v := s.Verify; v != nil && v.Running {
+		fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d of %d keys checked, %d wrong; %d fulfilled, %d rejected\n",
+			s.Elapsed.Seconds(), state, v.Checked, v.Total, v.Failed, s.Fulfilled, s.Rejected)
+		return
+	}
+	fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d fulfilled%s, %d rejected, %d pending, %.0f items/s\n",
+		s.Elapsed.Seconds(), state, s.Fulfilled, WarmNote(s.Warm), s.Rejected, s.Pending, s.Rate)
 }
 
 // Final implements Printer.

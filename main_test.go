@@ -437,14 +437,41 @@ fetch = { url = "%s/{{.}}" }
 	}
 }
 
+// TestMain removes the binary the tests built, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// built is the cachewarm binary of this test process: built once, by the
+// first test that needs it, since a build costs seconds and every test
+// that runs the command as a process would otherwise pay them.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cachewarm")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "cachewarm-test-"); built.err != nil {
+			return
+		}
+		bin := filepath.Join(built.dir, "cachewarm")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
 }
 
 // Secrets never appear in any output: plain, JSON, report, dry run, errors.

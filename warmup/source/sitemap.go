@@ -49,6 +49,10 @@ type SitemapSpec struct {
 	MaxBody int64
 	// UserAgent is sent with each request ("cachewarm" when empty).
 	UserAgent string
+	// Hosts are the other hosts ("host" or "host:port", see
+	// fetch.NewHosts) child sitemaps may be on: by default only the first
+	// sitemap's own.
+	Hosts []string
 }
 
 // sitemapSource yields one item per <url> of a sitemap, following
@@ -59,6 +63,8 @@ type sitemapSource struct {
 	ctx    context.Context
 	spec   SitemapSpec
 	client *fetch.Client
+	// hosts are where child sitemaps may be.
+	hosts *fetch.Hosts
 	// stack holds the documents being read: the first sitemap, then the
 	// index entries being followed.
 	stack   []*sitemapDoc
@@ -90,6 +96,11 @@ func openSitemap(ctx context.Context, spec Spec, from *Resume) (Source, error) {
 	if s.spec.UserAgent == "" {
 		s.spec.UserAgent = "cachewarm"
 	}
+	hosts, err := fetch.NewHosts([]string{s.spec.URL}, s.spec.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("hosts: %w", err)
+	}
+	s.hosts = hosts
 	s.client = fetch.New(fetch.Options{Concurrency: 1, Timeout: s.spec.Timeout, MaxBody: s.spec.MaxBody, UserAgent: s.spec.UserAgent})
 	if from != nil {
 		if from.Next < 0 {
@@ -182,10 +193,15 @@ func (s *sitemapSource) step() (Item, bool) {
 // item rejected at the source.
 func (s *sitemapSource) follow(parent *sitemapDoc, loc string, line int) (Item, bool) {
 	target := parent.resolve(loc)
+	hostErr := s.hosts.Check(target)
 	switch h := maphash.String(s.seed, target); {
 	case parent.base != nil && !isHTTP(target):
 		// A sitemap from the web never makes the run read a local file.
 		return brokenSitemap(displayURL(target), parent.name, line, errors.New("not an http(s) URL")), true
+	case hostErr != nil:
+		// Nor has it the run fetch from hosts the config does not name:
+		// its URLs are no more trustworthy than a redirect.
+		return brokenSitemap(displayURL(target), parent.name, line, hostErr), true
 	case len(s.stack) > MaxSitemapDepth:
 		return brokenSitemap(displayURL(target), parent.name, line, fmt.Errorf("indexes nested more than %d deep", MaxSitemapDepth)), true
 	case s.seenHash(h):

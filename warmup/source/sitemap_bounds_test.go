@@ -2,7 +2,9 @@ package source
 
 import (
 	"bufio"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,58 +13,81 @@ import (
 )
 
 // A sitemap is read as a stream whatever its size: 64 MiB of whitespace
-// between two URLs (the indentation of a pretty-printer gone wrong) costs
-// neither memory nor lines, and both URLs are items on their own lines.
+// between two URLs (the indentation of a pretty-printer gone wrong), in a
+// file or in a gzip bomb under run.max_body, costs neither memory nor
+// lines, and both URLs are items on their own lines.
 func TestSitemapWhitespaceCostsNoMemory(t *testing.T) {
 	const gap = 64 << 20
-	pad := strings.Repeat(" ", 63) + "\n"
+	for _, compressed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gzip=%v", compressed), func(t *testing.T) {
+			path := writePadded(t, gap, compressed)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			src, err := Open(Spec{Sitemap: &SitemapSpec{URL: path, MaxBody: 2 * gap}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			var lines []int
+			for {
+				it, ok := src.Next()
+				if !ok {
+					break
+				}
+				if it.Err != nil {
+					t.Fatalf("item rejected: %v", it.Err)
+				}
+				lines = append(lines, it.Line)
+			}
+			runtime.ReadMemStats(&after)
+			if src.Err() != nil {
+				t.Fatal(src.Err())
+			}
+			wantLast := 3 + gap/64
+			if len(lines) != 2 || lines[0] != 3 || lines[1] != wantLast {
+				t.Fatalf("items on lines %v, want [3 %d]", lines, wantLast)
+			}
+			// Allocated, not live: a decoder holding the gap allocates it
+			// (and its growth) at least once.
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Fatalf("reading the sitemap allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+}
+
+// writePadded writes a sitemap of two URLs with gap bytes of whitespace
+// (lines of 64 bytes) between them, gzip-compressed if asked.
+func writePadded(t *testing.T, gap int, compressed bool) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "padded.xml")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	w.WriteString(urlsetHead + "<url><loc>https://x.test/1</loc></url>")
+	defer f.Close()
+	var w io.Writer = f
+	var zw *gzip.Writer
+	if compressed {
+		zw, _ = gzip.NewWriterLevel(f, gzip.BestSpeed)
+		w = zw
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.WriteString(urlsetHead + "<url><loc>https://x.test/1</loc></url>")
+	pad := strings.Repeat(" ", 63) + "\n"
 	for range gap / len(pad) {
-		w.WriteString(pad)
+		bw.WriteString(pad)
 	}
-	w.WriteString("<url><loc>https://x.test/2</loc></url></urlset>\n")
-	if err := w.Flush(); err != nil {
+	bw.WriteString("<url><loc>https://x.test/2</loc></url></urlset>\n")
+	if err := bw.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
-
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	src, err := Open(Spec{Sitemap: &SitemapSpec{URL: path, MaxBody: 1 << 20}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var lines []int
-	for {
-		it, ok := src.Next()
-		if !ok {
-			break
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
 		}
-		if it.Err != nil {
-			t.Fatalf("item rejected: %v", it.Err)
-		}
-		lines = append(lines, it.Line)
 	}
-	runtime.ReadMemStats(&after)
-	if src.Err() != nil {
-		t.Fatal(src.Err())
-	}
-	wantLast := 3 + gap/len(pad)
-	if len(lines) != 2 || lines[0] != 3 || lines[1] != wantLast {
-		t.Fatalf("items on lines %v, want [3 %d]", lines, wantLast)
-	}
-	// Allocated, not live: a decoder holding the gap allocates it (and
-	// its growth) at least once.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
-		t.Fatalf("reading the sitemap allocated %d MiB", alloc>>20)
-	}
+	return path
 }
 
 // What encoding/xml would hold whole (a text, a tag, elements nested

@@ -267,7 +267,7 @@ func (e *Engine) fetchHeld(x *item) ([]byte, *fetch.Error) {
 	defer e.releaseFetch(x.lr)
 	x.begun()
 	f := x.lr.cfg.Fetch
-	body, ferr := e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, AllowEmpty: f.AllowEmpty})
+	body, ferr := e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, Hosts: x.lr.hosts, AllowEmpty: f.AllowEmpty})
 	x.lr.fetchHist.observe(time.Since(x.start), 1)
 	return body, ferr
 }

@@ -46,6 +46,11 @@ type Request struct {
 	// from ${VAR}); Authorization and Cookie never follow either. Names
 	// match case-insensitively.
 	Private map[string]bool
+	// Hosts, when set, are where the request's URL came from data the
+	// config does not control (a sitemap): a redirect to a place Hosts
+	// refuse is not followed, and one to a place they do not allow
+	// carries no Private header, as if it left the first host.
+	Hosts *Hosts
 	// AllowEmpty accepts an empty body (a 204, or a 2xx with nothing in
 	// it) as the value; otherwise it is an error, since writing "" over
 	// a cached value is rarely what an empty answer means.
@@ -192,7 +197,7 @@ func (c *Client) do(ctx context.Context, r Request, read func(resp *http.Respons
 	}
 	reqCtx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(withPrivate(reqCtx, r.Private), http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(withHosts(withPrivate(reqCtx, r.Private), r.Hosts), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return &Error{Cause: "URL does not parse", BadURL: true}
 	}

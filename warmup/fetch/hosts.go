@@ -64,14 +64,28 @@ func (h *Hosts) Check(raw string) error {
 	if err != nil || !isWeb(u) {
 		return nil
 	}
-	p := place(u.Hostname(), portOf(u))
-	if why, ok := h.refused[p]; ok {
-		return fmt.Errorf("host not allowed: %s (%s)", u.Host, why)
+	if err := h.checkRefused(u); err != nil {
+		return err
 	}
-	if !h.allowed[p] {
+	if !h.allows(u) {
 		return fmt.Errorf("host not allowed: %s", u.Host)
 	}
 	return nil
+}
+
+// checkRefused says why u's place is refused, if it is.
+func (h *Hosts) checkRefused(u *url.URL) error {
+	if why, ok := h.refused[place(u.Hostname(), portOf(u))]; ok {
+		return fmt.Errorf("host not allowed: %s (%s)", u.Host, why)
+	}
+	return nil
+}
+
+// allows says whether u's place is allowed (and not refused).
+func (h *Hosts) allows(u *url.URL) bool {
+	p := place(u.Hostname(), portOf(u))
+	_, refused := h.refused[p]
+	return h.allowed[p] && !refused
 }
 
 // CheckHostEntry checks an entry of a loader's hosts: a host name or IP

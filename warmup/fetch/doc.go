@@ -34,7 +34,9 @@
 //   - a body is never held beyond Options.MaxBody: it is read through a
 //     limit and the connection is dropped as soon as the limit is passed,
 //     whether or not the origin announced a length, and the limit is on
-//     the decoded bytes, so a compressed bomb is bounded too;
+//     the decoded bytes, so a compressed bomb is bounded too; and it is
+//     held once: past 8 MiB, a body of unknown length goes through an
+//     unlinked temporary file, read back into one buffer of its size;
 //   - a failure is an *Error whose Cause is short and stable and never
 //     quotes response bytes or request headers (which may hold secrets)
 //     nor what differs between connections (local ports, HTTP/2 stream

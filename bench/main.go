@@ -53,7 +53,7 @@
 //     scaling row compares µs/item with the next smaller size (goal ≤ 1.20:
 //     the cost of an item must not grow with the run).
 //
-// With -memory (the default), three memory targets follow; they do not
+// With -memory (the default), four memory targets follow (6, 7, 8, 12); they do not
 // depend on -sizes. Their cachewarm runs are watched: one passing 1024 MB
 // of RSS is killed and the target fails.
 //
@@ -77,6 +77,10 @@
 //     with "body larger than 64 MiB", DBSIZE == 0. Goal: peak RSS at most
 //     100 MB.
 //
+//  12. sitemap: a local sitemap of two URLs with 600 MiB (-sitemap-mib)
+//     of whitespace between them, no fetch. Exit 0, both keys written, a
+//     report with both fulfilled. Goal: peak RSS at most 64 MB.
+//
 //  9. cluster, at the largest size ≤ 1M: the bulk JSONL file into a
 //     Redis Cluster of 3 masters on loopback, cachewarm pointed at one
 //     node (it finds the others), against three redis-cli --pipe
@@ -98,7 +102,7 @@
 //     the same run. Exit 0, every key checked, none found wrong, DBSIZE ==
 //     N and sampled values. Goal: verify ≤ 0.5 × write.
 //
-// The goals of targets 1, 2, 3, 6, 7, 8, 9, 10 and 11 come from the project; those
+// The goals of targets 1, 2, 3, 6, 7, 8, 9, 10, 11 and 12 come from the project; those
 // of targets 4 and 5 are this harness's own readings of "small" and
 // "linear".
 //
@@ -126,7 +130,9 @@
 //	-fetch=true                  run the fetch-bound target
 //	-tui=true                    run the TUI overhead target
 //	-retry=true                  run the retry target
-//	-memory=true                 run the memory targets (6, 7 and 8)
+//	-memory=true                 run the memory targets (6, 7, 8 and 12)
+//	-memory-targets loaders,retry,body,sitemap   which of them (6, 7, 8, 12)
+//	-sitemap-mib 600             MiB of whitespace in target 12's sitemap
 //	-cluster=true                run the cluster target (9)
 //	-postgres=true               run the PostgreSQL target (10)
 //	-verify=true                 run the --verify target (11)
@@ -211,6 +217,8 @@ type options struct {
 	tui            bool
 	retry          bool
 	memory         bool
+	memoryTargets  map[string]bool
+	sitemapMiB     int
 	cluster        bool
 	postgres       bool
 	verify         bool
@@ -231,6 +239,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.tui, "tui", true, "run the TUI overhead target under a pseudo-terminal")
 	fs.BoolVar(&o.retry, "retry", true, "run the retry target (1% NOPERM, then --retry-from)")
 	fs.BoolVar(&o.memory, "memory", true, "run the memory targets (50 loaders at concurrency 2000, --retry-from 100k rejections, a 2 GB body)")
+	memTargets := fs.String("memory-targets", strings.Join(memoryTargetNames, ","), "comma-separated memory `targets` -memory runs: "+strings.Join(memoryTargetNames, ", "))
+	fs.IntVar(&o.sitemapMiB, "sitemap-mib", 600, "MiB of whitespace between the two URLs of the sitemap memory target")
 	fs.BoolVar(&o.cluster, "cluster", true, "run the cluster target (3 masters against three redis-cli --pipe, one per master)")
 	fs.BoolVar(&o.postgres, "postgres", true, "run the PostgreSQL target (1M rows from a query against the same items from a JSONL file)")
 	fs.BoolVar(&o.verify, "verify", true, "run the --verify target (reading every key back ≤ 0.5× the time of writing them)")
@@ -262,6 +272,19 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	}
 	slices.Sort(o.sizes)
 	o.sizes = slices.Compact(o.sizes)
+	o.memoryTargets = map[string]bool{}
+	for _, t := range strings.Split(*memTargets, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if !slices.Contains(memoryTargetNames, t) {
+			return o, fmt.Errorf("-memory-targets: unknown target %q (use %s)", t, strings.Join(memoryTargetNames, ", "))
+		}
+		o.memoryTargets[t] = true
+	}
+	if o.sitemapMiB < 1 {
+		return o, errors.New("-sitemap-mib must be at least 1")
+	}
 	if o.runs < 1 {
 		return o, errors.New("-runs must be at least 1")
 	}

@@ -3,10 +3,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,6 +35,10 @@ const (
 	bigChunk      = 64 << 10
 	bigRSSGoalMB  = 100
 	bigBodyReason = "body larger than 64 MiB"
+
+	// Target 12: a local sitemap of two URLs with sitemapGapMiB (the
+	// -sitemap-mib flag, 600 by default) of whitespace between them.
+	sitemapRSSGoalMB = 64
 
 	// capMB is where the harness kills a cachewarm run of these targets:
 	// far above every goal, low enough that a runaway run cannot take the
@@ -70,12 +76,24 @@ func (o *origin) waitBigDone() {
 	}
 }
 
-// memoryTargets runs targets 6, 7 and 8.
+// memoryTargets runs targets 6, 7, 8 and 12, those -memory-targets names.
 func (b *bench) memoryTargets(ctx context.Context) {
-	b.check(ctx, "memory: 50 loaders", func() error { return b.manyLoadersTarget(ctx) })
-	b.check(ctx, "memory: retry", func() error { return b.retryMemoryTarget(ctx) })
-	b.check(ctx, "memory: big body", func() error { return b.bigBodyTarget(ctx) })
+	if b.opt.memoryTargets["loaders"] {
+		b.check(ctx, "memory: 50 loaders", func() error { return b.manyLoadersTarget(ctx) })
+	}
+	if b.opt.memoryTargets["retry"] {
+		b.check(ctx, "memory: retry", func() error { return b.retryMemoryTarget(ctx) })
+	}
+	if b.opt.memoryTargets["body"] {
+		b.check(ctx, "memory: big body", func() error { return b.bigBodyTarget(ctx) })
+	}
+	if b.opt.memoryTargets["sitemap"] {
+		b.check(ctx, "memory: sitemap", func() error { return b.sitemapTarget(ctx) })
+	}
 }
+
+// memoryTargetNames are the values -memory-targets accepts.
+var memoryTargetNames = []string{"loaders", "retry", "body", "sitemap"}
 
 // cappedRun is runCapped for a run whose process must not be killed: a
 // kill is an error naming the peak.
@@ -389,4 +407,79 @@ func checkBigReport(path string) error {
 		}
 	}
 	return nil
+}
+
+// sitemapTarget is target 12: a local sitemap of two URLs with
+// -sitemap-mib MiB of whitespace (lines of 63 spaces) between them, read
+// without fetching. Exit 0, both URLs written. Goal: peak RSS at most
+// 64 MB, whatever the file's size.
+func (b *bench) sitemapTarget(ctx context.Context) error {
+	path := filepath.Join(b.dir, "padded-sitemap.xml")
+	b.logf("memory: sitemap: writing %d MiB", b.opt.sitemapMiB)
+	if err := writePaddedSitemap(path, int64(b.opt.sitemapMiB)<<20); err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	config := filepath.Join(b.dir, "sitemap.toml")
+	if err := writeConfig(config, b.srv.url("", ""), 0, loaderConfig{
+		name: "sitemap", items: fmt.Sprintf("{ sitemap = %q }", filepath.Base(path)), key: "sm:{{.loc}}",
+	}); err != nil {
+		return err
+	}
+	var walls []time.Duration
+	var rss int64
+	for r := 1; r <= b.opt.runs; r++ {
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		repPath := filepath.Join(b.dir, fmt.Sprintf("sitemap-%d-r.json", r))
+		p, err := b.cappedRun(ctx, fmt.Sprintf("sitemap-%d", r), "--plain", "--config", config, "--report", repPath)
+		if err != nil {
+			return err
+		}
+		if p.code != 0 {
+			return fmt.Errorf("cachewarm (%d MiB sitemap): want exit 0, got %s", b.opt.sitemapMiB, p.describe())
+		}
+		if err := checkAllFulfilled(repPath, 1, 2); err != nil {
+			return err
+		}
+		if err := b.wantDBSize(ctx, 2); err != nil {
+			return err
+		}
+		for _, k := range []string{"sm:https://shop.test/first", "sm:https://shop.test/last"} {
+			if n, err := b.rdb.Exists(ctx, k).Result(); err != nil || n != 1 {
+				return fmt.Errorf("key %s: exists %d (%v)", k, n, err)
+			}
+		}
+		walls = append(walls, p.wall)
+		rss = max(rss, p.rssKB)
+		b.logf("memory: sitemap run %d/%d: %.3fs, peak RSS %.1f MB", r, b.opt.runs, p.wall.Seconds(), mb(p.rssKB))
+	}
+	b.rows = append(b.rows, row{
+		target: fmt.Sprintf("memory: %d MiB sitemap, 2 URLs", b.opt.sitemapMiB), items: 2, cachewarm: best(walls), rssKB: rss,
+		ratio: mb(rss) / sitemapRSSGoalMB, goal: fmt.Sprintf("≤ %d MB (ratio: of that)", sitemapRSSGoalMB), ok: okOrMissed(mb(rss) <= sitemapRSSGoalMB),
+	})
+	return nil
+}
+
+// writePaddedSitemap writes a sitemap of two URLs with gap bytes of
+// whitespace between them, streamed to disk.
+func writePaddedSitemap(path string, gap int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+		`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n<url><loc>https://shop.test/first</loc></url>\n")
+	line := strings.Repeat(" ", 63) + "\n"
+	for n := int64(0); n < gap; n += int64(len(line)) {
+		w.WriteString(line)
+	}
+	w.WriteString("<url><loc>https://shop.test/last</loc></url>\n</urlset>\n")
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
 }

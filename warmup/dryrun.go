@@ -15,7 +15,8 @@ import (
 func DryRun(cfg *config.Config, w io.Writer, n int) error {
 	var b strings.Builder
 	for _, l := range cfg.Loaders {
-		fmt.Fprintf(w, "%s (%s, ttl %s%s%s)\n", l.Name, describeLoader(l), fmtTTL(l.TTL), describeMode(l), cfg.Secrets().Redact(describeValue(l)))
+		fmt.Fprintf(w, "%s (%s, ttl %s%s%s)\n", l.Name, describeLoader(l, cfg.Secrets()), fmtTTL(l.TTL), describeMode(l), cfg.Secrets().Redact(describeValue(l)))
+		hosts := l.FetchHosts(cfg.Redis.Addresses())
 		src, err := source.Open(l.Items, nil)
 		if err != nil {
 			return fmt.Errorf("loader %s: %w", l.Name, err)
@@ -29,7 +30,7 @@ func DryRun(cfg *config.Config, w io.Writer, n int) error {
 			shown++
 			fmt.Fprint(w, "  ")
 			if where := it.Where(); where != "" {
-				fmt.Fprint(w, where+" ")
+				fmt.Fprint(w, cfg.Secrets().Redact(where)+" ")
 			}
 			if it.Err != nil {
 				fmt.Fprintf(w, "rejected: %s\n", cfg.Secrets().Redact(it.Err.Error()))
@@ -50,6 +51,10 @@ func DryRun(cfg *config.Config, w io.Writer, n int) error {
 				u, err := l.Fetch.URL.Execute(v, &b)
 				if err != nil {
 					fmt.Fprintf(w, " rejected: url template: %s\n", err)
+					continue
+				}
+				if err := checkHost(hosts, u); err != nil {
+					fmt.Fprintf(w, " rejected: %s\n", cfg.Secrets().Redact(err.Error()))
 					continue
 				}
 				fmt.Fprintf(w, " ← GET %s\n", cfg.Secrets().Redact(u))

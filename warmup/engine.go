@@ -122,7 +122,7 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 	wo := writerOptions(cfg, e.rdb)
 	e.budget = semaphore.NewWeighted(budgetFor(cfg, wo))
 	for _, l := range cfg.Loaders {
-		lr := newLoaderRun(l)
+		lr := newLoaderRun(l, cfg)
 		if (l.Fetch != nil || l.Rate > 0) && l.Mode != config.ModeOverwrite {
 			lr.ahead = semaphore.NewWeighted(int64(aheadFor(wo)))
 		}
@@ -187,6 +187,9 @@ func budgetFor(cfg *config.Config, wo rediswrite.Options) int64 {
 type loaderRun struct {
 	cfg    *config.Loader
 	source string
+	// hosts are where the loader's fetches may go, when its URLs come
+	// from a sitemap; nil: anywhere.
+	hosts *fetch.Hosts
 	// readsBody says the value template may read .body: only then is a
 	// fetched body decoded for it.
 	readsBody bool
@@ -255,8 +258,8 @@ type loaderRun struct {
 	verify   verifyTally
 }
 
-func newLoaderRun(l *config.Loader) *loaderRun {
-	lr := &loaderRun{cfg: l, source: describeLoader(l), reviver: &source.Reviver{}}
+func newLoaderRun(l *config.Loader, cfg *config.Config) *loaderRun {
+	lr := &loaderRun{cfg: l, source: describeLoader(l, cfg.Secrets()), hosts: l.FetchHosts(cfg.Redis.Addresses()), reviver: &source.Reviver{}}
 	lr.readsBody = l.Value != nil && l.Value.ReadsBody()
 	// A CSV file's header is read now, for retries; should that fail,
 	// the run's own reading of the file will say why.
@@ -281,13 +284,14 @@ func (lr *loaderRun) countRead() {
 }
 
 // describeLoader names a loader's items and, when it fetches, the host,
-// for its tile and the dry run.
-func describeLoader(l *config.Loader) string {
+// for its tile, the report and the dry run: without secrets, which a
+// sitemap's URL may carry (?token=${TOK}).
+func describeLoader(l *config.Loader, secrets *config.Redactor) string {
 	s := l.Items.Describe()
 	if l.Fetch != nil {
 		s += " → " + hostOf(l.Fetch.URL.Text)
 	}
-	return s
+	return secrets.Redact(s)
 }
 
 // hostOf is the host a fetch URL template names. When a template action

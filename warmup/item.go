@@ -131,8 +131,14 @@ func (e *Engine) prepare(x *item) bool {
 	}
 	if f := x.lr.cfg.Fetch; f != nil {
 		var ok bool
-		x.url, ok = e.render(x, f.URL, StageURL, "url template")
-		return ok
+		if x.url, ok = e.render(x, f.URL, StageURL, "url template"); !ok {
+			return false
+		}
+		if err := checkHost(x.lr.hosts, x.url); err != nil {
+			e.reject(x, err)
+			return false
+		}
+		return true
 	}
 	x.value = it.StringValue()
 	return e.shape(x)
@@ -261,7 +267,7 @@ func (e *Engine) fetchHeld(x *item) ([]byte, *fetch.Error) {
 	defer e.releaseFetch(x.lr)
 	x.begun()
 	f := x.lr.cfg.Fetch
-	body, ferr := e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, AllowEmpty: f.AllowEmpty})
+	body, ferr := e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, Hosts: x.lr.hosts, AllowEmpty: f.AllowEmpty})
 	x.lr.fetchHist.observe(time.Since(x.start), 1)
 	return body, ferr
 }
@@ -493,7 +499,7 @@ func (e *Engine) rejection(it *source.Item, key string, attempts int, why *itemE
 		cause = reason[len(reason)-len(cause):]
 	}
 	return Rejection{Item: it.Raw, Key: secrets.Redact(key), Reason: reason, Cause: cause, Attempts: attempts,
-		Stage: why.stage, Where: it.Where(), Exact: it.Lossless()}
+		Stage: why.stage, Where: secrets.Redact(it.Where()), Exact: it.Lossless()}
 }
 
 // callback runs a caller's hook (a printer's). x is settled and recycled

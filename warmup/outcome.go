@@ -127,6 +127,18 @@ func fetchFailure(url string, err *fetch.Error) *itemError {
 	return &itemError{stage: StageFetch, transient: err.Transient, retryAfter: err.RetryAfter, msg: "fetch GET " + url + ": " + err.Cause, cause: err.Cause}
 }
 
+// checkHost rejects url when hosts (nil: any) do not allow its host: "url
+// URL: host not allowed: other.example", before any request.
+func checkHost(hosts *fetch.Hosts, url string) *itemError {
+	if hosts == nil {
+		return nil
+	}
+	if err := hosts.Check(url); err != nil {
+		return &itemError{stage: StageURL, msg: "url " + url + ": " + err.Error(), cause: err.Error()}
+	}
+	return nil
+}
+
 // failure is an item error whose reason is "what: cause".
 func failure(stage Stage, what, cause string) *itemError {
 	return &itemError{stage: stage, msg: what + ": " + cause, cause: cause}

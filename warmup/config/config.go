@@ -19,6 +19,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/cachewarm/cachewarm/warmup/fetch"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
@@ -100,6 +101,10 @@ type Loader struct {
 	// Key renders the Redis key from an item.
 	Key   *Template
 	Fetch *FetchSpec
+	// Hosts are the hosts ("host" or "host:port"), besides its sitemap's
+	// own, that a sitemap loader's child sitemaps and fetched <loc>s may
+	// be on (hosts = [...]); see FetchHosts.
+	Hosts []string
 	TTL   time.Duration
 	// Mode says which keys are written: all (ModeOverwrite), only absent
 	// ones (ModeMissing), or absent ones and those with less than
@@ -186,6 +191,8 @@ type rawLoader struct {
 		Headers    map[string]string `toml:"headers"`
 		AllowEmpty bool              `toml:"allow_empty"`
 	} `toml:"fetch"`
+	Hosts []string `toml:"hosts"`
+
 	TTL         any    `toml:"ttl"`
 	Mode        string `toml:"mode"`
 	ExpireBelow any    `toml:"expire_below"`
@@ -740,6 +747,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		}
 		l.Fetch = f
 	}
+	l.Hosts = v.hosts(p("hosts"), r.Hosts, l)
 	l.TTL = v.ttl(p("ttl"), r.TTL, cfg.Run.TTL)
 	l.Mode, l.ExpireBelow = v.mode(n, r, l.TTL)
 	l.Concurrency = v.integer(p("concurrency"), r.Concurrency, 0, 1)
@@ -925,6 +933,70 @@ func (v *validator) sitemap(path, loc string, run RunConfig, check bool) *source
 		v.fail(path, "%s", v.secrets.Redact(err.Error()))
 	}
 	return spec
+}
+
+// hosts validates a loader's hosts: where, besides its sitemap's own
+// host, child sitemaps and fetched URLs may be. The sitemap reads them
+// too, for its children.
+func (v *validator) hosts(path string, raw []string, l *Loader) []string {
+	if raw == nil {
+		return nil
+	}
+	if l.Items.Sitemap == nil {
+		v.fail(path, "hosts goes with items.sitemap: other sources' URLs are the config's own")
+		return nil
+	}
+	out := make([]string, 0, len(raw))
+	for i, h := range raw {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		h = strings.TrimSpace(v.expand(at, h, false))
+		if err := fetch.CheckHostEntry(h); err != nil {
+			v.fail(at, "%v", err)
+			continue
+		}
+		out = append(out, h)
+	}
+	l.Items.Sitemap.Hosts = out
+	return out
+}
+
+// FetchHosts is where a loader's fetches may go when their URLs come
+// from a sitemap (nil: anywhere, the config wrote them): the sitemap's
+// own host and port, the fetch URL's host when the config writes it,
+// and the loader's hosts; never one of redis, the Redis server's
+// addresses, since the fetch carries the loader's headers.
+func (l *Loader) FetchHosts(redis []string) *fetch.Hosts {
+	if l.Items.Sitemap == nil || l.Fetch == nil {
+		return nil
+	}
+	origins := []string{l.Items.Sitemap.URL}
+	if u, err := url.Parse(l.Fetch.URL.Text); err == nil && !strings.Contains(u.Host, "{{") {
+		origins = append(origins, l.Fetch.URL.Text)
+	}
+	h, err := fetch.NewHosts(origins, l.Hosts)
+	if err != nil {
+		// Validated entries parse: refuse everything rather than guess.
+		h, _ = fetch.NewHosts(nil, nil)
+	}
+	return h.Refusing("the Redis server", redis...)
+}
+
+// Addresses are the host:port addresses the config knows the Redis
+// server (or its cluster seeds, or sentinels) by.
+func (rc *RedisConfig) Addresses() []string {
+	var addrs []string
+	if u, err := url.Parse(rc.URL); err == nil && u.Hostname() != "" && !strings.Contains(u.Host, ",") {
+		port := u.Port()
+		if port == "" {
+			port = "6379"
+		}
+		addrs = append(addrs, net.JoinHostPort(u.Hostname(), port))
+	}
+	addrs = append(addrs, rc.Addrs...)
+	if rc.Sentinel != nil {
+		addrs = append(addrs, rc.Sentinel.Addrs...)
+	}
+	return addrs
 }
 
 // namesStdin says whether path is standard input by another name: a

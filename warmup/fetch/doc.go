@@ -17,7 +17,9 @@
 //     URL's host (net/http's rule: not that host and not one of its
 //     subdomains) the request's private headers are not sent again for
 //     the rest of the chain, even if it comes back, and neither are
-//     Authorization or Cookie;
+//     Authorization or Cookie; with Request.Hosts (URLs from a sitemap),
+//     a hop to a host:port Hosts do not allow counts as leaving, and one
+//     to a place they refuse (the Redis server) is not followed;
 //   - statuses are sorted explicitly: a 2xx with a body is the value (an
 //     empty one, a 204 or a 200 with nothing in it, is an error unless
 //     Request.AllowEmpty says so); 408, 425, 429 and 5xx are transient,
@@ -32,7 +34,9 @@
 //   - a body is never held beyond Options.MaxBody: it is read through a
 //     limit and the connection is dropped as soon as the limit is passed,
 //     whether or not the origin announced a length, and the limit is on
-//     the decoded bytes, so a compressed bomb is bounded too;
+//     the decoded bytes, so a compressed bomb is bounded too; and it is
+//     held once: past 8 MiB, a body of unknown length goes through an
+//     unlinked temporary file, read back into one buffer of its size;
 //   - a failure is an *Error whose Cause is short and stable and never
 //     quotes response bytes or request headers (which may hold secrets)
 //     nor what differs between connections (local ports, HTTP/2 stream

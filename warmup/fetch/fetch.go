@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,6 +47,11 @@ type Request struct {
 	// from ${VAR}); Authorization and Cookie never follow either. Names
 	// match case-insensitively.
 	Private map[string]bool
+	// Hosts, when set, are where the request's URL came from data the
+	// config does not control (a sitemap): a redirect to a place Hosts
+	// refuse is not followed, and one to a place they do not allow
+	// carries no Private header, as if it left the first host.
+	Hosts *Hosts
 	// AllowEmpty accepts an empty body (a 204, or a 2xx with nothing in
 	// it) as the value; otherwise it is an error, since writing "" over
 	// a cached value is rarely what an empty answer means.
@@ -192,7 +198,7 @@ func (c *Client) do(ctx context.Context, r Request, read func(resp *http.Respons
 	}
 	reqCtx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(withPrivate(reqCtx, r.Private), http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(withHosts(withPrivate(reqCtx, r.Private), r.Hosts), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return &Error{Cause: "URL does not parse", BadURL: true}
 	}
@@ -407,22 +413,42 @@ func (c *Client) bodyReader(resp *http.Response, decode bool) (io.Reader, int64,
 // maxChunk is the largest piece a body of unknown length is read in.
 const maxChunk = 1 << 20
 
+// spoolAfter is how much of a body of unknown length is held in pieces;
+// the rest goes to a temporary file, read back into one buffer of the
+// body's size. Joining pieces would hold the body twice: run.max_body
+// bounds what is held, not only what is accepted.
+const spoolAfter = 8 << 20
+
 // readAtMost reads r to EOF, or until it has seen more than limit bytes
 // (over). A body of announced length is read into one buffer of that
-// size; one of unknown length (chunked) into pieces that grow to
-// maxChunk, never copied until the end, so a body cut off at the limit
-// has cost about the limit and no more.
+// size; one of unknown length (chunked, or decoded) into pieces that grow
+// to maxChunk, never copied until the end, and past spoolAfter into a
+// temporary file, so a body cut off at the limit has cost about
+// spoolAfter, and one read whole about its size.
 func readAtMost(r io.Reader, limit, announced int64) (body []byte, over bool, err error) {
 	if announced >= 0 && announced <= limit {
 		// Room for one byte more, to see EOF (or a lying length).
-		return readPieces(r, limit, [][]byte{make([]byte, 0, announced+1)})
+		pieces, total, err := fill(r, limit, [][]byte{make([]byte, 0, announced+1)})
+		if err != nil || total > limit {
+			return nil, total > limit, err
+		}
+		return join(pieces, total), false, nil
 	}
-	return readPieces(r, limit, nil)
+	pieces, total, err := fill(r, min(limit, spoolAfter), nil)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case total > limit:
+		return nil, true, nil
+	case total <= spoolAfter:
+		return join(pieces, total), false, nil
+	}
+	return spool(r, limit, pieces, total)
 }
 
-// readPieces fills pieces (the first one may be given) until EOF or
-// limit+1 bytes, and joins them.
-func readPieces(r io.Reader, limit int64, pieces [][]byte) ([]byte, bool, error) {
+// fill reads r into pieces (the first one may be given) until EOF or
+// more than limit bytes, and says how many it read.
+func fill(r io.Reader, limit int64, pieces [][]byte) ([][]byte, int64, error) {
 	var total int64
 	size := minRead
 	for total <= limit {
@@ -438,20 +464,68 @@ func readPieces(r io.Reader, limit int64, pieces [][]byte) ([]byte, bool, error)
 			break
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, total, err
 		}
 	}
-	if total > limit {
-		return nil, true, nil
-	}
+	return pieces, total, nil
+}
+
+// join is pieces as one slice of total bytes.
+func join(pieces [][]byte, total int64) []byte {
 	if len(pieces) == 1 {
-		return pieces[0], false, nil
+		return pieces[0]
 	}
 	body := make([]byte, 0, total)
 	for _, p := range pieces {
 		body = append(body, p...)
 	}
+	return body
+}
+
+// spool reads the rest of r after the pieces read so far (total bytes)
+// through a temporary file, unlinked at once where the system allows it,
+// and returns the body in one buffer of its size.
+func spool(r io.Reader, limit int64, pieces [][]byte, total int64) ([]byte, bool, error) {
+	f, err := os.CreateTemp("", "cachewarm-body-*")
+	if err != nil {
+		return nil, false, &Error{Cause: "temporary file: " + pathErr(err)}
+	}
+	if os.Remove(f.Name()) != nil {
+		defer os.Remove(f.Name())
+	}
+	defer f.Close()
+	for _, p := range pieces {
+		if _, err := f.Write(p); err != nil {
+			return nil, false, &Error{Cause: "temporary file: " + pathErr(err)}
+		}
+	}
+	pieces = nil
+	dst := &trackedWriter{w: f}
+	n, err := io.Copy(dst, io.LimitReader(r, limit+1-total))
+	total += n
+	switch {
+	case dst.err != nil:
+		return nil, false, &Error{Cause: "temporary file: " + pathErr(dst.err)}
+	case err != nil:
+		return nil, false, err
+	case total > limit:
+		return nil, true, nil
+	}
+	body := make([]byte, total)
+	if _, err := f.ReadAt(body, 0); err != nil {
+		return nil, false, &Error{Cause: "temporary file: " + pathErr(err)}
+	}
 	return body, false, nil
+}
+
+// pathErr is err without the temporary file's name, which differs on
+// every run: "no space left on device".
+func pathErr(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // tooLarge is the cause for a body over the limit: retrying fetches the

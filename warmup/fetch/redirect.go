@@ -23,6 +23,21 @@ func privateFrom(ctx context.Context) map[string]bool {
 	return p
 }
 
+// hostsKey carries a Request's Hosts to checkRedirect.
+type hostsKey struct{}
+
+func withHosts(ctx context.Context, h *Hosts) context.Context {
+	if h == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, hostsKey{}, h)
+}
+
+func hostsFrom(ctx context.Context) *Hosts {
+	h, _ := ctx.Value(hostsKey{}).(*Hosts)
+	return h
+}
+
 // redirectError is why a redirect is not followed; Client.Do wraps it in
 // a *url.Error.
 type redirectError struct{ cause string }
@@ -41,7 +56,13 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
 		return &redirectError{redirectStatus(req) + " to a location that is not an http(s) URL"}
 	}
-	if leftFirstHost(req, via) {
+	hosts := hostsFrom(req.Context())
+	if hosts != nil {
+		if err := hosts.checkRefused(req.URL); err != nil {
+			return &redirectError{redirectStatus(req) + " to a " + err.Error()}
+		}
+	}
+	if leftFirstHost(req, via) || leftHosts(hosts, req, via) {
 		for name, private := range privateFrom(req.Context()) {
 			if private {
 				req.Header.Del(name)
@@ -49,6 +70,24 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		}
 	}
 	return nil
+}
+
+// leftHosts says whether any hop after the first, req included, went to
+// a place hosts (nil: none given) do not allow: another port of the first
+// host is another service, whose net/http would send it Authorization.
+func leftHosts(hosts *Hosts, req *http.Request, via []*http.Request) bool {
+	if hosts == nil {
+		return false
+	}
+	if !hosts.allows(req.URL) {
+		return true
+	}
+	for _, hop := range via[1:] {
+		if !hosts.allows(hop.URL) {
+			return true
+		}
+	}
+	return false
 }
 
 // redirectStatus is "302 Found" for the answer that redirected to req.

@@ -1,8 +1,10 @@
 // Package source streams a loader's items: a list, an integer range, a
 // .jsonl, .txt or .csv file read line by line, never whole (a plain file,
 // a gzip-compressed one, or a stream: standard input, a FIFO), a
-// sitemap, one item per <url>, its index followed, each document read
-// token by token from a temporary copy, or the rows of a SQL query
+// sitemap, one item per <url>, its index followed (children only on the
+// sitemap's own host or those its spec names), each document read token
+// by token from a temporary copy in memory bounded whatever its size, or
+// the rows of a SQL query
 // (PostgreSQL through pgx, SQLite through a pure-Go driver), streamed
 // from a read-only transaction.
 //

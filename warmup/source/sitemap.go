@@ -49,6 +49,10 @@ type SitemapSpec struct {
 	MaxBody int64
 	// UserAgent is sent with each request ("cachewarm" when empty).
 	UserAgent string
+	// Hosts are the other hosts ("host" or "host:port", see
+	// fetch.NewHosts) child sitemaps may be on: by default only the first
+	// sitemap's own.
+	Hosts []string
 }
 
 // sitemapSource yields one item per <url> of a sitemap, following
@@ -59,6 +63,8 @@ type sitemapSource struct {
 	ctx    context.Context
 	spec   SitemapSpec
 	client *fetch.Client
+	// hosts are where child sitemaps may be.
+	hosts *fetch.Hosts
 	// stack holds the documents being read: the first sitemap, then the
 	// index entries being followed.
 	stack   []*sitemapDoc
@@ -81,6 +87,7 @@ type sitemapDoc struct {
 	file  *os.File
 	tmp   string // a temporary file to remove at close, if it could not be at once
 	dec   *xml.Decoder
+	in    *xmlInput
 	index bool
 }
 
@@ -89,6 +96,11 @@ func openSitemap(ctx context.Context, spec Spec, from *Resume) (Source, error) {
 	if s.spec.UserAgent == "" {
 		s.spec.UserAgent = "cachewarm"
 	}
+	hosts, err := fetch.NewHosts([]string{s.spec.URL}, s.spec.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("hosts: %w", err)
+	}
+	s.hosts = hosts
 	s.client = fetch.New(fetch.Options{Concurrency: 1, Timeout: s.spec.Timeout, MaxBody: s.spec.MaxBody, UserAgent: s.spec.UserAgent})
 	if from != nil {
 		if from.Next < 0 {
@@ -181,10 +193,15 @@ func (s *sitemapSource) step() (Item, bool) {
 // item rejected at the source.
 func (s *sitemapSource) follow(parent *sitemapDoc, loc string, line int) (Item, bool) {
 	target := parent.resolve(loc)
+	hostErr := s.hosts.Check(target)
 	switch h := maphash.String(s.seed, target); {
 	case parent.base != nil && !isHTTP(target):
 		// A sitemap from the web never makes the run read a local file.
 		return brokenSitemap(displayURL(target), parent.name, line, errors.New("not an http(s) URL")), true
+	case hostErr != nil:
+		// Nor has it the run fetch from hosts the config does not name:
+		// its URLs are no more trustworthy than a redirect.
+		return brokenSitemap(displayURL(target), parent.name, line, hostErr), true
 	case len(s.stack) > MaxSitemapDepth:
 		return brokenSitemap(displayURL(target), parent.name, line, fmt.Errorf("indexes nested more than %d deep", MaxSitemapDepth)), true
 	case s.seenHash(h):
@@ -303,22 +320,23 @@ func (s *sitemapSource) download(doc *sitemapDoc, loc string) error {
 
 // start reads the document up to its root element: <urlset> or
 // <sitemapindex>. A gzip file (by its first bytes, whatever its name) is
-// decompressed, at most maxBody bytes of it.
+// decompressed, at most maxBody bytes of it. Whatever its size, the
+// document is read as a stream, within the bounds xmlInput sets.
 func (d *sitemapDoc) start(maxBody int64) error {
 	br := bufio.NewReaderSize(d.file, 64<<10)
-	var r io.Reader = br
 	if head, _ := br.Peek(2); bytes.Equal(head, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return fmt.Errorf("does not decompress: %w", err)
 		}
-		r = &limitedReader{r: zr, left: maxBody, limit: maxBody}
+		br = bufio.NewReaderSize(&limitedReader{r: zr, left: maxBody, limit: maxBody}, 64<<10)
 	}
-	d.dec = xml.NewDecoder(r)
+	d.in = &xmlInput{r: br}
+	d.dec = xml.NewDecoder(d.in)
 	for {
-		tok, err := d.dec.Token()
+		tok, err := d.token()
 		if err != nil {
-			return xmlErr(d.dec, err, "no root element")
+			return d.xmlErr(err, "no root element")
 		}
 		if se, ok := tok.(xml.StartElement); ok {
 			switch se.Name.Local {
@@ -335,16 +353,14 @@ func (d *sitemapDoc) start(maxBody int64) error {
 
 // sitemapEntry is a <url> or a <sitemap> element.
 type sitemapEntry struct {
-	Loc        string `xml:"loc"`
-	Lastmod    string `xml:"lastmod"`
-	Priority   string `xml:"priority"`
-	Changefreq string `xml:"changefreq"`
-	err        error
+	Loc, Lastmod, Priority, Changefreq string
+	err                                error
 }
 
 // next reads the next <url> (or <sitemap>) element and the line it
 // starts on; io.EOF once the root element ends. An entry whose <loc> is
-// missing or too long has err set: only that entry is rejected.
+// missing or too long (or another of its fields too long) has err set:
+// only that entry is rejected.
 func (d *sitemapDoc) next() (sitemapEntry, int, error) {
 	want := "url"
 	if d.index {
@@ -353,24 +369,24 @@ func (d *sitemapDoc) next() (sitemapEntry, int, error) {
 	for {
 		// Where the last token ended: the line a start tag that follows
 		// whitespace (its own token) begins on.
-		line, _ := d.dec.InputPos()
-		tok, err := d.dec.Token()
+		line := d.line()
+		tok, err := d.token()
 		if err != nil {
-			return sitemapEntry{}, 0, xmlErr(d.dec, err, "ends before </urlset>")
+			return sitemapEntry{}, 0, d.xmlErr(err, "ends before </urlset>")
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
 			return sitemapEntry{}, 0, io.EOF
 		case xml.StartElement:
 			if t.Name.Local != want {
-				if err := d.dec.Skip(); err != nil {
-					return sitemapEntry{}, 0, xmlErr(d.dec, err, "ends inside an element")
+				if err := d.skip(); err != nil {
+					return sitemapEntry{}, 0, err
 				}
 				continue
 			}
-			var e sitemapEntry
-			if err := d.dec.DecodeElement(&e, &t); err != nil {
-				return sitemapEntry{}, 0, xmlErr(d.dec, err, "ends inside an element")
+			e, err := d.readEntry()
+			if err != nil {
+				return sitemapEntry{}, 0, err
 			}
 			e.check(want)
 			return e, line, nil
@@ -436,14 +452,14 @@ func (d *sitemapDoc) close() {
 
 // xmlErr says why a document could not be read on, with its line; an
 // unexpected end names what was missing.
-func xmlErr(dec *xml.Decoder, err error, atEOF string) error {
-	line, _ := dec.InputPos()
+func (d *sitemapDoc) xmlErr(err error, atEOF string) error {
+	line := d.line()
 	var se *xml.SyntaxError
 	switch {
 	case errors.As(err, new(*tooLargeError)):
 		return err
 	case errors.As(err, &se):
-		return fmt.Errorf("line %d: XML syntax error: %s", se.Line, se.Msg)
+		return fmt.Errorf("line %d: XML syntax error: %s", se.Line+d.in.dropped, se.Msg)
 	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("line %d: %s", line, atEOF)
 	}

@@ -87,6 +87,8 @@ type Engine struct {
 	idle atomic.Int64
 
 	verify verifyRun
+	// restart follows which Redis processes acknowledged the writes.
+	restart restartWatch
 
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
@@ -253,6 +255,8 @@ type loaderRun struct {
 	readFrom *source.Resume
 	prior    func() *rejectedStream
 	verify   verifyTally
+	// restartTally counts the loader's keys re-checked after a restart.
+	restartTally verifyTally
 }
 
 func newLoaderRun(l *config.Loader) *loaderRun {
@@ -358,6 +362,7 @@ func (e *Engine) begin() {
 		e.verify.evicted.Store(-1)
 		e.verify.evictedAtStart.Store(e.evictedKeys())
 	}
+	e.watchFrom()
 	e.busyAdd(1)
 	go e.rates.run(e.closeCtx, e.settledCounts)
 }
@@ -406,6 +411,7 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 		}
 		queued += len(take)
 		e.verify.due.Store(true)
+		e.restart.due.Store(true)
 		e.startFeed(lr, &rejectionSource{lr: lr, items: take}, passRetry)
 	}
 	return queued
@@ -489,7 +495,7 @@ func (e *Engine) ExitCode() int {
 			return 1
 		}
 	}
-	if e.StopReason() != "" || e.verifyFellShort() {
+	if e.StopReason() != "" || e.verifyFellShort() || e.restartUnproven() {
 		return 1
 	}
 	return 0
@@ -519,7 +525,7 @@ func (e *Engine) busyAdd(n int) {
 // busyDone counts one feeder or item done. The last one done starts a
 // verify pass when one is due, else marks the run settled.
 func (e *Engine) busyDone() {
-	if e.busy.Add(-1) == 0 && !e.startVerifyIfDue() {
+	if e.busy.Add(-1) == 0 && !e.startRestartCheckIfDue() && !e.startVerifyIfDue() {
 		e.endedAt.Store(time.Now().UnixNano())
 	}
 	e.work.Done()

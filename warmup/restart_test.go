@@ -76,3 +76,86 @@ key = "r:{{.id}}"
 		})
 	}
 }
+
+// A cluster master killed (SIGKILL) during a run and replaced by its
+// replica, which may not have received its last writes (replication is
+// asynchronous): the run re-checks the keys of that master's slots only,
+// writes the missing ones again, and every key is in the cluster at the
+// end.
+func TestClusterMasterKilledAndReplaced(t *testing.T) {
+	t.Parallel()
+	c := redistest.StartCluster(t, 3, 1)
+	const n = 60_000
+	cfg := clusterConfig(t, n, "20000/s")
+	if err := cfg.SetRedisURL(c.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	eng.Start()
+	waitSettled(t, eng, 10_000)
+	victim := c.Masters()[0]
+	victim.Kill()
+	eng.Wait()
+	rep := eng.Report()
+	checkExact(t, eng, rep)
+	rc := rep.Restarts
+	t.Logf("%.1fs, exit %d, restarts %s", rep.Seconds, eng.ExitCode(), mustJSON(t, rc))
+	if eng.ExitCode() != 0 || rep.Fulfilled != n+200 {
+		t.Fatalf("exit %d, %d fulfilled: %s", eng.ExitCode(), rep.Fulfilled, firstRejections(t, rep))
+	}
+	if rc == nil || len(rc.Events) != 1 || rc.Events[0].Addr != victim.Addr() || rc.Events[0].NewAddr == victim.Addr() {
+		t.Fatalf("the report says %s of %s's failover", mustJSON(t, rc), victim.Addr())
+	}
+	// A third of the slots were in doubt: far fewer keys than the run
+	// wrote are re-checked.
+	if rc.Checked == 0 || rc.Checked > rep.Fulfilled/2 || rc.Unverified != 0 {
+		t.Fatalf("re-checked %d keys of %d, %d unverified", rc.Checked, rep.Fulfilled, rc.Unverified)
+	}
+	c.WaitOK()
+	checkCluster(t, c, n+200)
+}
+
+// A sentinel failover during a run: the master the sentinels name now is
+// another process; the run says so and re-checks its keys there.
+func TestSentinelFailoverRechecks(t *testing.T) {
+	t.Parallel()
+	s := redistest.StartSentinel(t)
+	const n = 30_000
+	cfg := loadConfig(t, `[run]
+retries = 2
+backoff = "20ms"
+redis_wait = "30s"
+timeout = "5s"
+
+[[loader]]
+name = "items"
+items = { range = [1, 30000] }
+key = "k:{{.}}"
+rate = "10000/s"
+`, nil, nil)
+	if err := cfg.SetRedisURL(s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, cfg, connect(t, cfg), warmup.Options{})
+	first := s.Master.Addr()
+	eng.Start()
+	waitSettled(t, eng, 5000)
+	s.Failover()
+	eng.Wait()
+	rep := eng.Report()
+	checkExact(t, eng, rep)
+	rc := rep.Restarts
+	t.Logf("%.1fs, exit %d, restarts %s", rep.Seconds, eng.ExitCode(), mustJSON(t, rc))
+	if eng.ExitCode() != 0 || rep.Fulfilled != n {
+		t.Fatalf("exit %d, %d fulfilled: %s", eng.ExitCode(), rep.Fulfilled, firstRejections(t, rep))
+	}
+	if rc == nil || len(rc.Events) == 0 || rc.Events[0].Addr != first || rc.Events[0].NewAddr != s.Master.Addr() {
+		t.Fatalf("the report says %s of the failover from %s to %s", mustJSON(t, rc), first, s.Master.Addr())
+	}
+	if rc.Checked < 5000 || rc.Unverified != 0 {
+		t.Fatalf("re-checked %d keys, %d unverified", rc.Checked, rc.Unverified)
+	}
+	if keys := s.Master.Keys("k:*"); len(keys) != n {
+		t.Fatalf("the new master %s holds %d keys, want %d", s.Master.Addr(), len(keys), n)
+	}
+}

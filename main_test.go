@@ -1182,3 +1182,62 @@ fetch = { url = "%s/p/{{.}}" }
 	}
 	checkKeys(t, srv, "page:%d", 5, func(i int) string { return fmt.Sprintf(`{"page":"/p/%d"}`, i) })
 }
+
+// A Redis restart (empty, no persistence) during a --json run: a
+// "redis_restart" event says so at once, no "rejected" event is sent for
+// the lost keys (they are written again), the summary counts them, and
+// the run exits 0 with every key in Redis.
+func TestRedisRestartEventAndSummary(t *testing.T) {
+	srv := redistest.Start(t)
+	const n = 200_000
+	var lines strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&lines, "{\"id\":%d}\n", i)
+	}
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+retries = 0
+redis_wait = "60s"
+[[loader]]
+name = "items"
+items = { file = "items.jsonl" }
+key = "r:{{.id}}"
+`, srv.URL()), map[string]string{"items.jsonl": lines.String()})
+	probe := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	defer probe.Close()
+	restarted := make(chan struct{})
+	go func() {
+		defer close(restarted)
+		for probe.DBSize(context.Background()).Val() < n/4 {
+		}
+		srv.Restart()
+	}()
+	code, stdout, stderr := cli(t, "--config", cfg, "--json")
+	<-restarted
+	kinds := map[string]int{}
+	var summary map[string]any
+	for line := range strings.Lines(stdout) {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("not NDJSON: %q", line)
+		}
+		kinds[ev["event"].(string)]++
+		switch ev["event"] {
+		case "redis_restart":
+			if msg, _ := ev["message"].(string); !strings.HasPrefix(msg, "redis restarted at ") || ev["run_id"] == ev["new_run_id"] {
+				t.Errorf("restart event %v", ev)
+			}
+		case "summary":
+			summary = ev
+		}
+	}
+	rc, _ := summary["redis_restarts"].(map[string]any)
+	if code != 0 || kinds["redis_restart"] != 1 || kinds["rejected"] != 0 || rc == nil || rc["lost"].(float64) == 0 {
+		t.Fatalf("exit %d, events %v, summary %v\n%s", code, kinds, summary, stderr)
+	}
+	if size := srv.Client.DBSize(context.Background()).Val(); size != n {
+		t.Fatalf("DBSIZE %d, want %d", size, n)
+	}
+}

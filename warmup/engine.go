@@ -39,6 +39,10 @@ type Options struct {
 	// OnVerify, when set, is called as each verify pass starts, before
 	// any key is read back.
 	OnVerify func()
+	// OnRedisRestart, when set, is called as soon as the run sees that a
+	// Redis process that acknowledged its writes was replaced (restarted,
+	// failed over): the keys it held are re-checked when the run settles.
+	OnRedisRestart func(RedisRestart)
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.

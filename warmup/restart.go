@@ -139,25 +139,44 @@ func (e *Engine) noteIdentity() {
 	if err != nil || !cur.Known() {
 		return
 	}
-	w := &e.restart
+	seen := e.restart.record(cur)
+	if e.opts.OnRedisRestart != nil {
+		for _, r := range seen {
+			callback(func() { e.opts.OnRedisRestart(r) })
+		}
+	}
+}
+
+// record compares cur with the identity known so far, records the
+// restarts it shows and puts their keys in doubt.
+func (w *restartWatch) record(cur rediswrite.Identity) []RedisRestart {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.known.Known() {
 		w.known = cur
-		return
+		return nil
 	}
 	changes, slots := w.known.Compare(cur)
 	w.known = w.known.Merge(cur)
 	if len(changes) == 0 {
-		return
+		return nil
 	}
 	now := time.Now()
+	seen := make([]RedisRestart, 0, len(changes))
 	for _, c := range changes {
+		r := RedisRestart{At: now, Addr: c.From.Addr, RunID: c.From.RunID, NewAddr: c.To.Addr, NewRunID: c.To.RunID}
+		seen = append(seen, r)
 		w.count++
 		if len(w.events) < maxRestartEvents {
-			w.events = append(w.events, RedisRestart{At: now, Addr: c.From.Addr, RunID: c.From.RunID, NewAddr: c.To.Addr, NewRunID: c.To.RunID})
+			w.events = append(w.events, r)
 		}
 	}
+	w.doubt(slots)
+	return seen
+}
+
+// doubt puts the keys of slots (nil: every key) in doubt, with w.mu held.
+func (w *restartWatch) doubt(slots []bool) {
 	if slots == nil {
 		w.doubtAll = true
 		return

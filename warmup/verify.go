@@ -687,7 +687,9 @@ func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, before bool, key strin
 	lr.addRejectionLocked(r)
 	lr.mu.Unlock()
 	lr.rejectedTotal.Add(1)
-	if e.opts.OnReject != nil {
+	// A key lost in a restart is written again at once: not a rejection
+	// to announce.
+	if e.opts.OnReject != nil && why.cause != causeLost {
 		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
 	}
 }

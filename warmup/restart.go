@@ -71,6 +71,8 @@ type RestartCheck struct {
 	Unverified int64 `json:"unverified,omitempty"`
 	// Note says what could not be checked and why, or "".
 	Note string `json:"note,omitempty"`
+	// Seconds is the time the check passes took, in all.
+	Seconds float64 `json:"seconds"`
 }
 
 // restartWatch follows which Redis processes acknowledge the run's
@@ -95,6 +97,7 @@ type restartWatch struct {
 	// (index as e.loaders); note is the last pass's.
 	checked, lost, unverified int64
 	note                      string
+	took                      time.Duration
 }
 
 // restartKeys is the restart check's pass: a key in doubt that is
@@ -235,6 +238,7 @@ func (e *Engine) settleRestarts() {
 // and moves the missing ones to rejected with causeLost.
 func (e *Engine) recheck(inDoubt func(key string) bool) {
 	w := &e.restart
+	began := time.Now()
 	w.running.Store(true)
 	defer w.running.Store(false)
 	ctx, abort := context.WithCancel(e.stopCtx)
@@ -250,6 +254,7 @@ func (e *Engine) recheck(inDoubt func(key string) bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.unverified, w.note = 0, ""
+	w.took += time.Since(began)
 	for _, lr := range e.loaders {
 		c := lr.restartTally.counts()
 		w.checked += c.Checked
@@ -270,7 +275,7 @@ func (e *Engine) restartCheck() *RestartCheck {
 		return nil
 	}
 	rc := &RestartCheck{Restarts: w.count, Events: append([]RedisRestart(nil), w.events...), Running: w.running.Load(),
-		Checked: w.checked, Lost: w.lost, Unverified: w.unverified, Note: w.note}
+		Checked: w.checked, Lost: w.lost, Unverified: w.unverified, Note: w.note, Seconds: w.took.Seconds()}
 	if rc.Running {
 		for _, lr := range e.loaders {
 			c := lr.restartTally.counts()

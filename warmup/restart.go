@@ -139,6 +139,12 @@ func (e *Engine) noteIdentity() {
 	ctx, cancel := context.WithTimeout(e.stopCtx, e.identityTimeout())
 	defer cancel()
 	cur, err := e.rdb.Identity(ctx)
+	if err != nil && ctx.Err() == nil {
+		// A pooled connection to a process that is gone fails once
+		// (reset, EOF) and is dropped: the second read dials the server
+		// that answers now.
+		cur, err = e.rdb.Identity(ctx)
+	}
 	if err != nil || !cur.Known() {
 		return
 	}

@@ -3,6 +3,7 @@ package warmup_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -158,4 +159,38 @@ rate = "10000/s"
 	if keys := s.Master.Keys("k:*"); len(keys) != n {
 		t.Fatalf("the new master %s holds %d keys, want %d", s.Master.Addr(), len(keys), n)
 	}
+}
+
+// A restart that no failed write reveals: Redis restarts empty after the
+// last write, while the last item's fetch is under way (it is then
+// rejected, 404, and writes nothing). The run reads the identity once
+// more as it settles, sees the restart, and writes the lost keys again.
+func TestRestartSeenWhenTheRunSettles(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, r *http.Request) {
+		if path == "/50" {
+			srv.Restart()
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, "v%s", path)
+	})
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+concurrency = 1
+retries = 0
+[[loader]]
+name = "k"
+items = { range = [1, 50] }
+key = "k:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	eng, rep := runAgainst(t, srv, cfg, warmup.Options{})
+	checkExact(t, eng, rep)
+	rc := rep.Restarts
+	// Item 49's write may go to the new Redis while item 50 is fetched.
+	if rep.Fulfilled != 49 || rep.Rejected != 1 || rc == nil || rc.Restarts != 1 || rc.Checked != 49 || rc.Lost < 48 {
+		t.Fatalf("%d fulfilled, %d rejected, restarts %s", rep.Fulfilled, rep.Rejected, mustJSON(t, rc))
+	}
+	checkKeyspace(t, srv, "k:%d", 49, func(i int) string { return fmt.Sprintf("v/%d", i) })
 }

@@ -262,7 +262,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	var rdb *rediswrite.Target
 	err = untilSignal(sigs.startup, func() (err error) {
-		rdb, err = rediswrite.Connect(sigs.startup, cfg.Redis, redisPoolSize, cfg.Run.Timeout)
+		rdb, err = rediswrite.ConnectWaiting(sigs.startup, cfg.Redis, redisPoolSize, cfg.Run.Timeout, cfg.Run.RedisWait, func(cause string) {
+			fmt.Fprintf(stderr, "cachewarm: waiting for Redis (up to %s, run.redis_wait): %s\n", cfg.Run.RedisWait, cause)
+		})
 		return err
 	})
 	if errors.Is(err, errInterrupted) {

@@ -267,7 +267,9 @@ func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
 		want string
 	}{
 		{"config error", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader + "tll = \"1h\"\n", nil, "loader[1].tll: unknown key"},
-		{"redis unreachable", fmt.Sprintf("[redis]\nurl = \"redis://:topsecret-pw@127.0.0.1:%d/0\"\n", port) + okLoader, nil,
+		// A refused connection is waited out for run.redis_wait first, as
+		// a running run waits.
+		{"redis unreachable", fmt.Sprintf("[run]\nredis_wait = \"300ms\"\n[redis]\nurl = \"redis://:topsecret-pw@127.0.0.1:%d/0\"\n", port) + okLoader, nil,
 			fmt.Sprintf("cannot reach Redis at redis://:***@127.0.0.1:%d/0: connection refused", port)},
 		{"unknown --only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--only", "zzz"}, "--only: no loader named zzz"},
 		{"bad flag", okLoader, []string{"--nope"}, "unknown flag: --nope"},
@@ -1118,5 +1120,124 @@ ttl = "1h"
 	}
 	if rep.Fulfilled != 2 || rep.FulfilledBefore != 2998 || rep.Rejected != 0 {
 		t.Fatalf("report after restoring: %+v", rep.ReportTotals)
+	}
+}
+
+// --retry-from started while a restarted Redis still loads its
+// append-only file: start-up waits out LOADING, as a running run waits
+// for Redis, instead of exiting 2, and the retry finishes.
+func TestRetryFromWaitsWhileRedisLoads(t *testing.T) {
+	srv := redistest.Start(t, "--appendonly", "yes")
+	o := newFlakyOrigin(t, "/p/2", "/p/4")
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+retries = 0
+redis_wait = "60s"
+[[loader]]
+name = "pages"
+items = { range = [1, 5] }
+key = "page:{{.}}"
+fetch = { url = "%s/p/{{.}}" }
+`, srv.URL(), o.URL), map[string]string{})
+	report := filepath.Join(t.TempDir(), "r.json")
+	if code, _, stderr := cli(t, "--config", cfg, "--plain", "--report", report); code != 1 {
+		t.Fatalf("first run: exit %d, want 1\n%s", code, stderr)
+	}
+	// Enough keys in the file, each loaded slowly, to keep Redis LOADING
+	// for a few seconds.
+	ctx := context.Background()
+	pipe := srv.Client.Pipeline()
+	for i := range 20_000 {
+		pipe.Set(ctx, fmt.Sprintf("filler:%d", i), i, 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Client.BgRewriteAOF(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		info, err := srv.Client.Info(ctx, "persistence").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(info, "aof_rewrite_in_progress:0") && strings.Contains(info, "aof_rewrite_scheduled:0") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.RestartLoading("--key-load-delay", "100", "--loading-process-events-interval-bytes", "1024")
+	probe := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	defer probe.Close()
+	if err := probe.Ping(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "LOADING") {
+		info, _ := probe.Info(ctx, "persistence").Result()
+		t.Fatalf("Redis answers %v: not loading: %d keys\n%s", err, probe.DBSize(ctx).Val(), info)
+	}
+	o.heal()
+	code, _, stderr := cli(t, "--config", cfg, "--plain", "--retry-from", report)
+	if code != 0 || !strings.Contains(stderr, "waiting for Redis") || !strings.Contains(stderr, "LOADING") {
+		t.Fatalf("exit %d, want 0 after saying it waits for Redis\n%s", code, stderr)
+	}
+	checkKeys(t, srv, "page:%d", 5, func(i int) string { return fmt.Sprintf(`{"page":"/p/%d"}`, i) })
+}
+
+// A Redis restart (empty, no persistence) during a --json run: a
+// "redis_restart" event says so at once, no "rejected" event is sent for
+// the lost keys (they are written again), the summary counts them, and
+// the run exits 0 with every key in Redis.
+func TestRedisRestartEventAndSummary(t *testing.T) {
+	srv := redistest.Start(t)
+	const n = 200_000
+	var lines strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&lines, "{\"id\":%d}\n", i)
+	}
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+retries = 0
+redis_wait = "60s"
+[[loader]]
+name = "items"
+items = { file = "items.jsonl" }
+key = "r:{{.id}}"
+`, srv.URL()), map[string]string{"items.jsonl": lines.String()})
+	probe := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	defer probe.Close()
+	restarted := make(chan struct{})
+	go func() {
+		defer close(restarted)
+		for probe.DBSize(context.Background()).Val() < n/4 {
+		}
+		srv.Restart()
+	}()
+	code, stdout, stderr := cli(t, "--config", cfg, "--json")
+	<-restarted
+	kinds := map[string]int{}
+	var summary map[string]any
+	for line := range strings.Lines(stdout) {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("not NDJSON: %q", line)
+		}
+		kinds[ev["event"].(string)]++
+		switch ev["event"] {
+		case "redis_restart":
+			if msg, _ := ev["message"].(string); !strings.HasPrefix(msg, "redis restarted at ") || ev["run_id"] == ev["new_run_id"] {
+				t.Errorf("restart event %v", ev)
+			}
+		case "summary":
+			summary = ev
+		}
+	}
+	rc, _ := summary["redis_restarts"].(map[string]any)
+	if code != 0 || kinds["redis_restart"] != 1 || kinds["rejected"] != 0 || rc == nil || rc["lost"].(float64) == 0 {
+		t.Fatalf("exit %d, events %v, summary %v\n%s", code, kinds, summary, stderr)
+	}
+	if size := srv.Client.DBSize(context.Background()).Val(); size != n {
+		t.Fatalf("DBSIZE %d, want %d", size, n)
 	}
 }

@@ -132,8 +132,12 @@ const (
 // maxReasons bounds the rejected items listed per loader.
 const maxReasons = 10
 
-// Hooks implements Printer.
-func (p *Plain) Hooks() warmup.Options { return warmup.Options{} }
+// Hooks implements Printer: a Redis restart is said at once.
+func (p *Plain) Hooks() warmup.Options {
+	return warmup.Options{OnRedisRestart: func(r warmup.RedisRestart) {
+		fmt.Fprintf(p.Err, "cachewarm: %s: the keys it held are re-checked, and the missing ones written again, when the run settles\n", r)
+	}}
+}
 
 // Progress implements Printer.
 func (p *Plain) Progress(ctx context.Context, snap func() warmup.Snapshot) {
@@ -167,6 +171,11 @@ func (p *Plain) printProgress(s warmup.Snapshot) {
 	state := string(s.State)
 	if s.RedisDown > 0 {
 		state = fmt.Sprintf("waiting for Redis %s (%s)", s.RedisDown.Round(time.Second), s.RedisCause)
+	}
+	if r := s.Restarts; r != nil && r.Running {
+		fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d keys checked, %d lost; %d fulfilled, %d rejected\n",
+			s.Elapsed.Seconds(), state, r.Checked, r.Lost, s.Fulfilled, s.Rejected)
+		return
 	}
 	if v := s.Verify; v != nil && v.Running {
 		fmt.Fprintf(p.Err, "cachewarm: %5.1fs %-8s %d of %d keys checked, %d wrong; %d fulfilled, %d rejected\n",
@@ -209,6 +218,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 		}
 	}
 	printVerify(p.Err, rep)
+	printRestarts(p.Err, rep.Restarts)
 	state := "done"
 	switch {
 	case rep.Interrupted:
@@ -262,6 +272,25 @@ func printVerify(w io.Writer, rep *warmup.Report) {
 	}
 	if v.Evicted != nil {
 		line += fmt.Sprintf("; Redis evicted %d keys since the run started", *v.Evicted)
+	}
+	fmt.Fprintln(w, line)
+}
+
+// printRestarts says which Redis restarts the run saw and what it did
+// about them.
+func printRestarts(w io.Writer, rc *warmup.RestartCheck) {
+	if rc == nil {
+		return
+	}
+	for _, r := range rc.Events {
+		fmt.Fprintf(w, "cachewarm: %s\n", r)
+	}
+	if more := rc.Restarts - len(rc.Events); more > 0 {
+		fmt.Fprintf(w, "cachewarm: … and %d more Redis restarts\n", more)
+	}
+	line := fmt.Sprintf("cachewarm: after the restart: %d keys re-checked in %.1fs, %d lost and written again", rc.Checked, rc.Seconds, rc.Lost)
+	if rc.Unverified > 0 {
+		line += fmt.Sprintf("; %d could not be checked (%s): they are not proven in Redis", rc.Unverified, rc.Note)
 	}
 	fmt.Fprintln(w, line)
 }
@@ -452,6 +481,16 @@ type summaryEvent struct {
 	Shard       *warmup.Shard `json:"shard,omitempty"`
 	// Verify is what --verify found, absent without it.
 	Verify *warmup.VerifyReport `json:"verify,omitempty"`
+	// Restarts is what the run saw of Redis restarts, absent when none.
+	Restarts *warmup.RestartCheck `json:"redis_restarts,omitempty"`
+}
+
+// restartEvent is a "redis_restart" event: a Redis process that had
+// acknowledged writes was replaced.
+type restartEvent struct {
+	Event   string `json:"event"`
+	Message string `json:"message"`
+	warmup.RedisRestart
 }
 
 func (j *JSON) emit(v any) {
@@ -466,6 +505,9 @@ func (j *JSON) Hooks() warmup.Options {
 		OnReject: func(loader string, r warmup.Rejection) {
 			j.emit(rejectedEvent{Event: "rejected", Loader: loader, Rejection: r})
 		},
+		OnRedisRestart: func(r warmup.RedisRestart) {
+			j.emit(restartEvent{Event: "redis_restart", Message: r.String(), RedisRestart: r})
+		},
 		OnLoaderDone: func(l warmup.LoaderSnapshot) {
 			j.emit(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, NotStarted: l.NotStarted,
 				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000})
@@ -479,5 +521,5 @@ func (j *JSON) Progress(ctx context.Context, _ func() warmup.Snapshot) { <-ctx.D
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
 	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Warm: rep.Warm, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: TotalNotStarted(rep),
-		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard, Verify: rep.Verify})
+		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard, Verify: rep.Verify, Restarts: rep.Restarts})
 }

@@ -70,6 +70,9 @@ func (h header) View() string {
 	if v := verifyPart(st, s.Verify); v != "" {
 		parts = append(parts, v)
 	}
+	if r := restartPart(st, s.Restarts); r != "" {
+		parts = append(parts, r)
+	}
 	items := rate(s.Rate) + " items/s"
 	line2 := strings.Join(append(parts, items, "elapsed "+elapsed(s.Elapsed)), "  ")
 	// The sparkline only where the counts leave room for it: a shorter
@@ -103,6 +106,20 @@ func verifyPart(st Styles, v *warmup.VerifyState) string {
 	return out
 }
 
+// restartPart says the last Redis restart the run saw and the keys it
+// re-checked because of it: "redis restarted at 15:04:05 (run_id a1b2… →
+// c3d4…) · 12,000 re-checked, 310 lost"; "" when there was none.
+func restartPart(st Styles, rc *warmup.RestartCheck) string {
+	if rc == nil || len(rc.Events) == 0 {
+		return ""
+	}
+	out := st.Warning.Render(symWaiting + " " + rc.Events[len(rc.Events)-1].String())
+	if rc.Checked > 0 || rc.Running {
+		out += st.Stopping.Render(" · " + count(rc.Checked) + " re-checked, " + count(rc.Lost) + " lost")
+	}
+	return out
+}
+
 // stateLabel is the run state as a symbol and a word.
 func stateLabel(st Styles, state warmup.State) string {
 	switch state {
@@ -116,6 +133,8 @@ func stateLabel(st Styles, state warmup.State) string {
 		return st.Stopping.Render(symWaiting + " waiting for Redis")
 	case warmup.StateVerifying:
 		return st.Retrying.Render(symVerifying + " verifying")
+	case warmup.StateRechecking:
+		return st.Warning.Render(symVerifying + " re-checking after Redis restart")
 	case warmup.StateDone:
 		return st.Done.Render(symFulfilled + " done")
 	default:

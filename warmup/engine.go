@@ -39,6 +39,10 @@ type Options struct {
 	// OnVerify, when set, is called as each verify pass starts, before
 	// any key is read back.
 	OnVerify func()
+	// OnRedisRestart, when set, is called as soon as the run sees that a
+	// Redis process that acknowledged its writes was replaced (restarted,
+	// failed over): the keys it held are re-checked when the run settles.
+	OnRedisRestart func(RedisRestart)
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.
@@ -87,6 +91,8 @@ type Engine struct {
 	idle atomic.Int64
 
 	verify verifyRun
+	// restart follows which Redis processes acknowledged the writes.
+	restart restartWatch
 
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
@@ -256,6 +262,8 @@ type loaderRun struct {
 	readFrom *source.Resume
 	prior    func() *rejectedStream
 	verify   verifyTally
+	// restartTally counts the loader's keys re-checked after a restart.
+	restartTally verifyTally
 }
 
 func newLoaderRun(l *config.Loader, cfg *config.Config) *loaderRun {
@@ -362,6 +370,7 @@ func (e *Engine) begin() {
 		e.verify.evicted.Store(-1)
 		e.verify.evictedAtStart.Store(e.evictedKeys())
 	}
+	e.watchFrom()
 	e.busyAdd(1)
 	go e.rates.run(e.closeCtx, e.settledCounts)
 }
@@ -410,6 +419,7 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 		}
 		queued += len(take)
 		e.verify.due.Store(true)
+		e.restart.due.Store(true)
 		e.startFeed(lr, &rejectionSource{lr: lr, items: take}, passRetry)
 	}
 	return queued
@@ -493,7 +503,7 @@ func (e *Engine) ExitCode() int {
 			return 1
 		}
 	}
-	if e.StopReason() != "" || e.verifyFellShort() {
+	if e.StopReason() != "" || e.verifyFellShort() || e.restartUnproven() {
 		return 1
 	}
 	return 0
@@ -523,7 +533,7 @@ func (e *Engine) busyAdd(n int) {
 // busyDone counts one feeder or item done. The last one done starts a
 // verify pass when one is due, else marks the run settled.
 func (e *Engine) busyDone() {
-	if e.busy.Add(-1) == 0 && !e.startVerifyIfDue() {
+	if e.busy.Add(-1) == 0 && !e.startRestartCheckIfDue() && !e.startVerifyIfDue() {
 		e.endedAt.Store(time.Now().UnixNano())
 	}
 	e.work.Done()

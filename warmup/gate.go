@@ -144,6 +144,9 @@ func (g *gate) probe() {
 // open lets work flow again and writes the held items: again without
 // charging them after a real outage, as a transient failure after a blip.
 func (g *gate) open() {
+	// Redis may be another process now, without the writes the old one
+	// acknowledged: say so before writing on.
+	g.e.noteIdentity()
 	g.mu.Lock()
 	held, confirmed := g.held, g.confirmed
 	g.held = nil

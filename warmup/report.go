@@ -53,7 +53,10 @@ type ReportTotals struct {
 	Merged *Merged `json:"merged,omitempty"`
 	// Verify is what --verify found, nil when the run did not verify.
 	Verify *VerifyReport `json:"verify,omitempty"`
-	Redis  string        `json:"redis"`
+	// Restarts is what the run saw of Redis restarts and failovers, and
+	// the keys it re-checked and wrote again, nil when it saw none.
+	Restarts *RestartCheck `json:"redis_restarts,omitempty"`
+	Redis    string        `json:"redis"`
 	// Topology is the target's shape when it is more than one server
 	// ("cluster · 3 masters").
 	Topology string    `json:"redis_topology,omitempty"`
@@ -127,6 +130,7 @@ func (e *Engine) Report() *Report {
 		Stopped:     s.StopReason,
 		Redis:       s.Redis,
 		Topology:    s.Topology,
+		Restarts:    s.Restarts,
 		Config:      e.cfg.Path,
 		Started:     s.Started.UTC().Truncate(time.Millisecond),
 		Seconds:     float64(s.Elapsed.Milliseconds()) / 1000,

@@ -26,6 +26,9 @@ const (
 	// StateVerifying: every item settled, and --verify is reading the
 	// fulfilled items' keys back.
 	StateVerifying State = "verifying"
+	// StateRechecking: Redis restarted (or failed over) after it had
+	// acknowledged writes, and the keys in doubt are being read back.
+	StateRechecking State = "re-checking after Redis restart"
 )
 
 // Snapshot is a copy of the engine's counters, taken on a tick by a UI or
@@ -68,8 +71,11 @@ type Snapshot struct {
 	Rate float64
 	// Verify is the verify pass's progress and findings, nil without
 	// --verify.
-	Verify  *VerifyState
-	Loaders []LoaderSnapshot
+	Verify *VerifyState
+	// Restarts is what the run saw of Redis restarts and did about
+	// them, nil while it saw none.
+	Restarts *RestartCheck
+	Loaders  []LoaderSnapshot
 }
 
 // LoaderSnapshot is one loader's counters. At every moment
@@ -189,6 +195,7 @@ func (e *Engine) Snapshot() Snapshot {
 	}
 	s.Rate = total
 	s.Verify = e.verifyState(s.Loaders)
+	s.Restarts = e.restartCheck()
 	switch {
 	case e.busy.Load() == 0 && !e.started.IsZero():
 		s.State = StateDone
@@ -197,6 +204,8 @@ func (e *Engine) Snapshot() Snapshot {
 		s.State = StateStopping
 	case closed:
 		s.State = StateWaiting
+	case e.restart.running.Load():
+		s.State = StateRechecking
 	case e.verify.running.Load():
 		s.State = StateVerifying
 	case e.retryPasses.Load() > 0:

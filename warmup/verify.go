@@ -196,7 +196,7 @@ func (e *Engine) verifyAll() {
 	defer abort()
 	var wg sync.WaitGroup
 	for _, lr := range e.loaders {
-		wg.Go(func() { e.verifyLoader(ctx, abort, lr) })
+		wg.Go(func() { e.verifyLoader(ctx, abort, lr, verifyKeys) })
 	}
 	wg.Wait()
 	if start, now := e.verify.evictedAtStart.Load(), e.evictedKeys(); start >= 0 && now >= start {
@@ -211,17 +211,48 @@ func (e *Engine) verifyAll() {
 	e.verify.complete.Store(ctx.Err() == nil && !unverified)
 }
 
+// checkKind is what a pass over a loader's keys looks for: --verify's
+// every difference from what was written, or a restart check's missing
+// keys only.
+type checkKind struct {
+	// name says what the pass is in its notes ("verify").
+	name string
+	// tally is the loader's count of this kind of pass.
+	tally func(*loaderRun) *verifyTally
+	// problem is what is wrong with a key a check coded as code, or "".
+	problem func(code int64, l *config.Loader) string
+	// why is the failure of an item whose key has that problem.
+	why func(key, cause string) *itemError
+	// mustProve says keys the pass could not read at all (a stream, a
+	// file gone) count as unverified: they are in doubt, not merely
+	// unchecked.
+	mustProve bool
+}
+
+// verifyKeys is --verify's pass.
+var verifyKeys = checkKind{
+	name:    "verify",
+	tally:   func(lr *loaderRun) *verifyTally { return &lr.verify },
+	problem: keyProblem,
+	why:     func(key, cause string) *itemError { return failure(StageVerify, "verify "+key, cause) },
+}
+
 // verifyLoader reads lr's items again, as far as this run read them, and
-// checks the key of each one that is not rejected. It holds no more than
-// the batches in flight: the keys come from the source, not from memory.
-func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun) {
+// checks the key of each one that is not rejected (and, when inDoubt is
+// set, that it names). It holds no more than the batches in flight: the
+// keys come from the source, not from memory.
+func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun, kind checkKind, inDoubt ...func(key string) bool) {
+	tally := kind.tally(lr)
 	defer func() {
 		if p := recover(); p != nil {
-			lr.verify.setNote(fmt.Sprintf("verify stopped: internal error: %v", p))
+			tally.setNote(fmt.Sprintf("%s stopped: internal error: %v", kind.name, p))
 		}
 	}()
 	if !lr.cfg.Items.Rereadable() {
-		lr.verify.setNote(lr.cfg.Items.Describe() + " is a stream, which cannot be read again: its keys were not verified")
+		tally.setNote(lr.cfg.Items.Describe() + " is a stream, which cannot be read again: its keys were not checked")
+		if kind.mustProve {
+			tally.unverified.Add(1)
+		}
 		return
 	}
 	lr.mu.Lock()
@@ -231,7 +262,10 @@ func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun) 
 	if end == nil {
 		return
 	}
-	v := &verifier{e: e, ctx: ctx, abort: abort, lr: lr, skip: skip, batches: make(chan *checkBatch)}
+	v := &verifier{e: e, ctx: ctx, abort: abort, lr: lr, kind: kind, tally: tally, skip: skip, batches: make(chan *checkBatch)}
+	if len(inDoubt) > 0 {
+		v.inDoubt = inDoubt[0]
+	}
 	if lr.prior != nil {
 		// A --retry-from run checks the earlier runs' keys too: they may
 		// be gone since, and the earlier pass may not have finished (a
@@ -272,7 +306,11 @@ type verifier struct {
 	ctx   context.Context
 	abort func()
 	lr    *loaderRun
-	skip  map[string]struct{}
+	kind  checkKind
+	tally *verifyTally
+	// inDoubt, when set, names the keys to check; the others are not.
+	inDoubt func(key string) bool
+	skip    map[string]struct{}
 	// whole says the pass reads the source from its start, and retried
 	// names the items this --retry-from run took from the earlier report.
 	whole   bool
@@ -307,7 +345,10 @@ func (v *verifier) readSource(end source.Resume) {
 	}
 	src, err := source.OpenContext(v.ctx, v.lr.cfg.Items, from)
 	if err != nil {
-		v.lr.verify.setNote("not verified: " + v.e.cfg.Secrets().Redact(err.Error()))
+		v.tally.setNote("not checked: " + v.e.cfg.Secrets().Redact(err.Error()))
+		if v.kind.mustProve {
+			v.tally.unverified.Add(1)
+		}
 		return
 	}
 	defer src.Close()
@@ -352,6 +393,9 @@ func (v *verifier) add(it source.Item, key string, earlier bool) {
 		if key, _, err = renderItem(v.lr.cfg.Key, &it); err != nil || key == "" {
 			return
 		}
+	}
+	if v.inDoubt != nil && !v.inDoubt(key) {
+		return
 	}
 	if len(v.skip) > 0 || earlier {
 		shown := v.e.cfg.Secrets().Redact(key)
@@ -400,8 +444,8 @@ func (v *verifier) work() {
 func (v *verifier) checkSafely(b *checkBatch) {
 	defer func() {
 		if p := recover(); p != nil {
-			v.lr.verify.unverified.Add(int64(len(b.keys)))
-			v.lr.verify.setNote(fmt.Sprintf("some keys not verified: internal error: %v", p))
+			v.tally.unverified.Add(int64(len(b.keys)))
+			v.tally.setNote(fmt.Sprintf("some keys not checked: internal error: %v", p))
 		}
 	}()
 	v.check(b)
@@ -522,13 +566,13 @@ func (v *verifier) found(b *checkBatch, pending []int) ([]int, error) {
 // judge settles one key's check: a key as written stays fulfilled;
 // another moves its item from fulfilled to rejected, for a retry.
 func (v *verifier) judge(it *source.Item, before bool, key string, code int64) {
-	t := &v.lr.verify
+	t := v.tally
 	t.checked.Add(1)
-	cause := keyProblem(code, v.lr.cfg)
+	cause := v.kind.problem(code, v.lr.cfg)
 	switch cause {
 	case "":
 		return
-	case causeMissing:
+	case causeMissing, causeLost:
 		t.missing.Add(1)
 	case causeWrongType:
 		t.wrongType.Add(1)
@@ -537,7 +581,7 @@ func (v *verifier) judge(it *source.Item, before bool, key string, code int64) {
 	case causeLongTTL:
 		t.longTTL.Add(1)
 	}
-	v.e.unfulfil(v.lr, it, before, key, failure(StageVerify, "verify "+key, cause))
+	v.e.unfulfil(v.lr, it, before, key, v.kind.why(key, cause))
 }
 
 // expectedType is the type TYPE names for a loader's keys.
@@ -608,14 +652,14 @@ func (v *verifier) giveUp(b *checkBatch, pending []int, err error) {
 	for _, i := range pending {
 		n += int64(len(b.ops[i].Keys))
 	}
-	v.lr.verify.unverified.Add(n)
+	v.tally.unverified.Add(n)
 	switch rediswrite.Classify(err) {
 	case rediswrite.Interrupted:
 	case rediswrite.Unavailable:
-		v.lr.verify.setNote("verify stopped: " + v.e.redisCause(err))
+		v.tally.setNote(v.kind.name + " stopped: " + v.e.redisCause(err))
 		v.abort()
 	default:
-		v.lr.verify.setNote("some keys not verified: " + v.e.redisCause(err))
+		v.tally.setNote("some keys not checked: " + v.e.redisCause(err))
 	}
 }
 
@@ -643,7 +687,9 @@ func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, before bool, key strin
 	lr.addRejectionLocked(r)
 	lr.mu.Unlock()
 	lr.rejectedTotal.Add(1)
-	if e.opts.OnReject != nil {
+	// A key lost in a restart is written again at once: not a rejection
+	// to announce.
+	if e.opts.OnReject != nil && why.cause != causeLost {
 		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
 	}
 }

@@ -138,6 +138,20 @@ func (s *Server) Restart() {
 	s.start(Path(s.t))
 }
 
+// RestartLoading starts the server again on the same port with extra
+// config args (e.g. "--key-load-delay", "50" to load slowly), and returns
+// as soon as it has begun loading its data from disk: it is listening,
+// and answers LOADING until it is done. The args stay for later restarts.
+func (s *Server) RestartLoading(extra ...string) {
+	s.t.Helper()
+	s.Kill()
+	s.args = append(s.args, extra...)
+	ready := s.ready
+	s.ready = "Loading RDB produced by"
+	defer func() { s.ready = ready }()
+	s.start(Path(s.t))
+}
+
 // RestartWithPassword starts the server again on the same port, now
 // requiring pw (as a restart after a password rotation would); Client
 // uses pw from then on.

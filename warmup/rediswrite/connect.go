@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -67,7 +68,7 @@ func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout t
 			// The ping may have spent pctx: the hint has time of its own.
 			hctx, hcancel := context.WithTimeout(ctx, opts.DialTimeout)
 			defer hcancel()
-			return nil, fmt.Errorf("cannot reach Redis master %q through the sentinels at %s: %s%s", rc.Sentinel.Master, strings.Join(rc.Sentinel.Addrs, ","), Cause(err, opts.DialTimeout), sentinelAuthHint(hctx, fo))
+			return nil, &connectError{msg: fmt.Sprintf("cannot reach Redis master %q through the sentinels at %s: %s%s", rc.Sentinel.Master, strings.Join(rc.Sentinel.Addrs, ","), Cause(err, opts.DialTimeout), sentinelAuthHint(hctx, fo)), err: err}
 		}
 		return newSentinelTarget(pctx, rdb.(*redis.Client), fo), nil
 	case rc.Cluster:
@@ -82,7 +83,7 @@ func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout t
 		rdb = redis.NewClient(opts)
 		if err := rdb.Ping(pctx).Err(); err != nil {
 			rdb.Close()
-			return nil, fmt.Errorf("cannot reach Redis at %s: %s", shown, Cause(err, opts.DialTimeout))
+			return nil, &connectError{msg: fmt.Sprintf("cannot reach Redis at %s: %s", shown, Cause(err, opts.DialTimeout)), err: err}
 		}
 		// A cluster node answers a plain client too, but turns away every
 		// key whose slot it does not own (MOVED): ask before writing.
@@ -94,6 +95,56 @@ func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout t
 		}
 	}
 	return NewTarget(pctx, rdb), nil
+}
+
+// connectError is why Connect failed, as a user reads it, over the
+// error it came from, for ConnectWaiting to tell a starting Redis from
+// a wrong address.
+type connectError struct {
+	msg string
+	err error
+}
+
+func (e *connectError) Error() string { return e.msg }
+func (e *connectError) Unwrap() error { return e.err }
+
+// ConnectWaiting is Connect, waiting as a running run waits for Redis:
+// while Redis is starting (LOADING its data, MASTERDOWN, CLUSTERDOWN, or
+// refusing connections), it tries again with backoff for up to wait
+// (run.redis_wait). waiting, when set, is called once, with the cause,
+// when the wait begins. Other failures (a wrong password, a bad address)
+// return at once.
+func ConnectWaiting(ctx context.Context, rc config.RedisConfig, poolSize int, timeout, wait time.Duration, waiting func(cause string)) (*Target, error) {
+	var since time.Time
+	delay := 50 * time.Millisecond
+	for {
+		t, err := Connect(ctx, rc, poolSize, timeout)
+		if err == nil || !isStarting(err) || ctx.Err() != nil {
+			return t, err
+		}
+		if since.IsZero() {
+			since = time.Now()
+			if waiting != nil {
+				waiting(err.Error())
+			}
+		}
+		if time.Since(since) >= wait {
+			return nil, fmt.Errorf("%w (waited %s, run.redis_wait)", err, wait)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, err
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// isStarting says whether err is what a Redis that is starting, or
+// whose master is being replaced, answers.
+func isStarting(err error) bool {
+	return redis.IsLoadingError(err) || redis.IsMasterDownError(err) || redis.IsClusterDownError(err) ||
+		errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // baseOptions reads rc's URL into client options; a sentinel URL gives
@@ -133,7 +184,7 @@ func openCluster(ctx context.Context, opts *redis.Options, addrs []string, shown
 	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
 	if err != nil {
 		cc.Close()
-		return nil, fmt.Errorf("cannot reach Redis cluster at %s: %s", strings.Join(addrs, ","), Cause(err, opts.DialTimeout))
+		return nil, &connectError{msg: fmt.Sprintf("cannot reach Redis cluster at %s: %s", strings.Join(addrs, ","), Cause(err, opts.DialTimeout)), err: err}
 	}
 	return cc, nil
 }

@@ -1,10 +1,6 @@
 package config
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 	"testing"
 	"text/template"
@@ -129,15 +125,9 @@ func TestFastTemplateRangeItems(t *testing.T) {
 
 // decode reads one JSON value as items are decoded: numbers as
 // json.Number.
+// decode is the item the slow path sees: raw decoded as a JSONL line's
+// item is, its bytes kept.
 func decode(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("more than one value")
-	}
-	return v, nil
+	it := source.FromJSON(raw, "")
+	return it.Value()
 }

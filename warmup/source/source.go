@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	segjson "github.com/segmentio/encoding/json"
 )
@@ -93,6 +94,9 @@ func (it *Item) Value() (any, error) {
 }
 
 func decodeJSON(raw []byte) (any, error) {
+	if !utf8.Valid(raw) && validJSON(raw) {
+		return decodeKeepingBytes(raw), nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -358,7 +362,13 @@ func (s *rangeSource) Next() (Item, bool) {
 	} else {
 		s.next++
 	}
-	return Item{Raw: strconv.AppendInt(nil, n, 10), value: n, decoded: true, rawExact: true}, true
+	return rangeItem(n), true
+}
+
+// rangeItem is a range's item n: an int64, which templates print as its
+// digits, so it renders from Raw.
+func rangeItem(n int64) Item {
+	return Item{Raw: strconv.AppendInt(nil, n, 10), value: n, decoded: true, rawExact: true}
 }
 func (s *rangeSource) Err() error { return nil }
 func (s *rangeSource) Total() int64 {

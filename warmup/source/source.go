@@ -79,8 +79,9 @@ func (it *Item) Where() string {
 	return it.File + ":" + strconv.Itoa(it.Line)
 }
 
-// Value returns the decoded item templates see: a string, a json.Number,
-// an int64, a map[string]any (JSON objects, CSV rows) or other JSON values.
+// Value returns the decoded item templates see: a string (its bytes kept,
+// UTF-8 or not), a json.Number, an int64 (a range's), a map[string]any
+// (JSON objects, CSV rows) or other JSON values.
 func (it *Item) Value() (any, error) {
 	if it.decoded {
 		return it.value, nil
@@ -92,6 +93,10 @@ func (it *Item) Value() (any, error) {
 	it.value, it.decoded = v, true
 	return v, nil
 }
+
+// DecodeJSON decodes one JSON value as an item's JSON is decoded: numbers
+// as json.Number, strings with their bytes kept.
+func DecodeJSON(raw []byte) (any, error) { return decodeJSON(raw) }
 
 func decodeJSON(raw []byte) (any, error) {
 	if !utf8.Valid(raw) && validJSON(raw) {

@@ -12,24 +12,22 @@ import (
 // aside.
 func checkFast(t *testing.T, tmpl, raw string) {
 	t.Helper()
-	tt, err := template.New("k").Option("missingkey=error").Funcs(templateFuncs(nil)).Parse(tmpl)
-	if err != nil {
+	// Built as a loader's template is: its fast path, and the slow path
+	// with its null guard.
+	tt, err := parseTemplate("k", tmpl, templateFuncs(nil))
+	if err != nil || tt.fast == nil {
 		return
 	}
-	ft := compileFast(tt)
-	if ft == nil {
-		return
-	}
-	got, ok := ft.render([]byte(raw), nil)
+	got, ok := tt.RenderRaw([]byte(raw), nil)
 	if !ok {
 		return
 	}
-	v, err := decode([]byte(raw))
+	item, err := decode([]byte(raw))
 	if err != nil {
 		t.Fatalf("fast path rendered %q from invalid JSON %q", got, raw)
 	}
 	var b strings.Builder
-	want, err := (&Template{t: tt}).Execute(v, &b)
+	want, err := tt.Execute(item, &b)
 	if err != nil {
 		t.Fatalf("fast path rendered %q where text/template fails: %v (template %q, item %s)", got, err, tmpl, raw)
 	}

@@ -11,10 +11,9 @@ import (
 // guarded parses text as a loader's template is parsed.
 func guarded(t *testing.T, text string) *Template {
 	t.Helper()
-	v := &validator{funcs: templateFuncs(template.FuncMap{"add": func(a, b int64) int64 { return a + b }})}
-	tmpl := v.template("key", text)
-	if v.err != nil {
-		t.Fatalf("%q: %v", text, v.err)
+	tmpl, err := parseTemplate("key", text, templateFuncs(template.FuncMap{"add": func(a, b int64) int64 { return a + b }}))
+	if err != nil {
+		t.Fatalf("%q: %v", text, err)
 	}
 	return tmpl
 }
@@ -73,4 +72,39 @@ func TestNullGuardKeepsTheFastPath(t *testing.T) {
 	if _, ok := tmpl.RenderRaw([]byte(`{"id":null}`), nil); ok {
 		t.Fatal("the fast path rendered a null id")
 	}
+}
+
+// FuzzNullGuard: whatever the template and the item, the guarded
+// template runs without panicking and never prints "<no value>" (unless
+// the item holds that text); a template that renders the same without
+// its guard renders the same with it.
+func FuzzNullGuard(f *testing.F) {
+	f.Add(`{{.id}}`, `{"id":null}`)
+	f.Add(`{{range $i, $v := .}}{{$i}}={{printf "%v" $v}}{{end}}`, `[1,null]`)
+	f.Add(`{{with $x := index . "a"}}{{$x | urlquery}}{{else}}{{template "t" .}}{{end}}{{define "t"}}{{.b.c}}{{end}}`, `{"a":null,"b":{"c":null}}`)
+	f.Add(`{{if and .a (not .b)}}{{(.a)}}{{end}}{{- .c | printf "%s" | lower -}}`, `{"a":1,"b":null,"c":"X"}`)
+	f.Fuzz(func(t *testing.T, text, raw string) {
+		it := source.FromJSON([]byte(raw), "")
+		item, err := it.Value()
+		if err != nil {
+			return
+		}
+		g, err := parseTemplate("k", text, templateFuncs(nil))
+		if err != nil {
+			return
+		}
+		var b strings.Builder
+		got, err := g.Execute(item, &b)
+		if err == nil && strings.Contains(got, "<no value>") && !strings.Contains(raw, "<no value>") && !strings.Contains(text, "<no value>") {
+			t.Fatalf("%q over %s printed %q", text, raw, got)
+		}
+		plain, perr := template.New("k").Option("missingkey=error").Funcs(templateFuncs(nil)).Parse(text)
+		if perr != nil {
+			t.Fatalf("%q parses guarded but not plain: %v", text, perr)
+		}
+		b.Reset()
+		if execErr := plain.Execute(&b, item); err == nil && (execErr != nil || b.String() != got) {
+			t.Fatalf("%q over %s: guarded %q, plain %q (%v)", text, raw, got, b.String(), execErr)
+		}
+	})
 }

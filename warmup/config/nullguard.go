@@ -22,16 +22,16 @@ import (
 // function a config names by accident.
 const presentFunc = "_cachewarm_present"
 
-// NullError is a template reading a null or missing value where the
-// output or a function needs one.
-type NullError struct{ msg string }
+// nullError is a template reading a null or missing value where the
+// output or a function needs one. Its message is the whole reason.
+type nullError struct{ msg string }
 
-func (e *NullError) Error() string { return e.msg }
+func (e *nullError) Error() string { return e.msg }
 
 // present passes v on, or fails with msg when v is null.
 func present(msg string, v any) (any, error) {
 	if v == nil {
-		return nil, &NullError{msg}
+		return nil, &nullError{msg}
 	}
 	return v, nil
 }
@@ -124,7 +124,7 @@ func guardCommand(c *parse.CommandNode) {
 			guardPipe(sub)
 		}
 		if checked && j > 0 && isValue(a) {
-			c.Args[j] = checked1(a, nullMessage(text, a))
+			c.Args[j] = checkedArg(a, nullMessage(text, a))
 		}
 	}
 }
@@ -174,8 +174,8 @@ func nullMessage(text string, n parse.Node) string {
 	return "{{" + text + "}} is null or missing"
 }
 
-// checked1 is the argument n, passed through the check.
-func checked1(n parse.Node, msg string) *parse.PipeNode {
+// checkedArg is the argument n, passed through the check.
+func checkedArg(n parse.Node, msg string) *parse.PipeNode {
 	pos := n.Position()
 	return &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Cmds: []*parse.CommandNode{
 		{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{n}},
@@ -193,7 +193,7 @@ func checkCommand(pos parse.Pos, msg string) *parse.CommandNode {
 }
 
 // nullErr finds the guard's error in a template's.
-func nullErr(err error) (*NullError, bool) {
-	var ne *NullError
+func nullErr(err error) (*nullError, bool) {
+	var ne *nullError
 	return ne, errors.As(err, &ne)
 }

@@ -498,7 +498,7 @@ func (e *Engine) rejection(it *source.Item, key string, attempts int, why *itemE
 		// both, for each of maybe a million rejections.
 		cause = reason[len(reason)-len(cause):]
 	}
-	return Rejection{Item: it.Raw, Key: secrets.Redact(key), Reason: reason, Cause: cause, Attempts: attempts,
+	return Rejection{Item: source.ShownJSON(it.Raw), Key: secrets.Redact(key), Reason: reason, Cause: cause, Attempts: attempts,
 		Stage: why.stage, Where: secrets.Redact(it.Where()), Exact: it.Lossless()}
 }
 

@@ -30,7 +30,8 @@ const (
 // Rejection is one rejected item, kept for the failure view, the report
 // and retry. Fulfilled items are never kept.
 type Rejection struct {
-	// Item is the item as a JSON value.
+	// Item is the item as a JSON value, always UTF-8: bytes of the item
+	// that are not UTF-8 show as U+FFFD here and are kept in Exact.
 	Item json.RawMessage `json:"item"`
 	Key  string          `json:"key"`
 	// Reason is the whole story: what was tried and why it failed
@@ -52,8 +53,8 @@ type Rejection struct {
 	Where string `json:"where,omitempty"`
 	// Exact is the item's exact bytes (base64 in JSON), only when Item
 	// cannot say them: a JSONL line whose spacing or escapes JSON would
-	// change, or text that is not UTF-8. A retry writes what a clean run
-	// writes.
+	// change, or an item (a text line, a CSV record, a JSONL line, a SQL
+	// row) that is not UTF-8. A retry writes what a clean run writes.
 	Exact []byte `json:"exact,omitempty"`
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/cachewarm/cachewarm/warmup/config"
@@ -69,16 +68,12 @@ func renderValue(t *config.Template, it *source.Item, body []byte, withBody bool
 	return []byte(s), nil
 }
 
-// decodeBody is a body as a value template sees it: its JSON decoded
-// (numbers as written), else the body as a string.
+// decodeBody is a body as a value template sees it: its JSON decoded as
+// an item's is (numbers as written, strings' bytes kept), else the body as
+// a string.
 func decodeBody(body []byte) any {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return string(body)
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	v, err := source.DecodeJSON(body)
+	if err != nil {
 		return string(body)
 	}
 	return printable(v)

@@ -1050,7 +1050,7 @@ func (c *Config) ReadsStdin() bool {
 }
 
 func (v *validator) template(path, text string) *Template {
-	t, err := template.New(path).Option("missingkey=error").Funcs(v.funcs).Parse(text)
+	t, err := parseTemplate(path, text, v.funcs)
 	if err != nil {
 		msg := err.Error()
 		if i := strings.LastIndex(msg, ": "); i >= 0 {
@@ -1059,7 +1059,20 @@ func (v *validator) template(path, text string) *Template {
 		v.fail(path, "template does not parse: %s", msg)
 		return &Template{Text: text}
 	}
-	return &Template{Text: text, t: t, fast: compileFast(t)}
+	return t
+}
+
+// parseTemplate parses a key, URL or value template with funcs: a
+// missing field is an error, a null one too (guardNulls), and the common
+// shapes take the fast path.
+func parseTemplate(name, text string, funcs template.FuncMap) (*Template, error) {
+	t, err := template.New(name).Option("missingkey=error").Funcs(funcs).Funcs(template.FuncMap{presentFunc: present}).Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	fast := compileFast(t) // before the guard adds its checks
+	guardNulls(t)
+	return &Template{Text: text, t: t, fast: fast}, nil
 }
 
 // parseRate reads "200/s", "30/m" or "1000/h" as items per second.

@@ -89,9 +89,15 @@ func appendScalar(buf, v []byte) ([]byte, bool) {
 	}
 	switch c := v[0]; {
 	case c == '"':
+		// Without escapes a string is its bytes, UTF-8 or not (items keep
+		// their bytes); an escaped one that is not UTF-8 is decoded by the
+		// item's own decoder, on the slow path.
 		s := v[1 : len(v)-1]
-		if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		if bytes.IndexByte(s, '\\') < 0 {
 			return append(buf, s...), true
+		}
+		if !utf8.Valid(s) {
+			return buf, false
 		}
 		var str string
 		if err := json.Unmarshal(v, &str); err != nil {

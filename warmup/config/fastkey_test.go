@@ -1,10 +1,6 @@
 package config
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 	"testing"
 	"text/template"
@@ -16,24 +12,22 @@ import (
 // aside.
 func checkFast(t *testing.T, tmpl, raw string) {
 	t.Helper()
-	tt, err := template.New("k").Option("missingkey=error").Funcs(templateFuncs(nil)).Parse(tmpl)
-	if err != nil {
+	// Built as a loader's template is: its fast path, and the slow path
+	// with its null guard.
+	tt, err := parseTemplate("k", tmpl, templateFuncs(nil))
+	if err != nil || tt.fast == nil {
 		return
 	}
-	ft := compileFast(tt)
-	if ft == nil {
-		return
-	}
-	got, ok := ft.render([]byte(raw), nil)
+	got, ok := tt.RenderRaw([]byte(raw), nil)
 	if !ok {
 		return
 	}
-	v, err := decode([]byte(raw))
+	item, err := decode([]byte(raw))
 	if err != nil {
 		t.Fatalf("fast path rendered %q from invalid JSON %q", got, raw)
 	}
 	var b strings.Builder
-	want, err := (&Template{t: tt}).Execute(v, &b)
+	want, err := tt.Execute(item, &b)
 	if err != nil {
 		t.Fatalf("fast path rendered %q where text/template fails: %v (template %q, item %s)", got, err, tmpl, raw)
 	}
@@ -129,15 +123,9 @@ func TestFastTemplateRangeItems(t *testing.T) {
 
 // decode reads one JSON value as items are decoded: numbers as
 // json.Number.
+// decode is the item the slow path sees: raw decoded as a JSONL line's
+// item is, its bytes kept.
 func decode(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("more than one value")
-	}
-	return v, nil
+	it := source.FromJSON(raw, "")
+	return it.Value()
 }

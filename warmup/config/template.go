@@ -63,6 +63,9 @@ func (t *Template) Execute(v any, b *strings.Builder) (string, error) {
 // templateErr keeps the part of a template error a user can act on:
 // `map has no entry for key "id"` instead of the full template position.
 func templateErr(err error) error {
+	if ne, ok := nullErr(err); ok {
+		return ne
+	}
 	msg := err.Error()
 	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "template:") {
 		msg = msg[i+2:]

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -21,7 +22,11 @@ import (
 func (it *Item) Lossless() []byte {
 	switch v := it.value; {
 	case it.jsonText:
-		// A JSONL line: Raw is the line itself.
+		// A JSONL line or a SQL row: Raw is the line itself. JSON that is
+		// not UTF-8 is shown as UTF-8 (ShownJSON), so it has an exact form.
+		if !utf8.Valid(it.Raw) {
+			return bytes.Clone(it.Raw)
+		}
 		if enc, err := json.Marshal(json.RawMessage(it.Raw)); err == nil && bytes.Equal(enc, it.Raw) {
 			return nil
 		}
@@ -57,6 +62,12 @@ func isString(v any) bool {
 // Reviver turns a report's record of an item (its JSON, its exact form
 // when it has one, and where it came from) back into the item.
 type Reviver struct {
+	// rangeItems says the items are a range's: each an int64, as the
+	// source yields them, not the json.Number their JSON decodes to.
+	rangeItems bool
+	// list is a list's items, by their JSON (see listItem).
+	list   []any
+	byJSON map[string]any
 	format string
 	header []string
 	// stream is the source a stream's CSV header comes from (see Follow).
@@ -66,7 +77,7 @@ type Reviver struct {
 // NewReviver makes the reviver for spec's items. A CSV file's header is
 // read from the file once; a stream's cannot be, see Follow.
 func NewReviver(spec Spec) (*Reviver, error) {
-	r := &Reviver{}
+	r := &Reviver{rangeItems: spec.Range != nil, list: spec.List}
 	if spec.File == "" {
 		return r, nil
 	}
@@ -98,6 +109,16 @@ func (r *Reviver) Follow(src Source) {
 
 // Item is the item a report recorded. exact is its exact form, or nil.
 func (r *Reviver) Item(raw json.RawMessage, exact []byte, where string) (Item, error) {
+	switch {
+	case r.rangeItems:
+		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			return rangeItem(n), nil
+		}
+	case r.list != nil:
+		if v, ok := r.listItem(raw); ok {
+			return Item{Raw: raw, File: where, value: v, decoded: true}, nil
+		}
+	}
 	if exact == nil {
 		return FromJSON(raw, where), nil
 	}
@@ -129,4 +150,32 @@ func (r *Reviver) Item(raw json.RawMessage, exact []byte, where string) (Item, e
 		}
 		return FromJSON(exact, where), nil
 	}
+}
+
+// listItem is the list's item whose JSON is raw, as the config holds it
+// (TOML's int64 and float64, which JSON alone cannot tell apart: 1.0 and
+// 1 are both 1). Of items with the same JSON the first is taken. An item
+// no longer in the list decodes from its JSON.
+func (r *Reviver) listItem(raw []byte) (any, bool) {
+	if r.byJSON == nil {
+		r.byJSON = make(map[string]any, len(r.list))
+		for _, v := range r.list {
+			b, _ := json.Marshal(v)
+			if _, dup := r.byJSON[string(b)]; !dup {
+				r.byJSON[string(b)] = v
+			}
+		}
+	}
+	v, ok := r.byJSON[string(compactJSON(raw))]
+	return v, ok
+}
+
+// compactJSON is raw without insignificant space, as json.Marshal
+// writes it (a report written by hand may add some).
+func compactJSON(raw []byte) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	return b.Bytes()
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	segjson "github.com/segmentio/encoding/json"
 )
@@ -78,8 +79,9 @@ func (it *Item) Where() string {
 	return it.File + ":" + strconv.Itoa(it.Line)
 }
 
-// Value returns the decoded item templates see: a string, a json.Number,
-// an int64, a map[string]any (JSON objects, CSV rows) or other JSON values.
+// Value returns the decoded item templates see: a string (its bytes kept,
+// UTF-8 or not), a json.Number, an int64 (a range's), a map[string]any
+// (JSON objects, CSV rows) or other JSON values.
 func (it *Item) Value() (any, error) {
 	if it.decoded {
 		return it.value, nil
@@ -92,7 +94,14 @@ func (it *Item) Value() (any, error) {
 	return v, nil
 }
 
+// DecodeJSON decodes one JSON value as an item's JSON is decoded: numbers
+// as json.Number, strings with their bytes kept.
+func DecodeJSON(raw []byte) (any, error) { return decodeJSON(raw) }
+
 func decodeJSON(raw []byte) (any, error) {
+	if !utf8.Valid(raw) && validJSON(raw) {
+		return decodeKeepingBytes(raw), nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -358,7 +367,13 @@ func (s *rangeSource) Next() (Item, bool) {
 	} else {
 		s.next++
 	}
-	return Item{Raw: strconv.AppendInt(nil, n, 10), value: n, decoded: true, rawExact: true}, true
+	return rangeItem(n), true
+}
+
+// rangeItem is a range's item n: an int64, which templates print as its
+// digits, so it renders from Raw.
+func rangeItem(n int64) Item {
+	return Item{Raw: strconv.AppendInt(nil, n, 10), value: n, decoded: true, rawExact: true}
 }
 func (s *rangeSource) Err() error { return nil }
 func (s *rangeSource) Total() int64 {

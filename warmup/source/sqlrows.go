@@ -135,7 +135,7 @@ func appendPGValue(buf []byte, oid uint32, v []byte) []byte {
 			return append(buf, v...)
 		}
 	}
-	return appendJSONString(buf, string(v))
+	return appendJSONKeepingBytes(buf, string(v))
 }
 
 // jsonNumber reports whether b is a JSON number (not NaN, Infinity).
@@ -281,7 +281,7 @@ func appendGoValue(buf []byte, v any) []byte {
 	case bool:
 		return strconv.AppendBool(buf, x)
 	case string:
-		return appendJSONString(buf, x)
+		return appendJSONKeepingBytes(buf, x)
 	case []byte:
 		return appendJSONString(buf, `\x`+hex.EncodeToString(x))
 	case time.Time:

@@ -21,11 +21,12 @@ const (
 )
 
 // SQLDriver is the driver a DSN names: DriverPostgres for postgres:// and
-// postgresql:// URLs, DriverSQLite for sqlite: and file: ones, else "".
+// postgresql:// URLs and libpq keyword/value DSNs (host=db dbname=app),
+// DriverSQLite for sqlite: and file: ones, else "".
 func SQLDriver(dsn string) string {
 	lower := strings.ToLower(dsn)
 	switch {
-	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"), pgKeywords.MatchString(dsn):
 		return DriverPostgres
 	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):
 		return DriverSQLite
@@ -111,8 +112,11 @@ func openCursor(ctx context.Context, dsn, query string) (rowCursor, error) {
 	case DriverSQLite:
 		return openSQLite(ctx, dsn, query)
 	}
-	return nil, errors.New("unsupported DSN (use postgres://, postgresql://, sqlite: or file:)")
+	return nil, errors.New("unsupported DSN (use postgres://, postgresql://, host=… dbname=…, sqlite: or file:)")
 }
+
+// pgKeywords matches the start of a libpq keyword/value DSN.
+var pgKeywords = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|sslmode|connect_timeout|application_name|options|service)\s*=`)
 
 // trailing matches what may end a query but cannot go inside a
 // subquery: semicolons and the blanks around them.

@@ -736,6 +736,10 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 			if u, err := url.Parse(urlText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(urlText))
 			}
+		} else if scheme := literalScheme(urlText); scheme != "" && scheme != "http" && scheme != "https" {
+			// Every item would be rejected at run time: say it now,
+			// before any work.
+			v.fail(p("fetch.url"), "unsupported URL scheme %q in %q (use http:// or https://)", scheme, v.secrets.Redact(urlText))
 		}
 		for name, raw := range r.Fetch.Headers {
 			val := v.expand(p("fetch.headers."+name), raw, true)
@@ -767,6 +771,21 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	}
 	return l
 }
+
+// literalScheme is the scheme a URL template writes before its first
+// action ("ftp" for "ftp://host/{{.}}"), lower-cased, or "" when an
+// action gives it or the text before the action is not a scheme.
+func literalScheme(tmpl string) string {
+	prefix, _, _ := strings.Cut(tmpl, "{{")
+	scheme, _, ok := strings.Cut(prefix, ":")
+	if !ok || !schemeRE.MatchString(scheme) {
+		return ""
+	}
+	return strings.ToLower(scheme)
+}
+
+// schemeRE matches a URL scheme (RFC 3986, 3.1).
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // Mode says which of a loader's keys are written.
 type Mode string

@@ -85,7 +85,7 @@ func (e *Engine) startItem(x *item) {
 func (e *Engine) attempt(x *item, fetch func(*item)) {
 	if x.needsCheck() {
 		if !e.acquireAhead(x) {
-			e.reject(x, interrupted())
+			e.reject(x, interruptedAfter(x.last))
 			return
 		}
 		x.begun()
@@ -94,14 +94,14 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 	}
 	if x.needsFetch() {
 		if !e.acquireFetch(x) {
-			e.reject(x, interrupted())
+			e.reject(x, interruptedAfter(x.last))
 			return
 		}
 		fetch(x)
 		return
 	}
 	if !e.waitRate(x.lr) {
-		e.reject(x, interrupted())
+		e.reject(x, interruptedAfter(x.last))
 		return
 	}
 	x.releaseAhead()
@@ -248,7 +248,7 @@ func (e *Engine) fetchAttempt(x *item) {
 	body, ferr := e.fetchHeld(x)
 	if ferr != nil {
 		if ferr.Cause == "interrupted" {
-			e.reject(x, interrupted())
+			e.reject(x, interruptedAfter(x.last))
 			return
 		}
 		e.failed(x, fetchFailure(x.url, ferr))
@@ -363,7 +363,7 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 		}
 		e.fulfil(x, op.Warm)
 	case rediswrite.Interrupted:
-		e.reject(x, interrupted())
+		e.reject(x, interruptedAfter(x.last))
 	case rediswrite.Unavailable:
 		x.last = e.writeFailure(op, err)
 		e.gate.hold(x, err)
@@ -381,7 +381,7 @@ func (e *Engine) failed(x *item, ie *itemError) {
 	case !ie.transient || x.tries >= 1+e.cfg.Run.Retries || e.hardCtx.Err() != nil:
 		e.reject(x, ie)
 	case e.stopCtx.Err() != nil:
-		e.reject(x, interrupted())
+		e.reject(x, interruptedAfter(x.last))
 	default:
 		go e.retryLater(x, retryDelay(e.backoff(x.tries), ie.retryAfter))
 	}
@@ -403,17 +403,26 @@ func retryDelay(backoff, retryAfter time.Duration) time.Duration {
 func (e *Engine) retryLater(x *item, d time.Duration) {
 	defer e.recoverItem(x)
 	if !e.sleep(d) {
-		e.reject(x, interrupted())
+		e.reject(x, interruptedAfter(x.last))
 		return
 	}
 	// Already on a goroutine of its own: the fetch runs here.
 	e.attempt(x, e.fetchAttempt)
 }
 
-// backoff is the delay before attempt+1: run.backoff doubling, with
-// jitter of 50%..150%.
+// maxBackoff caps the backoff's doubling: past it the shift would
+// overflow to no wait at all, and a run.retries near the cap would
+// hammer the origin.
+const maxBackoff = time.Minute
+
+// backoff is the delay before attempt+1: run.backoff doubling up to
+// maxBackoff, with jitter of 50%..150%.
 func (e *Engine) backoff(attempt int) time.Duration {
-	d := e.cfg.Run.Backoff << (attempt - 1)
+	d := e.cfg.Run.Backoff
+	for i := 1; i < attempt && d < maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, max(maxBackoff, e.cfg.Run.Backoff))
 	if d <= 0 {
 		return 0
 	}

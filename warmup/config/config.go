@@ -90,6 +90,10 @@ type RunConfig struct {
 	MaxBody int64
 }
 
+// MaxRetries is the largest run.retries accepted: with the backoff
+// doubling up to its cap, 100 retries already wait over an hour.
+const MaxRetries = 100
+
 // MaxConcurrency is the largest run.concurrency accepted: beyond it a
 // typo, not a plan, is the likelier reason.
 const MaxConcurrency = 10000
@@ -642,6 +646,9 @@ func (v *validator) config(raw *rawConfig) *Config {
 	}
 	cfg.Run.Timeout = v.duration("run.timeout", r.Timeout, 10*time.Second, false)
 	cfg.Run.Retries = v.integer("run.retries", r.Retries, 2, 0)
+	if cfg.Run.Retries > MaxRetries {
+		v.fail("run.retries", "at most %d, got %d: an item that fails that often will not succeed on the next try, and the run would not end", MaxRetries, cfg.Run.Retries)
+	}
 	cfg.Run.Backoff = v.duration("run.backoff", r.Backoff, 250*time.Millisecond, true)
 	cfg.Run.TTL = v.ttl("run.ttl", r.TTL, time.Hour)
 	cfg.Run.RedisWait = v.duration("run.redis_wait", r.RedisWait, 30*time.Second, true)

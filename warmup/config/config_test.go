@@ -148,6 +148,7 @@ func TestConfigErrorPaths(t *testing.T) {
 		{"redis table", "[redis]\n\nurl = 3\n" + first, "config.toml:3: redis.url: must be a string, not an integer"},
 		{"redis dotted key", "redis.pipeline = 0\n" + first, "config.toml:1: redis.pipeline: must be at least 1, got 0"},
 		{"run table", "[run]\nretries = 1\ntimeout = \"soon\"\n" + first, `config.toml:3: run.timeout: invalid duration "soon" `},
+		{"retries without end", "[run]\nretries = 1000000000\n" + first, "config.toml:2: run.retries: at most 100, got 1000000000: "},
 		{"run inline table", "run = { retries = 1, timeout = \"soon\" }\n" + first, `config.toml:1: run.timeout: invalid duration "soon" `},
 		{"wrong type for a duration", first + "ttl = true\n", `config.toml:5: loader[1].ttl: duration must be a string such as "10s", not bool`},
 		{"wrong type for an integer", second + "concurrency = \"many\"\n", "config.toml:8: loader[2].concurrency: must be an integer, not a string"},

@@ -113,50 +113,61 @@ func (x *item) needsFetch() bool { return x.lr.cfg.Fetch != nil && !x.fetched }
 // prepare renders the key (and URL); it rejects the item and returns false
 // when that fails.
 func (e *Engine) prepare(x *item) bool {
-	it := &x.src
-	if it.Err != nil {
-		e.reject(x, atSource(it, it.Err.Error()))
-		return false
-	}
+	var ie *itemError
 	// A sharded run rendered the key already, to place the item.
-	if x.key == "" {
-		var ok bool
-		if x.key, ok = e.render(x, x.lr.cfg.Key, StageKey, "key template"); !ok {
-			return false
-		}
-	}
-	if x.key == "" {
-		e.reject(x, failure(StageKey, "key template", "rendered an empty key"))
+	if x.key, x.url, ie = target(x.lr.cfg, x.lr.hosts, &x.src, x.key); ie != nil {
+		e.reject(x, ie)
 		return false
 	}
-	if f := x.lr.cfg.Fetch; f != nil {
-		var ok bool
-		if x.url, ok = e.render(x, f.URL, StageURL, "url template"); !ok {
-			return false
-		}
-		if err := checkHost(x.lr.hosts, x.url); err != nil {
-			e.reject(x, err)
-			return false
-		}
+	if x.lr.cfg.Fetch != nil {
 		return true
 	}
-	x.value = it.StringValue()
+	x.value = x.src.StringValue()
 	return e.shape(x)
 }
 
-// render renders t over x's item; when that fails it rejects x, at the
-// source when the item itself does not decode, else at stage.
-func (e *Engine) render(x *item, t *config.Template, stage Stage, what string) (string, bool) {
-	s, failedAt, err := renderItem(t, &x.src)
+// target is where an item goes: its key (key, when a sharded run
+// rendered it already, else rendered now) and, for a loader that
+// fetches, its URL, its host checked against hosts. It is the one path
+// from an item to its key and URL, for the run and --dry-run alike; a
+// failure is the item's rejection.
+func target(l *config.Loader, hosts *fetch.Hosts, it *source.Item, key string) (string, string, *itemError) {
+	if it.Err != nil {
+		return "", "", atSource(it, it.Err.Error())
+	}
+	if key == "" {
+		var ie *itemError
+		if key, ie = renderFor(l.Key, it, StageKey, "key template"); ie != nil {
+			return "", "", ie
+		}
+	}
+	if key == "" {
+		return "", "", failure(StageKey, "key template", "rendered an empty key")
+	}
+	if l.Fetch == nil {
+		return key, "", nil
+	}
+	url, ie := renderFor(l.Fetch.URL, it, StageURL, "url template")
+	if ie != nil {
+		return "", "", ie
+	}
+	if ie := checkHost(hosts, url); ie != nil {
+		return "", "", ie
+	}
+	return key, url, nil
+}
+
+// renderFor renders t over the item; a failure is at the source when the
+// item itself does not decode, else at stage.
+func renderFor(t *config.Template, it *source.Item, stage Stage, what string) (string, *itemError) {
+	s, failedAt, err := renderItem(t, it)
 	switch {
 	case err == nil:
-		return s, true
+		return s, nil
 	case failedAt == StageSource:
-		e.reject(x, atSource(&x.src, withWhere(&x.src, err.Error())))
-	default:
-		e.reject(x, failure(stage, what, err.Error()))
+		return "", atSource(it, withWhere(it, err.Error()))
 	}
-	return "", false
+	return "", failure(stage, what, err.Error())
 }
 
 // atSource is the failure of an item its source could not give: msg

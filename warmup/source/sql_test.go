@@ -57,6 +57,9 @@ type database struct {
 	dsn   string
 	typed string
 	want  string
+	// failsWhenRun is a query that compiles but fails once a row is
+	// computed.
+	failsWhenRun string
 }
 
 func sqliteDatabase(t *testing.T) database {
@@ -65,7 +68,8 @@ func sqliteDatabase(t *testing.T) database {
 		dsn:  sqliteDB(t, tenRows),
 		typed: `SELECT 42 AS n, -7 AS neg, 1.5 AS f, 'x"<y>' AS s, NULL AS z, X'00ff' AS b,
 			9223372036854775807 AS big`,
-		want: `{"n":42,"neg":-7,"f":1.5,"s":"x\"\u003cy\u003e","z":null,"b":"\\x00ff","big":9223372036854775807}`,
+		want:         `{"n":42,"neg":-7,"f":1.5,"s":"x\"\u003cy\u003e","z":null,"b":"\\x00ff","big":9223372036854775807}`,
+		failsWhenRun: "SELECT json_extract('not json', '$') AS x FROM t",
 	}
 }
 
@@ -81,11 +85,34 @@ func postgresDatabase(t *testing.T, srv *pgtest.Server) database {
 		want: `{"n":42,"neg":-7,"f":1.5,"s":"x\"\u003cy\u003e","z":null,"b":"\\x00ff","big":9223372036854775807,` +
 			`"price":12.50,"nan":"NaN","yes":true,"doc":{"a": [1, 2]},"at":"2024-01-02 03:04:05+00",` +
 			`"u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}`,
+		failsWhenRun: "SELECT 1 / (id - id) AS x FROM t",
 	}
 }
 
 func TestSQLite(t *testing.T) {
 	testSQL(t, sqliteDatabase(t))
+}
+
+// A statement that would switch off what keeps SQLite read-only, or that
+// writes, is refused as it is compiled, before it runs.
+func TestSQLiteOnlyReads(t *testing.T) {
+	dsn := sqliteDB(t, tenRows)
+	for _, c := range []struct{ query, want string }{
+		{"SELECT id FROM t; PRAGMA query_only=0; PRAGMA journal_mode=DELETE", "more than one statement"},
+		{"PRAGMA journal_mode=DELETE", "may only read (it would set PRAGMA journal_mode)"},
+		{"PRAGMA query_only=0", "may only read (it would set PRAGMA query_only)"},
+		{"INSERT INTO t (id) VALUES (99) RETURNING id", "may only read (it would write to t)"},
+	} {
+		spec := source.Spec{SQL: c.query, DSN: dsn}
+		if err := source.Check(spec); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("check %q: err = %v, want %q", c.query, err, c.want)
+		}
+		src, _ := source.Open(spec, nil)
+		if rows := readRows(src, -1); len(rows) > 0 || src.Err() == nil || !strings.Contains(src.Err().Error(), c.want) {
+			t.Errorf("run %q: rows %v, err %v, want %q", c.query, rows, src.Err(), c.want)
+		}
+		src.Close()
+	}
 }
 
 func TestSQLiteQueryCreatesNoFile(t *testing.T) {
@@ -231,6 +258,39 @@ func testSQL(t *testing.T, db database) {
 		defer src.Close()
 		if rows := readRows(src, -1); fmt.Sprint(rows) != `[{"n":10}]` {
 			t.Fatalf("rows after the refused writes: %v", rows)
+		}
+	})
+	t.Run("one statement only", func(t *testing.T) {
+		for _, q := range []string{
+			"SELECT id FROM t; SELECT 2 AS id",
+			"SELECT id FROM t /* ; */; -- a comment\nSELECT 2 AS id",
+		} {
+			if err := source.Check(spec(q)); err == nil || !strings.Contains(err.Error(), "more than one statement") {
+				t.Errorf("check %q: err = %v, want more than one statement", q, err)
+			}
+			src, _ := source.Open(spec(q), nil)
+			if rows := readRows(src, -1); len(rows) > 0 || src.Err() == nil || !strings.Contains(src.Err().Error(), "more than one statement") {
+				t.Errorf("run %q: rows %v, err %v", q, rows, src.Err())
+			}
+			src.Close()
+		}
+		for _, q := range []string{"SELECT id FROM t;", "SELECT ';' AS id -- ; x\n;  ", `SELECT id AS "a;b" FROM t`} {
+			if err := source.Check(spec(q)); err != nil {
+				t.Errorf("check %q: %v", q, err)
+			}
+		}
+	})
+	t.Run("the check does not run the query", func(t *testing.T) {
+		// The query fails only once a row is computed: a check that
+		// ran it would say so.
+		q := db.failsWhenRun
+		if err := source.Check(spec(q)); err != nil {
+			t.Fatalf("check %q ran it: %v", q, err)
+		}
+		src, _ := source.Open(spec(q), nil)
+		defer src.Close()
+		if rows := readRows(src, -1); len(rows) > 0 || src.Err() == nil {
+			t.Fatalf("run %q: rows %v, err %v, want it to fail", q, rows, src.Err())
 		}
 	})
 	t.Run("an empty result is done at once", func(t *testing.T) {

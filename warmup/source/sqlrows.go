@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,22 +51,61 @@ type pgCursor struct {
 	failed error
 }
 
-func openPostgres(ctx context.Context, dsn, query string) (rowCursor, error) {
+// beginPostgres connects to dsn and begins a read-only transaction.
+func beginPostgres(ctx context.Context, dsn string) (*pgx.Conn, pgx.Tx, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("invalid PostgreSQL DSN: %w", err)
+		return nil, nil, fmt.Errorf("invalid PostgreSQL DSN: %w", err)
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = connectTimeout
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
+		return nil, nil, fmt.Errorf("connect: %w", err)
 	}
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("begin a read-only transaction: %w", err)
+		return nil, nil, fmt.Errorf("begin a read-only transaction: %w", err)
+	}
+	return conn, tx, nil
+}
+
+// describePostgres is the query's column names, as the server parses and
+// plans it without running it: the statement prepared for its shape, and
+// EXPLAINed (which runs nothing) to refuse one that would write.
+func describePostgres(ctx context.Context, dsn, query string) ([]string, error) {
+	conn, tx, err := beginPostgres(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer (&pgCursor{conn: conn, tx: tx}).close()
+	sd, err := tx.Conn().PgConn().Prepare(ctx, "", query, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(sd.Fields) == 0 {
+		return nil, errors.New("the statement returns no rows: use a SELECT")
+	}
+	var plan string
+	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query).Scan(&plan); err != nil {
+		return nil, err
+	}
+	if strings.Contains(plan, `"ModifyTable"`) {
+		return nil, errors.New("the query writes: cachewarm only reads (a read-only transaction)")
+	}
+	names := make([]string, len(sd.Fields))
+	for i, f := range sd.Fields {
+		names[i] = f.Name
+	}
+	return names, nil
+}
+
+func openPostgres(ctx context.Context, dsn, query string) (rowCursor, error) {
+	conn, tx, err := beginPostgres(ctx, dsn)
+	if err != nil {
+		return nil, err
 	}
 	c := &pgCursor{conn: conn, tx: tx}
 	// The extended protocol runs one statement only: a query cannot end
@@ -188,7 +228,8 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 		return nil, fmt.Errorf("open SQLite: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	if err := refuseAttach(ctx, db); err != nil {
+	guard, err := readOnlyConn(ctx, db)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", SQLitePath(dsn), err)
 	}
@@ -201,7 +242,7 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 	c.rows, err = tx.QueryContext(ctx, query)
 	if err != nil {
 		c.close()
-		return nil, err
+		return nil, guard.explain(err)
 	}
 	if c.names, err = c.rows.Columns(); err != nil {
 		c.close()
@@ -223,17 +264,122 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 // sqliteLimitAttached is SQLite's SQLITE_LIMIT_ATTACHED.
 const sqliteLimitAttached = 7
 
-// refuseAttach sets the pool's one connection to attach no database:
-// read-only mode and query_only cover the file the DSN names, but ATTACH
-// would create any other path the query names, as an empty file.
-func refuseAttach(ctx context.Context, db *sql.DB) error {
+// readGuard is the authorizer readOnlyConn installs: it remembers the
+// first operation it refused, to say why a query was.
+type readGuard struct {
+	mu      sync.Mutex
+	refused string
+}
+
+// readOnlyConn sets the pool's one connection to attach no database and
+// to compile only statements that read: read-only mode and query_only
+// cover the file the DSN names, but ATTACH would create any other path
+// the query names, as an empty file, and a PRAGMA could switch
+// query_only off.
+func readOnlyConn(ctx context.Context, db *sql.DB) (*readGuard, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close()
-	_, err = sqlite.Limit(conn, sqliteLimitAttached, 0)
-	return err
+	if _, err = sqlite.Limit(conn, sqliteLimitAttached, 0); err != nil {
+		return nil, err
+	}
+	g := &readGuard{}
+	err = conn.Raw(func(dc any) error {
+		r, ok := dc.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return errors.New("the SQLite driver takes no authorizer")
+		}
+		return r.RegisterAuthorizer(g.authorize)
+	})
+	return g, err
+}
+
+// authorize lets a statement read, call functions and begin or end its
+// transaction; anything else (a write, a PRAGMA, ATTACH) is refused as
+// it is compiled.
+func (g *readGuard) authorize(action sqlite.AuthorizerActionCode, arg1, _, _, _ string) sqlite.AuthorizerReturnCode {
+	switch action {
+	case sqlite.AuthSelect, sqlite.AuthRead, sqlite.AuthFunction, sqlite.AuthRecursive, sqlite.AuthTransaction:
+		return sqlite.AuthorizerOK
+	}
+	g.mu.Lock()
+	if g.refused == "" {
+		g.refused = authorizerAction(action, arg1)
+	}
+	g.mu.Unlock()
+	return sqlite.AuthorizerDeny
+}
+
+// explain says why err happened when the guard refused the query.
+func (g *readGuard) explain(err error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.refused == "" {
+		return err
+	}
+	return fmt.Errorf("the query may only read (it would %s): %w", g.refused, err)
+}
+
+// authorizerAction names a refused operation for people.
+func authorizerAction(action sqlite.AuthorizerActionCode, arg string) string {
+	switch action {
+	case sqlite.AuthPragma:
+		return "set PRAGMA " + arg
+	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
+		return "write to " + arg
+	case sqlite.AuthAttach, sqlite.AuthDetach:
+		return "attach a database"
+	}
+	return "change the database"
+}
+
+// describeSQLite is the query's column names, found without running it:
+// the query is compiled (refused if it would write), then wrapped in a
+// SELECT whose WHERE 0 SQLite decides before reading a row.
+func describeSQLite(ctx context.Context, dsn, query string) ([]string, error) {
+	db, err := sql.Open("sqlite", sqliteDSN(dsn))
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	guard, err := readOnlyConn(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", SQLitePath(dsn), err)
+	}
+	stmt, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, guard.explain(err)
+	}
+	stmt.Close()
+	rows, err := db.QueryContext(ctx, "SELECT * FROM (\n"+trailing.ReplaceAllString(query, "")+"\n) WHERE 0")
+	if err != nil {
+		return nil, guard.explain(err)
+	}
+	names, err := rows.Columns()
+	rows.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, errors.New("the statement returns no rows: use a SELECT")
+	}
+	return unwrappedNames(names), nil
+}
+
+// unwrappedNames undoes SQLite's renaming of a subquery's repeated
+// column names ("id", "id:1"), so that duplicateColumn sees them.
+func unwrappedNames(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	for i, n := range names {
+		if base, num, ok := strings.Cut(n, ":"); ok && seen[base] && num != "" && strings.Trim(num, "0123456789") == "" {
+			names[i] = base
+		}
+		seen[names[i]] = true
+	}
+	return names
 }
 
 func (c *sqliteCursor) columns() []string { return c.names }

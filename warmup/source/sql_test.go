@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cachewarm/cachewarm/internal/pgtest"
 	"github.com/cachewarm/cachewarm/warmup/source"
+	"github.com/jackc/pgx/v5"
 )
 
 // sqliteDB creates a SQLite file holding the statements' tables and
@@ -150,6 +152,34 @@ func TestPostgres(t *testing.T) {
 		gone := strings.Replace(db.dsn, srv.Addr(), "127.0.0.1:1", 1)
 		if err := source.Check(source.Spec{SQL: "SELECT 1", DSN: gone}); err == nil || !strings.Contains(err.Error(), "connect") {
 			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a stop cancels a query still waiting for its first row, on the server", func(t *testing.T) {
+		const q = "SELECT 1 AS id FROM pg_sleep(60)"
+		ctx, cancel := context.WithCancel(context.Background())
+		src, err := source.OpenContext(ctx, source.Spec{SQL: q, DSN: db.dsn}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		// The connection that watches is open before the stop, so that
+		// what it sees right after is the state then.
+		watch := monitor(t, db.dsn)
+		done := make(chan []string)
+		go func() { done <- readRows(src, -1) }()
+		waitActive(t, watch, q)
+		cancel()
+		if rows := <-done; len(rows) > 0 {
+			t.Errorf("rows %v after the stop", rows)
+		}
+		src.Close()
+		// At once, not eventually: cachewarm exits right after its
+		// sources stop, and a cancel still on its way then never lands.
+		if n := activeCount(t, watch, q); n != 0 {
+			t.Errorf("the server still runs the query after the source stopped")
+		}
+		if at := src.Resume(); src.Err() != nil || at.Done || at.Next != 0 {
+			t.Errorf("err %v, resume %+v: want stopped before the first row", src.Err(), at)
 		}
 	})
 	t.Run("a stop cancels the query, and the resume point counts the rows read", func(t *testing.T) {
@@ -303,4 +333,40 @@ func testSQL(t *testing.T, db database) {
 			t.Fatalf("rows %v, resume %+v", rows, src.Resume())
 		}
 	})
+}
+
+// monitor is a connection to read pg_stat_activity with.
+func monitor(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// waitActive waits until PostgreSQL runs query (active): the server's
+// own view, not the client's.
+func waitActive(t *testing.T, conn *pgx.Conn, query string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for activeCount(t, conn, query) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the query did not start within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// activeCount is the number of backends running query now.
+func activeCount(t *testing.T, conn *pgx.Conn, query string) int {
+	t.Helper()
+	var n int
+	// pg_stat_activity is a snapshot per transaction: a fresh one each
+	// time, outside any.
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = $1", query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -15,9 +15,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	// The pure-Go SQLite driver: go build needs no C toolchain.
 	"modernc.org/sqlite"
 )
+
+// cancelWait is how long a stopped query's connection waits for the
+// server to confirm the cancel before it gives up on the socket.
+const cancelWait = 2 * time.Second
 
 // connectTimeout bounds connecting to PostgreSQL when the DSN sets no
 // connect_timeout: a server that does not answer is an error, not a hang.
@@ -59,6 +64,12 @@ func beginPostgres(ctx context.Context, dsn string) (*pgx.Conn, pgx.Tx, error) {
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = connectTimeout
+	}
+	// A stop cancels the query on the server: by default pgx only gives
+	// up on the socket, and a backend still working on its first row goes
+	// on for as long as the query takes.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelWait}
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -193,8 +204,12 @@ func (c *pgCursor) close() error {
 	if c.rr == nil && c.tx != nil {
 		c.tx.Rollback(ctx)
 	}
-	// Rows still to come are not read: closing the connection ends the
-	// query and its transaction on the server.
+	if c.rr != nil {
+		// Rows still to come are not read: the server is told to stop
+		// the query, which closing the socket alone does not do while it
+		// computes.
+		c.conn.PgConn().CancelRequest(ctx)
+	}
 	return c.conn.Close(ctx)
 }
 

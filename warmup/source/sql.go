@@ -57,6 +57,9 @@ type rowCursor interface {
 	// next appends the next row's JSON to buf, or returns false at the
 	// end or on an error (err).
 	next(buf []byte) ([]byte, bool)
+	// tooLong says the row next gave is longer than MaxLine as JSON:
+	// next gave only its start, to name it.
+	tooLong() bool
 	err() error
 	close() error
 }
@@ -164,8 +167,8 @@ func (s *sqlSource) Next() (Item, bool) {
 	s.rows++
 	row := s.skip + s.rows
 	it := Item{File: "row " + strconv.FormatInt(row, 10), jsonText: true}
-	if len(raw) > MaxLine {
-		it.Raw = jsonString(string(raw[:64]) + "…")
+	if len(raw) > MaxLine || s.cur.tooLong() {
+		it.Raw = jsonString(string(raw[:min(len(raw), 64)]) + "…")
 		it.Err = fmt.Errorf("%s: longer than %d bytes as JSON", it.File, MaxLine)
 		return it, true
 	}

@@ -62,6 +62,9 @@ type database struct {
 	// failsWhenRun is a query that compiles but fails once a row is
 	// computed.
 	failsWhenRun string
+	// longRow is a query whose first row has 2 MB of text, its second
+	// row a small one.
+	longRow string
 }
 
 func sqliteDatabase(t *testing.T) database {
@@ -72,6 +75,7 @@ func sqliteDatabase(t *testing.T) database {
 			9223372036854775807 AS big`,
 		want:         `{"n":42,"neg":-7,"f":1.5,"s":"x\"\u003cy\u003e","z":null,"b":"\\x00ff","big":9223372036854775807}`,
 		failsWhenRun: "SELECT json_extract('not json', '$') AS x FROM t",
+		longRow:      "SELECT 1 AS id, replace(hex(zeroblob(1000000)), '00', 'xx') AS v UNION ALL SELECT 2, 'small'",
 	}
 }
 
@@ -88,6 +92,7 @@ func postgresDatabase(t *testing.T, srv *pgtest.Server) database {
 			`"price":12.50,"nan":"NaN","yes":true,"doc":{"a": [1, 2]},"at":"2024-01-02 03:04:05+00",` +
 			`"u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}`,
 		failsWhenRun: "SELECT 1 / (id - id) AS x FROM t",
+		longRow:      "SELECT 1 AS id, repeat('x', 2000000) AS v UNION ALL SELECT 2, 'small'",
 	}
 }
 
@@ -321,6 +326,17 @@ func testSQL(t *testing.T, db database) {
 		defer src.Close()
 		if rows := readRows(src, -1); len(rows) > 0 || src.Err() == nil {
 			t.Fatalf("run %q: rows %v, err %v, want it to fail", q, rows, src.Err())
+		}
+	})
+	t.Run("a row longer than the limit is rejected, and the rows after it read", func(t *testing.T) {
+		src, _ := source.Open(spec(db.longRow), nil)
+		defer src.Close()
+		it, ok := src.Next()
+		if !ok || it.Err == nil || !strings.Contains(it.Err.Error(), "row 1: longer than") || len(it.Raw) > 200 {
+			t.Fatalf("first row: ok %v, err %v, %d bytes kept", ok, it.Err, len(it.Raw))
+		}
+		if rows := readRows(src, -1); fmt.Sprint(rows) != `[{"id":2,"v":"small"}]` || src.Err() != nil {
+			t.Fatalf("rows after it: %v, err %v", rows, src.Err())
 		}
 	})
 	t.Run("an empty result is done at once", func(t *testing.T) {

@@ -54,6 +54,9 @@ type pgCursor struct {
 	// keys are the columns' names as JSON object keys, with the colon.
 	keys   [][]byte
 	failed error
+	// long says the last row read is longer than MaxLine as JSON: next
+	// gave only its start.
+	long bool
 }
 
 // beginPostgres connects to dsn and begins a read-only transaction.
@@ -150,8 +153,12 @@ func (c *pgCursor) next(buf []byte) ([]byte, bool) {
 		c.rr = nil
 		return nil, false
 	}
+	vals := c.rr.Values()
+	if c.long = jsonAtLeast(vals) > MaxLine; c.long {
+		return rowStart(buf, c.keys, vals), true
+	}
 	buf = append(buf, '{')
-	for i, v := range c.rr.Values() {
+	for i, v := range vals {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
@@ -196,6 +203,29 @@ func jsonNumber(b []byte) bool {
 
 func (c *pgCursor) err() error { return c.failed }
 
+func (c *pgCursor) tooLong() bool { return c.long }
+
+// jsonAtLeast is the least length of a row's JSON: its values' own.
+func jsonAtLeast(vals [][]byte) int {
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	return n
+}
+
+// rowStart is the start of a row too long to make JSON of, enough to say
+// which row it was: the first column's key and its value's first bytes,
+// whatever they are. Nothing the size of the row is made.
+func rowStart(buf []byte, keys [][]byte, vals [][]byte) []byte {
+	buf = append(buf, '{')
+	if len(vals) == 0 {
+		return buf
+	}
+	buf = append(buf, keys[0]...)
+	return append(buf, vals[0][:min(len(vals[0]), 64)]...)
+}
+
 func (c *pgCursor) close() error {
 	// Closing must work after the run's context ended: a fresh one,
 	// bounded, rolls back and says goodbye.
@@ -215,14 +245,30 @@ func (c *pgCursor) close() error {
 
 // sqliteCursor reads rows from a SQLite file opened read-only.
 type sqliteCursor struct {
-	db     *sql.DB
-	tx     *sql.Tx
-	rows   *sql.Rows
-	names  []string
-	keys   [][]byte
-	vals   []any
+	db    *sql.DB
+	tx    *sql.Tx
+	rows  *sql.Rows
+	names []string
+	keys  [][]byte
+	// vals take the driver's values as they are, not copied: a 100 MB
+	// TEXT or BLOB is held once.
+	vals   []driverValue
 	ptrs   []any
 	failed error
+	// long says the last row read is longer than MaxLine as JSON: next
+	// gave only its start.
+	long bool
+}
+
+// driverValue is a scan destination that keeps the driver's value
+// itself: database/sql copies a []byte into an any, and a row's values
+// are read before the next row is.
+type driverValue struct{ v any }
+
+// Scan keeps src.
+func (d *driverValue) Scan(src any) error {
+	d.v = src
+	return nil
 }
 
 // sqliteDSN is the driver's DSN for a sqlite: or file: DSN: the file,
@@ -268,7 +314,7 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 		return nil, errors.New("the statement returns no rows: use a SELECT")
 	}
 	c.keys = objectKeys(c.names)
-	c.vals = make([]any, len(c.names))
+	c.vals = make([]driverValue, len(c.names))
 	c.ptrs = make([]any, len(c.names))
 	for i := range c.vals {
 		c.ptrs[i] = &c.vals[i]
@@ -415,15 +461,50 @@ func (c *sqliteCursor) next(buf []byte) ([]byte, bool) {
 		c.rows = nil
 		return nil, false
 	}
+	if c.long = c.jsonAtLeast() > MaxLine; c.long {
+		var start [][]byte
+		if len(c.vals) > 0 {
+			start = [][]byte{valueStart(c.vals[0].v)}
+		}
+		return rowStart(buf, c.keys, start), true
+	}
 	buf = append(buf, '{')
 	for i, v := range c.vals {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, c.keys[i]...)
-		buf = appendGoValue(buf, v)
+		buf = appendGoValue(buf, v.v)
 	}
 	return append(buf, '}'), true
+}
+
+func (c *sqliteCursor) tooLong() bool { return c.long }
+
+// jsonAtLeast is the least length of the row's JSON: its strings', and
+// twice its blobs' (hex).
+func (c *sqliteCursor) jsonAtLeast() int {
+	n := 0
+	for _, v := range c.vals {
+		switch x := v.v.(type) {
+		case string:
+			n += len(x)
+		case []byte:
+			n += 2 * len(x)
+		}
+	}
+	return n
+}
+
+// valueStart is the first bytes of a value, to name a row too long.
+func valueStart(v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return []byte(x[:min(len(x), 64)])
+	case []byte:
+		return x[:min(len(x), 64)]
+	}
+	return nil
 }
 
 // appendGoValue appends a value database/sql scanned as JSON, in the

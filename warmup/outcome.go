@@ -161,7 +161,7 @@ func interrupted() *itemError { return whole(StageInterrupted, "interrupted") }
 func interruptedAfter(last *itemError) *itemError {
 	ie := interrupted()
 	if last != nil {
-		ie.msg = "interrupted waiting to try again; last attempt: " + last.msg
+		ie.msg = "interrupted after a failed attempt: " + last.msg
 	}
 	return ie
 }

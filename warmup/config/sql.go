@@ -9,9 +9,10 @@ import (
 )
 
 // itemsSQL validates loader n's query: a DSN of a known kind (its
-// password a secret from here on), and a query that runs up to its first
-// row, so that a syntax error, a missing table or a refused connection is
-// a config error, before anything is written.
+// password a secret from here on), and one read-only statement the
+// database compiles (source.CheckContext: described, not run), so that a
+// syntax error, a missing table, a write or a refused connection is a
+// config error, before anything is written.
 func (v *validator) itemsSQL(n int, query string, dsn *string) source.Spec {
 	p := func(field string) string { return fmt.Sprintf("loader[%d].%s", n, field) }
 	spec := source.Spec{SQL: strings.TrimSpace(v.expand(p("items.sql"), query, false))}

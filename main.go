@@ -25,6 +25,7 @@ import (
 
 	"github.com/cachewarm/cachewarm/demo"
 	"github.com/cachewarm/cachewarm/headless"
+	"github.com/cachewarm/cachewarm/internal/metrics"
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
@@ -94,7 +95,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
 	fs.StringVar(&shard, "shard", "", "run only the items whose key hashes to shard `k/n` (numbered from 0: 0/3, 1/3, 2/3);\nthe shards are disjoint and together the whole set (also $"+shardEnv+")")
 	fs.IntVar(&shards, "shards", 0, "run shard $"+jobIndexEnv+" of `n` (a Kubernetes Indexed Job)")
-	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR`/metrics while running (:9464)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR`/metrics while running (127.0.0.1:9464)")
 	fs.StringVar(&f.pushgateway, "pushgateway", "", "push the final metrics to the Prometheus Pushgateway at `URL` at the end")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `PATH` (go tool pprof)")
@@ -120,6 +121,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 		return nil, errors.New("--dry-run previews the first items of each source; it does not read --retry-from")
 	}
 	var err error
+	if fs.Changed("shard") && strings.TrimSpace(shard) == "" {
+		// An unset $K in --shard "$K" would otherwise run every item in
+		// every shard.
+		return nil, errors.New("--shard is empty: give k/n (0/3, 1/3, 2/3)")
+	}
 	if f.shard, err = shardFrom(shard, fs.Changed("shards"), shards, getenv); err != nil {
 		return nil, err
 	}
@@ -259,6 +265,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer obs.close()
+	if w := metrics.ExposureWarning(f.metricsAddr); w != "" {
+		fmt.Fprintf(stderr, "cachewarm: warning: %s\n", w)
+	}
 
 	var rdb *rediswrite.Target
 	err = untilSignal(sigs.startup, func() (err error) {

@@ -53,7 +53,7 @@
 //     scaling row compares µs/item with the next smaller size (goal ≤ 1.20:
 //     the cost of an item must not grow with the run).
 //
-// With -memory (the default), four memory targets follow (6, 7, 8, 12); they do not
+// With -memory (the default), five memory targets follow (6, 7, 8, 12, 13); they do not
 // depend on -sizes. Their cachewarm runs are watched: one passing 1024 MB
 // of RSS is killed and the target fails.
 //
@@ -130,8 +130,8 @@
 //	-fetch=true                  run the fetch-bound target
 //	-tui=true                    run the TUI overhead target
 //	-retry=true                  run the retry target
-//	-memory=true                 run the memory targets (6, 7, 8 and 12)
-//	-memory-targets loaders,retry,body,sitemap   which of them (6, 7, 8, 12)
+//	-memory=true                 run the memory targets (6, 7, 8, 12 and 13)
+//	-memory-targets loaders,retry,body,sitemap,sqlrow   which of them (6, 7, 8, 12, 13)
 //	-sitemap-mib 600             MiB of whitespace in target 12's sitemap
 //	-cluster=true                run the cluster target (9)
 //	-postgres=true               run the PostgreSQL target (10)

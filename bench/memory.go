@@ -6,12 +6,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	// SQLite, to write target 13's database.
+	_ "modernc.org/sqlite"
 )
 
 // Parameters of the memory targets (-memory).
@@ -39,6 +43,14 @@ const (
 	// Target 12: a local sitemap of two URLs with sitemapGapMiB (the
 	// -sitemap-mib flag, 600 by default) of whitespace between them.
 	sitemapRSSGoalMB = 64
+
+	// Target 13: a SQLite table whose first row holds sqlRowMB of text,
+	// over the value limit, and whose second row is small. The big row
+	// is rejected, the small one written. Goal: the row held once by
+	// cachewarm on top of SQLite's own copy of it, so at most twice its
+	// size and a margin.
+	sqlRowMB        = 100
+	sqlRowRSSGoalMB = 2*sqlRowMB + 64
 
 	// capMB is where the harness kills a cachewarm run of these targets:
 	// far above every goal, low enough that a runaway run cannot take the
@@ -90,10 +102,13 @@ func (b *bench) memoryTargets(ctx context.Context) {
 	if b.opt.memoryTargets["sitemap"] {
 		b.check(ctx, "memory: sitemap", func() error { return b.sitemapTarget(ctx) })
 	}
+	if b.opt.memoryTargets["sqlrow"] {
+		b.check(ctx, "memory: SQL row", func() error { return b.sqlRowTarget(ctx) })
+	}
 }
 
 // memoryTargetNames are the values -memory-targets accepts.
-var memoryTargetNames = []string{"loaders", "retry", "body", "sitemap"}
+var memoryTargetNames = []string{"loaders", "retry", "body", "sitemap", "sqlrow"}
 
 // cappedRun is runCapped for a run whose process must not be killed: a
 // kill is an error naming the peak.
@@ -482,4 +497,68 @@ func writePaddedSitemap(path string, gap int64) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// sqlRowTarget is target 13: one SQLite row of sqlRowMB MB, refused for
+// its size, and a small row after it, written. Exit 1.
+func (b *bench) sqlRowTarget(ctx context.Context) error {
+	path := filepath.Join(b.dir, "bigrow.db")
+	os.Remove(path)
+	defer os.Remove(path)
+	if err := writeBigRowDB(ctx, path, sqlRowMB<<20); err != nil {
+		return err
+	}
+	config := filepath.Join(b.dir, "sqlrow.toml")
+	if err := writeConfig(config, b.srv.url("", ""), 0, loaderConfig{
+		name: "rows", items: fmt.Sprintf("{ sql = \"SELECT id, v FROM r\", dsn = \"sqlite:%s\" }", filepath.Base(path)), key: "row:{{.id}}",
+	}); err != nil {
+		return err
+	}
+	var walls []time.Duration
+	var rss int64
+	for r := 1; r <= b.opt.runs; r++ {
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		repPath := filepath.Join(b.dir, fmt.Sprintf("sqlrow-%d-r.json", r))
+		p, err := b.cappedRun(ctx, fmt.Sprintf("sqlrow-%d", r), "--plain", "--config", config, "--report", repPath)
+		if err != nil {
+			return err
+		}
+		if p.code != 1 {
+			return fmt.Errorf("cachewarm (a %d MB row): want exit 1, got %s", sqlRowMB, p.describe())
+		}
+		rep, err := readReport(repPath)
+		if err != nil {
+			return err
+		}
+		if rep.Fulfilled != 1 || rep.Rejected != 1 {
+			return fmt.Errorf("report: fulfilled %d, rejected %d; want 1 and 1", rep.Fulfilled, rep.Rejected)
+		}
+		if err := b.wantDBSize(ctx, 1); err != nil {
+			return err
+		}
+		walls = append(walls, p.wall)
+		rss = max(rss, p.rssKB)
+		b.logf("memory: SQL row run %d/%d: %.3fs, peak RSS %.1f MB", r, b.opt.runs, p.wall.Seconds(), mb(p.rssKB))
+	}
+	b.rows = append(b.rows, row{
+		target: fmt.Sprintf("memory: one %d MB SQLite row", sqlRowMB), items: 2, cachewarm: best(walls), rssKB: rss,
+		ratio: mb(rss) / sqlRowRSSGoalMB, goal: fmt.Sprintf("rejected, ≤ %d MB (ratio: of that)", sqlRowRSSGoalMB), ok: okOrMissed(mb(rss) <= sqlRowRSSGoalMB),
+	})
+	return nil
+}
+
+// writeBigRowDB writes a SQLite file with table r: row 1 of size bytes of
+// text, row 2 small.
+func writeBigRowDB(ctx context.Context, path string, size int) error {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE r (id INTEGER, v TEXT);
+INSERT INTO r VALUES (1, replace(hex(zeroblob(%d)), '00', 'xx'));
+INSERT INTO r VALUES (2, 'small')`, size/2))
+	return err
 }

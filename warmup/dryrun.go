@@ -13,7 +13,6 @@ import (
 // DryRun prints the keys, URLs and values the first n items of each loader
 // would give. It writes nothing and fetches nothing.
 func DryRun(cfg *config.Config, w io.Writer, n int) error {
-	var b strings.Builder
 	for _, l := range cfg.Loaders {
 		fmt.Fprintf(w, "%s (%s, ttl %s%s%s)\n", l.Name, describeLoader(l, cfg.Secrets()), fmtTTL(l.TTL), describeMode(l), cfg.Secrets().Redact(describeValue(l)))
 		hosts := l.FetchHosts(cfg.Redis.Addresses())
@@ -32,31 +31,15 @@ func DryRun(cfg *config.Config, w io.Writer, n int) error {
 			if where := it.Where(); where != "" {
 				fmt.Fprint(w, cfg.Secrets().Redact(where)+" ")
 			}
-			if it.Err != nil {
-				fmt.Fprintf(w, "rejected: %s\n", cfg.Secrets().Redact(it.Err.Error()))
-				continue
-			}
-			v, err := it.Value()
-			if err != nil {
-				fmt.Fprintf(w, "rejected: %s\n", err)
-				continue
-			}
-			key, err := l.Key.Execute(v, &b)
-			if err != nil {
-				fmt.Fprintf(w, "rejected: key template: %s\n", err)
+			// The run's own path from item to key and URL: what it
+			// would reject, the dry run shows rejected.
+			key, u, ie := target(l, hosts, &it, "")
+			if ie != nil {
+				fmt.Fprintf(w, "rejected: %s\n", cfg.Secrets().Redact(ie.msg))
 				continue
 			}
 			fmt.Fprintf(w, "%s %s", writeVerb(l), key)
 			if l.Fetch != nil {
-				u, err := l.Fetch.URL.Execute(v, &b)
-				if err != nil {
-					fmt.Fprintf(w, " rejected: url template: %s\n", err)
-					continue
-				}
-				if err := checkHost(hosts, u); err != nil {
-					fmt.Fprintf(w, " rejected: %s\n", cfg.Secrets().Redact(err.Error()))
-					continue
-				}
 				fmt.Fprintf(w, " ← GET %s\n", cfg.Secrets().Redact(u))
 				continue
 			}

@@ -206,7 +206,8 @@ type loaderRun struct {
 	retryAttempt atomic.Int64
 	// feeding counts this loader's feeders still reading.
 	feeding atomic.Int32
-	// hist is the latency of fulfilled items (fetch + write); fetchHist
+	// hist is the latency of settled items' last attempts (fetch +
+	// write), fulfilled or rejected at the fetch or the write; fetchHist
 	// and writeHist time every fetch and every write reply, whatever
 	// its outcome, for metrics.
 	hist, fetchHist, writeHist histogram

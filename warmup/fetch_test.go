@@ -185,7 +185,8 @@ fetch = { url = "%s/{{.}}" }
 }
 
 // Stopping the run ends an item's wait for a long Retry-After at once:
-// the item is rejected as interrupted.
+// the item is rejected as interrupted, its reason keeping the last
+// attempt's cause.
 func TestRetryAfterWaitEndsOnStop(t *testing.T) {
 	srv := redistest.Start(t)
 	o := newOrigin(t, func(path string, hit int, w http.ResponseWriter, r *http.Request) {
@@ -225,8 +226,9 @@ fetch = { url = "%s/{{.}}" }
 	}
 	rep := eng.Report()
 	checkExact(t, eng, rep)
-	if got := reasons(loaderReport(t, rep, "r"))["a"]; got != "interrupted" {
-		t.Errorf("reason %q, want interrupted", got)
+	// The stop does not hide why a was waiting: its 429.
+	if got := reasons(loaderReport(t, rep, "r"))["a"]; !strings.HasPrefix(got, "interrupted") || !strings.Contains(got, "429 Too Many Requests") {
+		t.Errorf("reason %q, want interrupted with the last attempt's 429", got)
 	}
 	if n := o.count("/a"); n != 1 {
 		t.Errorf("a fetched %d times, want 1", n)

@@ -85,7 +85,7 @@ func (e *Engine) startItem(x *item) {
 func (e *Engine) attempt(x *item, fetch func(*item)) {
 	if x.needsCheck() {
 		if !e.acquireAhead(x) {
-			e.reject(x, interrupted())
+			e.reject(x, interruptedAfter(x.last))
 			return
 		}
 		x.begun()
@@ -94,14 +94,14 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 	}
 	if x.needsFetch() {
 		if !e.acquireFetch(x) {
-			e.reject(x, interrupted())
+			e.reject(x, interruptedAfter(x.last))
 			return
 		}
 		fetch(x)
 		return
 	}
 	if !e.waitRate(x.lr) {
-		e.reject(x, interrupted())
+		e.reject(x, interruptedAfter(x.last))
 		return
 	}
 	x.releaseAhead()
@@ -113,50 +113,61 @@ func (x *item) needsFetch() bool { return x.lr.cfg.Fetch != nil && !x.fetched }
 // prepare renders the key (and URL); it rejects the item and returns false
 // when that fails.
 func (e *Engine) prepare(x *item) bool {
-	it := &x.src
-	if it.Err != nil {
-		e.reject(x, atSource(it, it.Err.Error()))
-		return false
-	}
+	var ie *itemError
 	// A sharded run rendered the key already, to place the item.
-	if x.key == "" {
-		var ok bool
-		if x.key, ok = e.render(x, x.lr.cfg.Key, StageKey, "key template"); !ok {
-			return false
-		}
-	}
-	if x.key == "" {
-		e.reject(x, failure(StageKey, "key template", "rendered an empty key"))
+	if x.key, x.url, ie = target(x.lr.cfg, x.lr.hosts, &x.src, x.key); ie != nil {
+		e.reject(x, ie)
 		return false
 	}
-	if f := x.lr.cfg.Fetch; f != nil {
-		var ok bool
-		if x.url, ok = e.render(x, f.URL, StageURL, "url template"); !ok {
-			return false
-		}
-		if err := checkHost(x.lr.hosts, x.url); err != nil {
-			e.reject(x, err)
-			return false
-		}
+	if x.lr.cfg.Fetch != nil {
 		return true
 	}
-	x.value = it.StringValue()
+	x.value = x.src.StringValue()
 	return e.shape(x)
 }
 
-// render renders t over x's item; when that fails it rejects x, at the
-// source when the item itself does not decode, else at stage.
-func (e *Engine) render(x *item, t *config.Template, stage Stage, what string) (string, bool) {
-	s, failedAt, err := renderItem(t, &x.src)
+// target is where an item goes: its key (key, when a sharded run
+// rendered it already, else rendered now) and, for a loader that
+// fetches, its URL, its host checked against hosts. It is the one path
+// from an item to its key and URL, for the run and --dry-run alike; a
+// failure is the item's rejection.
+func target(l *config.Loader, hosts *fetch.Hosts, it *source.Item, key string) (string, string, *itemError) {
+	if it.Err != nil {
+		return "", "", atSource(it, it.Err.Error())
+	}
+	if key == "" {
+		var ie *itemError
+		if key, ie = renderFor(l.Key, it, StageKey, "key template"); ie != nil {
+			return "", "", ie
+		}
+	}
+	if key == "" {
+		return "", "", failure(StageKey, "key template", "rendered an empty key")
+	}
+	if l.Fetch == nil {
+		return key, "", nil
+	}
+	url, ie := renderFor(l.Fetch.URL, it, StageURL, "url template")
+	if ie != nil {
+		return "", "", ie
+	}
+	if ie := checkHost(hosts, url); ie != nil {
+		return "", "", ie
+	}
+	return key, url, nil
+}
+
+// renderFor renders t over the item; a failure is at the source when the
+// item itself does not decode, else at stage.
+func renderFor(t *config.Template, it *source.Item, stage Stage, what string) (string, *itemError) {
+	s, failedAt, err := renderItem(t, it)
 	switch {
 	case err == nil:
-		return s, true
+		return s, nil
 	case failedAt == StageSource:
-		e.reject(x, atSource(&x.src, withWhere(&x.src, err.Error())))
-	default:
-		e.reject(x, failure(stage, what, err.Error()))
+		return "", atSource(it, withWhere(it, err.Error()))
 	}
-	return "", false
+	return "", failure(stage, what, err.Error())
 }
 
 // atSource is the failure of an item its source could not give: msg
@@ -248,7 +259,7 @@ func (e *Engine) fetchAttempt(x *item) {
 	body, ferr := e.fetchHeld(x)
 	if ferr != nil {
 		if ferr.Cause == "interrupted" {
-			e.reject(x, interrupted())
+			e.reject(x, interruptedAfter(x.last))
 			return
 		}
 		e.failed(x, fetchFailure(x.url, ferr))
@@ -363,7 +374,7 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 		}
 		e.fulfil(x, op.Warm)
 	case rediswrite.Interrupted:
-		e.reject(x, interrupted())
+		e.reject(x, interruptedAfter(x.last))
 	case rediswrite.Unavailable:
 		x.last = e.writeFailure(op, err)
 		e.gate.hold(x, err)
@@ -381,7 +392,7 @@ func (e *Engine) failed(x *item, ie *itemError) {
 	case !ie.transient || x.tries >= 1+e.cfg.Run.Retries || e.hardCtx.Err() != nil:
 		e.reject(x, ie)
 	case e.stopCtx.Err() != nil:
-		e.reject(x, interrupted())
+		e.reject(x, interruptedAfter(x.last))
 	default:
 		go e.retryLater(x, retryDelay(e.backoff(x.tries), ie.retryAfter))
 	}
@@ -403,17 +414,26 @@ func retryDelay(backoff, retryAfter time.Duration) time.Duration {
 func (e *Engine) retryLater(x *item, d time.Duration) {
 	defer e.recoverItem(x)
 	if !e.sleep(d) {
-		e.reject(x, interrupted())
+		e.reject(x, interruptedAfter(x.last))
 		return
 	}
 	// Already on a goroutine of its own: the fetch runs here.
 	e.attempt(x, e.fetchAttempt)
 }
 
-// backoff is the delay before attempt+1: run.backoff doubling, with
-// jitter of 50%..150%.
+// maxBackoff caps the backoff's doubling: past it the shift would
+// overflow to no wait at all, and a run.retries near the cap would
+// hammer the origin.
+const maxBackoff = time.Minute
+
+// backoff is the delay before attempt+1: run.backoff doubling up to
+// maxBackoff, with jitter of 50%..150%.
 func (e *Engine) backoff(attempt int) time.Duration {
-	d := e.cfg.Run.Backoff << (attempt - 1)
+	d := e.cfg.Run.Backoff
+	for i := 1; i < attempt && d < maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, max(maxBackoff, e.cfg.Run.Backoff))
 	if d <= 0 {
 		return 0
 	}
@@ -448,11 +468,7 @@ func (e *Engine) fulfil(x *item, warm bool) {
 	}
 	lr := x.lr
 	if !warm {
-		took := x.op.Took
-		if x.fetched {
-			took = time.Since(x.start)
-		}
-		lr.hist.observe(took, 1)
+		lr.hist.observe(x.lastAttempt(), 1)
 	}
 	lr.mu.Lock()
 	lr.fulfilled++
@@ -466,12 +482,27 @@ func (e *Engine) fulfil(x *item, warm bool) {
 	e.settle(x)
 }
 
+// lastAttempt is how long x's last attempt took: its fetch and write
+// for a loader that fetches, else its write.
+func (x *item) lastAttempt() time.Duration {
+	if x.lr.cfg.Fetch != nil && !x.start.IsZero() {
+		return time.Since(x.start)
+	}
+	return x.op.Took
+}
+
 // reject settles x as rejected with why.
 func (e *Engine) reject(x *item, why *itemError) {
 	if !x.settled.CompareAndSwap(false, true) {
 		return
 	}
 	lr := x.lr
+	if why.stage == StageFetch || why.stage == StageRedis {
+		// A failed attempt counts in the latencies as a fulfilled one
+		// does: five items timing out at 2 s must not leave p95 at
+		// the fast items' 57 ms.
+		lr.hist.observe(x.lastAttempt(), 1)
+	}
 	lr.rejectedTotal.Add(1)
 	r := e.rejection(&x.src, x.key, x.attempts, why)
 	lr.mu.Lock()

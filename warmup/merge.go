@@ -60,6 +60,9 @@ func MergeReports(paths []string) (*Merge, error) {
 		case rep.Shard == nil:
 			return nil, fmt.Errorf("merge: %s is not a shard's report (it was not run with --shard)", p)
 		}
+		if err := checkCounts(rep); err != nil {
+			return nil, fmt.Errorf("merge: %s: %w: not a report cachewarm wrote (edited by hand?)", p, err)
+		}
 		sh := *rep.Shard
 		if prev, ok := seen[sh.K]; ok {
 			return nil, fmt.Errorf("merge: %s and %s are both of shard %s", prev, p, sh)
@@ -75,6 +78,61 @@ func MergeReports(paths []string) (*Merge, error) {
 	slices.SortFunc(m.shards, func(a, b *ReportFile) int { return a.Report.Shard.K - b.Report.Shard.K })
 	m.add()
 	return m, nil
+}
+
+// checkCounts refuses a report whose counts no run writes: a negative
+// count (not_started -1 aside, "unknown"), more warm than fulfilled or
+// more rejected at the source than rejected, or totals that are not the
+// sums of the loaders'. A merge adds such counts into figures users trust.
+func checkCounts(rep *Report) error {
+	var sum ReportTotals
+	for _, l := range rep.Loaders {
+		if err := checkTotals("loader "+l.Name, l.Fulfilled, l.Warm, l.Rejected, l.RejectedAtSource, l.FulfilledBefore, l.NotStarted); err != nil {
+			return err
+		}
+		sum.Fulfilled += l.Fulfilled
+		sum.Warm += l.Warm
+		sum.Rejected += l.Rejected
+		sum.RejectedAtSource += l.RejectedAtSource
+		sum.FulfilledBefore += l.FulfilledBefore
+		sum.NotStarted += max(l.NotStarted, 0)
+	}
+	if err := checkTotals("the totals", rep.Fulfilled, rep.Warm, rep.Rejected, rep.RejectedAtSource, rep.FulfilledBefore, rep.NotStarted); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name       string
+		total, sum int64
+	}{
+		{"fulfilled", rep.Fulfilled, sum.Fulfilled},
+		{"warm", rep.Warm, sum.Warm},
+		{"rejected", rep.Rejected, sum.Rejected},
+		{"rejected_at_source", rep.RejectedAtSource, sum.RejectedAtSource},
+		{"fulfilled_before", rep.FulfilledBefore, sum.FulfilledBefore},
+		{"not_started", rep.NotStarted, sum.NotStarted},
+	} {
+		if c.total != c.sum {
+			return fmt.Errorf("%s is %d, but its loaders' add up to %d", c.name, c.total, c.sum)
+		}
+	}
+	if v := rep.Verify; v != nil && (v.Checked < 0 || v.Failed < 0 || v.Failed > v.Checked) {
+		return fmt.Errorf("verify counts checked %d, failed %d", v.Checked, v.Failed)
+	}
+	return nil
+}
+
+// checkTotals refuses one set of counts (what names whose) that no run
+// writes.
+func checkTotals(what string, fulfilled, warm, rejected, atSource, before, notStarted int64) error {
+	switch {
+	case fulfilled < 0 || warm < 0 || rejected < 0 || atSource < 0 || before < 0 || notStarted < -1:
+		return fmt.Errorf("%s have a negative count", what)
+	case warm > fulfilled:
+		return fmt.Errorf("%s have %d warm of %d fulfilled", what, warm, fulfilled)
+	case atSource > rejected:
+		return fmt.Errorf("%s have %d rejected at the source of %d rejected", what, atSource, rejected)
+	}
+	return nil
 }
 
 // sameRun refuses b unless it is a shard of the run a is a shard of: the

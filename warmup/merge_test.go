@@ -106,11 +106,23 @@ func TestMergeRefuses(t *testing.T) {
 	otherLoaders.Loaders[0].Name = "b"
 	merged := shardReport(1, 3, 1)
 	merged.Shard, merged.Merged = nil, &Merged{N: 3, Shards: []int{0, 1, 2}}
+	negative := shardReport(1, 3, 1)
+	negative.Fulfilled, negative.Loaders[0].Fulfilled = -5, -5
+	unbalanced := shardReport(1, 3, 1)
+	unbalanced.Fulfilled = 1000
+	moreWarm := shardReport(1, 3, 1)
+	moreWarm.Warm, moreWarm.Loaders[0].Warm = 2, 2
+	badNotStarted := shardReport(1, 3, 1)
+	badNotStarted.Loaders[0].NotStarted = -7
 	for _, tc := range []struct {
 		name string
 		reps []*Report
 		want string
 	}{
+		{"negative counts", []*Report{shardReport(0, 3, 1), negative}, "loader a have a negative count"},
+		{"totals that are not the loaders' sums", []*Report{shardReport(0, 3, 1), unbalanced}, "fulfilled is 1000, but its loaders' add up to 1"},
+		{"more warm than fulfilled", []*Report{moreWarm}, "2 warm of 1 fulfilled"},
+		{"not_started below -1", []*Report{badNotStarted}, "a negative count"},
 		{"twice", []*Report{shardReport(0, 3, 1), shardReport(0, 3, 2)}, "are both of shard 0/3"},
 		{"other n", []*Report{shardReport(0, 3, 1), shardReport(1, 2, 1)}, "different numbers of shards"},
 		{"not a shard", []*Report{shardReport(1, 3, 1), unsharded}, "not a shard's report"},

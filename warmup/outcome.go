@@ -154,6 +154,19 @@ func whole(stage Stage, msg string) *itemError {
 // settled.
 func interrupted() *itemError { return whole(StageInterrupted, "interrupted") }
 
+// interruptedAfter is interrupted for an item whose last attempt failed
+// (last, nil for none): its reason keeps that attempt's, so that the real
+// cause (a 500, a timeout) is not lost to the stop. The cause stays
+// "interrupted", which is what groups these items and what --retry-from
+// retries.
+func interruptedAfter(last *itemError) *itemError {
+	ie := interrupted()
+	if last != nil {
+		ie.msg = "interrupted after a failed attempt: " + last.msg
+	}
+	return ie
+}
+
 // writeFailure is why op failed: "redis SET key: cause", the cause
 // naming the Redis when it did not answer.
 func (e *Engine) writeFailure(op *rediswrite.Op, err error) *itemError {

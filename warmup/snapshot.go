@@ -115,7 +115,8 @@ type LoaderSnapshot struct {
 	Waiting bool
 	// Rate is items settled per second over the last few seconds.
 	Rate float64
-	// P50 and P95 are the latencies of fulfilled items (fetch + write).
+	// P50 and P95 are the latencies of settled items' last attempts
+	// (fetch + write), failed ones included: slow failures show.
 	P50, P95 time.Duration
 	// LastReason is the reason of the most recent rejection still
 	// standing (or the source's error), or ""; LastCause is its cause.

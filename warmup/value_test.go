@@ -166,6 +166,28 @@ value = '{"id": {{json .item.id}}, "n": {{.body.n}}, "data": {{json .body.data}}
 	}
 }
 
+// --dry-run goes through the run's own render path: an item whose key
+// renders empty is shown rejected, as the run rejects it.
+func TestDryRunRejectsWhatTheRunRejects(t *testing.T) {
+	cfg := loadConfig(t, `
+[[loader]]
+name = "k"
+items = { range = [1, 2] }
+key = "{{if eq . 2}}k:{{.}}{{end}}"
+`, nil, nil)
+	var b strings.Builder
+	if err := warmup.DryRun(cfg, &b, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  rejected: key template: rendered an empty key\n  SET k:2 = 2\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("dry run lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
 // --dry-run says what each item would store: HSET and the fields for a
 // hash, the value template's output, and the reason an item would be
 // rejected for.

@@ -284,3 +284,55 @@ func TestListenAddressInUse(t *testing.T) {
 		t.Fatalf("second Listen: %v", err)
 	}
 }
+
+// A token in the gateway URL's query (read by a proxy in front of the
+// Pushgateway) goes with the push after the /metrics/job/… path, and an
+// error never shows it.
+func TestPushQueryTokenSentAfterPathAndNeverShown(t *testing.T) {
+	hit, release := make(chan struct{}), make(chan struct{})
+	close(release)
+	eng := start(t, origin(t, hit, release).URL)
+	eng.Wait()
+	var mu sync.Mutex
+	var gotPath, gotToken string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotPath, gotToken = r.URL.Path, r.URL.Query().Get("token")
+		mu.Unlock()
+	}))
+	defer gw.Close()
+	if err := metrics.Push(context.Background(), gw.URL+"/?token=tok3n", eng, metrics.Grouping{Config: "c", Shard: "all"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if !strings.HasPrefix(gotPath, "/metrics/job/cachewarm/") || gotToken != "tok3n" {
+		t.Errorf("push went to %q with token %q, want /metrics/job/cachewarm/… with tok3n", gotPath, gotToken)
+	}
+	mu.Unlock()
+	for _, gateway := range []string{"http://127.0.0.1:1/?token=tok3n", "ftp://127.0.0.1:1/?token=tok3n"} {
+		err := metrics.Push(context.Background(), gateway, eng, metrics.Grouping{Config: "c", Shard: "all"})
+		if err == nil || strings.Contains(err.Error(), "tok3n") {
+			t.Errorf("Push(%s) = %v, want an error without the token", gateway, err)
+		}
+	}
+}
+
+// An address without a host listens on every interface and says so; a
+// loopback or named one does not.
+func TestExposureWarning(t *testing.T) {
+	for addr, warn := range map[string]bool{
+		":9464":          true,
+		"0.0.0.0:9464":   true,
+		"[::]:9464":      true,
+		"127.0.0.1:9464": false,
+		"[::1]:9464":     false,
+		"localhost:9464": false,
+		"10.1.2.3:9464":  false,
+		"":               false,
+	} {
+		got := metrics.ExposureWarning(addr)
+		if (got != "") != warn || (warn && !strings.Contains(got, "127.0.0.1:9464")) {
+			t.Errorf("ExposureWarning(%q) = %q, want a warning: %v", addr, got, warn)
+		}
+	}
+}

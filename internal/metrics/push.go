@@ -3,8 +3,11 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/cachewarm/cachewarm/warmup/config"
 
 	"github.com/prometheus/client_golang/prometheus/push"
 )
@@ -23,7 +26,9 @@ type Grouping struct {
 
 // Push sends src's figures to the Pushgateway at gateway, replacing the
 // group's earlier ones. Credentials in the URL are sent as basic
-// authentication and never appear in the error.
+// authentication and never appear in the error; a query (?token=…, read by
+// a proxy in front of the gateway) goes on every request after the
+// /metrics/job/… path, where the push library would put the path after it.
 func Push(ctx context.Context, gateway string, src Source, g Grouping) error {
 	if err := CheckURL(gateway); err != nil {
 		return err
@@ -31,19 +36,35 @@ func Push(ctx context.Context, gateway string, src Source, g Grouping) error {
 	u, _ := url.Parse(gateway)
 	user := u.User
 	u.User = nil
-	p := push.New(u.String(), Job).Gatherer(Registry(src)).Grouping("config", g.Config).Grouping("shard", g.Shard)
+	base := *u
+	base.RawQuery, base.Fragment = "", ""
+	doer := queryDoer{query: u.RawQuery}
+	p := push.New(base.String(), Job).Client(doer).Gatherer(Registry(src)).Grouping("config", g.Config).Grouping("shard", g.Shard)
 	if user != nil {
 		pass, _ := user.Password()
 		p = p.BasicAuth(user.Username(), pass)
 	}
 	if err := p.PushContext(ctx); err != nil {
-		msg := err.Error()
+		var secrets config.Redactor
+		secrets.Add(config.URLSecrets(gateway)...)
+		msg := secrets.Redact(err.Error())
 		if user != nil {
 			msg = strings.ReplaceAll(msg, user.String(), "…")
 		}
-		return fmt.Errorf("push to %s: %s", u, msg)
+		return fmt.Errorf("push to %s: %s", redact(gateway), msg)
 	}
 	return nil
+}
+
+// queryDoer sends each push request with the gateway URL's query.
+type queryDoer struct{ query string }
+
+// Do sends req with the query set.
+func (d queryDoer) Do(req *http.Request) (*http.Response, error) {
+	if d.query != "" {
+		req.URL.RawQuery = d.query
+	}
+	return http.DefaultClient.Do(req)
 }
 
 // CheckURL refuses a Pushgateway URL that is not http(s) with a host.
@@ -55,12 +76,13 @@ func CheckURL(gateway string) error {
 	return nil
 }
 
-// redact is a Pushgateway URL as messages show it: without credentials.
+// redact is a Pushgateway URL as messages show it: without user info,
+// and with credential-like query values (?token=…) hidden.
 func redact(gateway string) string {
 	u, err := url.Parse(gateway)
 	if err != nil {
 		return "(a URL that does not parse)"
 	}
 	u.User = nil
-	return u.String()
+	return config.RedactURL(u.String())
 }

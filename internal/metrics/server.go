@@ -30,6 +30,24 @@ func Listen(ctx context.Context, addr string) (*Server, error) {
 	return &Server{ln: ln}, nil
 }
 
+// ExposureWarning says, for an addr that listens on every interface
+// (":9464", "0.0.0.0:9464", "[::]:9464"), that anyone who can reach the
+// machine can read the metrics (loader names, hosts, error causes); it is
+// empty for a loopback or otherwise named address.
+func ExposureWarning(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return ""
+	}
+	return fmt.Sprintf("--metrics-addr %s serves /metrics on every interface of this machine; use 127.0.0.1:%s unless a scraper on another host reads it", addr, port)
+}
+
 // Addr is the address bound, with the port chosen for ":0".
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 

@@ -90,6 +90,10 @@ type RunConfig struct {
 	MaxBody int64
 }
 
+// MaxRetries is the largest run.retries accepted: with the backoff
+// doubling up to its cap, 100 retries already wait over an hour.
+const MaxRetries = 100
+
 // MaxConcurrency is the largest run.concurrency accepted: beyond it a
 // typo, not a plan, is the likelier reason.
 const MaxConcurrency = 10000
@@ -642,6 +646,9 @@ func (v *validator) config(raw *rawConfig) *Config {
 	}
 	cfg.Run.Timeout = v.duration("run.timeout", r.Timeout, 10*time.Second, false)
 	cfg.Run.Retries = v.integer("run.retries", r.Retries, 2, 0)
+	if cfg.Run.Retries > MaxRetries {
+		v.fail("run.retries", "at most %d, got %d: an item that fails that often will not succeed on the next try, and the run would not end", MaxRetries, cfg.Run.Retries)
+	}
 	cfg.Run.Backoff = v.duration("run.backoff", r.Backoff, 250*time.Millisecond, true)
 	cfg.Run.TTL = v.ttl("run.ttl", r.TTL, time.Hour)
 	cfg.Run.RedisWait = v.duration("run.redis_wait", r.RedisWait, 30*time.Second, true)
@@ -736,6 +743,10 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 			if u, err := url.Parse(urlText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(urlText))
 			}
+		} else if scheme := literalScheme(urlText); scheme != "" && scheme != "http" && scheme != "https" {
+			// Every item would be rejected at run time: say it now,
+			// before any work.
+			v.fail(p("fetch.url"), "unsupported URL scheme %q in %q (use http:// or https://)", scheme, v.secrets.Redact(urlText))
 		}
 		for name, raw := range r.Fetch.Headers {
 			val := v.expand(p("fetch.headers."+name), raw, true)
@@ -767,6 +778,21 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	}
 	return l
 }
+
+// literalScheme is the scheme a URL template writes before its first
+// action ("ftp" for "ftp://host/{{.}}"), lower-cased, or "" when an
+// action gives it or the text before the action is not a scheme.
+func literalScheme(tmpl string) string {
+	prefix, _, _ := strings.Cut(tmpl, "{{")
+	scheme, _, ok := strings.Cut(prefix, ":")
+	if !ok || !schemeRE.MatchString(scheme) {
+		return ""
+	}
+	return strings.ToLower(scheme)
+}
+
+// schemeRE matches a URL scheme (RFC 3986, 3.1).
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // Mode says which of a loader's keys are written.
 type Mode string

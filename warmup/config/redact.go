@@ -145,3 +145,72 @@ func URLSecrets(raw string) []string {
 	}
 	return secrets
 }
+
+// DSNSecrets are the credentials a database DSN carries: a URL's
+// (URLSecrets), or, for a PostgreSQL keyword/value DSN
+// (host=db password='p w' dbname=app), the values of credential-like
+// keywords both as written and as meant, so that either is hidden.
+func DSNSecrets(dsn string) []string {
+	if strings.Contains(dsn, "://") {
+		return URLSecrets(dsn)
+	}
+	var secrets []string
+	for _, kv := range keywordValues(dsn) {
+		if credentialHeader(kv.key) {
+			secrets = append(secrets, kv.raw, kv.value)
+		}
+	}
+	return secrets
+}
+
+// keywordValue is one keyword=value pair of a keyword/value DSN: raw is
+// the value as written (quotes and escapes included), value as libpq
+// reads it.
+type keywordValue struct{ key, raw, value string }
+
+// keywordValues splits a libpq keyword/value DSN: keyword = value pairs
+// apart by blanks, a value either bare or in single quotes, \ escaping the
+// next character in both. Text that does not follow the form ends it.
+func keywordValues(dsn string) []keywordValue {
+	var out []keywordValue
+	s := dsn
+	for {
+		s = strings.TrimLeft(s, " \t\n\r")
+		eq := strings.IndexByte(s, '=')
+		if eq <= 0 {
+			return out
+		}
+		key := strings.TrimSpace(s[:eq])
+		s = strings.TrimLeft(s[eq+1:], " \t\n\r")
+		raw, value, rest := keywordValueAt(s)
+		out = append(out, keywordValue{key: key, raw: raw, value: value})
+		s = rest
+	}
+}
+
+// keywordValueAt reads the value at the start of s: what was written,
+// what it means, and the text after it.
+func keywordValueAt(s string) (raw, value, rest string) {
+	var b strings.Builder
+	quoted := strings.HasPrefix(s, "'")
+	i := 0
+	if quoted {
+		i = 1
+	}
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			b.WriteByte(s[i+1])
+			i += 2
+			continue
+		case quoted && c == '\'':
+			return s[:i+1], b.String(), s[i+1:]
+		case !quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return s[:i], b.String(), s[i:]
+		}
+		b.WriteByte(c)
+		i++
+	}
+	return s, b.String(), ""
+}

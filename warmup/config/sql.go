@@ -9,9 +9,10 @@ import (
 )
 
 // itemsSQL validates loader n's query: a DSN of a known kind (its
-// password a secret from here on), and a query that runs up to its first
-// row, so that a syntax error, a missing table or a refused connection is
-// a config error, before anything is written.
+// password a secret from here on), and one read-only statement the
+// database compiles (source.CheckContext: described, not run), so that a
+// syntax error, a missing table, a write or a refused connection is a
+// config error, before anything is written.
 func (v *validator) itemsSQL(n int, query string, dsn *string) source.Spec {
 	p := func(field string) string { return fmt.Sprintf("loader[%d].%s", n, field) }
 	spec := source.Spec{SQL: strings.TrimSpace(v.expand(p("items.sql"), query, false))}
@@ -20,14 +21,14 @@ func (v *validator) itemsSQL(n int, query string, dsn *string) source.Spec {
 		return spec
 	}
 	if dsn == nil || strings.TrimSpace(*dsn) == "" {
-		v.fail(p("items.dsn"), "sql needs a dsn: a postgres:// URL, or sqlite:FILE")
+		v.fail(p("items.dsn"), "sql needs a dsn: a postgres:// URL or host=… dbname=… keywords, or sqlite:FILE")
 		return spec
 	}
 	// The DSN's credentials are secrets, not the whole of it: the rest
 	// says where the rows come from.
 	spec.DSN = v.expand(p("items.dsn"), strings.TrimSpace(*dsn), false)
-	v.secrets.Add(URLSecrets(spec.DSN)...)
-	spec.DSNShown = RedactURL(spec.DSN)
+	v.secrets.Add(DSNSecrets(spec.DSN)...)
+	spec.DSNShown = v.secrets.Redact(RedactURL(spec.DSN))
 	switch source.SQLDriver(spec.DSN) {
 	case source.DriverPostgres:
 	case source.DriverSQLite:
@@ -36,7 +37,13 @@ func (v *validator) itemsSQL(n int, query string, dsn *string) source.Spec {
 			return spec
 		}
 	default:
-		v.fail(p("items.dsn"), "unsupported DSN %q (use postgres://, postgresql://, sqlite:FILE or file:FILE)", v.secrets.Redact(spec.DSNShown))
+		what := "an unsupported DSN"
+		if strings.Contains(spec.DSN, "://") {
+			// Only a URL's credentials are known to be hidden: any other
+			// form is not shown at all.
+			what = fmt.Sprintf("unsupported DSN %q", v.secrets.Redact(spec.DSNShown))
+		}
+		v.fail(p("items.dsn"), "%s (use postgres://, postgresql://, host=… dbname=…, sqlite:FILE or file:FILE)", what)
 		return spec
 	}
 	if v.err != nil {

@@ -26,7 +26,12 @@ func TestSQLConfig(t *testing.T) {
 	loader := func(items string) string {
 		return "[[loader]]\nname = \"p\"\nitems = " + items + "\nkey = \"p:{{.id}}\"\n"
 	}
-	env := map[string]string{"DATABASE_URL": "postgres://app:pw-very-secret@127.0.0.1:1/shop?sslmode=disable"}
+	env := map[string]string{
+		"DATABASE_URL":   "postgres://app:pw-very-secret@127.0.0.1:1/shop?sslmode=disable",
+		"DATABASE_KV":    "host=127.0.0.1 port=1 user=app password=pw-very-secret dbname=shop sslmode=disable",
+		"DATABASE_ODBC":  "Server=db;Uid=app;Pwd=pw-very-secret",
+		"DATABASE_QUOTE": `host=127.0.0.1 port=1 password='pw-very-secret \' x' dbname=shop sslmode=disable`,
+	}
 	tests := []struct {
 		name, items string
 		want        string // the error, or "" for none
@@ -41,6 +46,10 @@ func TestSQLConfig(t *testing.T) {
 		{"sql and a list", `{ sql = "SELECT 1", dsn = "sqlite:shop.db", list = [1] }`, "loader[1].items: set exactly one of file, list, range, sitemap or sql"},
 		{"an unknown DSN", `{ sql = "SELECT 1", dsn = "mysql://app:pw-very-secret@db/shop" }`, `loader[1].items.dsn: unsupported DSN "mysql://app:***@db/shop"`},
 		{"a server that does not answer", `{ sql = "SELECT 1", dsn = "${DATABASE_URL}" }`, "config.toml:3: loader[1].items.sql: connect: "},
+		{"a keyword/value DSN", `{ sql = "SELECT 1", dsn = "host=127.0.0.1 port=1 password=pw-very-secret dbname=shop sslmode=disable" }`, "config.toml:3: loader[1].items.sql: connect: "},
+		{"a keyword/value DSN from the environment", `{ sql = "SELECT 1", dsn = "${DATABASE_KV}" }`, "config.toml:3: loader[1].items.sql: connect: "},
+		{"a quoted keyword/value password", `{ sql = "SELECT 1", dsn = "${DATABASE_QUOTE}" }`, "config.toml:3: loader[1].items.sql: connect: "},
+		{"an unsupported keyword DSN", `{ sql = "SELECT 1", dsn = "${DATABASE_ODBC}" }`, "config.toml:3: loader[1].items.dsn: an unsupported DSN"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,11 +21,12 @@ const (
 )
 
 // SQLDriver is the driver a DSN names: DriverPostgres for postgres:// and
-// postgresql:// URLs, DriverSQLite for sqlite: and file: ones, else "".
+// postgresql:// URLs and libpq keyword/value DSNs (host=db dbname=app),
+// DriverSQLite for sqlite: and file: ones, else "".
 func SQLDriver(dsn string) string {
 	lower := strings.ToLower(dsn)
 	switch {
-	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"), pgKeywords.MatchString(dsn):
 		return DriverPostgres
 	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):
 		return DriverSQLite
@@ -56,6 +57,9 @@ type rowCursor interface {
 	// next appends the next row's JSON to buf, or returns false at the
 	// end or on an error (err).
 	next(buf []byte) ([]byte, bool)
+	// tooLong says the row next gave is longer than MaxLine as JSON:
+	// next gave only its start, to name it.
+	tooLong() bool
 	err() error
 	close() error
 }
@@ -105,14 +109,20 @@ func (s *sqlSource) start() error {
 }
 
 func openCursor(ctx context.Context, dsn, query string) (rowCursor, error) {
+	if err := oneStatement(query); err != nil {
+		return nil, err
+	}
 	switch SQLDriver(dsn) {
 	case DriverPostgres:
 		return openPostgres(ctx, dsn, query)
 	case DriverSQLite:
 		return openSQLite(ctx, dsn, query)
 	}
-	return nil, errors.New("unsupported DSN (use postgres://, postgresql://, sqlite: or file:)")
+	return nil, errors.New("unsupported DSN (use postgres://, postgresql://, host=… dbname=…, sqlite: or file:)")
 }
+
+// pgKeywords matches the start of a libpq keyword/value DSN.
+var pgKeywords = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|sslmode|connect_timeout|application_name|options|service)\s*=`)
 
 // trailing matches what may end a query but cannot go inside a
 // subquery: semicolons and the blanks around them.
@@ -157,8 +167,8 @@ func (s *sqlSource) Next() (Item, bool) {
 	s.rows++
 	row := s.skip + s.rows
 	it := Item{File: "row " + strconv.FormatInt(row, 10), jsonText: true}
-	if len(raw) > MaxLine {
-		it.Raw = jsonString(string(raw[:64]) + "…")
+	if len(raw) > MaxLine || s.cur.tooLong() {
+		it.Raw = jsonString(string(raw[:min(len(raw), 64)]) + "…")
 		it.Err = fmt.Errorf("%s: longer than %d bytes as JSON", it.File, MaxLine)
 		return it, true
 	}
@@ -192,21 +202,84 @@ func (s *sqlSource) Close() error {
 	return s.cur.close()
 }
 
-// checkSQL runs the spec's query and reads its first row, as a run
-// starts: an error there is found before anything is written.
+// checkSQL checks the spec's query as a run starts, without running it:
+// one statement, that compiles against the database as a read-only
+// query, each of whose columns has a name of its own. A syntax error, a
+// missing table, a write or a refused connection is found before anything
+// is written, and a query that takes 20 s costs nothing here.
 func checkSQL(ctx context.Context, spec Spec) error {
-	cur, err := openCursor(ctx, spec.DSN, spec.SQL)
+	if err := oneStatement(spec.SQL); err != nil {
+		return err
+	}
+	var names []string
+	var err error
+	switch SQLDriver(spec.DSN) {
+	case DriverPostgres:
+		names, err = describePostgres(ctx, spec.DSN, spec.SQL)
+	case DriverSQLite:
+		names, err = describeSQLite(ctx, spec.DSN, spec.SQL)
+	default:
+		_, err = openCursor(ctx, spec.DSN, spec.SQL)
+	}
 	if err != nil {
 		return err
 	}
-	defer cur.close()
-	if err := duplicateColumn(cur.columns()); err != nil {
+	if err := duplicateColumn(names); err != nil {
 		return fmt.Errorf("the query's result: %w", err)
 	}
-	if _, ok := cur.next(nil); !ok {
-		return cur.err()
+	return nil
+}
+
+// oneStatement refuses a query of more than one statement: the drivers
+// would run them all and give the last one's rows (SQLite), so
+// "SELECT …; PRAGMA query_only=0" would switch off what keeps the run
+// read-only. Quotes, bracketed names and comments are skipped; trailing
+// semicolons are allowed.
+func oneStatement(q string) error {
+	ended := false
+	for i := 0; i < len(q); {
+		c := q[i]
+		if c == ';' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' {
+			ended = ended || c == ';'
+			i++
+			continue
+		}
+		open, end := 1, ""
+		switch {
+		case c == '\'' || c == '"' || c == '`':
+			end = string(c)
+		case c == '[':
+			end = "]"
+		case strings.HasPrefix(q[i:], "--"):
+			open, end = 2, "\n"
+		case strings.HasPrefix(q[i:], "/*"):
+			open, end = 2, "*/"
+		}
+		comment := open == 2
+		if ended && !comment {
+			return errors.New("the query has more than one statement: give one SELECT")
+		}
+		if end == "" {
+			i++
+			continue
+		}
+		n := closing(q[i+open:], end)
+		if n < 0 {
+			return nil // not closed: the database says what is wrong
+		}
+		i += open + n
 	}
 	return nil
+}
+
+// closing is how far into s the end of a quote or comment opened just
+// before it reaches, end included, or -1 when it is not closed.
+func closing(s, end string) int {
+	i := strings.Index(s, end)
+	if i < 0 {
+		return -1
+	}
+	return i + len(end)
 }
 
 // describeSQL is a SQL spec for people: the query on one line, then

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cachewarm/cachewarm/internal/pgtest"
 	"github.com/cachewarm/cachewarm/warmup/source"
+	"github.com/jackc/pgx/v5"
 )
 
 // sqliteDB creates a SQLite file holding the statements' tables and
@@ -57,6 +59,12 @@ type database struct {
 	dsn   string
 	typed string
 	want  string
+	// failsWhenRun is a query that compiles but fails once a row is
+	// computed.
+	failsWhenRun string
+	// longRow is a query whose first row has 2 MB of text, its second
+	// row a small one.
+	longRow string
 }
 
 func sqliteDatabase(t *testing.T) database {
@@ -65,7 +73,9 @@ func sqliteDatabase(t *testing.T) database {
 		dsn:  sqliteDB(t, tenRows),
 		typed: `SELECT 42 AS n, -7 AS neg, 1.5 AS f, 'x"<y>' AS s, NULL AS z, X'00ff' AS b,
 			9223372036854775807 AS big`,
-		want: `{"n":42,"neg":-7,"f":1.5,"s":"x\"\u003cy\u003e","z":null,"b":"\\x00ff","big":9223372036854775807}`,
+		want:         `{"n":42,"neg":-7,"f":1.5,"s":"x\"\u003cy\u003e","z":null,"b":"\\x00ff","big":9223372036854775807}`,
+		failsWhenRun: "SELECT json_extract('not json', '$') AS x FROM t",
+		longRow:      "SELECT 1 AS id, replace(hex(zeroblob(1000000)), '00', 'xx') AS v UNION ALL SELECT 2, 'small'",
 	}
 }
 
@@ -81,11 +91,35 @@ func postgresDatabase(t *testing.T, srv *pgtest.Server) database {
 		want: `{"n":42,"neg":-7,"f":1.5,"s":"x\"\u003cy\u003e","z":null,"b":"\\x00ff","big":9223372036854775807,` +
 			`"price":12.50,"nan":"NaN","yes":true,"doc":{"a": [1, 2]},"at":"2024-01-02 03:04:05+00",` +
 			`"u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}`,
+		failsWhenRun: "SELECT 1 / (id - id) AS x FROM t",
+		longRow:      "SELECT 1 AS id, repeat('x', 2000000) AS v UNION ALL SELECT 2, 'small'",
 	}
 }
 
 func TestSQLite(t *testing.T) {
 	testSQL(t, sqliteDatabase(t))
+}
+
+// A statement that would switch off what keeps SQLite read-only, or that
+// writes, is refused as it is compiled, before it runs.
+func TestSQLiteOnlyReads(t *testing.T) {
+	dsn := sqliteDB(t, tenRows)
+	for _, c := range []struct{ query, want string }{
+		{"SELECT id FROM t; PRAGMA query_only=0; PRAGMA journal_mode=DELETE", "more than one statement"},
+		{"PRAGMA journal_mode=DELETE", "may only read (it would set PRAGMA journal_mode)"},
+		{"PRAGMA query_only=0", "may only read (it would set PRAGMA query_only)"},
+		{"INSERT INTO t (id) VALUES (99) RETURNING id", "may only read (it would write to t)"},
+	} {
+		spec := source.Spec{SQL: c.query, DSN: dsn}
+		if err := source.Check(spec); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("check %q: err = %v, want %q", c.query, err, c.want)
+		}
+		src, _ := source.Open(spec, nil)
+		if rows := readRows(src, -1); len(rows) > 0 || src.Err() == nil || !strings.Contains(src.Err().Error(), c.want) {
+			t.Errorf("run %q: rows %v, err %v, want %q", c.query, rows, src.Err(), c.want)
+		}
+		src.Close()
+	}
 }
 
 func TestSQLiteQueryCreatesNoFile(t *testing.T) {
@@ -123,6 +157,34 @@ func TestPostgres(t *testing.T) {
 		gone := strings.Replace(db.dsn, srv.Addr(), "127.0.0.1:1", 1)
 		if err := source.Check(source.Spec{SQL: "SELECT 1", DSN: gone}); err == nil || !strings.Contains(err.Error(), "connect") {
 			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a stop cancels a query still waiting for its first row, on the server", func(t *testing.T) {
+		const q = "SELECT 1 AS id FROM pg_sleep(60)"
+		ctx, cancel := context.WithCancel(context.Background())
+		src, err := source.OpenContext(ctx, source.Spec{SQL: q, DSN: db.dsn}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		// The connection that watches is open before the stop, so that
+		// what it sees right after is the state then.
+		watch := monitor(t, db.dsn)
+		done := make(chan []string)
+		go func() { done <- readRows(src, -1) }()
+		waitActive(t, watch, q)
+		cancel()
+		if rows := <-done; len(rows) > 0 {
+			t.Errorf("rows %v after the stop", rows)
+		}
+		src.Close()
+		// At once, not eventually: cachewarm exits right after its
+		// sources stop, and a cancel still on its way then never lands.
+		if n := activeCount(t, watch, q); n != 0 {
+			t.Errorf("the server still runs the query after the source stopped")
+		}
+		if at := src.Resume(); src.Err() != nil || at.Done || at.Next != 0 {
+			t.Errorf("err %v, resume %+v: want stopped before the first row", src.Err(), at)
 		}
 	})
 	t.Run("a stop cancels the query, and the resume point counts the rows read", func(t *testing.T) {
@@ -233,6 +295,50 @@ func testSQL(t *testing.T, db database) {
 			t.Fatalf("rows after the refused writes: %v", rows)
 		}
 	})
+	t.Run("one statement only", func(t *testing.T) {
+		for _, q := range []string{
+			"SELECT id FROM t; SELECT 2 AS id",
+			"SELECT id FROM t /* ; */; -- a comment\nSELECT 2 AS id",
+		} {
+			if err := source.Check(spec(q)); err == nil || !strings.Contains(err.Error(), "more than one statement") {
+				t.Errorf("check %q: err = %v, want more than one statement", q, err)
+			}
+			src, _ := source.Open(spec(q), nil)
+			if rows := readRows(src, -1); len(rows) > 0 || src.Err() == nil || !strings.Contains(src.Err().Error(), "more than one statement") {
+				t.Errorf("run %q: rows %v, err %v", q, rows, src.Err())
+			}
+			src.Close()
+		}
+		for _, q := range []string{"SELECT id FROM t;", "SELECT ';' AS id -- ; x\n;  ", `SELECT id AS "a;b" FROM t`} {
+			if err := source.Check(spec(q)); err != nil {
+				t.Errorf("check %q: %v", q, err)
+			}
+		}
+	})
+	t.Run("the check does not run the query", func(t *testing.T) {
+		// The query fails only once a row is computed: a check that
+		// ran it would say so.
+		q := db.failsWhenRun
+		if err := source.Check(spec(q)); err != nil {
+			t.Fatalf("check %q ran it: %v", q, err)
+		}
+		src, _ := source.Open(spec(q), nil)
+		defer src.Close()
+		if rows := readRows(src, -1); len(rows) > 0 || src.Err() == nil {
+			t.Fatalf("run %q: rows %v, err %v, want it to fail", q, rows, src.Err())
+		}
+	})
+	t.Run("a row longer than the limit is rejected, and the rows after it read", func(t *testing.T) {
+		src, _ := source.Open(spec(db.longRow), nil)
+		defer src.Close()
+		it, ok := src.Next()
+		if !ok || it.Err == nil || !strings.Contains(it.Err.Error(), "row 1: longer than") || len(it.Raw) > 200 {
+			t.Fatalf("first row: ok %v, err %v, %d bytes kept", ok, it.Err, len(it.Raw))
+		}
+		if rows := readRows(src, -1); fmt.Sprint(rows) != `[{"id":2,"v":"small"}]` || src.Err() != nil {
+			t.Fatalf("rows after it: %v, err %v", rows, src.Err())
+		}
+	})
 	t.Run("an empty result is done at once", func(t *testing.T) {
 		if err := source.Check(spec("SELECT id FROM t WHERE id < 0")); err != nil {
 			t.Fatal(err)
@@ -243,4 +349,40 @@ func testSQL(t *testing.T, db database) {
 			t.Fatalf("rows %v, resume %+v", rows, src.Resume())
 		}
 	})
+}
+
+// monitor is a connection to read pg_stat_activity with.
+func monitor(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// waitActive waits until PostgreSQL runs query (active): the server's
+// own view, not the client's.
+func waitActive(t *testing.T, conn *pgx.Conn, query string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for activeCount(t, conn, query) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the query did not start within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// activeCount is the number of backends running query now.
+func activeCount(t *testing.T, conn *pgx.Conn, query string) int {
+	t.Helper()
+	var n int
+	// pg_stat_activity is a snapshot per transaction: a fresh one each
+	// time, outside any.
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = $1", query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -10,13 +10,19 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	// The pure-Go SQLite driver: go build needs no C toolchain.
 	"modernc.org/sqlite"
 )
+
+// cancelWait is how long a stopped query's connection waits for the
+// server to confirm the cancel before it gives up on the socket.
+const cancelWait = 2 * time.Second
 
 // connectTimeout bounds connecting to PostgreSQL when the DSN sets no
 // connect_timeout: a server that does not answer is an error, not a hang.
@@ -48,24 +54,72 @@ type pgCursor struct {
 	// keys are the columns' names as JSON object keys, with the colon.
 	keys   [][]byte
 	failed error
+	// long says the last row read is longer than MaxLine as JSON: next
+	// gave only its start.
+	long bool
 }
 
-func openPostgres(ctx context.Context, dsn, query string) (rowCursor, error) {
+// beginPostgres connects to dsn and begins a read-only transaction.
+func beginPostgres(ctx context.Context, dsn string) (*pgx.Conn, pgx.Tx, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("invalid PostgreSQL DSN: %w", err)
+		return nil, nil, fmt.Errorf("invalid PostgreSQL DSN: %w", err)
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = connectTimeout
 	}
+	// A stop cancels the query on the server: by default pgx only gives
+	// up on the socket, and a backend still working on its first row goes
+	// on for as long as the query takes.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelWait}
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
+		return nil, nil, fmt.Errorf("connect: %w", err)
 	}
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("begin a read-only transaction: %w", err)
+		return nil, nil, fmt.Errorf("begin a read-only transaction: %w", err)
+	}
+	return conn, tx, nil
+}
+
+// describePostgres is the query's column names, as the server parses and
+// plans it without running it: the statement prepared for its shape, and
+// EXPLAINed (which runs nothing) to refuse one that would write.
+func describePostgres(ctx context.Context, dsn, query string) ([]string, error) {
+	conn, tx, err := beginPostgres(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer (&pgCursor{conn: conn, tx: tx}).close()
+	sd, err := tx.Conn().PgConn().Prepare(ctx, "", query, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(sd.Fields) == 0 {
+		return nil, errors.New("the statement returns no rows: use a SELECT")
+	}
+	var plan string
+	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query).Scan(&plan); err != nil {
+		return nil, err
+	}
+	if strings.Contains(plan, `"ModifyTable"`) {
+		return nil, errors.New("the query writes: cachewarm only reads (a read-only transaction)")
+	}
+	names := make([]string, len(sd.Fields))
+	for i, f := range sd.Fields {
+		names[i] = f.Name
+	}
+	return names, nil
+}
+
+func openPostgres(ctx context.Context, dsn, query string) (rowCursor, error) {
+	conn, tx, err := beginPostgres(ctx, dsn)
+	if err != nil {
+		return nil, err
 	}
 	c := &pgCursor{conn: conn, tx: tx}
 	// The extended protocol runs one statement only: a query cannot end
@@ -99,8 +153,12 @@ func (c *pgCursor) next(buf []byte) ([]byte, bool) {
 		c.rr = nil
 		return nil, false
 	}
+	vals := c.rr.Values()
+	if c.long = jsonAtLeast(vals) > MaxLine; c.long {
+		return rowStart(buf, c.keys, vals), true
+	}
 	buf = append(buf, '{')
-	for i, v := range c.rr.Values() {
+	for i, v := range vals {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
@@ -145,6 +203,29 @@ func jsonNumber(b []byte) bool {
 
 func (c *pgCursor) err() error { return c.failed }
 
+func (c *pgCursor) tooLong() bool { return c.long }
+
+// jsonAtLeast is the least length of a row's JSON: its values' own.
+func jsonAtLeast(vals [][]byte) int {
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	return n
+}
+
+// rowStart is the start of a row too long to make JSON of, enough to say
+// which row it was: the first column's key and its value's first bytes,
+// whatever they are. Nothing the size of the row is made.
+func rowStart(buf []byte, keys [][]byte, vals [][]byte) []byte {
+	buf = append(buf, '{')
+	if len(vals) == 0 {
+		return buf
+	}
+	buf = append(buf, keys[0]...)
+	return append(buf, vals[0][:min(len(vals[0]), 64)]...)
+}
+
 func (c *pgCursor) close() error {
 	// Closing must work after the run's context ended: a fresh one,
 	// bounded, rolls back and says goodbye.
@@ -153,21 +234,41 @@ func (c *pgCursor) close() error {
 	if c.rr == nil && c.tx != nil {
 		c.tx.Rollback(ctx)
 	}
-	// Rows still to come are not read: closing the connection ends the
-	// query and its transaction on the server.
+	if c.rr != nil {
+		// Rows still to come are not read: the server is told to stop
+		// the query, which closing the socket alone does not do while it
+		// computes.
+		c.conn.PgConn().CancelRequest(ctx)
+	}
 	return c.conn.Close(ctx)
 }
 
 // sqliteCursor reads rows from a SQLite file opened read-only.
 type sqliteCursor struct {
-	db     *sql.DB
-	tx     *sql.Tx
-	rows   *sql.Rows
-	names  []string
-	keys   [][]byte
-	vals   []any
+	db    *sql.DB
+	tx    *sql.Tx
+	rows  *sql.Rows
+	names []string
+	keys  [][]byte
+	// vals take the driver's values as they are, not copied: a 100 MB
+	// TEXT or BLOB is held once.
+	vals   []driverValue
 	ptrs   []any
 	failed error
+	// long says the last row read is longer than MaxLine as JSON: next
+	// gave only its start.
+	long bool
+}
+
+// driverValue is a scan destination that keeps the driver's value
+// itself: database/sql copies a []byte into an any, and a row's values
+// are read before the next row is.
+type driverValue struct{ v any }
+
+// Scan keeps src.
+func (d *driverValue) Scan(src any) error {
+	d.v = src
+	return nil
 }
 
 // sqliteDSN is the driver's DSN for a sqlite: or file: DSN: the file,
@@ -188,7 +289,8 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 		return nil, fmt.Errorf("open SQLite: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	if err := refuseAttach(ctx, db); err != nil {
+	guard, err := readOnlyConn(ctx, db)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", SQLitePath(dsn), err)
 	}
@@ -201,7 +303,7 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 	c.rows, err = tx.QueryContext(ctx, query)
 	if err != nil {
 		c.close()
-		return nil, err
+		return nil, guard.explain(err)
 	}
 	if c.names, err = c.rows.Columns(); err != nil {
 		c.close()
@@ -212,7 +314,7 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 		return nil, errors.New("the statement returns no rows: use a SELECT")
 	}
 	c.keys = objectKeys(c.names)
-	c.vals = make([]any, len(c.names))
+	c.vals = make([]driverValue, len(c.names))
 	c.ptrs = make([]any, len(c.names))
 	for i := range c.vals {
 		c.ptrs[i] = &c.vals[i]
@@ -223,17 +325,122 @@ func openSQLite(ctx context.Context, dsn, query string) (rowCursor, error) {
 // sqliteLimitAttached is SQLite's SQLITE_LIMIT_ATTACHED.
 const sqliteLimitAttached = 7
 
-// refuseAttach sets the pool's one connection to attach no database:
-// read-only mode and query_only cover the file the DSN names, but ATTACH
-// would create any other path the query names, as an empty file.
-func refuseAttach(ctx context.Context, db *sql.DB) error {
+// readGuard is the authorizer readOnlyConn installs: it remembers the
+// first operation it refused, to say why a query was.
+type readGuard struct {
+	mu      sync.Mutex
+	refused string
+}
+
+// readOnlyConn sets the pool's one connection to attach no database and
+// to compile only statements that read: read-only mode and query_only
+// cover the file the DSN names, but ATTACH would create any other path
+// the query names, as an empty file, and a PRAGMA could switch
+// query_only off.
+func readOnlyConn(ctx context.Context, db *sql.DB) (*readGuard, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close()
-	_, err = sqlite.Limit(conn, sqliteLimitAttached, 0)
-	return err
+	if _, err = sqlite.Limit(conn, sqliteLimitAttached, 0); err != nil {
+		return nil, err
+	}
+	g := &readGuard{}
+	err = conn.Raw(func(dc any) error {
+		r, ok := dc.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return errors.New("the SQLite driver takes no authorizer")
+		}
+		return r.RegisterAuthorizer(g.authorize)
+	})
+	return g, err
+}
+
+// authorize lets a statement read, call functions and begin or end its
+// transaction; anything else (a write, a PRAGMA, ATTACH) is refused as
+// it is compiled.
+func (g *readGuard) authorize(action sqlite.AuthorizerActionCode, arg1, _, _, _ string) sqlite.AuthorizerReturnCode {
+	switch action {
+	case sqlite.AuthSelect, sqlite.AuthRead, sqlite.AuthFunction, sqlite.AuthRecursive, sqlite.AuthTransaction:
+		return sqlite.AuthorizerOK
+	}
+	g.mu.Lock()
+	if g.refused == "" {
+		g.refused = authorizerAction(action, arg1)
+	}
+	g.mu.Unlock()
+	return sqlite.AuthorizerDeny
+}
+
+// explain says why err happened when the guard refused the query.
+func (g *readGuard) explain(err error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.refused == "" {
+		return err
+	}
+	return fmt.Errorf("the query may only read (it would %s): %w", g.refused, err)
+}
+
+// authorizerAction names a refused operation for people.
+func authorizerAction(action sqlite.AuthorizerActionCode, arg string) string {
+	switch action {
+	case sqlite.AuthPragma:
+		return "set PRAGMA " + arg
+	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
+		return "write to " + arg
+	case sqlite.AuthAttach, sqlite.AuthDetach:
+		return "attach a database"
+	}
+	return "change the database"
+}
+
+// describeSQLite is the query's column names, found without running it:
+// the query is compiled (refused if it would write), then wrapped in a
+// SELECT whose WHERE 0 SQLite decides before reading a row.
+func describeSQLite(ctx context.Context, dsn, query string) ([]string, error) {
+	db, err := sql.Open("sqlite", sqliteDSN(dsn))
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	guard, err := readOnlyConn(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", SQLitePath(dsn), err)
+	}
+	stmt, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, guard.explain(err)
+	}
+	stmt.Close()
+	rows, err := db.QueryContext(ctx, "SELECT * FROM (\n"+trailing.ReplaceAllString(query, "")+"\n) WHERE 0")
+	if err != nil {
+		return nil, guard.explain(err)
+	}
+	names, err := rows.Columns()
+	rows.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, errors.New("the statement returns no rows: use a SELECT")
+	}
+	return unwrappedNames(names), nil
+}
+
+// unwrappedNames undoes SQLite's renaming of a subquery's repeated
+// column names ("id", "id:1"), so that duplicateColumn sees them.
+func unwrappedNames(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	for i, n := range names {
+		if base, num, ok := strings.Cut(n, ":"); ok && seen[base] && num != "" && strings.Trim(num, "0123456789") == "" {
+			names[i] = base
+		}
+		seen[names[i]] = true
+	}
+	return names
 }
 
 func (c *sqliteCursor) columns() []string { return c.names }
@@ -254,15 +461,50 @@ func (c *sqliteCursor) next(buf []byte) ([]byte, bool) {
 		c.rows = nil
 		return nil, false
 	}
+	if c.long = c.jsonAtLeast() > MaxLine; c.long {
+		var start [][]byte
+		if len(c.vals) > 0 {
+			start = [][]byte{valueStart(c.vals[0].v)}
+		}
+		return rowStart(buf, c.keys, start), true
+	}
 	buf = append(buf, '{')
 	for i, v := range c.vals {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, c.keys[i]...)
-		buf = appendGoValue(buf, v)
+		buf = appendGoValue(buf, v.v)
 	}
 	return append(buf, '}'), true
+}
+
+func (c *sqliteCursor) tooLong() bool { return c.long }
+
+// jsonAtLeast is the least length of the row's JSON: its strings', and
+// twice its blobs' (hex).
+func (c *sqliteCursor) jsonAtLeast() int {
+	n := 0
+	for _, v := range c.vals {
+		switch x := v.v.(type) {
+		case string:
+			n += len(x)
+		case []byte:
+			n += 2 * len(x)
+		}
+	}
+	return n
+}
+
+// valueStart is the first bytes of a value, to name a row too long.
+func valueStart(v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return []byte(x[:min(len(x), 64)])
+	case []byte:
+		return x[:min(len(x), 64)]
+	}
+	return nil
 }
 
 // appendGoValue appends a value database/sql scanned as JSON, in the

@@ -30,6 +30,11 @@ type item struct {
 	retry bool
 	// start is when the current attempt began.
 	start time.Time
+	// since is when x went in flight; older and newer link the loader's
+	// items in flight in that order (under lr.mu), so that a snapshot
+	// reads the oldest one's age in O(1).
+	since        time.Time
+	older, newer *item
 	// last is the latest failed attempt's error.
 	last *itemError
 	// outages counts the Redis outages x waited out.
@@ -63,7 +68,39 @@ func (e *Engine) newItem(lr *loaderRun, it source.Item) *item {
 		x = new(item)
 	}
 	x.lr, x.src = lr, it
+	x.since = time.Now()
+	lr.mu.Lock()
+	lr.enterFlightLocked(x)
+	lr.mu.Unlock()
 	return x
+}
+
+// enterFlightLocked puts x, just read, at the young end of the loader's
+// items in flight, with lr.mu held.
+func (lr *loaderRun) enterFlightLocked(x *item) {
+	x.older, x.newer = lr.youngest, nil
+	if lr.youngest != nil {
+		lr.youngest.newer = x
+	} else {
+		lr.oldest = x
+	}
+	lr.youngest = x
+}
+
+// leaveFlightLocked takes x, settled, out of the loader's items in
+// flight, with lr.mu held.
+func (lr *loaderRun) leaveFlightLocked(x *item) {
+	if x.older != nil {
+		x.older.newer = x.newer
+	} else if lr.oldest == x {
+		lr.oldest = x.newer
+	}
+	if x.newer != nil {
+		x.newer.older = x.older
+	} else if lr.youngest == x {
+		lr.youngest = x.older
+	}
+	x.older, x.newer = nil, nil
 }
 
 // startItem prepares x and starts its first attempt. It runs on the
@@ -455,6 +492,7 @@ func (e *Engine) fulfil(x *item, warm bool) {
 		lr.hist.observe(took, 1)
 	}
 	lr.mu.Lock()
+	lr.leaveFlightLocked(x)
 	lr.fulfilled++
 	if warm {
 		lr.warm++
@@ -475,6 +513,7 @@ func (e *Engine) reject(x *item, why *itemError) {
 	lr.rejectedTotal.Add(1)
 	r := e.rejection(&x.src, x.key, x.attempts, why)
 	lr.mu.Lock()
+	lr.leaveFlightLocked(x)
 	lr.addRejectionLocked(r)
 	if x.retry {
 		lr.retrying--

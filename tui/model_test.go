@@ -173,8 +173,8 @@ func TestSelectionMovement(t *testing.T) {
 }
 
 func TestSelectionScrollsIntoView(t *testing.T) {
-	// 80x24 shows two rows of tiles; homepage is on the third.
-	d := start(t, midRun(), 80, 24, Options{})
+	// 80x18 shows two rows of compact tiles; homepage is on the third.
+	d := start(t, midRun(), 80, 18, Options{})
 	if v := d.view(); strings.Contains(v, "homepage") || !strings.Contains(v, "↓ 1 more row") {
 		t.Fatalf("homepage should be below the fold:\n%s", v)
 	}
@@ -500,7 +500,7 @@ func TestStatesReadWithoutColour(t *testing.T) {
 	for _, want := range []string{
 		"DEMO", "● running", "✓ 4,482 fulfilled", "✗ 34 rejected", "2,637 pending", "343 items/s", "elapsed 12s",
 		"✓ ok", "✗ 30 rejected", "↻ retrying 1 (attempt 2)",
-		"✓ 1,200 fulfilled  ✗ 3 rejected", "p50 12ms  p95 80ms", "✗ 503 Service Unavailable · GET /products/871",
+		"✓ 1,200 fulfilled  ✗ 3 rejected", "p95 80ms  8 in flight, oldest 2s", "✗ 503 Service Unavailable · GET /products/871",
 		"2,500/5,000  50%", "1,203 settled of 1,340 read (streaming)",
 	} {
 		if !strings.Contains(v, want) {

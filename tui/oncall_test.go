@@ -1,0 +1,158 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// The scenes of issue #24: six loaders at 3 a.m. against a flaky origin,
+// a hung one, a user Redis's ACL limits, and a retry.
+
+const noperm = "NOPERM this user has no permissions to access one of the keys used as arguments"
+
+// onCall is the issue's run: recs-hang's six items hang on the origin.
+func onCall() warmup.Snapshot {
+	return totals(warmup.Snapshot{
+		Redis:   "redis://127.0.0.1:6379/0",
+		State:   warmup.StateRunning,
+		Elapsed: 9 * time.Second,
+		Rate:    40,
+		Loaders: []warmup.LoaderSnapshot{
+			{
+				Name: "recs-flaky", Source: "range 1..300 → origin",
+				Total: 300, Read: 300, Fulfilled: 200, Rejected: 90, InFlight: 10, OldestInFlight: 1200 * time.Millisecond,
+				Rate: 30, P50: 8 * time.Millisecond, P95: 40 * time.Millisecond,
+				LastReason: "fetch GET http://origin/recs/7: 503 Service Unavailable", LastCause: "503 Service Unavailable",
+				Causes: []warmup.CauseCount{{Cause: "503 Service Unavailable", Stage: warmup.StageFetch, Count: 90, Example: "GET /recs/7"}},
+			},
+			{
+				Name: "recs-hang", Source: "list of 6 → hung",
+				Total: 6, Read: 6, InFlight: 6, OldestInFlight: 7 * time.Second,
+			},
+			{
+				Name: "acl-limited", Source: "list of 40",
+				Total: 40, Read: 40, Rejected: 40, Done: true,
+				LastReason: "redis SET nope:40: " + noperm, LastCause: noperm,
+				Causes: []warmup.CauseCount{{Cause: noperm, Stage: warmup.StageRedis, Count: 40, Example: "SET nope:40"}},
+			},
+			{
+				Name: "catalog-products", Source: "range 1..300",
+				Total: 300, Read: 300, Fulfilled: 217, InFlight: 83, OldestInFlight: 2 * time.Second,
+				Retrying: 83, RetryAttempt: 2,
+			},
+			{
+				Name: "users", Source: "range 1..500",
+				Total: 500, Read: 500, Fulfilled: 500, Done: true,
+			},
+			{
+				Name: "stopped", Source: "range 1..100 → origin",
+				Total: 100, Read: 100, Fulfilled: 50, Rejected: 50, Done: true,
+				LastReason: "interrupted", LastCause: "interrupted",
+				Causes: []warmup.CauseCount{
+					{Cause: "interrupted", Stage: warmup.StageInterrupted, Count: 30},
+					{Cause: "503 Service Unavailable", Stage: warmup.StageFetch, Count: 20, Example: "GET /p/3"},
+				},
+			},
+		},
+	})
+}
+
+// startSeeded is start with a minute of throughput behind every loader,
+// so that the tiles draw their sparklines.
+func startSeeded(t *testing.T, snap warmup.Snapshot, w, h int) *driver {
+	t.Helper()
+	eng := newFake(snap)
+	d := &driver{t: t, m: New(eng, Options{still: true}), eng: eng}
+	seedHistory(d.m.history, snap)
+	d.send(tickMsg{}, tea.WindowSizeMsg{Width: w, Height: h})
+	return d
+}
+
+var sizes = []struct{ w, h int }{{80, 24}, {100, 30}, {120, 36}, {160, 40}, {200, 50}, {60, 20}}
+
+// A hung origin never looks idle: every tile at every width says how
+// many items are in flight and how old the oldest is.
+func TestInFlightOnEveryTile(t *testing.T) {
+	for _, sz := range sizes {
+		d := startSeeded(t, onCall(), sz.w, sz.h)
+		v := d.view()
+		if !strings.Contains(v, "recs-hang") {
+			// Below the fold at 60x20: scroll to it.
+			d.press("tab")
+			v = d.view()
+		}
+		if !strings.Contains(v, "6 in flight, oldest 7s") {
+			t.Errorf("%dx%d: the hung loader's tile lacks \"6 in flight, oldest 7s\":\n%s", sz.w, sz.h, v)
+		}
+	}
+}
+
+// Tiles grow with the terminal: at 200 columns six loaders take three
+// columns of 66 rather than five of 40 and a ragged row.
+func TestTilesGrowWithTheTerminal(t *testing.T) {
+	d := startSeeded(t, onCall(), 200, 50)
+	v := d.view()
+	if !strings.Contains(v, "╭"+strings.Repeat("─", 60)) {
+		t.Errorf("tiles at 200 columns are not wider than 60:\n%s", v)
+	}
+	if c, _ := d.m.grid.shape(); c != 3 {
+		t.Errorf("%d columns at 200 for six loaders, want 3", c)
+	}
+}
+
+// A cause is never cut in a tile: one too long for a line wraps.
+func TestTileCauseWraps(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{100, 30}, {120, 36}, {200, 50}} {
+		v := startSeeded(t, onCall(), sz.w, sz.h).view()
+		if strings.Contains(v, "permissio…") || !strings.Contains(v, "arguments") {
+			t.Errorf("%dx%d: the NOPERM cause is cut:\n%s", sz.w, sz.h, v)
+		}
+	}
+}
+
+// During a retry the bar does not run backwards and the name stays
+// whole; after a stop the tile shows the cause that was failing, not
+// "interrupted".
+func TestRetryAndStopTiles(t *testing.T) {
+	for _, sz := range sizes[:5] {
+		v := startSeeded(t, onCall(), sz.w, sz.h).view()
+		if strings.Contains(v, "217/300") || !strings.Contains(v, "300/300") {
+			t.Errorf("%dx%d: the retrying loader's progress went back to 217/300:\n%s", sz.w, sz.h, v)
+		}
+		if !strings.Contains(v, "catalog-products ") || !strings.Contains(v, "↻") {
+			t.Errorf("%dx%d: the retrying loader's name or marker is cut:\n%s", sz.w, sz.h, v)
+		}
+		if strings.Contains(v, "✗ interrupted") || !strings.Contains(v, "503 Service Unavailable · GET /p/3") {
+			t.Errorf("%dx%d: the stopped loader shows \"interrupted\" instead of its 503:\n%s", sz.w, sz.h, v)
+		}
+	}
+}
+
+// Six loaders fit 80x24 (compact tiles), and the key line always keeps
+// "? help" and "q quit".
+func TestSmallTerminals(t *testing.T) {
+	v := startSeeded(t, onCall(), 80, 24).view()
+	for _, l := range onCall().Loaders {
+		if !strings.Contains(v, l.Name) {
+			t.Errorf("80x24: %s is below the fold:\n%s", l.Name, v)
+		}
+	}
+	for _, sz := range []struct{ w, h int }{{80, 24}, {60, 20}, {40, 15}} {
+		d := startSeeded(t, onCall(), sz.w, sz.h)
+		for _, screen := range []string{"grid", "failures"} {
+			if screen == "failures" {
+				d.press("f")
+			}
+			lines := strings.Split(d.view(), "\n")
+			foot := lines[len(lines)-1]
+			if !strings.Contains(foot, "? help") || !strings.Contains(foot, "q quit") {
+				t.Errorf("%dx%d %s: the key line lacks ? help or q quit: %q", sz.w, sz.h, screen, foot)
+			}
+		}
+	}
+}

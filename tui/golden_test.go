@@ -240,7 +240,7 @@ func TestGoldenHelp(t *testing.T) {
 func TestGoldenScenesDiffer(t *testing.T) {
 	for name, want := range map[string][]string{
 		"TestGoldenGridMidRun":                  {"● running", "DEMO", "↻ retrying 1 (attempt 2)", "1,203 settled of 1,340 read", " · GET /products/871", "█"},
-		"TestGoldenGridMidRun80x24":             {"● running", "↓ 1 more row"},
+		"TestGoldenGridMidRun80x24":             {"● running", "homepage", "8 in flight, oldest 2s", "16 in flight, oldest 1s"},
 		"TestGoldenVerifying":                   {"◎ verifying 1,800/4,210 keys", "◎ 1,800 verified, 2 wrong, 5 evicted"},
 		"TestGoldenGridDoneWithFailures":        {"✓ done", "done in 41s", "✗ 30 rejected", "✓ ok"},
 		"TestGoldenFailureView":                 {"· causes", "OOM command not allowed when used memory > 'maxmemory'", "67%", "SET session:80", "r retries the 20 items rejected with “OOM command not allowed when used memory > 'maxmemory'”"},

@@ -39,7 +39,7 @@ type tile struct {
 	selected bool
 	// compact drops the source and rate lines (see compactTileHeight).
 	compact bool
-	spinner  string
+	spinner string
 	// history is the loader's items/s over the last minute.
 	history []float64
 }

@@ -13,12 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
-	"github.com/charmbracelet/x/ansi"
 )
-
-// minCauseHint is the least of a cause the hint below a cause table
-// shows when the line is too narrow for all of it.
-const minCauseHint = 8
 
 // maxReasonLines caps the wrapped full reason below the item table.
 const maxReasonLines = 4
@@ -279,7 +274,7 @@ func (f *failureView) SetSize(w, h int) {
 	f.table.SetWidth(w)
 	f.table.SetHeight(max(h-2-2-maxReasonLines, 3))
 	f.causeTable.SetWidth(w)
-	f.causeTable.SetHeight(max(h-2-2, 3))
+	f.causeTable.SetHeight(max(h-2-1-maxHintLines, 3))
 }
 
 // cellPad is the room Styles.Table.Cell takes: one space each side.
@@ -295,13 +290,21 @@ const (
 	// minDetailW and minItemW are what the detail and the item keep of
 	// the item table when the cause takes the rest.
 	minDetailW, minItemW = 16, 16
-	// minExampleW is what the example keeps of a cause table.
+	// minExampleW is what the example keeps of a cause table;
+	// maxExampleW is what it gets when its longest needs that much
+	// ("SET session:80", "GET /products/871"): an example cut to
+	// "SET se…" tells nothing.
 	minExampleW = len("example")
+	maxExampleW = 20
+	// maxHintLines is what the hint below a cause table may take: the
+	// highlighted cause, whole, however narrow its column.
+	maxHintLines = 3
 )
 
 // sizeItemColumns gives the cause column what the longest cause needs
-// (leaving the detail and the item a few cells), then the item what it
-// needs of the rest, and the detail what is left.
+// (leaving the detail and the item a few cells), then the detail what it
+// needs of the rest, and the item what is left. The highlighted item's
+// reason is below the table in full.
 func (f *failureView) sizeItemColumns(rows []table.Row) {
 	const attemptsW = 8 // "attempts"
 	rest := max(f.width-4*cellPad-attemptsW, minDetailW+minItemW+len("cause"))
@@ -312,10 +315,17 @@ func (f *failureView) sizeItemColumns(rows []table.Row) {
 		itemW = max(itemW, lipgloss.Width(r[2]))
 	}
 	causeW = min(causeW, rest-minDetailW-minItemW)
-	itemW = max(min(itemW, rest-causeW-minDetailW), minItemW)
+	// The detail (the URL, the key) is what tells the rows apart: it
+	// gets its width before the item's JSON does.
+	detailW := len("detail")
+	for _, r := range rows {
+		detailW = max(detailW, lipgloss.Width(r[1]))
+	}
+	detailW = max(min(detailW, rest-causeW-minItemW), minDetailW)
+	itemW = rest - causeW - detailW
 	f.table.SetColumns([]table.Column{
 		{Title: "cause", Width: causeW},
-		{Title: "detail", Width: rest - causeW - itemW},
+		{Title: "detail", Width: detailW},
 		{Title: "item", Width: itemW},
 		{Title: "attempts", Width: attemptsW},
 	})
@@ -348,7 +358,12 @@ func (f *failureView) sizeCauseColumns() {
 	for _, r := range f.causes {
 		causeW = max(causeW, lipgloss.Width(oneLine(r.Cause)))
 	}
-	causeW = min(causeW, rest-minExampleW)
+	exampleW := minExampleW
+	for _, r := range f.causes {
+		exampleW = max(exampleW, lipgloss.Width(oneLine(r.Example)))
+	}
+	exampleW = min(exampleW, maxExampleW, rest/3)
+	causeW = max(min(causeW, rest-exampleW), len("cause"))
 	columns := []table.Column{
 		{Title: "cause", Width: causeW},
 		{Title: "items", Width: countW},
@@ -447,19 +462,20 @@ func (f failureView) causesView() string {
 			items = " item"
 		}
 		lead := "r retries the " + count(r.Count) + items + " rejected with “"
-		cause := oneLine(r.Cause)
-		room := w - lipgloss.Width(lead+"”"+more)
-		if lipgloss.Width(cause) > room-lipgloss.Width(tab) {
-			// The key help says what tab does; the cause goes first.
-			tab = ""
-		}
-		if lipgloss.Width(cause) > room && room >= minCauseHint {
-			cause = ansi.Truncate(cause, room, "…")
-		}
-		hint = lead + cause + "”"
+		hint = lead + oneLine(r.Cause) + "”"
 	}
 	hint += more + tab
-	return strings.Join(append(out, st.Muted.Render(fit(hint, w))), "\n")
+	// The hint names the highlighted cause whole, wrapped: the table's
+	// column may have cut it.
+	lines := strings.Split(lipgloss.Wrap(hint, w, " /-"), "\n")
+	if len(lines) > maxHintLines {
+		lines = lines[:maxHintLines]
+		lines[maxHintLines-1] = fit(lines[maxHintLines-1]+" …", w)
+	}
+	for _, l := range lines {
+		out = append(out, st.Muted.Render(l))
+	}
+	return strings.Join(out, "\n")
 }
 
 // itemsView lists the rejected items, the highlighted one's reason in

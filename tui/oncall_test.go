@@ -156,3 +156,37 @@ func TestSmallTerminals(t *testing.T) {
 		}
 	}
 }
+
+// The failure views give the cause its width and the rows their
+// example: the highlighted cause is whole below the table however
+// narrow its column, an example reads "SET nope:40", not "SET ne…", and
+// an item list gives the URL its width before the item's JSON.
+func TestFailureViewsKeepCauseAndExample(t *testing.T) {
+	d := startSeeded(t, onCall(), 80, 24)
+	d.press("f")
+	d.press("down") // acl-limited, the second most frequent
+	v := d.view()
+	if !strings.Contains(strings.Join(strings.Fields(v), " "), "rejected with “"+noperm+"”") {
+		t.Errorf("80x24 all failures: the highlighted NOPERM cause is not whole on screen:\n%s", v)
+	}
+	if !strings.Contains(v, "SET nope:40") {
+		t.Errorf("80x24 all failures: the example is cut:\n%s", v)
+	}
+
+	snap := onCall()
+	long := strings.Repeat("x", 60)
+	eng := newFake(snap)
+	eng.rejections["recs-flaky"] = []warmup.Rejection{{
+		Item:   []byte(`{"id":7,"payload":"` + long + `"}`),
+		Key:    "recs:7",
+		Reason: "fetch GET http://origin/products/1234567/recommendations: 503 Service Unavailable",
+		Cause:  "503 Service Unavailable", Stage: warmup.StageFetch, Attempts: 3,
+	}}
+	d = &driver{t: t, m: New(eng, Options{still: true}), eng: eng}
+	d.send(tea.WindowSizeMsg{Width: 120, Height: 36}, tickMsg{})
+	d.press("enter", "tab")
+	d.send(tickMsg{})
+	if v := d.view(); !strings.Contains(v, "GET /products/1234567/recommendations") {
+		t.Errorf("120x36 items: the URL is cut while the item's JSON has room:\n%s", v)
+	}
+}

@@ -70,8 +70,11 @@ type Model struct {
 	screen        screen
 	showHelp      bool
 	stopRequested bool
-	flash         string
-	flashTTL      int
+	// fromAll says the loader's failures were opened from all failures:
+	// esc goes back there, one view at a time.
+	fromAll  bool
+	flash    string
+	flashTTL int
 
 	// ticking is true while snapshots are read on the tick; a finished,
 	// quiet run is not redrawn (see watch). wantTick asks for the tick
@@ -274,6 +277,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 		case key.Matches(msg, k.AllFailures):
 			m.screen = screenFailures
+			m.fromAll = false
 			m.failures.OpenAll(m.snap.Loaders)
 		default:
 			cmd = m.grid.Update(msg)
@@ -281,12 +285,13 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case screenFailures:
 		switch {
 		case key.Matches(msg, k.Back):
-			m.screen = screenGrid
+			m.back()
 		case m.failures.All() && key.Matches(msg, k.Open):
 			if r, ok := m.failures.SelectedCause(); ok {
 				for _, l := range m.snap.Loaders {
 					if l.Name == r.loader {
 						m.openFailures(l)
+						m.fromAll = true
 					}
 				}
 			}
@@ -301,10 +306,26 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// back goes back one view, as k9s and lazygit do: a loader's items to
+// its causes, a loader's causes to all failures when opened from there,
+// else to the grid.
+func (m *Model) back() {
+	switch {
+	case !m.failures.All() && m.failures.Mode() == modeItems:
+		m.failures.Toggle()
+	case !m.failures.All() && m.fromAll:
+		m.fromAll = false
+		m.failures.OpenAll(m.snap.Loaders)
+	default:
+		m.screen = screenGrid
+	}
+}
+
 // openFailures shows a loader's causes; its items are fetched on the
 // next tick, which a quiet run must be given.
 func (m *Model) openFailures(l warmup.LoaderSnapshot) {
 	m.screen = screenFailures
+	m.fromAll = false
 	m.failures.Open(l)
 	m.wantTick = true
 }

@@ -922,7 +922,7 @@ func TestRetryByCause(t *testing.T) {
 }
 
 // enter in all failures opens the highlighted cause's loader; esc goes
-// back to the grid.
+// back to all failures, and again to the grid.
 func TestAllFailuresOpensTheLoader(t *testing.T) {
 	d := start(t, doneWithFailures(), 120, 40, Options{})
 	d.press("f")
@@ -932,6 +932,10 @@ func TestAllFailuresOpensTheLoader(t *testing.T) {
 	d.press("down", "down", "down", "enter")
 	if v := d.view(); !strings.Contains(v, "failures of products · causes") || !strings.Contains(v, "timeout after 5s") {
 		t.Fatalf("enter did not open the loader of the highlighted cause:\n%s", v)
+	}
+	d.press("esc")
+	if d.m.screen != screenFailures || !d.m.failures.All() {
+		t.Fatal("esc did not go back to all failures")
 	}
 	d.press("esc")
 	if d.m.screen != screenGrid {

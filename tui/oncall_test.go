@@ -190,3 +190,23 @@ func TestFailureViewsKeepCauseAndExample(t *testing.T) {
 		t.Errorf("120x36 items: the URL is cut while the item's JSON has room:\n%s", v)
 	}
 }
+
+// esc goes back one view: f → enter → tab → esc is the loader's causes,
+// esc again all failures, esc again the grid.
+func TestEscGoesBackOneView(t *testing.T) {
+	d := startSeeded(t, onCall(), 120, 36)
+	d.press("f", "enter", "tab")
+	d.send(tickMsg{})
+	steps := []struct{ want, not string }{
+		{"failures of recs-flaky · causes", "all failures"},
+		{"all failures", "failures of recs-flaky"},
+		{"recs-hang", "failures of"},
+	}
+	for i, st := range steps {
+		d.press("esc")
+		v := d.view()
+		if !strings.Contains(v, st.want) || strings.Contains(v, st.not) {
+			t.Fatalf("esc %d: want %q on screen, not %q:\n%s", i+1, st.want, st.not, v)
+		}
+	}
+}

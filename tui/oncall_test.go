@@ -210,3 +210,13 @@ func TestEscGoesBackOneView(t *testing.T) {
 		}
 	}
 }
+
+// In the compact tiles of 80x24 a long cause takes two lines: the
+// numbers give up the bar's line for it. (NOPERM's 81 characters need
+// three at 34 columns; the third is in the failure view.)
+func TestCompactTileCauseWraps(t *testing.T) {
+	v := startSeeded(t, onCall(), 80, 24).view()
+	if strings.Contains(v, "permissio…") || !strings.Contains(v, "permissions to access one of the") || !strings.Contains(v, "40/40 100%  ✓ 0  ✗ 40") {
+		t.Errorf("80x24: the NOPERM cause is cut, or its numbers gone:\n%s", v)
+	}
+}

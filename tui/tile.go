@@ -152,8 +152,13 @@ func (t tile) View() string {
 
 	var lines []string
 	if t.compact {
-		lines = []string{title, t.progressLine(iw), t.activityLine(iw)}
-		lines = append(lines, t.reasonLines(iw, 1)...)
+		// A cause too long for one line takes the bar's line: the
+		// numbers share one line and the cause is read whole.
+		if reason := t.reasonLines(iw, 2); len(reason) > 1 {
+			lines = append([]string{title, t.numbersLine(iw)}, reason...)
+		} else {
+			lines = []string{title, t.progressLine(iw), t.activityLine(iw), reason[0]}
+		}
 	} else {
 		// A cause too long for one line takes the source's line: the
 		// cause is what the reader came for.
@@ -242,6 +247,41 @@ func (t tile) activityLine(iw int) string {
 		}
 	}
 	return fit(fl, iw)
+}
+
+// numbersLine is a compact tile's progress, counts and items in flight
+// on one line, without the bar: what is dropped first where room is
+// short is the fulfilled count, then the percentage; the items in
+// flight stay.
+func (t tile) numbersLine(iw int) string {
+	st := t.ctx.Styles
+	l := t.loader
+	settled := l.Settled() + l.Retrying
+	of := count(settled) + " read"
+	pct := ""
+	if l.Total >= 0 {
+		settled = min(settled, l.Total)
+		of = count(settled) + "/" + count(l.Total)
+		if l.Total > 0 {
+			pct = fmt.Sprintf(" %d%%", settled*100/l.Total)
+		}
+	}
+	rej := st.Muted
+	if l.Rejected > 0 {
+		rej = st.Rejected
+	}
+	ful := "  " + st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled))
+	r := "  " + rej.Render(symRejected+" "+count(l.Rejected))
+	fl := inFlight(l)
+	if fl != "" {
+		fl = "  " + st.Running.Render(fl)
+	}
+	for _, c := range []string{of + pct + ful + r + fl, of + pct + r + fl, of + r + fl} {
+		if lipgloss.Width(c) <= iw {
+			return c
+		}
+	}
+	return fit(strings.TrimPrefix(fl, "  "), iw)
 }
 
 // progressLine is a bar with settled/total when the total is known, or a

@@ -216,6 +216,20 @@ func (f failureView) SelectedCause() (causeRow, bool) {
 	return f.highlighted()
 }
 
+// causeEverywhere is how many items were rejected with cause in all, and
+// by which loaders, in the order the rows list them.
+func (f failureView) causeEverywhere(cause string) (int64, []string) {
+	var n int64
+	var loaders []string
+	for _, r := range f.causes {
+		if r.Cause == cause {
+			n += r.Count
+			loaders = append(loaders, r.loader)
+		}
+	}
+	return n, loaders
+}
+
 // MarkStale makes the next tick fetch the item list again.
 func (f *failureView) MarkStale() { f.stale = true }
 
@@ -455,19 +469,24 @@ func (f failureView) causesView() string {
 	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
 		hint = "rejected at the source: a retry reads the same bytes; fix the file"
 	} else if ok {
-		// The hint names the cause r acts on, cut before the rest of
-		// the line is.
+		// The hint names the cause r acts on, and in all failures the
+		// loader, and the loaders R would retry it in.
 		items := " items"
 		if r.Count == 1 {
 			items = " item"
 		}
-		lead := "r retries the " + count(r.Count) + items + " rejected with “"
-		hint = lead + oneLine(r.Cause) + "”"
+		hint = "r retries the " + count(r.Count) + items + " rejected with “" + oneLine(r.Cause) + "”"
+		if f.all {
+			hint += " in " + r.loader
+			if n, loaders := f.causeEverywhere(r.Cause); len(loaders) > 1 {
+				hint += " · R retries its " + count(n) + " in " + strings.Join(loaders, ", ")
+			}
+		}
 	}
 	hint += more + tab
 	// The hint names the highlighted cause whole, wrapped: the table's
 	// column may have cut it.
-	lines := strings.Split(lipgloss.Wrap(hint, w, " /-"), "\n")
+	lines := strings.Split(lipgloss.Wrap(hint, w, " /"), "\n")
 	if len(lines) > maxHintLines {
 		lines = lines[:maxHintLines]
 		lines[maxHintLines-1] = fit(lines[maxHintLines-1]+" …", w)

@@ -72,7 +72,7 @@ func (f *fakeEngine) RetryCause(cause string, loaders ...string) int {
 	f.mu.Unlock()
 	n := 0
 	for _, l := range f.Snapshot().Loaders {
-		if slices.Contains(loaders, l.Name) {
+		if len(loaders) == 0 || slices.Contains(loaders, l.Name) {
 			for _, c := range l.Causes {
 				if c.Cause == cause {
 					n += int(c.Count)

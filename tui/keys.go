@@ -35,8 +35,11 @@ type KeyMap struct {
 	ClearFilter key.Binding
 
 	Retry key.Binding
-	Help  key.Binding
-	Quit  key.Binding
+	// RetryEverywhere retries the highlighted cause in every loader
+	// (all failures).
+	RetryEverywhere key.Binding
+	Help            key.Binding
+	Quit            key.Binding
 	// Interrupt is the part of Quit that still works while typing in the
 	// filter input.
 	Interrupt key.Binding
@@ -65,10 +68,11 @@ func DefaultKeyMap() KeyMap {
 		ApplyFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 
-		Retry:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry rejected")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Retry:           key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry rejected")),
+		RetryEverywhere: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "retry cause in every loader")),
+		Help:            key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:            key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Interrupt:       key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	}
 }
 
@@ -142,10 +146,14 @@ func (f failureKeys) ShortHelp() []key.Binding {
 func (f failureKeys) FullHelp() [][]key.Binding {
 	k := f.k
 	retry, other := f.bindings()
+	last := []key.Binding{retry}
+	if f.all {
+		last = append(last, k.RetryEverywhere)
+	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown},
 		{k.Top, k.Bottom, other, k.Back},
-		{retry, k.Help, k.Quit},
+		append(last, k.Help, k.Quit),
 	}
 }
 

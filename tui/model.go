@@ -286,6 +286,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Back):
 			m.back()
+		case m.failures.All() && key.Matches(msg, k.RetryEverywhere):
+			m.retryEverywhere()
 		case m.failures.All() && key.Matches(msg, k.Open):
 			if r, ok := m.failures.SelectedCause(); ok {
 				for _, l := range m.snap.Loaders {
@@ -403,6 +405,29 @@ func (m *Model) retry() {
 	m.failures.MarkStale()
 	m.stopRequested = false
 	m.setFlash(symRetrying + " retrying " + count(int64(n)) + what)
+}
+
+// retryEverywhere retries the highlighted cause of all failures in
+// every loader that has it, and says which.
+func (m *Model) retryEverywhere() {
+	r, ok := m.failures.SelectedCause()
+	switch {
+	case !ok:
+		m.setFlash("nothing to retry: no rejected items")
+		return
+	case r.Stage == warmup.StageSource:
+		m.setFlash("not retried: items rejected at the source come back the same; fix the file")
+		return
+	}
+	_, loaders := m.failures.causeEverywhere(r.Cause)
+	n := m.eng.RetryCause(r.Cause)
+	if n == 0 {
+		m.setFlash("nothing to retry")
+		return
+	}
+	m.failures.MarkStale()
+	m.stopRequested = false
+	m.setFlash(symRetrying + " retrying " + count(int64(n)) + " items rejected with “" + oneLine(r.Cause) + "” in " + strings.Join(loaders, ", "))
 }
 
 func (m *Model) setFlash(s string) {

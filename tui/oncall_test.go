@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +219,24 @@ func TestCompactTileCauseWraps(t *testing.T) {
 	v := startSeeded(t, onCall(), 80, 24).view()
 	if strings.Contains(v, "permissio…") || !strings.Contains(v, "permissions to access one of the") || !strings.Contains(v, "40/40 100%  ✓ 0  ✗ 40") {
 		t.Errorf("80x24: the NOPERM cause is cut, or its numbers gone:\n%s", v)
+	}
+}
+
+// In all failures the hint names the row's loader, and R retries the
+// cause in every loader that has it (RetryCause with no loader names),
+// naming them.
+func TestRetryCauseEverywhere(t *testing.T) {
+	d := startSeeded(t, onCall(), 200, 50)
+	d.press("f")
+	v := strings.Join(strings.Fields(d.view()), " ")
+	if !strings.Contains(v, "r retries the 90 items rejected with “503 Service Unavailable” in recs-flaky · R retries its 110 in recs-flaky, stopped") {
+		t.Fatalf("the hint does not name the loaders:\n%s", d.view())
+	}
+	d.press("R")
+	if got, want := d.causeCalls(), []string{": 503 Service Unavailable"}; !slices.Equal(got, want) {
+		t.Fatalf("RetryCause calls %q, want %q", got, want)
+	}
+	if v := d.view(); !strings.Contains(v, "retrying 110 items rejected with “503 Service Unavailable” in recs-flaky, stopped") {
+		t.Fatalf("the flash does not name the loaders:\n%s", v)
 	}
 }

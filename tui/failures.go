@@ -53,6 +53,9 @@ type failureView struct {
 
 	causes     []causeRow
 	causeTable table.Model
+	// detail shows the highlighted item alone, every field of it (enter
+	// in the item list; esc goes back to the list).
+	detail bool
 
 	rejections []warmup.Rejection
 	table      table.Model
@@ -105,7 +108,7 @@ func (f failureView) Mode() failureMode { return f.mode }
 // Open shows a loader's causes. The item list arrives with the next tick
 // (see Stale).
 func (f *failureView) Open(l warmup.LoaderSnapshot) {
-	f.all, f.mode = false, modeCauses
+	f.all, f.mode, f.detail = false, modeCauses, false
 	f.loader = l
 	f.loaded = false
 	f.rejections = nil
@@ -117,7 +120,7 @@ func (f *failureView) Open(l warmup.LoaderSnapshot) {
 
 // OpenAll shows the causes of every loader.
 func (f *failureView) OpenAll(ls []warmup.LoaderSnapshot) {
-	f.all, f.mode = true, modeCauses
+	f.all, f.mode, f.detail = true, modeCauses, false
 	f.loaders = ls
 	f.causes = nil
 	f.causeTable.SetCursor(0)
@@ -134,6 +137,7 @@ func (f *failureView) Toggle() {
 	} else {
 		f.mode = modeCauses
 	}
+	f.detail = false
 	f.SetSize(f.width, f.height)
 }
 
@@ -228,6 +232,39 @@ func (f failureView) causeEverywhere(cause string) (int64, []string) {
 		}
 	}
 	return n, loaders
+}
+
+// SelectedRejection is the highlighted rejected item, while the items
+// (or one of them) are shown.
+func (f failureView) SelectedRejection() (warmup.Rejection, bool) {
+	i := f.table.Cursor()
+	if f.all || f.mode != modeItems || i < 0 || i >= len(f.rejections) {
+		return warmup.Rejection{}, false
+	}
+	return f.rejections[i], true
+}
+
+// ShowDetail shows the highlighted item alone, or goes back to the list.
+func (f *failureView) ShowDetail(on bool) {
+	_, ok := f.SelectedRejection()
+	f.detail = on && ok
+}
+
+// Detailed reports whether one item is shown alone.
+func (f failureView) Detailed() bool { return f.detail }
+
+// urlOf is the URL a rejected item was fetched from, "" when it was not
+// (its reason says "fetch GET <url>: <cause>").
+func urlOf(r warmup.Rejection) string {
+	rest, ok := strings.CutPrefix(r.Reason, "fetch GET ")
+	if !ok {
+		return ""
+	}
+	if u, ok := strings.CutSuffix(rest, ": "+r.Cause); ok && r.Cause != "" {
+		return u
+	}
+	u, _, _ := strings.Cut(rest, ": ")
+	return u
 }
 
 // MarkStale makes the next tick fetch the item list again.
@@ -403,8 +440,11 @@ func (f *failureView) Update(msg tea.Msg) tea.Cmd {
 
 // View renders the failure view.
 func (f failureView) View() string {
-	if f.mode == modeCauses {
+	switch {
+	case f.mode == modeCauses:
 		return f.causesView()
+	case f.detail:
+		return f.detailView()
 	}
 	return f.itemsView()
 }
@@ -543,6 +583,43 @@ func (f failureView) itemsView() string {
 			out = append(out, indent+line)
 		}
 	}
+	return strings.Join(out, "\n")
+}
+
+// detailView is one rejected item, every field on its own line, the long
+// ones wrapped: nothing is cut.
+func (f failureView) detailView() string {
+	st := f.ctx.Styles
+	w := max(f.width, 1)
+	r, ok := f.SelectedRejection()
+	if !ok {
+		return f.itemsView()
+	}
+	i := f.table.Cursor()
+	title := st.Section.Render("failures of "+f.loader.Name) + st.Muted.Render(" · item "+itoa(i+1)+" of "+itoa(len(f.rejections)))
+	out := []string{fit(title, w), ""}
+	const labelW = len("attempts  ")
+	field := func(label, value string) {
+		if value == "" {
+			return
+		}
+		lines := strings.Split(lipgloss.Wrap(value, max(w-labelW, 10), " /-,"), "\n")
+		for j, l := range lines {
+			lead := strings.Repeat(" ", labelW)
+			if j == 0 {
+				lead = st.Label.Render(label + strings.Repeat(" ", labelW-len(label)))
+			}
+			out = append(out, lead+l)
+		}
+	}
+	field("item", compactJSON(r.Item))
+	field("key", oneLine(r.Key))
+	field("url", urlOf(r))
+	field("attempts", itoa(r.Attempts))
+	field("stage", string(r.Stage))
+	field("at", r.Where)
+	field("cause", oneLine(r.Cause))
+	field("reason", oneLine(r.Reason))
 	return strings.Join(out, "\n")
 }
 

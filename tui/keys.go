@@ -25,6 +25,9 @@ type KeyMap struct {
 	Open key.Binding
 	// AllFailures opens the causes of every loader's failures.
 	AllFailures key.Binding
+	// Copy puts the highlighted item's URL (or its key, when it was not
+	// fetched) on the clipboard, through the terminal (OSC 52).
+	Copy key.Binding
 	// Switch turns the failure view from causes to items and back.
 	Switch key.Binding
 	Back   key.Binding
@@ -63,6 +66,7 @@ func DefaultKeyMap() KeyMap {
 		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "failures")),
 		AllFailures: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "all failures")),
 		Switch:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "causes/items")),
+		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy URL or key")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ApplyFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
@@ -149,6 +153,11 @@ func (f failureKeys) FullHelp() [][]key.Binding {
 	last := []key.Binding{retry}
 	if f.all {
 		last = append(last, k.RetryEverywhere)
+	}
+	if !f.all && f.mode == modeItems {
+		detail := k.Open
+		detail.SetHelp("enter", "item detail")
+		last = append(last, detail, k.Copy)
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown},

@@ -288,6 +288,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.back()
 		case m.failures.All() && key.Matches(msg, k.RetryEverywhere):
 			m.retryEverywhere()
+		case !m.failures.All() && m.failures.Mode() == modeItems && key.Matches(msg, k.Open):
+			m.failures.ShowDetail(true)
+		case key.Matches(msg, k.Copy):
+			cmd = m.copySelected()
 		case m.failures.All() && key.Matches(msg, k.Open):
 			if r, ok := m.failures.SelectedCause(); ok {
 				for _, l := range m.snap.Loaders {
@@ -313,6 +317,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // else to the grid.
 func (m *Model) back() {
 	switch {
+	case m.failures.Detailed():
+		m.failures.ShowDetail(false)
 	case !m.failures.All() && m.failures.Mode() == modeItems:
 		m.failures.Toggle()
 	case !m.failures.All() && m.fromAll:
@@ -405,6 +411,23 @@ func (m *Model) retry() {
 	m.failures.MarkStale()
 	m.stopRequested = false
 	m.setFlash(symRetrying + " retrying " + count(int64(n)) + what)
+}
+
+// copySelected puts the highlighted item's URL on the clipboard, or its
+// key when it was not fetched, with OSC 52: it works over ssh and in
+// tmux, where the monitor's host has no clipboard of its own.
+func (m *Model) copySelected() tea.Cmd {
+	r, ok := m.failures.SelectedRejection()
+	if !ok {
+		m.setFlash("nothing to copy: y copies an item's URL or key, in the item list")
+		return nil
+	}
+	what, text := "URL", urlOf(r)
+	if text == "" {
+		what, text = "key", r.Key
+	}
+	m.setFlash("copied the " + what + " " + oneLine(text))
+	return tea.SetClipboard(text)
 }
 
 // retryEverywhere retries the highlighted cause of all failures in

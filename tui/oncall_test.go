@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -239,4 +240,63 @@ func TestRetryCauseEverywhere(t *testing.T) {
 	if v := d.view(); !strings.Contains(v, "retrying 110 items rejected with “503 Service Unavailable” in recs-flaky, stopped") {
 		t.Fatalf("the flash does not name the loaders:\n%s", v)
 	}
+}
+
+// enter on a rejected item shows it alone, every field whole; y puts its
+// URL on the clipboard (OSC 52); esc goes back to the list, then the
+// causes.
+func TestItemDetailAndCopy(t *testing.T) {
+	const url = "http://origin/products/1234567/recommendations?page=2"
+	eng := newFake(onCall())
+	eng.rejections["recs-flaky"] = []warmup.Rejection{{
+		Item: []byte(`{"id":7}`), Key: "recs:7", Reason: "fetch GET " + url + ": 503 Service Unavailable",
+		Cause: "503 Service Unavailable", Stage: warmup.StageFetch, Attempts: 3,
+	}}
+	d := &driver{t: t, m: New(eng, Options{still: true}), eng: eng}
+	d.send(tea.WindowSizeMsg{Width: 80, Height: 24}, tickMsg{})
+	d.press("enter", "tab")
+	d.send(tickMsg{})
+	d.press("enter")
+	v := d.view()
+	for _, want := range []string{"url       " + url, "key       recs:7", "attempts  3", "stage     fetch", `item      {"id":7}`, "cause     503 Service Unavailable"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("item detail lacks %q:\n%s", want, v)
+		}
+	}
+	d.press("y")
+	if got := clipboard(d.cmd); got != url {
+		t.Errorf("y put %q on the clipboard, want %q", got, url)
+	}
+	if v := d.view(); !strings.Contains(v, "copied the URL") {
+		t.Errorf("no flash after y:\n%s", v)
+	}
+	d.press("esc")
+	if v := d.view(); !strings.Contains(v, "· rejected items") {
+		t.Errorf("esc from the detail did not go back to the list:\n%s", v)
+	}
+	d.press("esc")
+	if v := d.view(); !strings.Contains(v, "· causes") {
+		t.Errorf("esc from the list did not go back to the causes:\n%s", v)
+	}
+}
+
+// clipboard runs cmd (and the commands of a batch) and returns what it
+// would put on the clipboard.
+func clipboard(cmd tea.Cmd) string {
+	if cmd == nil {
+		return ""
+	}
+	switch msg := cmd().(type) {
+	case tea.BatchMsg:
+		for _, c := range msg {
+			if s := clipboard(c); s != "" {
+				return s
+			}
+		}
+	default:
+		if v := reflect.ValueOf(msg); v.Kind() == reflect.String && v.Type().Name() == "setClipboardMsg" {
+			return v.String()
+		}
+	}
+	return ""
 }

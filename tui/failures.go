@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
@@ -57,8 +59,15 @@ type failureView struct {
 	// in the item list; esc goes back to the list).
 	detail bool
 
+	// rejections are the items listed: those fetched (all) that match
+	// the search, in the sort's order.
 	rejections []warmup.Rejection
-	table      table.Model
+	got        []warmup.Rejection
+	// search narrows either list to the rows containing its text (/);
+	// sortBy orders them (s).
+	search textinput.Model
+	sortBy sortKey
+	table  table.Model
 	// loaded is false from Open until the first list arrives.
 	loaded bool
 	// fetched are the loader's counters when the rejections were last
@@ -70,8 +79,29 @@ type failureView struct {
 	stale bool
 }
 
+// sortKey is what the failure lists are sorted by; s cycles it.
+type sortKey int
+
+const (
+	// byCount: the most frequent cause first; the items as rejected.
+	byCount sortKey = iota
+	// byLoader: all failures' causes by loader name, then count.
+	byLoader
+	// byAttempts: the items with the most attempts first.
+	byAttempts
+	sortKeys
+)
+
+func (k sortKey) String() string {
+	return [...]string{"count", "loader", "attempts"}[k]
+}
+
 func newFailureView(ctx *Context) failureView {
-	f := failureView{ctx: ctx, table: newTable(ctx), causeTable: newTable(ctx)}
+	in := textinput.New()
+	in.Prompt = "/ "
+	in.Placeholder = "search"
+	in.CharLimit = 64
+	f := failureView{ctx: ctx, table: newTable(ctx), causeTable: newTable(ctx), search: in}
 	f.applyStyles()
 	return f
 }
@@ -84,6 +114,7 @@ func newTable(ctx *Context) table.Model {
 func (f *failureView) applyStyles() {
 	f.table.SetStyles(f.ctx.Styles.Table)
 	f.causeTable.SetStyles(f.ctx.Styles.Table)
+	f.search.SetStyles(f.ctx.Styles.Filter)
 }
 
 // KeyMap returns the failure view's key bindings.
@@ -109,6 +140,8 @@ func (f failureView) Mode() failureMode { return f.mode }
 // (see Stale).
 func (f *failureView) Open(l warmup.LoaderSnapshot) {
 	f.all, f.mode, f.detail = false, modeCauses, false
+	f.search.Reset()
+	f.search.Blur()
 	f.loader = l
 	f.loaded = false
 	f.rejections = nil
@@ -121,6 +154,8 @@ func (f *failureView) Open(l warmup.LoaderSnapshot) {
 // OpenAll shows the causes of every loader.
 func (f *failureView) OpenAll(ls []warmup.LoaderSnapshot) {
 	f.all, f.mode, f.detail = true, modeCauses, false
+	f.search.Reset()
+	f.search.Blur()
 	f.loaders = ls
 	f.causes = nil
 	f.causeTable.SetCursor(0)
@@ -175,6 +210,14 @@ func (f *failureView) setCauses() {
 	} else {
 		add(f.loader, f.loader.Rejected)
 	}
+	if q := f.query(); q != "" {
+		rows = slices.DeleteFunc(rows, func(r causeRow) bool {
+			return !containsFold(q, r.loader, r.Cause, r.Example)
+		})
+	}
+	if f.sortBy == byLoader {
+		slices.SortStableFunc(rows, func(a, b causeRow) int { return cmp.Compare(a.loader, b.loader) })
+	}
 	f.causes = rows
 	// Columns first: the rows of all failures have one more column, and
 	// a table must never hold rows of a width its columns are not.
@@ -221,17 +264,81 @@ func (f failureView) SelectedCause() (causeRow, bool) {
 }
 
 // causeEverywhere is how many items were rejected with cause in all, and
-// by which loaders, in the order the rows list them.
+// by which loaders, in config order (whatever the search shows).
 func (f failureView) causeEverywhere(cause string) (int64, []string) {
 	var n int64
 	var loaders []string
-	for _, r := range f.causes {
-		if r.Cause == cause {
-			n += r.Count
-			loaders = append(loaders, r.loader)
+	for _, l := range f.loaders {
+		for _, c := range l.Causes {
+			if c.Cause == cause {
+				n += c.Count
+				loaders = append(loaders, l.Name)
+			}
 		}
 	}
 	return n, loaders
+}
+
+// query is the search's text, lower-cased, "" when none.
+func (f failureView) query() string { return strings.ToLower(strings.TrimSpace(f.search.Value())) }
+
+// containsFold reports whether any of ss contains q (lower-case).
+func containsFold(q string, ss ...string) bool {
+	for _, s := range ss {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// Searching reports whether the search input has the focus.
+func (f failureView) Searching() bool { return f.search.Focused() }
+
+// StartSearch gives the search input the focus.
+func (f *failureView) StartSearch() tea.Cmd {
+	f.detail = false
+	return f.search.Focus()
+}
+
+// UpdateSearch takes a key while the search input has the focus: enter
+// keeps the search, esc clears it, anything else edits it.
+func (f *failureView) UpdateSearch(msg tea.KeyPressMsg) tea.Cmd {
+	k := f.ctx.Keys
+	var cmd tea.Cmd
+	switch {
+	case key.Matches(msg, k.ApplyFilter):
+		f.search.Blur()
+	case key.Matches(msg, k.ClearFilter):
+		f.search.Reset()
+		f.search.Blur()
+	default:
+		f.search, cmd = f.search.Update(msg)
+	}
+	f.relist()
+	return cmd
+}
+
+// CycleSort sorts the lists by the next key: count, loader, attempts.
+func (f *failureView) CycleSort() {
+	f.sortBy = (f.sortBy + 1) % sortKeys
+	f.relist()
+}
+
+// relist applies the search and the sort to both lists.
+func (f *failureView) relist() {
+	f.setCauses()
+	if f.loaded {
+		f.listRejections()
+	}
+}
+
+// searchLine is the line under the title: the search while there is one.
+func (f failureView) searchLine() string {
+	if !f.search.Focused() && f.search.Value() == "" {
+		return ""
+	}
+	return f.search.View()
 }
 
 // SelectedRejection is the highlighted rejected item, while the items
@@ -290,9 +397,28 @@ func (f failureView) Stale() bool {
 // rows were emptied by a retry and filled again would otherwise keep
 // drawing the rows it had.
 func (f *failureView) SetRejections(rs []warmup.Rejection) {
-	f.rejections = rs
+	f.got = rs
 	f.fetched = f.loader
 	f.loaded, f.stale = true, false
+	f.listRejections()
+}
+
+// listRejections lists the fetched rejections that match the search, in
+// the sort's order.
+func (f *failureView) listRejections() {
+	rs := f.got
+	if q := f.query(); q != "" || f.sortBy == byAttempts {
+		rs = slices.Clone(rs)
+		if q != "" {
+			rs = slices.DeleteFunc(rs, func(r warmup.Rejection) bool {
+				return !containsFold(q, r.Cause, r.Reason, r.Key, string(r.Item), r.Where)
+			})
+		}
+		if f.sortBy == byAttempts {
+			slices.SortStableFunc(rs, func(a, b warmup.Rejection) int { return cmp.Compare(b.Attempts, a.Attempts) })
+		}
+	}
+	f.rejections = rs
 	rows := make([]table.Row, len(rs))
 	for i, r := range rs {
 		cause, detail := oneLine(r.Cause), oneLine(r.Detail())
@@ -449,8 +575,18 @@ func (f failureView) View() string {
 	return f.itemsView()
 }
 
-// title is the view's first line: whose failures, and the counts.
+// title is the view's first line: whose failures, the counts, and the
+// sort when it is not the usual one.
 func (f failureView) title() string {
+	t := f.heading()
+	if f.sortBy != byCount {
+		t += f.ctx.Styles.Muted.Render("  sorted by " + f.sortBy.String())
+	}
+	return t
+}
+
+// heading is the title without the sort.
+func (f failureView) heading() string {
 	st := f.ctx.Styles
 	if f.all {
 		var rej, ful int64
@@ -480,7 +616,10 @@ func (f failureView) title() string {
 func (f failureView) causesView() string {
 	st := f.ctx.Styles
 	w := max(f.width, 1)
-	out := []string{fit(f.title(), w), ""}
+	out := []string{fit(f.title(), w), fit(f.searchLine(), w)}
+	if len(f.causes) == 0 && f.query() != "" {
+		return strings.Join(append(out, st.Muted.Render("no cause, loader or example contains “"+f.search.Value()+"”")), "\n")
+	}
 	if len(f.causes) == 0 {
 		who := "any loader"
 		if !f.all {
@@ -543,10 +682,14 @@ func (f failureView) itemsView() string {
 	st := f.ctx.Styles
 	l := f.loader
 	w := max(f.width, 1)
-	out := []string{fit(f.title(), w), ""}
+	out := []string{fit(f.title(), w), fit(f.searchLine(), w)}
 
 	if !f.loaded {
 		out = append(out, st.Muted.Render("loading rejected items…"))
+		return strings.Join(out, "\n")
+	}
+	if len(f.rejections) == 0 && f.query() != "" {
+		out = append(out, st.Muted.Render("no rejected item of "+l.Name+" contains “"+f.search.Value()+"”"))
 		return strings.Join(out, "\n")
 	}
 	if len(f.rejections) == 0 {

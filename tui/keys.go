@@ -28,6 +28,8 @@ type KeyMap struct {
 	// Copy puts the highlighted item's URL (or its key, when it was not
 	// fetched) on the clipboard, through the terminal (OSC 52).
 	Copy key.Binding
+	// Sort cycles the failure lists' order: count, loader, attempts.
+	Sort key.Binding
 	// Switch turns the failure view from causes to items and back.
 	Switch key.Binding
 	Back   key.Binding
@@ -67,6 +69,7 @@ func DefaultKeyMap() KeyMap {
 		AllFailures: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "all failures")),
 		Switch:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "causes/items")),
 		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy URL or key")),
+		Sort:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: count/loader/attempts")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ApplyFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
@@ -159,9 +162,11 @@ func (f failureKeys) FullHelp() [][]key.Binding {
 		detail.SetHelp("enter", "item detail")
 		last = append(last, detail, k.Copy)
 	}
+	search := k.Filter
+	search.SetHelp("/", "search")
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown},
-		{k.Top, k.Bottom, other, k.Back},
+		{k.Top, k.Bottom, other, k.Back, search, k.Sort},
 		append(last, k.Help, k.Quit),
 	}
 }

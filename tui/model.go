@@ -242,6 +242,14 @@ func (m Model) onTick() (tea.Model, tea.Cmd) {
 
 func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.ctx.Keys
+	if m.screen == screenFailures && m.failures.Searching() {
+		if key.Matches(msg, k.Interrupt) {
+			return m.quit()
+		}
+		cmd := m.failures.UpdateSearch(msg)
+		m.layout()
+		return m, cmd
+	}
 	if m.screen == screenGrid && m.grid.Filtering() {
 		if key.Matches(msg, k.Interrupt) {
 			return m.quit()
@@ -292,6 +300,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.failures.ShowDetail(true)
 		case key.Matches(msg, k.Copy):
 			cmd = m.copySelected()
+		case key.Matches(msg, k.Filter):
+			cmd = m.failures.StartSearch()
+		case key.Matches(msg, k.Sort):
+			m.failures.CycleSort()
 		case m.failures.All() && key.Matches(msg, k.Open):
 			if r, ok := m.failures.SelectedCause(); ok {
 				for _, l := range m.snap.Loaders {
@@ -380,6 +392,10 @@ func (m *Model) retry() {
 		what = " items rejected with “" + oneLine(r.Cause) + "”"
 	case m.screen == screenFailures:
 		l := m.failures.loader
+		if m.failures.query() != "" {
+			m.setFlash("not retried: the search hides some of " + l.Name + "'s rejected items, and r retries them all; esc clears it")
+			return
+		}
 		if l.Rejected == 0 {
 			m.setFlash("nothing to retry: " + l.Name + " has no rejected items")
 			return
@@ -462,6 +478,9 @@ func (m *Model) setFlash(s string) {
 // activeKeys are the key bindings of what has the focus.
 func (m Model) activeKeys() help.KeyMap {
 	if m.screen == screenFailures {
+		if m.failures.Searching() {
+			return filterKeys{m.ctx.Keys}
+		}
 		return m.failures.KeyMap()
 	}
 	return m.grid.KeyMap()

@@ -300,3 +300,51 @@ func clipboard(cmd tea.Cmd) string {
 	}
 	return ""
 }
+
+// / searches inside the failure lists and s cycles their sort.
+func TestFailureSearchAndSort(t *testing.T) {
+	d := startSeeded(t, onCall(), 120, 36)
+	d.press("f", "/")
+	d.typeText("nope")
+	v := d.view()
+	if !strings.Contains(v, "acl-limited") || strings.Contains(v, "recs-flaky ") {
+		t.Fatalf("search \"nope\" should list acl-limited's cause only:\n%s", v)
+	}
+	d.press("enter")
+	d.press("esc") // leaves all failures: the search goes with it
+	d.press("f", "s")
+	v = d.view()
+	if !strings.Contains(v, "sorted by loader") {
+		t.Fatalf("s did not sort by loader:\n%s", v)
+	}
+	// By loader: acl-limited, recs-flaky, stopped, stopped.
+	acl, recs, stopped := strings.Index(v, " acl-limited "), strings.Index(v, " recs-flaky "), strings.Index(v, " stopped ")
+	if !(acl < recs && recs < stopped) {
+		t.Fatalf("rows are not by loader:\n%s", v)
+	}
+
+	// Items by attempts, the most first.
+	eng := newFake(onCall())
+	eng.rejections["recs-flaky"] = []warmup.Rejection{
+		{Item: []byte(`1`), Key: "recs:1", Reason: "fetch GET http://o/1: 503 Service Unavailable", Cause: "503 Service Unavailable", Attempts: 1},
+		{Item: []byte(`2`), Key: "recs:2", Reason: "fetch GET http://o/2: 503 Service Unavailable", Cause: "503 Service Unavailable", Attempts: 3},
+	}
+	d = &driver{t: t, m: New(eng, Options{still: true}), eng: eng}
+	d.send(tea.WindowSizeMsg{Width: 120, Height: 36}, tickMsg{})
+	d.press("enter", "tab")
+	d.send(tickMsg{})
+	d.press("s", "s")
+	if v := d.view(); !strings.Contains(v, "sorted by attempts") || strings.Index(v, "GET /2") > strings.Index(v, "GET /1") {
+		t.Fatalf("items are not by attempts:\n%s", v)
+	}
+	d.press("/")
+	d.typeText("recs:1")
+	d.press("enter")
+	if v := d.view(); strings.Contains(v, "GET /2") || !strings.Contains(v, "GET /1") {
+		t.Fatalf("search recs:1 should list item 1 only:\n%s", v)
+	}
+	d.press("r")
+	if _, retries, _ := d.eng.calls(); len(retries) != 0 {
+		t.Fatalf("r retried %q while a search hid items", retries)
+	}
+}

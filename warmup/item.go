@@ -63,6 +63,12 @@ type item struct {
 // settles a million of them, and each is done with once settled
 // (rejections keep copies of what they need).
 func (e *Engine) newItem(lr *loaderRun, it source.Item) *item {
+	return e.newItemRead(lr, it, false)
+}
+
+// newItemRead is newItem for an item just read from the loader's source,
+// counted read with the same lock (read is true) that puts it in flight.
+func (e *Engine) newItemRead(lr *loaderRun, it source.Item, read bool) *item {
 	x, _ := e.items.Get().(*item)
 	if x == nil {
 		x = new(item)
@@ -70,6 +76,9 @@ func (e *Engine) newItem(lr *loaderRun, it source.Item) *item {
 	x.lr, x.src = lr, it
 	x.since = time.Now()
 	lr.mu.Lock()
+	if read {
+		lr.read++
+	}
 	lr.enterFlightLocked(x)
 	lr.mu.Unlock()
 	return x

@@ -137,6 +137,12 @@ fetch = { url = "%s/old/{{.}}" }
 	if !strings.Contains(scr, "GET /p/3") || !strings.Contains(scr, "GET /p/13") {
 		t.Fatalf("item list of pages:\n%s", scr)
 	}
+	// esc goes back one view at a time: the causes, all failures, the
+	// grid.
+	s.keys("Escape")
+	s.waitFor("failures of pages · causes", 5*time.Second)
+	s.keys("Escape")
+	s.waitFor("all failures  ✗", 5*time.Second)
 	s.keys("Escape")
 	s.waitFor("enter failures", 5*time.Second)
 

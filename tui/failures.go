@@ -9,16 +9,13 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
-	"github.com/charmbracelet/x/ansi"
 )
-
-// minCauseHint is the least of a cause the hint below a cause table
-// shows when the line is too narrow for all of it.
-const minCauseHint = 8
 
 // maxReasonLines caps the wrapped full reason below the item table.
 const maxReasonLines = 4
@@ -58,9 +55,19 @@ type failureView struct {
 
 	causes     []causeRow
 	causeTable table.Model
+	// detail shows the highlighted item alone, every field of it (enter
+	// in the item list; esc goes back to the list).
+	detail bool
 
+	// rejections are the items listed: those fetched (all) that match
+	// the search, in the sort's order.
 	rejections []warmup.Rejection
-	table      table.Model
+	got        []warmup.Rejection
+	// search narrows either list to the rows containing its text (/);
+	// sortBy orders them (s).
+	search textinput.Model
+	sortBy sortKey
+	table  table.Model
 	// loaded is false from Open until the first list arrives.
 	loaded bool
 	// fetched are the loader's counters when the rejections were last
@@ -72,8 +79,29 @@ type failureView struct {
 	stale bool
 }
 
+// sortKey is what the failure lists are sorted by; s cycles it.
+type sortKey int
+
+const (
+	// byCount: the most frequent cause first; the items as rejected.
+	byCount sortKey = iota
+	// byLoader: all failures' causes by loader name, then count.
+	byLoader
+	// byAttempts: the items with the most attempts first.
+	byAttempts
+	sortKeys
+)
+
+func (k sortKey) String() string {
+	return [...]string{"count", "loader", "attempts"}[k]
+}
+
 func newFailureView(ctx *Context) failureView {
-	f := failureView{ctx: ctx, table: newTable(ctx), causeTable: newTable(ctx)}
+	in := textinput.New()
+	in.Prompt = "/ "
+	in.Placeholder = "search"
+	in.CharLimit = 64
+	f := failureView{ctx: ctx, table: newTable(ctx), causeTable: newTable(ctx), search: in}
 	f.applyStyles()
 	return f
 }
@@ -86,6 +114,7 @@ func newTable(ctx *Context) table.Model {
 func (f *failureView) applyStyles() {
 	f.table.SetStyles(f.ctx.Styles.Table)
 	f.causeTable.SetStyles(f.ctx.Styles.Table)
+	f.search.SetStyles(f.ctx.Styles.Filter)
 }
 
 // KeyMap returns the failure view's key bindings.
@@ -110,7 +139,9 @@ func (f failureView) Mode() failureMode { return f.mode }
 // Open shows a loader's causes. The item list arrives with the next tick
 // (see Stale).
 func (f *failureView) Open(l warmup.LoaderSnapshot) {
-	f.all, f.mode = false, modeCauses
+	f.all, f.mode, f.detail = false, modeCauses, false
+	f.search.Reset()
+	f.search.Blur()
 	f.loader = l
 	f.loaded = false
 	f.rejections = nil
@@ -122,7 +153,9 @@ func (f *failureView) Open(l warmup.LoaderSnapshot) {
 
 // OpenAll shows the causes of every loader.
 func (f *failureView) OpenAll(ls []warmup.LoaderSnapshot) {
-	f.all, f.mode = true, modeCauses
+	f.all, f.mode, f.detail = true, modeCauses, false
+	f.search.Reset()
+	f.search.Blur()
 	f.loaders = ls
 	f.causes = nil
 	f.causeTable.SetCursor(0)
@@ -139,6 +172,7 @@ func (f *failureView) Toggle() {
 	} else {
 		f.mode = modeCauses
 	}
+	f.detail = false
 	f.SetSize(f.width, f.height)
 }
 
@@ -175,6 +209,14 @@ func (f *failureView) setCauses() {
 		slices.SortStableFunc(rows, func(a, b causeRow) int { return cmp.Compare(b.Count, a.Count) })
 	} else {
 		add(f.loader, f.loader.Rejected)
+	}
+	if q := f.query(); q != "" {
+		rows = slices.DeleteFunc(rows, func(r causeRow) bool {
+			return !containsFold(q, r.loader, r.Cause, r.Example)
+		})
+	}
+	if f.sortBy == byLoader {
+		slices.SortStableFunc(rows, func(a, b causeRow) int { return cmp.Compare(a.loader, b.loader) })
 	}
 	f.causes = rows
 	// Columns first: the rows of all failures have one more column, and
@@ -221,6 +263,117 @@ func (f failureView) SelectedCause() (causeRow, bool) {
 	return f.highlighted()
 }
 
+// causeEverywhere is how many items were rejected with cause in all, and
+// by which loaders, in config order (whatever the search shows).
+func (f failureView) causeEverywhere(cause string) (int64, []string) {
+	var n int64
+	var loaders []string
+	for _, l := range f.loaders {
+		for _, c := range l.Causes {
+			if c.Cause == cause {
+				n += c.Count
+				loaders = append(loaders, l.Name)
+			}
+		}
+	}
+	return n, loaders
+}
+
+// query is the search's text, lower-cased, "" when none.
+func (f failureView) query() string { return strings.ToLower(strings.TrimSpace(f.search.Value())) }
+
+// containsFold reports whether any of ss contains q (lower-case).
+func containsFold(q string, ss ...string) bool {
+	for _, s := range ss {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// Searching reports whether the search input has the focus.
+func (f failureView) Searching() bool { return f.search.Focused() }
+
+// StartSearch gives the search input the focus.
+func (f *failureView) StartSearch() tea.Cmd {
+	f.detail = false
+	return f.search.Focus()
+}
+
+// UpdateSearch takes a key while the search input has the focus: enter
+// keeps the search, esc clears it, anything else edits it.
+func (f *failureView) UpdateSearch(msg tea.KeyPressMsg) tea.Cmd {
+	k := f.ctx.Keys
+	var cmd tea.Cmd
+	switch {
+	case key.Matches(msg, k.ApplyFilter):
+		f.search.Blur()
+	case key.Matches(msg, k.ClearFilter):
+		f.search.Reset()
+		f.search.Blur()
+	default:
+		f.search, cmd = f.search.Update(msg)
+	}
+	f.relist()
+	return cmd
+}
+
+// CycleSort sorts the lists by the next key: count, loader, attempts.
+func (f *failureView) CycleSort() {
+	f.sortBy = (f.sortBy + 1) % sortKeys
+	f.relist()
+}
+
+// relist applies the search and the sort to both lists.
+func (f *failureView) relist() {
+	f.setCauses()
+	if f.loaded {
+		f.listRejections()
+	}
+}
+
+// searchLine is the line under the title: the search while there is one.
+func (f failureView) searchLine() string {
+	if !f.search.Focused() && f.search.Value() == "" {
+		return ""
+	}
+	return f.search.View()
+}
+
+// SelectedRejection is the highlighted rejected item, while the items
+// (or one of them) are shown.
+func (f failureView) SelectedRejection() (warmup.Rejection, bool) {
+	i := f.table.Cursor()
+	if f.all || f.mode != modeItems || i < 0 || i >= len(f.rejections) {
+		return warmup.Rejection{}, false
+	}
+	return f.rejections[i], true
+}
+
+// ShowDetail shows the highlighted item alone, or goes back to the list.
+func (f *failureView) ShowDetail(on bool) {
+	_, ok := f.SelectedRejection()
+	f.detail = on && ok
+}
+
+// Detailed reports whether one item is shown alone.
+func (f failureView) Detailed() bool { return f.detail }
+
+// urlOf is the URL a rejected item was fetched from, "" when it was not
+// (its reason says "fetch GET <url>: <cause>").
+func urlOf(r warmup.Rejection) string {
+	rest, ok := strings.CutPrefix(r.Reason, "fetch GET ")
+	if !ok {
+		return ""
+	}
+	if u, ok := strings.CutSuffix(rest, ": "+r.Cause); ok && r.Cause != "" {
+		return u
+	}
+	u, _, _ := strings.Cut(rest, ": ")
+	return u
+}
+
 // MarkStale makes the next tick fetch the item list again.
 func (f *failureView) MarkStale() { f.stale = true }
 
@@ -244,9 +397,28 @@ func (f failureView) Stale() bool {
 // rows were emptied by a retry and filled again would otherwise keep
 // drawing the rows it had.
 func (f *failureView) SetRejections(rs []warmup.Rejection) {
-	f.rejections = rs
+	f.got = rs
 	f.fetched = f.loader
 	f.loaded, f.stale = true, false
+	f.listRejections()
+}
+
+// listRejections lists the fetched rejections that match the search, in
+// the sort's order.
+func (f *failureView) listRejections() {
+	rs := f.got
+	if q := f.query(); q != "" || f.sortBy == byAttempts {
+		rs = slices.Clone(rs)
+		if q != "" {
+			rs = slices.DeleteFunc(rs, func(r warmup.Rejection) bool {
+				return !containsFold(q, r.Cause, r.Reason, r.Key, string(r.Item), r.Where)
+			})
+		}
+		if f.sortBy == byAttempts {
+			slices.SortStableFunc(rs, func(a, b warmup.Rejection) int { return cmp.Compare(b.Attempts, a.Attempts) })
+		}
+	}
+	f.rejections = rs
 	rows := make([]table.Row, len(rs))
 	for i, r := range rs {
 		cause, detail := oneLine(r.Cause), oneLine(r.Detail())
@@ -279,7 +451,7 @@ func (f *failureView) SetSize(w, h int) {
 	f.table.SetWidth(w)
 	f.table.SetHeight(max(h-2-2-maxReasonLines, 3))
 	f.causeTable.SetWidth(w)
-	f.causeTable.SetHeight(max(h-2-2, 3))
+	f.causeTable.SetHeight(max(h-2-1-maxHintLines, 3))
 }
 
 // cellPad is the room Styles.Table.Cell takes: one space each side.
@@ -295,13 +467,21 @@ const (
 	// minDetailW and minItemW are what the detail and the item keep of
 	// the item table when the cause takes the rest.
 	minDetailW, minItemW = 16, 16
-	// minExampleW is what the example keeps of a cause table.
+	// minExampleW is what the example keeps of a cause table;
+	// maxExampleW is what it gets when its longest needs that much
+	// ("SET session:80", "GET /products/871"): an example cut to
+	// "SET se…" tells nothing.
 	minExampleW = len("example")
+	maxExampleW = 20
+	// maxHintLines is what the hint below a cause table may take: the
+	// highlighted cause, whole, however narrow its column.
+	maxHintLines = 3
 )
 
 // sizeItemColumns gives the cause column what the longest cause needs
-// (leaving the detail and the item a few cells), then the item what it
-// needs of the rest, and the detail what is left.
+// (leaving the detail and the item a few cells), then the detail what it
+// needs of the rest, and the item what is left. The highlighted item's
+// reason is below the table in full.
 func (f *failureView) sizeItemColumns(rows []table.Row) {
 	const attemptsW = 8 // "attempts"
 	rest := max(f.width-4*cellPad-attemptsW, minDetailW+minItemW+len("cause"))
@@ -312,10 +492,17 @@ func (f *failureView) sizeItemColumns(rows []table.Row) {
 		itemW = max(itemW, lipgloss.Width(r[2]))
 	}
 	causeW = min(causeW, rest-minDetailW-minItemW)
-	itemW = max(min(itemW, rest-causeW-minDetailW), minItemW)
+	// The detail (the URL, the key) is what tells the rows apart: it
+	// gets its width before the item's JSON does.
+	detailW := len("detail")
+	for _, r := range rows {
+		detailW = max(detailW, lipgloss.Width(r[1]))
+	}
+	detailW = max(min(detailW, rest-causeW-minItemW), minDetailW)
+	itemW = rest - causeW - detailW
 	f.table.SetColumns([]table.Column{
 		{Title: "cause", Width: causeW},
-		{Title: "detail", Width: rest - causeW - itemW},
+		{Title: "detail", Width: detailW},
 		{Title: "item", Width: itemW},
 		{Title: "attempts", Width: attemptsW},
 	})
@@ -348,7 +535,12 @@ func (f *failureView) sizeCauseColumns() {
 	for _, r := range f.causes {
 		causeW = max(causeW, lipgloss.Width(oneLine(r.Cause)))
 	}
-	causeW = min(causeW, rest-minExampleW)
+	exampleW := minExampleW
+	for _, r := range f.causes {
+		exampleW = max(exampleW, lipgloss.Width(oneLine(r.Example)))
+	}
+	exampleW = min(exampleW, maxExampleW, rest/3)
+	causeW = max(min(causeW, rest-exampleW), len("cause"))
 	columns := []table.Column{
 		{Title: "cause", Width: causeW},
 		{Title: "items", Width: countW},
@@ -374,14 +566,27 @@ func (f *failureView) Update(msg tea.Msg) tea.Cmd {
 
 // View renders the failure view.
 func (f failureView) View() string {
-	if f.mode == modeCauses {
+	switch {
+	case f.mode == modeCauses:
 		return f.causesView()
+	case f.detail:
+		return f.detailView()
 	}
 	return f.itemsView()
 }
 
-// title is the view's first line: whose failures, and the counts.
+// title is the view's first line: whose failures, the counts, and the
+// sort when it is not the usual one.
 func (f failureView) title() string {
+	t := f.heading()
+	if f.sortBy != byCount {
+		t += f.ctx.Styles.Muted.Render("  sorted by " + f.sortBy.String())
+	}
+	return t
+}
+
+// heading is the title without the sort.
+func (f failureView) heading() string {
 	st := f.ctx.Styles
 	if f.all {
 		var rej, ful int64
@@ -411,7 +616,10 @@ func (f failureView) title() string {
 func (f failureView) causesView() string {
 	st := f.ctx.Styles
 	w := max(f.width, 1)
-	out := []string{fit(f.title(), w), ""}
+	out := []string{fit(f.title(), w), fit(f.searchLine(), w)}
+	if len(f.causes) == 0 && f.query() != "" {
+		return strings.Join(append(out, st.Muted.Render("no cause, loader or example contains “"+f.search.Value()+"”")), "\n")
+	}
 	if len(f.causes) == 0 {
 		who := "any loader"
 		if !f.all {
@@ -440,26 +648,32 @@ func (f failureView) causesView() string {
 	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
 		hint = "rejected at the source: a retry reads the same bytes; fix the file"
 	} else if ok {
-		// The hint names the cause r acts on, cut before the rest of
-		// the line is.
+		// The hint names the cause r acts on, and in all failures the
+		// loader, and the loaders R would retry it in.
 		items := " items"
 		if r.Count == 1 {
 			items = " item"
 		}
-		lead := "r retries the " + count(r.Count) + items + " rejected with “"
-		cause := oneLine(r.Cause)
-		room := w - lipgloss.Width(lead+"”"+more)
-		if lipgloss.Width(cause) > room-lipgloss.Width(tab) {
-			// The key help says what tab does; the cause goes first.
-			tab = ""
+		hint = "r retries the " + count(r.Count) + items + " rejected with “" + oneLine(r.Cause) + "”"
+		if f.all {
+			hint += " in " + r.loader
+			if n, loaders := f.causeEverywhere(r.Cause); len(loaders) > 1 {
+				hint += " · R retries its " + count(n) + " in " + strings.Join(loaders, ", ")
+			}
 		}
-		if lipgloss.Width(cause) > room && room >= minCauseHint {
-			cause = ansi.Truncate(cause, room, "…")
-		}
-		hint = lead + cause + "”"
 	}
 	hint += more + tab
-	return strings.Join(append(out, st.Muted.Render(fit(hint, w))), "\n")
+	// The hint names the highlighted cause whole, wrapped: the table's
+	// column may have cut it.
+	lines := strings.Split(lipgloss.Wrap(hint, w, " /"), "\n")
+	if len(lines) > maxHintLines {
+		lines = lines[:maxHintLines]
+		lines[maxHintLines-1] = fit(lines[maxHintLines-1]+" …", w)
+	}
+	for _, l := range lines {
+		out = append(out, st.Muted.Render(l))
+	}
+	return strings.Join(out, "\n")
 }
 
 // itemsView lists the rejected items, the highlighted one's reason in
@@ -468,10 +682,14 @@ func (f failureView) itemsView() string {
 	st := f.ctx.Styles
 	l := f.loader
 	w := max(f.width, 1)
-	out := []string{fit(f.title(), w), ""}
+	out := []string{fit(f.title(), w), fit(f.searchLine(), w)}
 
 	if !f.loaded {
 		out = append(out, st.Muted.Render("loading rejected items…"))
+		return strings.Join(out, "\n")
+	}
+	if len(f.rejections) == 0 && f.query() != "" {
+		out = append(out, st.Muted.Render("no rejected item of "+l.Name+" contains “"+f.search.Value()+"”"))
 		return strings.Join(out, "\n")
 	}
 	if len(f.rejections) == 0 {
@@ -508,6 +726,43 @@ func (f failureView) itemsView() string {
 			out = append(out, indent+line)
 		}
 	}
+	return strings.Join(out, "\n")
+}
+
+// detailView is one rejected item, every field on its own line, the long
+// ones wrapped: nothing is cut.
+func (f failureView) detailView() string {
+	st := f.ctx.Styles
+	w := max(f.width, 1)
+	r, ok := f.SelectedRejection()
+	if !ok {
+		return f.itemsView()
+	}
+	i := f.table.Cursor()
+	title := st.Section.Render("failures of "+f.loader.Name) + st.Muted.Render(" · item "+itoa(i+1)+" of "+itoa(len(f.rejections)))
+	out := []string{fit(title, w), ""}
+	const labelW = len("attempts  ")
+	field := func(label, value string) {
+		if value == "" {
+			return
+		}
+		lines := strings.Split(lipgloss.Wrap(value, max(w-labelW, 10), " /-,"), "\n")
+		for j, l := range lines {
+			lead := strings.Repeat(" ", labelW)
+			if j == 0 {
+				lead = st.Label.Render(label + strings.Repeat(" ", labelW-len(label)))
+			}
+			out = append(out, lead+l)
+		}
+	}
+	field("item", compactJSON(r.Item))
+	field("key", oneLine(r.Key))
+	field("url", urlOf(r))
+	field("attempts", itoa(r.Attempts))
+	field("stage", string(r.Stage))
+	field("at", r.Where)
+	field("cause", oneLine(r.Cause))
+	field("reason", oneLine(r.Reason))
 	return strings.Join(out, "\n")
 }
 

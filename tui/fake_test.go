@@ -72,7 +72,7 @@ func (f *fakeEngine) RetryCause(cause string, loaders ...string) int {
 	f.mu.Unlock()
 	n := 0
 	for _, l := range f.Snapshot().Loaders {
-		if slices.Contains(loaders, l.Name) {
+		if len(loaders) == 0 || slices.Contains(loaders, l.Name) {
 			for _, c := range l.Causes {
 				if c.Cause == cause {
 					n += int(c.Count)
@@ -127,7 +127,7 @@ func midRun() warmup.Snapshot {
 		Loaders: []warmup.LoaderSnapshot{
 			{
 				Name: "products", Source: "products.jsonl → api.shop.test",
-				Total: -1, Read: 1340, Fulfilled: 1200, Rejected: 3, InFlight: 8,
+				Total: -1, Read: 1340, Fulfilled: 1200, Rejected: 3, InFlight: 8, OldestInFlight: 2 * time.Second,
 				Rate: 120.5, P50: 12 * time.Millisecond, P95: 80 * time.Millisecond,
 				LastReason: "fetch GET https://api.shop.test/products/871: 503 Service Unavailable", LastCause: "503 Service Unavailable",
 				Causes: []warmup.CauseCount{
@@ -137,7 +137,7 @@ func midRun() warmup.Snapshot {
 			},
 			{
 				Name: "users", Source: "range 1..5000 → users.svc",
-				Total: 5000, Read: 2600, Fulfilled: 2500, InFlight: 16,
+				Total: 5000, Read: 2600, Fulfilled: 2500, InFlight: 16, OldestInFlight: 1400 * time.Millisecond,
 				Rate: 210, P50: 8 * time.Millisecond, P95: 31 * time.Millisecond,
 			},
 			{
@@ -179,7 +179,7 @@ func doneWithFailures() warmup.Snapshot {
 			l.Total = l.Read
 		}
 		l.Fulfilled = l.Total - l.Rejected
-		l.InFlight, l.Retrying, l.RetryAttempt, l.Rate = 0, 0, 0, 0
+		l.InFlight, l.OldestInFlight, l.Retrying, l.RetryAttempt, l.Rate = 0, 0, 0, 0, 0
 		l.Done = true
 	}
 	return totals(s)

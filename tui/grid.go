@@ -177,8 +177,47 @@ func (g *grid) updateFilter(msg tea.KeyPressMsg) tea.Cmd {
 	return cmd
 }
 
-// cols is the number of tile columns for the width.
-func (g grid) cols() int { return max(1, g.width/minTileWidth) }
+// cols is the number of tile columns (see shape).
+func (g grid) cols() int {
+	c, _ := g.shape()
+	return c
+}
+
+// shape lays the tiles out: as many columns as the width holds, then
+// as few as keep the same number of rows, so that tiles grow with the
+// terminal rather than leave a ragged last row; full tiles when every
+// row of them fits, else compact ones.
+func (g grid) shape() (cols, tileH int) {
+	n := max(len(g.visible), 1)
+	cols = min(max(1, g.width/minTileWidth), n)
+	rows := (n + cols - 1) / cols
+	cols = (n + rows - 1) / rows
+	tileH = tileHeight
+	if rows*tileHeight > g.avail() {
+		return cols, compactTileHeight
+	}
+	// Where rows are to spare, tiles grow down so that a long cause is
+	// read whole (up to maxReasonLines lines).
+	iw := g.width/cols - tileFrame - 2
+	need := 0
+	for _, i := range g.visible {
+		need = max(need, len(wrapCause(latestReal(g.loaders[i]).Cause, iw)))
+	}
+	for extra := min(need, maxTileReasonLines) - 2; extra > 0; extra-- {
+		if rows*(tileHeight+extra) <= g.avail() {
+			return cols, tileHeight + extra
+		}
+	}
+	return cols, tileH
+}
+
+// avail is the height left for tiles.
+func (g grid) avail() int {
+	if g.showFilter() {
+		return g.height - 1
+	}
+	return g.height
+}
 
 // move moves the selection: arrows stop at the edges, tab and shift+tab
 // wrap around.
@@ -219,15 +258,13 @@ func (g grid) showFilter() bool { return g.Filtering() || g.filter.Value() != ""
 
 // rowsShown is how many tile rows fit, and whether a scroll line is needed.
 func (g grid) rowsShown() (rows int, scroll bool) {
-	avail := g.height
-	if g.showFilter() {
-		avail--
-	}
-	total := (len(g.visible) + g.cols() - 1) / g.cols()
-	rows = avail / tileHeight
+	avail := g.avail()
+	c, tileH := g.shape()
+	total := (len(g.visible) + c - 1) / c
+	rows = avail / tileH
 	if total > rows {
 		scroll = true
-		rows = (avail - 1) / tileHeight
+		rows = (avail - 1) / tileH
 	}
 	return max(rows, 1), scroll
 }
@@ -264,13 +301,13 @@ func (g grid) View() string {
 		return strings.Join(append(out, st.Muted.Render("no loader name contains “"+g.filter.Value()+"”")), "\n")
 	}
 
-	c := g.cols()
+	c, tileH := g.shape()
 	rows, scroll := g.rowsShown()
 	total := (len(g.visible) + c - 1) / c
 	tw := g.width / c
 	sel := g.selectedIndex()
 	t := g.tile
-	t.SetSize(tw, tileHeight)
+	t.SetSize(tw, tileH)
 	spin := g.spinner.View()
 	rowViews := make([]string, 0, rows)
 	for r := g.offset; r < min(g.offset+rows, total); r++ {

@@ -44,10 +44,22 @@ func (h *helpView) SetKeyMap(keys help.KeyMap) { h.keys = keys }
 // Height is how many lines the help takes.
 func (h helpView) Height() int { return lipgloss.Height(h.View()) }
 
-// View renders the help. Lines are clipped to the width: the bubble adds
-// an item that does not fit when its ellipsis would not fit either.
+// View renders the help. The short help drops its first bindings until
+// it fits, never the last two (? help and q quit): those are what a
+// newcomer looks for. Lines are clipped to the width: the bubble adds an
+// item that does not fit when its ellipsis would not fit either.
 func (h helpView) View() string {
 	s := h.model.View(h.keys)
+	if !h.model.ShowAll && h.width > 0 {
+		// The bubble cuts a line to its width: measure it without one.
+		whole := h.model
+		whole.SetWidth(0)
+		keys := h.keys.ShortHelp()
+		for len(keys) > 2 && lipgloss.Width(whole.ShortHelpView(keys)) > h.width {
+			keys = keys[1:]
+		}
+		s = whole.ShortHelpView(keys)
+	}
 	if h.width <= 0 || lipgloss.Width(s) <= h.width {
 		return s
 	}

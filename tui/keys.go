@@ -25,6 +25,11 @@ type KeyMap struct {
 	Open key.Binding
 	// AllFailures opens the causes of every loader's failures.
 	AllFailures key.Binding
+	// Copy puts the highlighted item's URL (or its key, when it was not
+	// fetched) on the clipboard, through the terminal (OSC 52).
+	Copy key.Binding
+	// Sort cycles the failure lists' order: count, loader, attempts.
+	Sort key.Binding
 	// Switch turns the failure view from causes to items and back.
 	Switch key.Binding
 	Back   key.Binding
@@ -35,8 +40,11 @@ type KeyMap struct {
 	ClearFilter key.Binding
 
 	Retry key.Binding
-	Help  key.Binding
-	Quit  key.Binding
+	// RetryEverywhere retries the highlighted cause in every loader
+	// (all failures).
+	RetryEverywhere key.Binding
+	Help            key.Binding
+	Quit            key.Binding
 	// Interrupt is the part of Quit that still works while typing in the
 	// filter input.
 	Interrupt key.Binding
@@ -60,15 +68,18 @@ func DefaultKeyMap() KeyMap {
 		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "failures")),
 		AllFailures: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "all failures")),
 		Switch:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "causes/items")),
+		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy URL or key")),
+		Sort:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: count/loader/attempts")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ApplyFilter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 
-		Retry:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry rejected")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Retry:           key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry rejected")),
+		RetryEverywhere: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "retry cause in every loader")),
+		Help:            key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:            key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Interrupt:       key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	}
 }
 
@@ -142,10 +153,21 @@ func (f failureKeys) ShortHelp() []key.Binding {
 func (f failureKeys) FullHelp() [][]key.Binding {
 	k := f.k
 	retry, other := f.bindings()
+	last := []key.Binding{retry}
+	if f.all {
+		last = append(last, k.RetryEverywhere)
+	}
+	if !f.all && f.mode == modeItems {
+		detail := k.Open
+		detail.SetHelp("enter", "item detail")
+		last = append(last, detail, k.Copy)
+	}
+	search := k.Filter
+	search.SetHelp("/", "search")
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown},
-		{k.Top, k.Bottom, other, k.Back},
-		{retry, k.Help, k.Quit},
+		{k.Top, k.Bottom, other, k.Back, search, k.Sort},
+		append(last, k.Help, k.Quit),
 	}
 }
 

@@ -70,8 +70,11 @@ type Model struct {
 	screen        screen
 	showHelp      bool
 	stopRequested bool
-	flash         string
-	flashTTL      int
+	// fromAll says the loader's failures were opened from all failures:
+	// esc goes back there, one view at a time.
+	fromAll  bool
+	flash    string
+	flashTTL int
 
 	// ticking is true while snapshots are read on the tick; a finished,
 	// quiet run is not redrawn (see watch). wantTick asks for the tick
@@ -239,6 +242,14 @@ func (m Model) onTick() (tea.Model, tea.Cmd) {
 
 func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.ctx.Keys
+	if m.screen == screenFailures && m.failures.Searching() {
+		if key.Matches(msg, k.Interrupt) {
+			return m.quit()
+		}
+		cmd := m.failures.UpdateSearch(msg)
+		m.layout()
+		return m, cmd
+	}
 	if m.screen == screenGrid && m.grid.Filtering() {
 		if key.Matches(msg, k.Interrupt) {
 			return m.quit()
@@ -274,6 +285,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 		case key.Matches(msg, k.AllFailures):
 			m.screen = screenFailures
+			m.fromAll = false
 			m.failures.OpenAll(m.snap.Loaders)
 		default:
 			cmd = m.grid.Update(msg)
@@ -281,12 +293,23 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case screenFailures:
 		switch {
 		case key.Matches(msg, k.Back):
-			m.screen = screenGrid
+			m.back()
+		case m.failures.All() && key.Matches(msg, k.RetryEverywhere):
+			m.retryEverywhere()
+		case !m.failures.All() && m.failures.Mode() == modeItems && key.Matches(msg, k.Open):
+			m.failures.ShowDetail(true)
+		case key.Matches(msg, k.Copy):
+			cmd = m.copySelected()
+		case key.Matches(msg, k.Filter):
+			cmd = m.failures.StartSearch()
+		case key.Matches(msg, k.Sort):
+			m.failures.CycleSort()
 		case m.failures.All() && key.Matches(msg, k.Open):
 			if r, ok := m.failures.SelectedCause(); ok {
 				for _, l := range m.snap.Loaders {
 					if l.Name == r.loader {
 						m.openFailures(l)
+						m.fromAll = true
 					}
 				}
 			}
@@ -301,10 +324,28 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// back goes back one view, as k9s and lazygit do: a loader's items to
+// its causes, a loader's causes to all failures when opened from there,
+// else to the grid.
+func (m *Model) back() {
+	switch {
+	case m.failures.Detailed():
+		m.failures.ShowDetail(false)
+	case !m.failures.All() && m.failures.Mode() == modeItems:
+		m.failures.Toggle()
+	case !m.failures.All() && m.fromAll:
+		m.fromAll = false
+		m.failures.OpenAll(m.snap.Loaders)
+	default:
+		m.screen = screenGrid
+	}
+}
+
 // openFailures shows a loader's causes; its items are fetched on the
 // next tick, which a quiet run must be given.
 func (m *Model) openFailures(l warmup.LoaderSnapshot) {
 	m.screen = screenFailures
+	m.fromAll = false
 	m.failures.Open(l)
 	m.wantTick = true
 }
@@ -351,6 +392,10 @@ func (m *Model) retry() {
 		what = " items rejected with “" + oneLine(r.Cause) + "”"
 	case m.screen == screenFailures:
 		l := m.failures.loader
+		if m.failures.query() != "" {
+			m.setFlash("not retried: the search hides some of " + l.Name + "'s rejected items, and r retries them all; esc clears it")
+			return
+		}
 		if l.Rejected == 0 {
 			m.setFlash("nothing to retry: " + l.Name + " has no rejected items")
 			return
@@ -384,6 +429,46 @@ func (m *Model) retry() {
 	m.setFlash(symRetrying + " retrying " + count(int64(n)) + what)
 }
 
+// copySelected puts the highlighted item's URL on the clipboard, or its
+// key when it was not fetched, with OSC 52: it works over ssh and in
+// tmux, where the monitor's host has no clipboard of its own.
+func (m *Model) copySelected() tea.Cmd {
+	r, ok := m.failures.SelectedRejection()
+	if !ok {
+		m.setFlash("nothing to copy: y copies an item's URL or key, in the item list")
+		return nil
+	}
+	what, text := "URL", urlOf(r)
+	if text == "" {
+		what, text = "key", r.Key
+	}
+	m.setFlash("copied the " + what + " " + oneLine(text))
+	return tea.SetClipboard(text)
+}
+
+// retryEverywhere retries the highlighted cause of all failures in
+// every loader that has it, and says which.
+func (m *Model) retryEverywhere() {
+	r, ok := m.failures.SelectedCause()
+	switch {
+	case !ok:
+		m.setFlash("nothing to retry: no rejected items")
+		return
+	case r.Stage == warmup.StageSource:
+		m.setFlash("not retried: items rejected at the source come back the same; fix the file")
+		return
+	}
+	_, loaders := m.failures.causeEverywhere(r.Cause)
+	n := m.eng.RetryCause(r.Cause)
+	if n == 0 {
+		m.setFlash("nothing to retry")
+		return
+	}
+	m.failures.MarkStale()
+	m.stopRequested = false
+	m.setFlash(symRetrying + " retrying " + count(int64(n)) + " items rejected with “" + oneLine(r.Cause) + "” in " + strings.Join(loaders, ", "))
+}
+
 func (m *Model) setFlash(s string) {
 	m.flash = s
 	m.flashTTL = flashTicks
@@ -393,6 +478,9 @@ func (m *Model) setFlash(s string) {
 // activeKeys are the key bindings of what has the focus.
 func (m Model) activeKeys() help.KeyMap {
 	if m.screen == screenFailures {
+		if m.failures.Searching() {
+			return filterKeys{m.ctx.Keys}
+		}
 		return m.failures.KeyMap()
 	}
 	return m.grid.KeyMap()

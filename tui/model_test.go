@@ -173,8 +173,8 @@ func TestSelectionMovement(t *testing.T) {
 }
 
 func TestSelectionScrollsIntoView(t *testing.T) {
-	// 80x24 shows two rows of tiles; homepage is on the third.
-	d := start(t, midRun(), 80, 24, Options{})
+	// 80x18 shows two rows of compact tiles; homepage is on the third.
+	d := start(t, midRun(), 80, 18, Options{})
 	if v := d.view(); strings.Contains(v, "homepage") || !strings.Contains(v, "↓ 1 more row") {
 		t.Fatalf("homepage should be below the fold:\n%s", v)
 	}
@@ -500,7 +500,7 @@ func TestStatesReadWithoutColour(t *testing.T) {
 	for _, want := range []string{
 		"DEMO", "● running", "✓ 4,482 fulfilled", "✗ 34 rejected", "2,637 pending", "343 items/s", "elapsed 12s",
 		"✓ ok", "✗ 30 rejected", "↻ retrying 1 (attempt 2)",
-		"✓ 1,200 fulfilled  ✗ 3 rejected", "p50 12ms  p95 80ms", "✗ 503 Service Unavailable · GET /products/871",
+		"✓ 1,200 fulfilled  ✗ 3 rejected", "p95 80ms  8 in flight, oldest 2s", "✗ 503 Service Unavailable · GET /products/871",
 		"2,500/5,000  50%", "1,203 settled of 1,340 read (streaming)",
 	} {
 		if !strings.Contains(v, want) {
@@ -922,7 +922,7 @@ func TestRetryByCause(t *testing.T) {
 }
 
 // enter in all failures opens the highlighted cause's loader; esc goes
-// back to the grid.
+// back to all failures, and again to the grid.
 func TestAllFailuresOpensTheLoader(t *testing.T) {
 	d := start(t, doneWithFailures(), 120, 40, Options{})
 	d.press("f")
@@ -932,6 +932,10 @@ func TestAllFailuresOpensTheLoader(t *testing.T) {
 	d.press("down", "down", "down", "enter")
 	if v := d.view(); !strings.Contains(v, "failures of products · causes") || !strings.Contains(v, "timeout after 5s") {
 		t.Fatalf("enter did not open the loader of the highlighted cause:\n%s", v)
+	}
+	d.press("esc")
+	if d.m.screen != screenFailures || !d.m.failures.All() {
+		t.Fatal("esc did not go back to all failures")
 	}
 	d.press("esc")
 	if d.m.screen != screenGrid {

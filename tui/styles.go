@@ -78,12 +78,14 @@ type Styles struct {
 func NewStyles(dark bool) Styles {
 	ld := lipgloss.LightDark(dark)
 	var (
-		fg     = ld(lipgloss.Color("#1C1C1C"), lipgloss.Color("#E4E4E4"))
-		muted  = ld(lipgloss.Color("#6C6C6C"), lipgloss.Color("#8A8A8A"))
+		fg = ld(lipgloss.Color("#1C1C1C"), lipgloss.Color("#E4E4E4"))
+		// Muted text is still text: at least 4.5:1 against white and
+		// #EEEEEE, black and #262626 (TestStylesContrast).
+		muted  = ld(lipgloss.Color("#585858"), lipgloss.Color("#949494"))
 		subtle = ld(lipgloss.Color("#C6C6C6"), lipgloss.Color("#4E4E4E"))
-		green  = ld(lipgloss.Color("#00875F"), lipgloss.Color("#5FD787"))
+		green  = ld(lipgloss.Color("#005F00"), lipgloss.Color("#5FD787"))
 		red    = ld(lipgloss.Color("#D70000"), lipgloss.Color("#FF5F5F"))
-		amber  = ld(lipgloss.Color("#AF5F00"), lipgloss.Color("#FFD75F"))
+		amber  = ld(lipgloss.Color("#875F00"), lipgloss.Color("#FFD75F"))
 		blue   = ld(lipgloss.Color("#005FD7"), lipgloss.Color("#5FAFFF"))
 		accent = ld(lipgloss.Color("#8700AF"), lipgloss.Color("#D787FF"))
 	)
@@ -132,11 +134,24 @@ func NewStyles(dark bool) Styles {
 		Selected: base.Bold(true).Reverse(true),
 	}
 
+	// The bubble's own help colours are the faintest on screen (2.1:1 on
+	// white): the keys take the text colour, their words the muted one.
 	s.Help = help.DefaultStyles(dark)
+	s.Help.ShortKey = base.Foreground(fg).Bold(true)
+	s.Help.FullKey = s.Help.ShortKey
+	s.Help.ShortDesc = base.Foreground(muted)
+	s.Help.FullDesc = s.Help.ShortDesc
+	s.Help.ShortSeparator = base.Foreground(muted)
+	s.Help.FullSeparator = s.Help.ShortSeparator
+	s.Help.Ellipsis = s.Help.ShortSeparator
 
 	s.Filter = textinput.DefaultStyles(dark)
 	s.Filter.Focused.Prompt = base.Foreground(accent).Bold(true)
 	s.Filter.Blurred.Prompt = base.Foreground(muted)
+	s.Filter.Focused.Text = base.Foreground(fg)
+	s.Filter.Blurred.Text = base.Foreground(fg)
+	s.Filter.Focused.Placeholder = base.Foreground(muted)
+	s.Filter.Blurred.Placeholder = base.Foreground(muted)
 	// A steady cursor: blinking would redraw the screen for nothing.
 	s.Filter.Cursor.Blink = false
 	return s

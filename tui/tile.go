@@ -13,11 +13,18 @@ const (
 	// tileHeight is a tile's height, border included: six lines of
 	// content and the border.
 	tileHeight = 8
+	// compactTileHeight is a compact tile's: name, progress, counts with
+	// the items in flight, and the latest cause. Three rows of them fit
+	// the body of an 80x24 terminal, so six loaders do.
+	compactTileHeight = 6
 	// minTileWidth is the narrowest a tile gets before the grid drops a
 	// column. Two tiles fit side by side in 80 columns.
 	minTileWidth = 38
 	// tileFrame is the horizontal room taken by the border and padding.
 	tileFrame = 4
+	// maxTileReasonLines is the most lines a tile gives a cause, growing
+	// down when the grid has rows to spare.
+	maxTileReasonLines = 4
 )
 
 // tile renders one loader. The grid reuses a single tile for every loader,
@@ -30,7 +37,9 @@ type tile struct {
 	loader   warmup.LoaderSnapshot
 	runState warmup.State
 	selected bool
-	spinner  string
+	// compact drops the source and rate lines (see compactTileHeight).
+	compact bool
+	spinner string
 	// history is the loader's items/s over the last minute.
 	history []float64
 }
@@ -55,9 +64,11 @@ func (t *tile) applyStyles() {
 	t.bar.EmptyColor = t.ctx.Styles.BarEmpty
 }
 
-// SetSize sets the tile's outer size, border included.
+// SetSize sets the tile's outer size, border included. A height below
+// tileHeight gives the compact form.
 func (t *tile) SetSize(w, h int) {
 	t.width, t.height = w, h
+	t.compact = h < tileHeight
 }
 
 // set points the tile at a loader.
@@ -71,39 +82,64 @@ func (t tile) settled() bool {
 	return t.loader.Done || t.runState == warmup.StateDone
 }
 
-// status returns the border style and the title marker: the state is
-// told by the border type and by a word, colour only adds to it.
-func (t tile) status() (lipgloss.Style, string) {
+// status returns the border style and the title markers, the longest
+// first: the state is told by the border type and by a word, colour only
+// adds to it. The title takes the longest marker that leaves the name
+// whole.
+func (t tile) status() (lipgloss.Style, []string) {
 	st := t.ctx.Styles
 	l := t.loader
 	switch {
 	case l.Retrying > 0:
-		attempt := ""
+		n := count(l.Retrying)
+		var markers []string
 		if l.RetryAttempt > 0 {
-			attempt = fmt.Sprintf(" (attempt %d)", l.RetryAttempt)
+			markers = append(markers, fmt.Sprintf("%s retrying %s (attempt %d)", symRetrying, n, l.RetryAttempt))
 		}
-		return st.TileRunning, st.Retrying.Render(symRetrying + " retrying " + count(l.Retrying) + attempt)
+		markers = append(markers, symRetrying+" retrying "+n, symRetrying+" "+n)
+		return st.TileRunning, renderAll(st.Retrying, markers)
 	case l.Waiting:
-		return st.TileRunning, st.Stopping.Render(symWaiting + " waiting for Redis")
+		return st.TileRunning, renderAll(st.Stopping, []string{symWaiting + " waiting for Redis", symWaiting + " waiting"})
 	case !t.settled() && t.runState == warmup.StateStopping:
-		return st.TileRunning, st.Stopping.Render(symStopping + " stopping")
+		return st.TileRunning, renderAll(st.Stopping, []string{symStopping + " stopping"})
 	case !t.settled():
-		return st.TileRunning, st.Running.Render(symRunning + " running")
+		return st.TileRunning, renderAll(st.Running, []string{symRunning + " running"})
 	case l.Rejected > 0:
-		return st.TileRejected, st.Rejected.Render(symRejected + " " + count(l.Rejected) + " rejected")
+		n := count(l.Rejected)
+		return st.TileRejected, renderAll(st.Rejected, []string{symRejected + " " + n + " rejected", symRejected + " " + n})
 	case l.NotStarted != 0:
-		return st.TileRejected, st.Stopping.Render(symUnstarted + " not all started")
+		return st.TileRejected, renderAll(st.Stopping, []string{symUnstarted + " not all started", symUnstarted + " not started"})
 	default:
-		return st.TileOK, st.Fulfilled.Render(symFulfilled + " ok")
+		return st.TileOK, renderAll(st.Fulfilled, []string{symFulfilled + " ok"})
 	}
 }
 
-// View renders the tile.
+// renderAll renders each string with the style.
+func renderAll(style lipgloss.Style, ss []string) []string {
+	for i, s := range ss {
+		ss[i] = style.Render(s)
+	}
+	return ss
+}
+
+// titleLine is the name and the longest marker that leaves the name
+// whole; only when even the shortest does not is the name cut.
+func titleLine(name string, markers []string, iw int) string {
+	for _, m := range markers {
+		if lipgloss.Width(name)+1+lipgloss.Width(m) <= iw {
+			return spread(name, m, iw)
+		}
+	}
+	return spread(name, markers[len(markers)-1], iw)
+}
+
+// View renders the tile: in full, or compact (name, progress, counts
+// with the items in flight, cause) when the grid is short of rows.
 func (t tile) View() string {
 	st := t.ctx.Styles
 	l := t.loader
 	iw := max(t.width-tileFrame, 1)
-	border, marker := t.status()
+	border, markers := t.status()
 	if t.selected {
 		border = border.BorderForeground(st.TileSelected)
 	}
@@ -112,53 +148,152 @@ func (t tile) View() string {
 	if t.selected {
 		name = symSelected + " " + name
 	}
-	source := l.Source
-	if source == "" {
-		source = "–"
-	}
+	title := titleLine(st.TileName.Render(name), markers, iw)
 
-	lines := [...]string{
-		spread(st.TileName.Render(name), marker, iw),
-		st.Muted.Render(fit(oneLine(source), iw)),
-		t.progressLine(iw),
-		t.countsLine(iw),
-		t.rateLine(iw),
-		t.reasonLine(iw),
+	var lines []string
+	if t.compact {
+		// A cause too long for one line takes the bar's line: the
+		// numbers share one line and the cause is read whole.
+		if reason := t.reasonLines(iw, 2); len(reason) > 1 {
+			lines = append([]string{title, t.numbersLine(iw)}, reason...)
+		} else {
+			lines = []string{title, t.progressLine(iw), t.activityLine(iw), reason[0]}
+		}
+	} else {
+		// A cause too long for one line takes the source's line: the
+		// cause is what the reader came for.
+		reason := t.reasonLines(iw, 2+max(t.height-tileHeight, 0))
+		lines = []string{title}
+		if 5+len(reason) <= t.height-2 {
+			source := l.Source
+			if source == "" {
+				source = "–"
+			}
+			lines = append(lines, st.Muted.Render(fit(oneLine(source), iw)))
+		}
+		lines = append(lines, t.progressLine(iw), t.countsLine(iw), t.rateLine(iw))
+		lines = append(lines, reason...)
 	}
-	return border.Width(t.width).Height(t.height).Render(strings.Join(lines[:], "\n"))
+	return border.Width(t.width).Height(t.height).Render(strings.Join(lines, "\n"))
+}
+
+// inFlight says how many items are in flight and how old the oldest is
+// ("6 in flight, oldest 7s"), or "" when none is: a hung origin shows
+// as items growing old, never as an idle tile.
+func inFlight(l warmup.LoaderSnapshot) string {
+	if l.InFlight <= 0 {
+		return ""
+	}
+	s := count(l.InFlight) + " in flight"
+	if l.OldestInFlight > 0 {
+		s += ", oldest " + elapsed(l.OldestInFlight)
+	}
+	return s
 }
 
 // tileSpark is the width of a tile's sparkline, the same in every tile
 // so that they line up.
 const tileSpark = 8
 
-// rateLine shows the last minute's items/s as a sparkline, the rate, the
-// latencies and, when it fits, the number of items in flight. Where room
-// is short the sparkline stays and p50 goes.
+// rateLine shows the items in flight, the rate, the last minute's
+// items/s as a sparkline and the latencies, in that order of priority:
+// where room is short p50 goes first, then p95, then the sparkline; the
+// items in flight always stay.
 func (t tile) rateLine(iw int) string {
 	l := t.loader
-	rateP95 := rate(l.Rate) + "/s  p95 " + latency(l.P95)
-	s := rate(l.Rate) + "/s  p50 " + latency(l.P50) + "  p95 " + latency(l.P95)
-	if len(t.history) == 0 || lipgloss.Width(rateP95)+1+tileSpark > iw {
-		return fit(s, iw)
+	spark := ""
+	if len(t.history) > 0 {
+		spark = t.ctx.Styles.Spark.Render(sparkline(t.history, tileSpark)) + " "
 	}
-	room := iw - tileSpark - 1
-	if lipgloss.Width(s) > room {
-		s = rateP95
+	r := rate(l.Rate) + "/s"
+	p50, p95 := "  p50 "+latency(l.P50), "  p95 "+latency(l.P95)
+	fl := inFlight(l)
+	if fl != "" {
+		fl = "  " + t.ctx.Styles.Running.Render(fl)
 	}
-	if l.InFlight > 0 {
-		if long := s + "  " + count(l.InFlight) + " in flight"; lipgloss.Width(long) <= room {
-			s = long
+	candidates := []string{
+		spark + r + p50 + p95 + fl,
+		spark + r + p95 + fl,
+		spark + r + fl,
+		r + fl,
+	}
+	for _, c := range candidates {
+		if lipgloss.Width(c) <= iw {
+			return c
 		}
 	}
-	return t.ctx.Styles.Spark.Render(sparkline(t.history, tileSpark)) + " " + s
+	return fit(strings.TrimPrefix(fl, "  "), iw)
+}
+
+// activityLine is the compact tile's counts and items in flight.
+func (t tile) activityLine(iw int) string {
+	st := t.ctx.Styles
+	l := t.loader
+	rej := st.Muted
+	if l.Rejected > 0 {
+		rej = st.Rejected
+	}
+	counts := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + "  " + rej.Render(symRejected+" "+count(l.Rejected))
+	fl := inFlight(l)
+	if fl == "" {
+		return fit(counts, iw)
+	}
+	// The items in flight stay whole; fulfilled goes first (the progress
+	// line's settled count holds it), then rejected.
+	fl = st.Running.Render(fl)
+	for _, c := range []string{counts + "  " + fl, rej.Render(symRejected+" "+count(l.Rejected)) + "  " + fl} {
+		if lipgloss.Width(c) <= iw {
+			return c
+		}
+	}
+	return fit(fl, iw)
+}
+
+// numbersLine is a compact tile's progress, counts and items in flight
+// on one line, without the bar: what is dropped first where room is
+// short is the fulfilled count, then the percentage; the items in
+// flight stay.
+func (t tile) numbersLine(iw int) string {
+	st := t.ctx.Styles
+	l := t.loader
+	settled := l.Settled() + l.Retrying
+	of := count(settled) + " read"
+	pct := ""
+	if l.Total >= 0 {
+		settled = min(settled, l.Total)
+		of = count(settled) + "/" + count(l.Total)
+		if l.Total > 0 {
+			pct = fmt.Sprintf(" %d%%", settled*100/l.Total)
+		}
+	}
+	rej := st.Muted
+	if l.Rejected > 0 {
+		rej = st.Rejected
+	}
+	ful := "  " + st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled))
+	r := "  " + rej.Render(symRejected+" "+count(l.Rejected))
+	fl := inFlight(l)
+	if fl != "" {
+		fl = "  " + st.Running.Render(fl)
+	}
+	for _, c := range []string{of + pct + ful + r + fl, of + pct + r + fl, of + r + fl} {
+		if lipgloss.Width(c) <= iw {
+			return c
+		}
+	}
+	return fit(strings.TrimPrefix(fl, "  "), iw)
 }
 
 // progressLine is a bar with settled/total when the total is known, or a
 // spinner and counts while a file is still streaming.
 func (t tile) progressLine(iw int) string {
 	l := t.loader
-	settled := l.Settled()
+	// Items a retry took back count as done once already: the bar never
+	// runs backwards, and the title says how many are retrying.
+	settled := l.Settled() + l.Retrying
+	if l.Total >= 0 {
+		settled = min(settled, l.Total)
+	}
 	if l.Total < 0 {
 		spin := t.spinner
 		if spin == "" || t.settled() {
@@ -224,16 +359,78 @@ func warmCount(st Styles, n int64) string {
 	return st.Muted.Render(" (" + count(n) + " warm)")
 }
 
-// reasonLine is the latest rejection still standing: its cause in full,
-// then as much of its detail as fits. A loader without rejections shows
-// none, whatever it showed before a retry.
-func (t tile) reasonLine(iw int) string {
+// reasonLines are the latest rejection still standing, on at most n
+// lines: its cause whole (wrapped) when n lines hold it, then as much of
+// its detail as fits. A loader without rejections shows none, whatever
+// it showed before a retry.
+func (t tile) reasonLines(iw, n int) []string {
 	st := t.ctx.Styles
 	l := t.loader
 	if l.LastReason == "" || (l.Rejected == 0 && l.SourceError == "") {
-		return st.Muted.Render(fit("no rejections", iw))
+		return []string{st.Muted.Render(fit("no rejections", iw))}
 	}
-	return st.Rejected.Render(symRejected+" ") + causeDetail(st, warmup.Rejection{Reason: l.LastReason, Cause: l.LastCause}, iw-2)
+	r := latestReal(l)
+	lead := st.Rejected.Render(symRejected + " ")
+	w := iw - 2
+	cause := oneLine(r.Cause)
+	if cause == "" || lipgloss.Width(cause) <= w || n < 2 {
+		return []string{lead + causeDetail(st, r, w)}
+	}
+	wrapped := wrapCause(cause, w)
+	if len(wrapped) > n {
+		wrapped = wrapped[:n]
+		wrapped[n-1] = fit(wrapped[n-1]+" …", w)
+	}
+	out := make([]string, len(wrapped))
+	for i, line := range wrapped {
+		out[i] = "  " + st.Bold.Render(line)
+	}
+	out[0] = lead + st.Bold.Render(wrapped[0])
+	last := len(out) - 1
+	if d := r.Detail(); d != "" && lipgloss.Width(wrapped[last])+3+4 <= w {
+		out[last] = "  " + st.Bold.Render(wrapped[last]) + st.Muted.Render(fit(" · "+oneLine(d), w-lipgloss.Width(wrapped[last])))
+	}
+	return out
+}
+
+// wrapCause wraps a cause to lines of w cells, breaking at spaces and
+// at the separators of paths and addresses.
+func wrapCause(cause string, w int) []string {
+	if cause == "" {
+		return nil
+	}
+	return strings.Split(lipgloss.Wrap(oneLine(cause), max(w, 1), " /-:"), "\n")
+}
+
+// latestReal is the rejection a tile shows: the latest one, unless it
+// was interrupted by a stop, which every in-flight item then is; the
+// most frequent cause that is not an interruption tells what went wrong.
+func latestReal(l warmup.LoaderSnapshot) warmup.Rejection {
+	latest := warmup.Rejection{Reason: l.LastReason, Cause: l.LastCause}
+	if !isInterruption(l, l.LastCause) {
+		return latest
+	}
+	for _, c := range l.Causes {
+		if c.Stage != warmup.StageInterrupted {
+			r := warmup.Rejection{Reason: c.Cause, Cause: c.Cause, Stage: c.Stage}
+			if c.Example != "" {
+				r.Reason = c.Example + ": " + c.Cause
+			}
+			return r
+		}
+	}
+	return latest
+}
+
+// isInterruption reports whether cause is the loader's cause of items
+// interrupted by a stop.
+func isInterruption(l warmup.LoaderSnapshot, cause string) bool {
+	for _, c := range l.Causes {
+		if c.Cause == cause {
+			return c.Stage == warmup.StageInterrupted
+		}
+	}
+	return false
 }
 
 // causeDetail is a rejection on one line of w cells: the cause first and

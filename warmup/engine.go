@@ -229,6 +229,9 @@ type loaderRun struct {
 	// was left alone (mode missing or expiring).
 	warm       int64
 	rejections []Rejection
+	// oldest and youngest end the list of the loader's items in flight
+	// (item.older, item.newer), in the order they went in flight.
+	oldest, youngest *item
 	// causes count the rejections by cause, so that snapshots list them
 	// without reading every rejection.
 	causes                map[string]*causeTally

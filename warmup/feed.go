@@ -84,8 +84,7 @@ func (e *Engine) nextOwned(lr *loaderRun, src source.Source) (*item, bool) {
 		if !owned {
 			continue
 		}
-		lr.countRead()
-		x := e.newItem(lr, it)
+		x := e.newItemRead(lr, it, true)
 		x.key = key
 		return x, true
 	}

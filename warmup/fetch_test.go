@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -298,5 +299,57 @@ fetch = { url = "%[1]s/{{.}}", allow_empty = true }
 	}
 	if l := loaderReport(t, rep, "lenient"); l.Fulfilled != 2 {
 		t.Errorf("lenient: %d fulfilled, want 2", l.Fulfilled)
+	}
+}
+
+// A hung origin shows in the snapshot as items in flight growing old,
+// not as an idle loader: OldestInFlight is the age of the oldest item
+// still unsettled, whichever settles first, and 0 once none is.
+func TestSnapshotOldestInFlight(t *testing.T) {
+	srv := redistest.Start(t)
+	arrived := make(chan string, 4)
+	release := make(chan struct{})
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- r.URL.Path
+		if r.URL.Path == "/b" {
+			fmt.Fprint(w, "ok")
+			return
+		}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+		fmt.Fprint(w, "late")
+	}))
+	defer o.Close()
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+timeout = "1m"
+concurrency = 2
+[[loader]]
+name = "hang"
+items = { list = ["a", "b"] }
+key = "hang:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	began := time.Now()
+	eng := startAgainst(t, srv, cfg, warmup.Options{})
+	<-arrived
+	<-arrived
+	// b is answered at once: wait until it settled, a still hangs.
+	var l warmup.LoaderSnapshot
+	for l = eng.Snapshot().Loaders[0]; l.Fulfilled < 1; l = eng.Snapshot().Loaders[0] {
+		runtime.Gosched()
+	}
+	if l.InFlight != 1 {
+		t.Fatalf("in flight %d, want 1 (a hangs)", l.InFlight)
+	}
+	if l.OldestInFlight <= 0 || l.OldestInFlight > time.Since(began) {
+		t.Errorf("oldest in flight %v, want the age of a (0 < age <= %v)", l.OldestInFlight, time.Since(began))
+	}
+	close(release)
+	eng.Wait()
+	if l := eng.Snapshot().Loaders[0]; l.InFlight != 0 || l.OldestInFlight != 0 {
+		t.Errorf("settled: in flight %d, oldest %v; want 0 and 0", l.InFlight, l.OldestInFlight)
 	}
 }

@@ -30,6 +30,11 @@ type item struct {
 	retry bool
 	// start is when the current attempt began.
 	start time.Time
+	// since is when x went in flight; older and newer link the loader's
+	// items in flight in that order (under lr.mu), so that a snapshot
+	// reads the oldest one's age in O(1).
+	since        time.Time
+	older, newer *item
 	// last is the latest failed attempt's error.
 	last *itemError
 	// outages counts the Redis outages x waited out.
@@ -58,12 +63,53 @@ type item struct {
 // settles a million of them, and each is done with once settled
 // (rejections keep copies of what they need).
 func (e *Engine) newItem(lr *loaderRun, it source.Item) *item {
+	return e.newItemRead(lr, it, false)
+}
+
+// newItemRead is newItem for an item just read from the loader's source,
+// counted read with the same lock (read is true) that puts it in flight.
+func (e *Engine) newItemRead(lr *loaderRun, it source.Item, read bool) *item {
 	x, _ := e.items.Get().(*item)
 	if x == nil {
 		x = new(item)
 	}
 	x.lr, x.src = lr, it
+	x.since = time.Now()
+	lr.mu.Lock()
+	if read {
+		lr.read++
+	}
+	lr.enterFlightLocked(x)
+	lr.mu.Unlock()
 	return x
+}
+
+// enterFlightLocked puts x, just read, at the young end of the loader's
+// items in flight, with lr.mu held.
+func (lr *loaderRun) enterFlightLocked(x *item) {
+	x.older, x.newer = lr.youngest, nil
+	if lr.youngest != nil {
+		lr.youngest.newer = x
+	} else {
+		lr.oldest = x
+	}
+	lr.youngest = x
+}
+
+// leaveFlightLocked takes x, settled, out of the loader's items in
+// flight, with lr.mu held.
+func (lr *loaderRun) leaveFlightLocked(x *item) {
+	if x.older != nil {
+		x.older.newer = x.newer
+	} else if lr.oldest == x {
+		lr.oldest = x.newer
+	}
+	if x.newer != nil {
+		x.newer.older = x.older
+	} else if lr.youngest == x {
+		lr.youngest = x.older
+	}
+	x.older, x.newer = nil, nil
 }
 
 // startItem prepares x and starts its first attempt. It runs on the
@@ -471,6 +517,7 @@ func (e *Engine) fulfil(x *item, warm bool) {
 		lr.hist.observe(x.lastAttempt(), 1)
 	}
 	lr.mu.Lock()
+	lr.leaveFlightLocked(x)
 	lr.fulfilled++
 	if warm {
 		lr.warm++
@@ -506,6 +553,7 @@ func (e *Engine) reject(x *item, why *itemError) {
 	lr.rejectedTotal.Add(1)
 	r := e.rejection(&x.src, x.key, x.attempts, why)
 	lr.mu.Lock()
+	lr.leaveFlightLocked(x)
 	lr.addRejectionLocked(r)
 	if x.retry {
 		lr.retrying--

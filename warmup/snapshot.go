@@ -97,6 +97,10 @@ type LoaderSnapshot struct {
 	// InFlight counts items read and not settled: being fetched, written,
 	// waiting for a retry or for Redis.
 	InFlight int64
+	// OldestInFlight is how long the oldest item in flight has been (since
+	// it was read, or taken into a retry), 0 when none is: a hung origin
+	// shows as items in flight that grow old, not as an idle loader.
+	OldestInFlight time.Duration
 	// Retrying counts items in a retry pass (from Retry) not yet settled;
 	// RetryAttempt is the highest attempt number among them.
 	Retrying     int64
@@ -160,6 +164,9 @@ func (e *Engine) Snapshot() Snapshot {
 	}
 	for i, lr := range e.loaders {
 		s.Loaders[i] = lr.snapshotLocked()
+		if x := lr.oldest; x != nil {
+			s.Loaders[i].OldestInFlight = now.Sub(x.since)
+		}
 	}
 	for _, lr := range e.loaders {
 		lr.mu.Unlock()

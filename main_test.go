@@ -439,7 +439,14 @@ fetch = { url = "%s/{{.}}" }
 
 // TestMain removes the binary the tests built, if any.
 func TestMain(m *testing.M) {
+	// Runs keep their journals in a folder of the tests' own.
+	state, err := os.MkdirTemp("", "cachewarm-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
 	code := m.Run()
+	os.RemoveAll(state)
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}

@@ -2,6 +2,7 @@ package warmup
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/fetch"
+	"github.com/cachewarm/cachewarm/warmup/journal"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -39,6 +41,10 @@ type Options struct {
 	// OnVerify, when set, is called as each verify pass starts, before
 	// any key is read back.
 	OnVerify func()
+	// Journal, when set, is where the run keeps its ledger, to resume
+	// from after a crash (StartResumed); else the rejections go to an
+	// unlinked temporary file, out of memory all the same.
+	Journal *journal.Journal
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.
@@ -87,6 +93,11 @@ type Engine struct {
 	idle atomic.Int64
 
 	verify verifyRun
+
+	// jnl holds the rejections and the marks (see ledger.go and
+	// journaling.go); ownsJournal says it is the engine's temporary one.
+	jnl         *journal.Journal
+	ownsJournal bool
 
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
@@ -137,6 +148,7 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 		e.w = rediswrite.NewWriter(e.hardCtx, e.rdb, wo)
 	}
 	e.rates = newRateSampler(len(e.loaders))
+	e.openLedger()
 	return e
 }
 
@@ -220,8 +232,13 @@ type loaderRun struct {
 	read, fulfilled, rejected, retrying int64
 	// warm counts the fulfilled items whose key was there already and
 	// was left alone (mode missing or expiring).
-	warm       int64
-	rejections []Rejection
+	warm int64
+	// store holds the rejections (in the journal), window the items read
+	// and not settled, for the journal's marks: see ledger.go.
+	store  rejectionStore
+	window lowWater
+	// atSource counts the rejections only a fixed source can undo.
+	atSource int64
 	// causes count the rejections by cause, so that snapshots list them
 	// without reading every rejection.
 	causes                map[string]*causeTally
@@ -276,11 +293,21 @@ func newLoaderRun(l *config.Loader, cfg *config.Config) *loaderRun {
 	return lr
 }
 
-// countRead counts one item read from the loader's source.
+// countRead counts one item read, not from the loader's source (an
+// earlier report's rejection).
 func (lr *loaderRun) countRead() {
 	lr.mu.Lock()
 	lr.read++
 	lr.mu.Unlock()
+}
+
+// countSourceRead counts one item read from the loader's source, which
+// then stands at after, and returns the item's sequence number.
+func (lr *loaderRun) countSourceRead(after source.Resume) int64 {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.read++
+	return lr.window.read(after)
 }
 
 // describeLoader names a loader's items and, when it fetches, the host,
@@ -350,6 +377,9 @@ func (e *Engine) startFirstPass(lr *loaderRun) {
 	}
 	lr.reviver.Follow(src)
 	lr.total.Store(e.shareOf(src.Total()))
+	lr.mu.Lock()
+	lr.window.start(src.Resume())
+	lr.mu.Unlock()
 	e.startFeed(lr, &firstPass{lr: lr, src: src}, passFirst)
 }
 
@@ -364,6 +394,7 @@ func (e *Engine) begin() {
 	}
 	e.busyAdd(1)
 	go e.rates.run(e.closeCtx, e.settledCounts)
+	go e.markLoop(e.closeCtx)
 }
 
 // sourceFailed records a source that could not be opened: nothing of it
@@ -405,12 +436,12 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 	defer e.busyDone()
 	for _, lr := range targets {
 		take := lr.takeRetryable(cause)
-		if len(take) == 0 {
+		if take == nil {
 			continue
 		}
-		queued += len(take)
+		queued += int(take.left)
 		e.verify.due.Store(true)
-		e.startFeed(lr, &rejectionSource{lr: lr, items: take}, passRetry)
+		e.startFeed(lr, take, passRetry)
 	}
 	return queued
 }
@@ -479,6 +510,7 @@ func (e *Engine) Close() {
 		e.w.Close()
 	}
 	e.fetch.CloseIdle()
+	e.closeLedger()
 }
 
 // ExitCode is the process exit code the outcome calls for: 0 only when
@@ -499,7 +531,9 @@ func (e *Engine) ExitCode() int {
 	return 0
 }
 
-// Rejections returns a copy of a loader's rejected items.
+// Rejections returns a copy of a loader's latest rejected items, at most
+// maxRecent of them (its snapshot's Rejected counts them all; the report
+// lists them all).
 func (e *Engine) Rejections(loader string) []Rejection {
 	lr, ok := e.byName[loader]
 	if !ok {
@@ -507,7 +541,7 @@ func (e *Engine) Rejections(loader string) []Rejection {
 	}
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
-	return append([]Rejection(nil), lr.rejections...)
+	return slices.Clone(lr.store.recent)
 }
 
 // busyAdd counts n more feeders or unsettled items.

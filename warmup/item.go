@@ -28,6 +28,10 @@ type item struct {
 	attempts int
 	// retry marks an item of a Retry pass: it counts in lr.retrying.
 	retry bool
+	// seq is the item's read sequence number in its loader (0: not read
+	// from the source by this run); a first or resume pass's item is in
+	// the loader's low-water window until it settles.
+	seq int64
 	// start is when the current attempt began.
 	start time.Time
 	// last is the latest failed attempt's error.
@@ -459,9 +463,7 @@ func (e *Engine) fulfil(x *item, warm bool) {
 	if warm {
 		lr.warm++
 	}
-	if x.retry {
-		lr.retrying--
-	}
+	lr.settledLocked(x)
 	lr.mu.Unlock()
 	e.settle(x)
 }
@@ -475,10 +477,8 @@ func (e *Engine) reject(x *item, why *itemError) {
 	lr.rejectedTotal.Add(1)
 	r := e.rejection(&x.src, x.key, x.attempts, why)
 	lr.mu.Lock()
-	lr.addRejectionLocked(r)
-	if x.retry {
-		lr.retrying--
-	}
+	lr.addRejectionLocked(r, x.seq, x.retry)
+	lr.settledLocked(x)
 	lr.mu.Unlock()
 	// Told before settling: the last settle reports the loader done, and
 	// a reader of the events must have every rejection by then.

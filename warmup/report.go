@@ -23,6 +23,9 @@ import (
 type Report struct {
 	ReportTotals
 	Loaders []LoaderReport `json:"loaders"`
+	// views are where an engine's report reads every rejection from,
+	// one per loader; nil for a report read from a file.
+	views []storeView
 }
 
 // ReportTotals are a report's fields before its loaders.
@@ -65,6 +68,10 @@ type ReportTotals struct {
 // LoaderReport is one loader's part of a report.
 type LoaderReport struct {
 	LoaderTotals
+	// RejectedItems are the loader's rejected items: all of those of a
+	// report read from a file; of Engine.Report, the latest (at most
+	// 1,000), while EncodeReport and WriteReport stream them all from
+	// the run's journal.
 	RejectedItems []Rejection `json:"rejected_items"`
 }
 
@@ -145,13 +152,11 @@ func (e *Engine) Report() *Report {
 	for i, l := range s.Loaders {
 		lr := e.loaders[i]
 		lr.mu.Lock()
-		// Rejections are only ever appended to (or the slice replaced), so
-		// the report can share them instead of copying.
-		n := len(lr.rejections)
-		items := lr.rejections[:n:n]
-		if items == nil {
-			items = []Rejection{}
-		}
+		// The latest rejections only: EncodeReport streams them all from
+		// the journal, as they stand now.
+		items := append([]Rejection{}, lr.store.recent...)
+		rep.views = append(rep.views, lr.store.view())
+		atSource := lr.atSource
 		var resume *source.Resume
 		if lr.resume != nil && !lr.resume.Done {
 			at := *lr.resume
@@ -159,7 +164,6 @@ func (e *Engine) Report() *Report {
 		}
 		before := lr.fulfilledBefore
 		lr.mu.Unlock()
-		atSource := countAtSource(items)
 		rep.FulfilledBefore += before
 		rep.RejectedAtSource += atSource
 		rep.Loaders = append(rep.Loaders, LoaderReport{LoaderTotals: LoaderTotals{
@@ -169,17 +173,6 @@ func (e *Engine) Report() *Report {
 		}, RejectedItems: items})
 	}
 	return rep
-}
-
-// countAtSource counts the rejections only a fixed source can undo.
-func countAtSource(rs []Rejection) int64 {
-	var n int64
-	for _, r := range rs {
-		if r.Stage == StageSource {
-			n++
-		}
-	}
-	return n
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -290,6 +283,18 @@ func writeAtomic(path string, encode func(io.Writer) error) error {
 // each on a line of its own.
 func EncodeReport(w io.Writer, rep *Report) error {
 	return encodeReport(w, rep, func(i int, yield func(Rejection) error) error {
+		if i < len(rep.views) {
+			var err error
+			for r := range rep.views[i].all(&err) {
+				if err := yield(r); err != nil {
+					return err
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("loader %s: reading its rejections back from the journal: %w", rep.Loaders[i].Name, err)
+			}
+			return nil
+		}
 		for _, r := range rep.Loaders[i].RejectedItems {
 			if err := yield(r); err != nil {
 				return err
@@ -688,6 +693,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 		}
 		lr.fulfilledBefore = l.Fulfilled + l.FulfilledBefore
 		lr.readFrom = from
+		lr.window.start(rest.Resume())
 		lr.prior = func() *rejectedStream { return rf.stream(i) }
 		if t := e.shareOf(rest.Total()); t >= 0 {
 			lr.total.Store(l.Rejected + t)

@@ -181,12 +181,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // written at path (and atomically replaced): the folder exists and takes
 // new files, and path is not a folder, a device, a pipe, or one of the
 // files in keep (the config, the inputs), which the rename would destroy.
+//
+// A symbolic link at path is replaced by the report, never followed: a
+// link planted at the report's path must not make the run overwrite the
+// file it points to.
 func CheckReportPath(path string, keep ...string) error {
-	target, err := reportTarget(path)
-	if err != nil {
-		return err
-	}
-	if st, err := os.Stat(target); err == nil {
+	target := path
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink == 0 {
 		if st.IsDir() {
 			return fmt.Errorf("--report %s: is a folder", path)
 		}
@@ -215,28 +216,6 @@ func CheckReportPath(path string, keep ...string) error {
 	return os.Remove(tmp.Name())
 }
 
-// reportTarget is the file a report at path is written to: a symbolic
-// link is followed, so that the rename replaces the file it points to,
-// not the link.
-func reportTarget(path string) (string, error) {
-	const maxLinks = 40 // as the kernel's ELOOP
-	for range maxLinks {
-		st, err := os.Lstat(path)
-		if err != nil || st.Mode()&os.ModeSymlink == 0 {
-			return path, nil
-		}
-		target, err := os.Readlink(path)
-		if err != nil {
-			return "", fmt.Errorf("--report %s: %w", path, err)
-		}
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(filepath.Dir(path), target)
-		}
-		path = target
-	}
-	return "", fmt.Errorf("--report %s: too many links", path)
-}
-
 // WriteReport writes rep to path atomically (a temporary file renamed).
 // It streams: one rejected item at a time, so a report of many rejections
 // needs no second copy of them in memory.
@@ -245,13 +224,9 @@ func WriteReport(path string, rep *Report) error {
 }
 
 // writeAtomic writes a report to path through encode: to a temporary
-// file renamed over path (over the file a link at path points to), so
-// that no reader sees half a report.
+// file in the same folder renamed over path (over a link at path, not
+// the file it points to), so that no reader sees half a report.
 func writeAtomic(path string, encode func(io.Writer) error) error {
-	path, err := reportTarget(path)
-	if err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".cachewarm-report-*")
 	if err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)

@@ -20,6 +20,8 @@ import (
 type journalFlags struct {
 	path             string
 	off, resume, new bool
+	// retryFrom is the run's --retry-from report, for the header.
+	retryFrom string
 }
 
 // check says which journal flags cannot go together.
@@ -113,6 +115,9 @@ func openJournal(jf journalFlags, cfg *config.Config, shard warmup.Shard, getenv
 	case jf.resume && old.Header.ConfigHash != configHash:
 		return nil, fmt.Errorf("--resume: %s changed since the run of %s started (%s): resuming would mix two configs; --fresh starts over",
 			configPath, path, old.Header.Started.Format("2006-01-02 15:04:05Z"))
+	case jf.resume && old.Header.RetryFrom != "":
+		return nil, fmt.Errorf("--resume: the run of %s was a --retry-from %s, which --resume cannot go on from yet: run that --retry-from again (rewriting keys is harmless), or --fresh",
+			path, old.Header.RetryFrom)
 	case unfinished && !jf.resume && !jf.new:
 		return nil, fmt.Errorf("an unfinished run of %s (started %s) left its journal at %s: `cachewarm --config %s --resume` goes on from it; --fresh starts over",
 			configPath, old.Header.Started.Format("2006-01-02 15:04:05Z"), path, configPath)
@@ -127,7 +132,9 @@ func openJournal(jf journalFlags, cfg *config.Config, shard warmup.Shard, getenv
 		// rejections and marks.
 		target = path + ".resuming"
 	}
-	j, err := journal.Create(target, warmup.JournalHeader(cfg, shard, configHash))
+	h := warmup.JournalHeader(cfg, shard, configHash)
+	h.RetryFrom = jf.retryFrom
+	j, err := journal.Create(target, h)
 	if err != nil {
 		if chosen || jf.resume {
 			return nil, fmt.Errorf("--journal: %w", err)

@@ -248,6 +248,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var jnl *openedJournal
 	started := false
 	if !f.dryRun {
+		f.journal.retryFrom = f.retryFrom
 		if jnl, err = openJournal(f.journal, cfg, f.shard, os.Getenv, stderr); err != nil {
 			return fail(err)
 		}

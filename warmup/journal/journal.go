@@ -59,6 +59,8 @@ type Header struct {
 	Shard      string    `json:"shard,omitempty"`
 	Started    time.Time `json:"started"`
 	Loaders    []string  `json:"loaders"`
+	// RetryFrom is the report a --retry-from run started from.
+	RetryFrom string `json:"retry_from,omitempty"`
 }
 
 // Mark is a loader's low-water mark: every item it read before Seq is

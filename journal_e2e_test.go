@@ -82,7 +82,7 @@ rate = "%d/s"
 		<-exited
 	}
 
-	runUntil(n/5)
+	runUntil(n / 5)
 	// A run that finds the journal unfinished says so and names the
 	// command, instead of starting over.
 	out, err := exec.Command(bin, "--config", cfg, "--plain", "--journal", jpath).CombinedOutput()

@@ -393,8 +393,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "cachewarm: report written to %s\n", f.report)
 		}
 	}
-	// The run ended and said so: nothing of it is left to resume.
-	if err := eng.EndJournal(); err != nil {
+	// The run ended and said so: nothing of it is left to resume. A
+	// journal that failed on the way is said, never lost silently.
+	jerr := eng.JournalErr()
+	if jerr != nil {
+		fmt.Fprintf(stderr, "cachewarm: %v: rejections after it were kept in memory, and a crash would have lost them\n", jerr)
+	}
+	if err := eng.EndJournal(); err != nil && jerr == nil {
 		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
 	}
 	// Last: the report matters more than the push, if time runs out.

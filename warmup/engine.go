@@ -502,7 +502,9 @@ func (e *Engine) Interrupted() bool { return e.interrupted.Load() }
 // settled.
 func (e *Engine) Wait() { e.work.Wait() }
 
-// Close ends the engine's goroutines and connections. Call it after Wait.
+// Close ends the engine's goroutines and connections, and closes its
+// journal. Call it after Wait, and after writing the report, whose
+// rejections are read back from the journal.
 func (e *Engine) Close() {
 	e.Kill()
 	e.closeAll()

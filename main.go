@@ -75,6 +75,7 @@ type flags struct {
 	cpuProfile, memProfile           string
 	metricsAddr, pushgateway         string
 	shard                            warmup.Shard
+	journal                          journalFlags
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*flags, error) {
@@ -90,6 +91,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	fs.BoolVar(&f.json, "json", false, "headless: NDJSON events on stdout")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to `PATH` at the end")
 	fs.StringVar(&f.retryFrom, "retry-from", "", "run the rejected and not-started items recorded in `REPORT`")
+	fs.StringVar(&f.journal.path, "journal", "", "keep the run's journal (its ledger, to --resume from after a crash) at `PATH`\n(default $XDG_STATE_HOME/cachewarm/CONFIG-HASH[-shard-K-of-N].journal)")
+	fs.BoolVar(&f.journal.off, "no-journal", false, "keep no journal: a crash then leaves nothing to resume from")
+	fs.BoolVar(&f.journal.resume, "resume", false, "go on with the run of this config (and shard) that did not end, from its journal")
+	fs.BoolVar(&f.journal.new, "fresh", false, "start over, replacing the journal of a run that did not end")
 	fs.BoolVar(&f.verify, "verify", false, "after the run (and after each retry), check that every fulfilled item's key is in Redis\nwith its type and a TTL; the ones that are not become rejected items, for --retry-from")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the keys, URLs and values the first items would give; write nothing")
 	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
@@ -116,6 +121,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	}
 	if fs.Changed("only") && len(f.only) == 0 {
 		return nil, errors.New("--only: no loader names given")
+	}
+	if err := f.journal.check(f.retryFrom); err != nil {
+		return nil, err
 	}
 	if f.dryRun && f.retryFrom != "" {
 		return nil, errors.New("--dry-run previews the first items of each source; it does not read --retry-from")
@@ -243,6 +251,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
+	var jnl *openedJournal
+	started := false
+	if !f.dryRun {
+		f.journal.retryFrom = f.retryFrom
+		if jnl, err = openJournal(f.journal, cfg, f.shard, os.Getenv, stderr); err != nil {
+			return fail(err)
+		}
+		if jnl.j != nil {
+			defer func() {
+				if !started {
+					jnl.discard()
+				}
+			}()
+		}
+	}
+
 	services, err := startServices(cfg, ext)
 	if err != nil {
 		return fail(err)
@@ -305,6 +329,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts.UserAgent = "cachewarm/" + buildVersion()
 	opts.Shard = f.shard
 	opts.Verify = f.verify
+	opts.Journal = jnl.j
 	eng := warmup.New(cfg, rdb, opts)
 	defer eng.Close()
 
@@ -315,9 +340,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		for _, n := range eng.Notes() {
 			fmt.Fprintf(stderr, "cachewarm: %s\n", secrets.Redact(n))
 		}
+	} else if jnl.replay != nil {
+		if err := eng.StartResumed(jnl.replay); err != nil {
+			return fail(fmt.Errorf("--resume: %w", err))
+		}
+		if err := jnl.commit(); err != nil {
+			return fail(fmt.Errorf("--resume: %w", err))
+		}
 	} else {
 		eng.Start()
 	}
+	started = true
 	obs.serve(eng)
 
 	sigs.route(eng, cfg.Run.Timeout)
@@ -370,6 +403,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if !f.json {
 			fmt.Fprintf(stderr, "cachewarm: report written to %s\n", f.report)
 		}
+	}
+	// The run ended and said so: nothing of it is left to resume. A
+	// journal that failed on the way is said, never lost silently.
+	jerr := eng.JournalErr()
+	if jerr != nil {
+		fmt.Fprintf(stderr, "cachewarm: %v: rejections after it were kept in memory, and a crash would have lost them\n", jerr)
+	}
+	if err := eng.EndJournal(); err != nil && jerr == nil {
+		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
 	}
 	// Last: the report matters more than the push, if time runs out.
 	obs.finish(eng, stderr)

@@ -105,10 +105,71 @@ func (b *bench) memoryTargets(ctx context.Context) {
 	if b.opt.memoryTargets["sqlrow"] {
 		b.check(ctx, "memory: SQL row", func() error { return b.sqlRowTarget(ctx) })
 	}
+	if b.opt.memoryTargets["rejections"] {
+		b.check(ctx, "memory: 1M rejections", func() error { return b.rejectionsTarget(ctx) })
+	}
 }
 
 // memoryTargetNames are the values -memory-targets accepts.
-var memoryTargetNames = []string{"loaders", "retry", "body", "sitemap", "sqlrow"}
+var memoryTargetNames = []string{"loaders", "retry", "body", "sitemap", "sqlrow", "rejections"}
+
+// rejectionsGoalMB is the peak RSS of a run whose 1M items are all
+// rejected: the rejections go to the journal, not to memory (issue #22).
+const rejectionsGoalMB = 100
+
+// rejectionsTarget runs the 1M-line JSONL file with a key template that
+// fails for every item, and checks that the run's peak RSS stays within
+// rejectionsGoalMB and that its report lists every rejection.
+func (b *bench) rejectionsTarget(ctx context.Context) error {
+	jsonl, err := b.rejectJSONL()
+	if err != nil {
+		return err
+	}
+	config := filepath.Join(b.dir, "rejections.toml")
+	if err := writeConfig(config, b.srv.url("", ""), b.opt.concurrency, loaderConfig{
+		name: "items", items: fmt.Sprintf("{ file = %q }", filepath.Base(jsonl)), key: "item:{{.no_such_field}}",
+	}); err != nil {
+		return err
+	}
+	var walls []time.Duration
+	var rss int64
+	for r := 1; r <= b.opt.runs; r++ {
+		report := filepath.Join(b.dir, fmt.Sprintf("rejections-%d.json", r))
+		p, err := b.cappedRun(ctx, fmt.Sprintf("rejections-%d", r), "--plain", "--config", config, "--report", report,
+			"--journal", filepath.Join(b.dir, "rejections.journal"))
+		if err != nil {
+			return err
+		}
+		if err := countListed(report, rejectRunItems); err != nil {
+			return err
+		}
+		walls = append(walls, p.wall)
+		rss = max(rss, p.rssKB)
+		b.logf("memory: 1M rejections run %d/%d: %.3fs, peak RSS %.1f MB", r, b.opt.runs, p.wall.Seconds(), mb(p.rssKB))
+	}
+	b.rows = append(b.rows, row{
+		target: "memory: 1M rejections (key template)", items: rejectRunItems, cachewarm: best(walls), rssKB: rss,
+		ratio: mb(rss) / rejectionsGoalMB, goal: fmt.Sprintf("≤ %d MB peak RSS (ratio: of that)", rejectionsGoalMB), ok: okOrMissed(mb(rss) <= rejectionsGoalMB),
+	})
+	return nil
+}
+
+// countListed checks that the report at path counts and lists want
+// rejected items.
+func countListed(path string, want int) error {
+	rep, err := readReport(path)
+	if err != nil {
+		return err
+	}
+	listed := 0
+	for _, l := range rep.Loaders {
+		listed += len(l.RejectedItems)
+	}
+	if rep.Rejected != int64(want) || rep.Fulfilled != 0 || listed != want {
+		return fmt.Errorf("report: fulfilled %d, rejected %d, %d listed; want 0, %d, %d", rep.Fulfilled, rep.Rejected, listed, want, want)
+	}
+	return nil
+}
 
 // cappedRun is runCapped for a run whose process must not be killed: a
 // kill is an error naming the peak.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -703,8 +704,13 @@ func (f failureView) itemsView() string {
 		return strings.Join(out, "\n")
 	}
 	r := f.rejections[i]
-	info := st.Label.Render("row ") + itoa(i+1) + "/" + itoa(len(f.rejections)) +
-		st.Label.Render("  key ") + oneLine(r.Key) +
+	info := st.Label.Render("row ") + itoa(i+1) + "/" + itoa(len(f.rejections))
+	if l.Rejected > int64(len(f.rejections)) {
+		// The engine keeps the latest rejections in memory; the report
+		// lists them all.
+		info += st.Label.Render(" (latest of ") + strconv.FormatInt(l.Rejected, 10) + st.Label.Render(")")
+	}
+	info += st.Label.Render("  key ") + oneLine(r.Key) +
 		st.Label.Render("  attempts ") + itoa(r.Attempts)
 	if r.Where != "" {
 		info += st.Label.Render("  at ") + r.Where

@@ -52,9 +52,13 @@ func example(r Rejection) string {
 }
 
 // addRejectionLocked records r as rejected, with lr.mu held: counted,
-// kept, and tallied under its cause.
-func (lr *loaderRun) addRejectionLocked(r Rejection) {
-	lr.rejections = append(lr.rejections, r)
+// kept (in the journal, as item seq; retried says a retry settled or put
+// it back), and tallied under its cause.
+func (lr *loaderRun) addRejectionLocked(r Rejection, seq int64, retried bool) {
+	lr.store.keep(r, seq, retried)
+	if r.Stage == StageSource {
+		lr.atSource++
+	}
 	lr.rejected++
 	lr.lastReason, lr.lastCause = r.Reason, causeOf(r)
 	lr.tally(r, 1)

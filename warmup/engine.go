@@ -2,6 +2,7 @@ package warmup
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/fetch"
+	"github.com/cachewarm/cachewarm/warmup/journal"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -43,6 +45,10 @@ type Options struct {
 	// Redis process that acknowledged its writes was replaced (restarted,
 	// failed over): the keys it held are re-checked when the run settles.
 	OnRedisRestart func(RedisRestart)
+	// Journal, when set, is where the run keeps its ledger, to resume
+	// from after a crash (StartResumed); else the rejections go to an
+	// unlinked temporary file, out of memory all the same.
+	Journal *journal.Journal
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.
@@ -94,6 +100,11 @@ type Engine struct {
 	// restart follows which Redis processes acknowledged the writes.
 	restart restartWatch
 
+	// jnl holds the rejections and the marks (see ledger.go and
+	// journaling.go); ownsJournal says it is the engine's temporary one.
+	jnl         *journal.Journal
+	ownsJournal bool
+
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
 
@@ -143,6 +154,7 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 		e.w = rediswrite.NewWriter(e.hardCtx, e.rdb, wo)
 	}
 	e.rates = newRateSampler(len(e.loaders))
+	e.openLedger()
 	return e
 }
 
@@ -227,8 +239,13 @@ type loaderRun struct {
 	read, fulfilled, rejected, retrying int64
 	// warm counts the fulfilled items whose key was there already and
 	// was left alone (mode missing or expiring).
-	warm       int64
-	rejections []Rejection
+	warm int64
+	// store holds the rejections (in the journal), window the items read
+	// and not settled, for the journal's marks: see ledger.go.
+	store  rejectionStore
+	window lowWater
+	// atSource counts the rejections only a fixed source can undo.
+	atSource int64
 	// oldest and youngest end the list of the loader's items in flight
 	// (item.older, item.newer), in the order they went in flight.
 	oldest, youngest *item
@@ -288,11 +305,20 @@ func newLoaderRun(l *config.Loader, cfg *config.Config) *loaderRun {
 	return lr
 }
 
-// countRead counts one item read from the loader's source.
+// countRead counts one item read, not from the loader's source (an
+// earlier report's rejection).
 func (lr *loaderRun) countRead() {
 	lr.mu.Lock()
 	lr.read++
 	lr.mu.Unlock()
+}
+
+// readLocked counts one item read from the loader's source, which then
+// stands at after, and returns the item's sequence number, with lr.mu
+// held.
+func (lr *loaderRun) readLocked(after source.Resume) int64 {
+	lr.read++
+	return lr.window.read(after)
 }
 
 // describeLoader names a loader's items and, when it fetches, the host,
@@ -362,6 +388,9 @@ func (e *Engine) startFirstPass(lr *loaderRun) {
 	}
 	lr.reviver.Follow(src)
 	lr.total.Store(e.shareOf(src.Total()))
+	lr.mu.Lock()
+	lr.window.start(src.Resume())
+	lr.mu.Unlock()
 	e.startFeed(lr, &firstPass{lr: lr, src: src}, passFirst)
 }
 
@@ -377,6 +406,7 @@ func (e *Engine) begin() {
 	e.watchFrom()
 	e.busyAdd(1)
 	go e.rates.run(e.closeCtx, e.settledCounts)
+	go e.markLoop(e.closeCtx)
 }
 
 // sourceFailed records a source that could not be opened: nothing of it
@@ -418,13 +448,13 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 	defer e.busyDone()
 	for _, lr := range targets {
 		take := lr.takeRetryable(cause)
-		if len(take) == 0 {
+		if take == nil {
 			continue
 		}
-		queued += len(take)
+		queued += int(take.left)
 		e.verify.due.Store(true)
 		e.restart.due.Store(true)
-		e.startFeed(lr, &rejectionSource{lr: lr, items: take}, passRetry)
+		e.startFeed(lr, take, passRetry)
 	}
 	return queued
 }
@@ -485,7 +515,9 @@ func (e *Engine) Interrupted() bool { return e.interrupted.Load() }
 // settled.
 func (e *Engine) Wait() { e.work.Wait() }
 
-// Close ends the engine's goroutines and connections. Call it after Wait.
+// Close ends the engine's goroutines and connections, and closes its
+// journal. Call it after Wait, and after writing the report, whose
+// rejections are read back from the journal.
 func (e *Engine) Close() {
 	e.Kill()
 	e.closeAll()
@@ -493,6 +525,7 @@ func (e *Engine) Close() {
 		e.w.Close()
 	}
 	e.fetch.CloseIdle()
+	e.closeLedger()
 }
 
 // ExitCode is the process exit code the outcome calls for: 0 only when
@@ -513,7 +546,9 @@ func (e *Engine) ExitCode() int {
 	return 0
 }
 
-// Rejections returns a copy of a loader's rejected items.
+// Rejections returns a copy of a loader's latest rejected items, at most
+// maxRecent of them (its snapshot's Rejected counts them all; the report
+// lists them all).
 func (e *Engine) Rejections(loader string) []Rejection {
 	lr, ok := e.byName[loader]
 	if !ok {
@@ -521,7 +556,7 @@ func (e *Engine) Rejections(loader string) []Rejection {
 	}
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
-	return append([]Rejection(nil), lr.rejections...)
+	return slices.Clone(lr.store.recent)
 }
 
 // busyAdd counts n more feeders or unsettled items.

@@ -1,6 +1,8 @@
 package warmup
 
 import (
+	"iter"
+
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
@@ -84,7 +86,8 @@ func (e *Engine) nextOwned(lr *loaderRun, src source.Source) (*item, bool) {
 		if !owned {
 			continue
 		}
-		x := e.newItemRead(lr, it, true)
+		at := src.Resume()
+		x := e.newItemRead(lr, it, &at)
 		x.key = key
 		return x, true
 	}
@@ -123,11 +126,38 @@ func (p *firstPass) finish(e *Engine, stopped bool) {
 	p.src.Close()
 }
 
-// rejectionSource is a Retry pass: earlier rejections of this run.
+// rejectionSource is a Retry pass: earlier rejections of this run, those
+// of a generation of the loader's store that match, streamed from the
+// journal.
 type rejectionSource struct {
 	lr    *loaderRun
-	items []Rejection
-	i     int
+	pull  func() (Rejection, int64, bool)
+	stop  func()
+	match func(Rejection) bool
+	// left counts the items taken and not yet read.
+	left int64
+	err  error
+}
+
+func newRejectionSource(lr *loaderRun, v storeView, match func(Rejection) bool, n int64) *rejectionSource {
+	p := &rejectionSource{lr: lr, match: match, left: n}
+	p.pull, p.stop = iter.Pull2(v.all(&p.err))
+	return p
+}
+
+// take is the next rejection the pass took, or false at the end.
+func (p *rejectionSource) take() (Rejection, int64, bool) {
+	for p.left > 0 {
+		r, seq, ok := p.pull()
+		if !ok {
+			return Rejection{}, 0, false
+		}
+		if p.match(r) {
+			p.left--
+			return r, seq, true
+		}
+	}
+	return Rejection{}, 0, false
 }
 
 // revive turns a rejection back into the item it was, exactly; an item
@@ -141,32 +171,43 @@ func (lr *loaderRun) revive(r Rejection) source.Item {
 }
 
 func (p *rejectionSource) next(e *Engine) (*item, bool) {
-	if p.i >= len(p.items) {
+	r, seq, ok := p.take()
+	if !ok {
 		return nil, false
 	}
-	r := p.items[p.i]
-	p.items[p.i] = Rejection{}
-	p.i++
 	x := e.newItem(p.lr, p.lr.revive(r))
-	x.attempts, x.retry = r.Attempts, true
+	x.attempts, x.retry, x.seq = r.Attempts, true, seq
 	return x, true
 }
 
 // finish puts the rejections a stopped retry never reached back as they
-// were.
+// were. Should the journal fail to give back some of them, they stay
+// counted rejected, with the journal's error as their reason.
 func (p *rejectionSource) finish(_ *Engine, _ bool) {
-	left := p.items[p.i:]
-	if len(left) == 0 {
-		return
-	}
+	defer p.stop()
 	lr := p.lr
-	lr.mu.Lock()
-	for _, r := range left {
-		lr.addRejectionLocked(r)
+	for {
+		r, seq, ok := p.take()
+		if !ok {
+			break
+		}
+		lr.mu.Lock()
+		lr.addRejectionLocked(r, seq, true)
+		lr.retryingDoneLocked(1)
+		lr.mu.Unlock()
 	}
-	lr.retrying -= int64(len(left))
-	lr.mu.Unlock()
-	p.items = nil
+	if p.left > 0 {
+		lr.mu.Lock()
+		for ; p.left > 0; p.left-- {
+			reason := "journal could not be read back"
+			if p.err != nil {
+				reason += ": " + p.err.Error()
+			}
+			lr.addRejectionLocked(Rejection{Reason: reason, Cause: reason, Stage: StageInternal}, 0, true)
+			lr.retryingDoneLocked(1)
+		}
+		lr.mu.Unlock()
+	}
 }
 
 // resumePass is a --retry-from pass: the rejected items an earlier report
@@ -228,38 +269,45 @@ func (p *resumePass) finish(e *Engine, stopped bool) {
 // carry records an earlier rejection as this run's, unchanged.
 func (e *Engine) carry(lr *loaderRun, r Rejection) {
 	lr.mu.Lock()
-	lr.addRejectionLocked(r)
+	lr.addRejectionLocked(r, 0, false)
 	lr.mu.Unlock()
 }
 
 // takeRetryable moves the loader's retryable rejections with the given
 // cause (any, when "") into a retry: they count as in flight until they
-// settle again.
-func (lr *loaderRun) takeRetryable(cause string) []Rejection {
+// settle again. The others move to the store's new generation unchanged.
+// It reads the journal once here, and the retry pass reads it again.
+func (lr *loaderRun) takeRetryable(cause string) *rejectionSource {
+	match := func(r Rejection) bool {
+		return r.Stage != StageSource && (cause == "" || causeOf(r) == cause)
+	}
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
-	var take, keep []Rejection
-	for _, r := range lr.rejections {
-		if r.Stage == StageSource || (cause != "" && causeOf(r) != cause) {
-			keep = append(keep, r)
-		} else {
-			take = append(take, r)
-		}
-	}
-	if len(take) == 0 {
+	if lr.rejected == 0 {
 		return nil
 	}
-	lr.rejections = keep
-	for _, r := range take {
-		lr.tally(r, -1)
+	// Rejections settle under mu: once the generation moves on, none is
+	// added to the old one, whose records all lie before the view's end.
+	old := lr.store.newGen(true)
+	lastReason, lastCause := lr.srcErr, lr.srcErr
+	var n int64
+	var err error
+	for r, seq := range old.all(&err) {
+		if match(r) {
+			n++
+			lr.tally(r, -1)
+			continue
+		}
+		lr.store.keep(r, seq, true)
+		lastReason, lastCause = r.Reason, causeOf(r)
 	}
-	lr.retrying += int64(len(take))
-	lr.rejected -= int64(len(take))
+	if n == 0 {
+		return nil
+	}
+	lr.retrying += n
+	lr.rejected -= n
 	lr.retryAttempt.Store(0)
 	// The tile's latest reason must be one still standing.
-	lr.lastReason, lr.lastCause = lr.srcErr, lr.srcErr
-	if n := len(keep); n > 0 {
-		lr.lastReason, lr.lastCause = keep[n-1].Reason, causeOf(keep[n-1])
-	}
-	return take
+	lr.lastReason, lr.lastCause = lastReason, lastCause
+	return newRejectionSource(lr, old, match, n)
 }

@@ -28,6 +28,10 @@ type item struct {
 	attempts int
 	// retry marks an item of a Retry pass: it counts in lr.retrying.
 	retry bool
+	// seq is the item's read sequence number in its loader (0: not read
+	// from the source by this run); a first or resume pass's item is in
+	// the loader's low-water window until it settles.
+	seq int64
 	// start is when the current attempt began.
 	start time.Time
 	// since is when x went in flight; older and newer link the loader's
@@ -63,12 +67,14 @@ type item struct {
 // settles a million of them, and each is done with once settled
 // (rejections keep copies of what they need).
 func (e *Engine) newItem(lr *loaderRun, it source.Item) *item {
-	return e.newItemRead(lr, it, false)
+	return e.newItemRead(lr, it, nil)
 }
 
 // newItemRead is newItem for an item just read from the loader's source,
-// counted read with the same lock (read is true) that puts it in flight.
-func (e *Engine) newItemRead(lr *loaderRun, it source.Item, read bool) *item {
+// which then stands at after (nil: an item not read from the source):
+// counted read and numbered for the journal's marks with the same lock
+// that puts it in flight.
+func (e *Engine) newItemRead(lr *loaderRun, it source.Item, after *source.Resume) *item {
 	x, _ := e.items.Get().(*item)
 	if x == nil {
 		x = new(item)
@@ -76,8 +82,8 @@ func (e *Engine) newItemRead(lr *loaderRun, it source.Item, read bool) *item {
 	x.lr, x.src = lr, it
 	x.since = time.Now()
 	lr.mu.Lock()
-	if read {
-		lr.read++
+	if after != nil {
+		x.seq = lr.readLocked(*after)
 	}
 	lr.enterFlightLocked(x)
 	lr.mu.Unlock()
@@ -522,9 +528,7 @@ func (e *Engine) fulfil(x *item, warm bool) {
 	if warm {
 		lr.warm++
 	}
-	if x.retry {
-		lr.retrying--
-	}
+	lr.settledLocked(x)
 	lr.mu.Unlock()
 	e.settle(x)
 }
@@ -554,10 +558,8 @@ func (e *Engine) reject(x *item, why *itemError) {
 	r := e.rejection(&x.src, x.key, x.attempts, why)
 	lr.mu.Lock()
 	lr.leaveFlightLocked(x)
-	lr.addRejectionLocked(r)
-	if x.retry {
-		lr.retrying--
-	}
+	lr.addRejectionLocked(r, x.seq, x.retry)
+	lr.settledLocked(x)
 	lr.mu.Unlock()
 	// Told before settling: the last settle reports the loader done, and
 	// a reader of the events must have every rejection by then.

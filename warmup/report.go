@@ -23,6 +23,9 @@ import (
 type Report struct {
 	ReportTotals
 	Loaders []LoaderReport `json:"loaders"`
+	// views are where an engine's report reads every rejection from,
+	// one per loader; nil for a report read from a file.
+	views []storeView
 }
 
 // ReportTotals are a report's fields before its loaders.
@@ -68,6 +71,10 @@ type ReportTotals struct {
 // LoaderReport is one loader's part of a report.
 type LoaderReport struct {
 	LoaderTotals
+	// RejectedItems are the loader's rejected items: all of those of a
+	// report read from a file; of Engine.Report, the latest (at most
+	// 1,000), while EncodeReport and WriteReport stream them all from
+	// the run's journal.
 	RejectedItems []Rejection `json:"rejected_items"`
 }
 
@@ -149,13 +156,11 @@ func (e *Engine) Report() *Report {
 	for i, l := range s.Loaders {
 		lr := e.loaders[i]
 		lr.mu.Lock()
-		// Rejections are only ever appended to (or the slice replaced), so
-		// the report can share them instead of copying.
-		n := len(lr.rejections)
-		items := lr.rejections[:n:n]
-		if items == nil {
-			items = []Rejection{}
-		}
+		// The latest rejections only: EncodeReport streams them all from
+		// the journal, as they stand now.
+		items := append([]Rejection{}, lr.store.recent...)
+		rep.views = append(rep.views, lr.store.view())
+		atSource := lr.atSource
 		var resume *source.Resume
 		if lr.resume != nil && !lr.resume.Done {
 			at := *lr.resume
@@ -163,7 +168,6 @@ func (e *Engine) Report() *Report {
 		}
 		before := lr.fulfilledBefore
 		lr.mu.Unlock()
-		atSource := countAtSource(items)
 		rep.FulfilledBefore += before
 		rep.RejectedAtSource += atSource
 		rep.Loaders = append(rep.Loaders, LoaderReport{LoaderTotals: LoaderTotals{
@@ -175,29 +179,19 @@ func (e *Engine) Report() *Report {
 	return rep
 }
 
-// countAtSource counts the rejections only a fixed source can undo.
-func countAtSource(rs []Rejection) int64 {
-	var n int64
-	for _, r := range rs {
-		if r.Stage == StageSource {
-			n++
-		}
-	}
-	return n
-}
-
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // CheckReportPath finds out before any work whether a report can be
 // written at path (and atomically replaced): the folder exists and takes
 // new files, and path is not a folder, a device, a pipe, or one of the
 // files in keep (the config, the inputs), which the rename would destroy.
+//
+// A symbolic link at path is replaced by the report, never followed: a
+// link planted at the report's path must not make the run overwrite the
+// file it points to.
 func CheckReportPath(path string, keep ...string) error {
-	target, err := reportTarget(path)
-	if err != nil {
-		return err
-	}
-	if st, err := os.Stat(target); err == nil {
+	target := path
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink == 0 {
 		if st.IsDir() {
 			return fmt.Errorf("--report %s: is a folder", path)
 		}
@@ -226,28 +220,6 @@ func CheckReportPath(path string, keep ...string) error {
 	return os.Remove(tmp.Name())
 }
 
-// reportTarget is the file a report at path is written to: a symbolic
-// link is followed, so that the rename replaces the file it points to,
-// not the link.
-func reportTarget(path string) (string, error) {
-	const maxLinks = 40 // as the kernel's ELOOP
-	for range maxLinks {
-		st, err := os.Lstat(path)
-		if err != nil || st.Mode()&os.ModeSymlink == 0 {
-			return path, nil
-		}
-		target, err := os.Readlink(path)
-		if err != nil {
-			return "", fmt.Errorf("--report %s: %w", path, err)
-		}
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(filepath.Dir(path), target)
-		}
-		path = target
-	}
-	return "", fmt.Errorf("--report %s: too many links", path)
-}
-
 // WriteReport writes rep to path atomically (a temporary file renamed).
 // It streams: one rejected item at a time, so a report of many rejections
 // needs no second copy of them in memory.
@@ -256,13 +228,9 @@ func WriteReport(path string, rep *Report) error {
 }
 
 // writeAtomic writes a report to path through encode: to a temporary
-// file renamed over path (over the file a link at path points to), so
-// that no reader sees half a report.
+// file in the same folder renamed over path (over a link at path, not
+// the file it points to), so that no reader sees half a report.
 func writeAtomic(path string, encode func(io.Writer) error) error {
-	path, err := reportTarget(path)
-	if err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".cachewarm-report-*")
 	if err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)
@@ -294,6 +262,18 @@ func writeAtomic(path string, encode func(io.Writer) error) error {
 // each on a line of its own.
 func EncodeReport(w io.Writer, rep *Report) error {
 	return encodeReport(w, rep, func(i int, yield func(Rejection) error) error {
+		if i < len(rep.views) {
+			var err error
+			for r := range rep.views[i].all(&err) {
+				if err := yield(r); err != nil {
+					return err
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("loader %s: reading its rejections back from the journal: %w", rep.Loaders[i].Name, err)
+			}
+			return nil
+		}
 		for _, r := range rep.Loaders[i].RejectedItems {
 			if err := yield(r); err != nil {
 				return err
@@ -692,6 +672,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 		}
 		lr.fulfilledBefore = l.Fulfilled + l.FulfilledBefore
 		lr.readFrom = from
+		lr.window.start(rest.Resume())
 		lr.prior = func() *rejectedStream { return rf.stream(i) }
 		if t := e.shareOf(rest.Total()); t >= 0 {
 			lr.total.Store(l.Rejected + t)

@@ -48,12 +48,15 @@ func TestReportRoundTrip(t *testing.T) {
 	}
 }
 
-// A report written through a symbolic link replaces the file the link
-// points to; the link stays.
-func TestWriteReportFollowsLinks(t *testing.T) {
+// A report written where a symbolic link is replaces the link: the file
+// it points to (here, one the run must not touch) is left as it was.
+func TestWriteReportReplacesLinks(t *testing.T) {
 	dir := t.TempDir()
-	target, link := filepath.Join(dir, "real.json"), filepath.Join(dir, "link.json")
-	if err := os.Symlink("real.json", link); err != nil {
+	target, link := filepath.Join(dir, "precious.txt"), filepath.Join(dir, "link.json")
+	if err := os.WriteFile(target, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("precious.txt", link); err != nil {
 		t.Fatal(err)
 	}
 	if err := CheckReportPath(link); err != nil {
@@ -62,11 +65,14 @@ func TestWriteReportFollowsLinks(t *testing.T) {
 	if err := WriteReport(link, &Report{ReportTotals: ReportTotals{Fulfilled: 7}, Loaders: []LoaderReport{}}); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
-		t.Fatalf("the link was replaced: %v", err)
+	if st, err := os.Lstat(link); err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("the link is still there: %v", err)
 	}
-	rep, err := ReadReport(target)
+	if b, _ := os.ReadFile(target); string(b) != "keep me" {
+		t.Fatalf("the link's target was overwritten: %q", b)
+	}
+	rep, err := ReadReport(link)
 	if err != nil || rep.Fulfilled != 7 {
-		t.Fatalf("the link's target holds no report: %v", err)
+		t.Fatalf("no report at the path: %v", err)
 	}
 }

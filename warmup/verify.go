@@ -256,9 +256,10 @@ func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun, 
 		return
 	}
 	lr.mu.Lock()
-	skip := lr.rejectedKeysLocked()
+	rejected := lr.store.view()
 	end := lr.resume
 	lr.mu.Unlock()
+	skip := rejectedKeys(rejected)
 	if end == nil {
 		return
 	}
@@ -288,11 +289,13 @@ func (e *Engine) verifyLoader(ctx context.Context, abort func(), lr *loaderRun, 
 	v.flush()
 }
 
-// rejectedKeysLocked are the keys of the loader's rejected items, as
-// their rejections record them (secrets redacted), with lr.mu held.
-func (lr *loaderRun) rejectedKeysLocked() map[string]struct{} {
-	skip := make(map[string]struct{}, len(lr.rejections))
-	for _, r := range lr.rejections {
+// rejectedKeys are the keys of the rejected items v holds, as their
+// rejections record them (secrets redacted), read from the journal. A
+// key the journal cannot give back is checked like the others.
+func rejectedKeys(v storeView) map[string]struct{} {
+	skip := map[string]struct{}{}
+	var err error
+	for r := range v.all(&err) {
 		skip[r.Key] = struct{}{}
 	}
 	return skip
@@ -684,7 +687,7 @@ func (e *Engine) unfulfil(lr *loaderRun, it *source.Item, before bool, key strin
 	if !before {
 		lr.demoted++
 	}
-	lr.addRejectionLocked(r)
+	lr.addRejectionLocked(r, 0, false)
 	lr.mu.Unlock()
 	lr.rejectedTotal.Add(1)
 	// A key lost in a restart is written again at once: not a rejection

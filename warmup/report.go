@@ -101,6 +101,9 @@ type LoaderTotals struct {
 	Causes []CauseCount `json:"causes,omitempty"`
 	// Verify is what --verify found for the loader's keys.
 	Verify *VerifyCounts `json:"verify,omitempty"`
+	// TTL is the range of the TTLs its keys were written with (ttl ±
+	// ttl_jitter); absent when they never expire.
+	TTL *TTLRange `json:"ttl,omitempty"`
 }
 
 // VerifyReport is a report's account of --verify: the keys checked, those
@@ -170,6 +173,7 @@ func (e *Engine) Report() *Report {
 			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, RejectedAtSource: atSource,
 			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
 			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError, Causes: l.Causes, Verify: l.Verify,
+			TTL: ttlRange(lr.cfg),
 		}, RejectedItems: items})
 	}
 	return rep

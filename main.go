@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -68,6 +69,7 @@ func buildVersion() string {
 
 type flags struct {
 	config, redis, report, retryFrom string
+	junit                            string
 	only                             []string
 	plain, json, dryRun, version     bool
 	verify                           bool
@@ -89,6 +91,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	fs.BoolVar(&f.plain, "plain", false, "headless: progress lines on stderr, a per-loader table on stdout")
 	fs.BoolVar(&f.json, "json", false, "headless: NDJSON events on stdout")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to `PATH` at the end")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `PATH` at the end: one test case per loader, failed with\nits grouped causes, for CI test reports (GitLab, Jenkins, GitHub)")
 	fs.StringVar(&f.retryFrom, "retry-from", "", "run the rejected and not-started items recorded in `REPORT`")
 	fs.BoolVar(&f.verify, "verify", false, "after the run (and after each retry), check that every fulfilled item's key is in Redis\nwith its type and a TTL; the ones that are not become rejected items, for --retry-from")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the keys, URLs and values the first items would give; write nothing")
@@ -232,6 +235,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 	}
+	if err := checkJUnitPath(f, cfg.Files()); err != nil {
+		return fail(err)
+	}
 	var prior *warmup.ReportFile
 	if f.retryFrom != "" {
 		if prior, err = warmup.OpenReport(f.retryFrom); err != nil {
@@ -358,6 +364,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			code = max(code, 1)
 		}
 	}
+	code = max(code, writeJUnit(f, rep, secrets, stderr))
 	if f.report != "" {
 		if err := warmup.WriteReport(f.report, rep); err != nil {
 			// Work was done: the exit code must not say "nothing was
@@ -374,6 +381,47 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Last: the report matters more than the push, if time runs out.
 	obs.finish(eng, stderr)
 	return code
+}
+
+// checkJUnitPath finds out before any work that --junit's file can be
+// written, and is not the --report's.
+func checkJUnitPath(f *flags, inputs []string) error {
+	if f.junit == "" {
+		return nil
+	}
+	if f.report != "" && filepath.Clean(f.junit) == filepath.Clean(f.report) {
+		return fmt.Errorf("--junit %s: is the --report file too; choose another path", f.junit)
+	}
+	return warmup.CheckOutputPath("--junit", f.junit, inputs...)
+}
+
+// shellWord is s as one word of a shell command: quoted when it holds
+// anything but letters, digits and -_./:=@+,.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeJUnit writes the --junit file, when asked: its exit status is 1
+// when it could not be written, the report having been.
+func writeJUnit(f *flags, rep *warmup.Report, secrets *config.Redactor, stderr io.Writer) int {
+	if f.junit == "" {
+		return 0
+	}
+	retry := ""
+	if f.report != "" {
+		retry = "cachewarm --config " + shellWord(f.config) + " --retry-from " + shellWord(f.report)
+	}
+	if err := warmup.WriteJUnit(f.junit, rep, retry); err != nil {
+		fmt.Fprintf(stderr, "cachewarm: %v\n", secrets.Redact(err.Error()))
+		return 1
+	}
+	if !f.json {
+		fmt.Fprintf(stderr, "cachewarm: JUnit report written to %s\n", f.junit)
+	}
+	return 0
 }
 
 // overrideRedisURL applies the Redis URL from the environment, then from

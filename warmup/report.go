@@ -197,26 +197,32 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // new files, and path is not a folder, a device, a pipe, or one of the
 // files in keep (the config, the inputs), which the rename would destroy.
 func CheckReportPath(path string, keep ...string) error {
+	return CheckOutputPath("--report", path, keep...)
+}
+
+// CheckOutputPath is CheckReportPath for a file another flag names
+// (--junit), in whose name its errors are.
+func CheckOutputPath(flag, path string, keep ...string) error {
 	target, err := reportTarget(path)
 	if err != nil {
 		return err
 	}
 	if st, err := os.Stat(target); err == nil {
 		if st.IsDir() {
-			return fmt.Errorf("--report %s: is a folder", path)
+			return fmt.Errorf("%s %s: is a folder", flag, path)
 		}
 		if !st.Mode().IsRegular() {
-			return fmt.Errorf("--report %s: is not a regular file (a device or a pipe), which writing the report would replace", path)
+			return fmt.Errorf("%s %s: is not a regular file (a device or a pipe), which writing the report would replace", flag, path)
 		}
 		for _, k := range keep {
 			if kst, err := os.Stat(k); err == nil && os.SameFile(st, kst) {
-				return fmt.Errorf("--report %s: is an input of this run; choose another path", path)
+				return fmt.Errorf("%s %s: is an input of this run; choose another path", flag, path)
 			}
 		}
 	}
 	dir := filepath.Dir(target)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("--report %s: folder %s does not exist", path, dir)
+		return fmt.Errorf("%s %s: folder %s does not exist", flag, path, dir)
 	}
 	tmp, err := os.CreateTemp(dir, ".cachewarm-report-*")
 	if err != nil {
@@ -224,7 +230,7 @@ func CheckReportPath(path string, keep ...string) error {
 		if errors.Is(err, os.ErrPermission) {
 			reason = "permission denied"
 		}
-		return fmt.Errorf("--report %s: folder %s: %s", path, dir, reason)
+		return fmt.Errorf("%s %s: folder %s: %s", flag, path, dir, reason)
 	}
 	tmp.Close()
 	return os.Remove(tmp.Name())

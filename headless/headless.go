@@ -218,6 +218,9 @@ func (p *Plain) Final(rep *warmup.Report) {
 		}
 	}
 	printTTLSpread(p.Err, rep)
+	if n := rep.Evicted; n != nil && *n > 0 {
+		fmt.Fprintf(p.Err, "cachewarm: Redis evicted %d keys during the run (maxmemory-policy %s): warmed keys among them are cold again; --verify finds which\n", *n, rep.EvictionPolicy)
+	}
 	printVerify(p.Err, rep)
 	printRestarts(p.Err, rep.Restarts)
 	state := "done"

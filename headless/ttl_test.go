@@ -22,3 +22,16 @@ func TestPlainShowsTheTTLSpread(t *testing.T) {
 		t.Fatalf("stderr:\n%s\nwant the line %q and none for pages", errw.String(), want)
 	}
 }
+
+// --plain says how many keys Redis evicted during the run, under an
+// evicting policy: warmed keys among them are cold again.
+func TestPlainSaysWhatRedisEvicted(t *testing.T) {
+	var errw bytes.Buffer
+	n := int64(1234)
+	rep := &warmup.Report{ReportTotals: warmup.ReportTotals{Evicted: &n, EvictionPolicy: "allkeys-lru"}}
+	NewPlain(&bytes.Buffer{}, &errw).Final(rep)
+	want := "cachewarm: Redis evicted 1234 keys during the run (maxmemory-policy allkeys-lru): warmed keys among them are cold again; --verify finds which\n"
+	if !strings.Contains(errw.String(), want) {
+		t.Fatalf("stderr:\n%s\nwant the line %q", errw.String(), want)
+	}
+}

@@ -93,6 +93,8 @@ type Engine struct {
 	verify verifyRun
 	// restart follows which Redis processes acknowledged the writes.
 	restart restartWatch
+	// mem watches Redis's memory while the run works (memory.go).
+	mem memoryWatch
 
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
@@ -375,6 +377,9 @@ func (e *Engine) begin() {
 		e.verify.evictedAtStart.Store(e.evictedKeys())
 	}
 	e.watchFrom()
+	if e.rdb != nil {
+		e.startMemoryWatch()
+	}
 	e.busyAdd(1)
 	go e.rates.run(e.closeCtx, e.settledCounts)
 }
@@ -539,6 +544,7 @@ func (e *Engine) busyAdd(n int) {
 func (e *Engine) busyDone() {
 	if e.busy.Add(-1) == 0 && !e.startRestartCheckIfDue() && !e.startVerifyIfDue() {
 		e.endedAt.Store(time.Now().UnixNano())
+		e.finalEvictions()
 	}
 	e.work.Done()
 }

@@ -56,7 +56,12 @@ type ReportTotals struct {
 	// Restarts is what the run saw of Redis restarts and failovers, and
 	// the keys it re-checked and wrote again, nil when it saw none.
 	Restarts *RestartCheck `json:"redis_restarts,omitempty"`
-	Redis    string        `json:"redis"`
+	// Evicted counts the keys Redis evicted during the run, under the
+	// evicting maxmemory policy EvictionPolicy (allkeys-lru…): warmed
+	// keys among them are cold again. Absent when Redis does not evict.
+	Evicted        *int64 `json:"evicted,omitempty"`
+	EvictionPolicy string `json:"eviction_policy,omitempty"`
+	Redis          string `json:"redis"`
 	// Topology is the target's shape when it is more than one server
 	// ("cluster · 3 masters").
 	Topology string    `json:"redis_topology,omitempty"`
@@ -140,6 +145,9 @@ func (e *Engine) Report() *Report {
 	}, Loaders: make([]LoaderReport, 0, len(s.Loaders))}
 	if sh := e.opts.Shard; sh.Set() {
 		rep.Shard = &sh
+	}
+	if n, policy := e.EvictedDuringRun(); n >= 0 {
+		rep.Evicted, rep.EvictionPolicy = &n, policy
 	}
 	if v := s.Verify; v != nil {
 		rep.Verify = &VerifyReport{Checked: v.Checked, Failed: v.Failed, Complete: v.Complete,

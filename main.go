@@ -72,6 +72,7 @@ type flags struct {
 	junit                            string
 	only                             []string
 	plain, json, dryRun, version     bool
+	requireHeadroom                  bool
 	verify                           bool
 	exitWhenDone                     bool
 	cpuProfile, memProfile           string
@@ -91,6 +92,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	fs.BoolVar(&f.plain, "plain", false, "headless: progress lines on stderr, a per-loader table on stdout")
 	fs.BoolVar(&f.json, "json", false, "headless: NDJSON events on stdout")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to `PATH` at the end")
+	fs.BoolVar(&f.requireHeadroom, "require-headroom", false, "refuse to start (exit 2) when the run is estimated to add more than Redis has free\nbelow maxmemory; without it, a warning")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `PATH` at the end: one test case per loader, failed with\nits grouped causes, for CI test reports (GitLab, Jenkins, GitHub)")
 	fs.StringVar(&f.retryFrom, "retry-from", "", "run the rejected and not-started items recorded in `REPORT`")
 	fs.BoolVar(&f.verify, "verify", false, "after the run (and after each retry), check that every fulfilled item's key is in Redis\nwith its type and a TTL; the ones that are not become rejected items, for --retry-from")
@@ -293,6 +295,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if w := rediswrite.EvictionWarning(sigs.startup, rdb); w != "" {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
 	}
+	if err := checkHeadroom(sigs.startup, f, cfg, rdb, stderr); err != nil {
+		return fail(err)
+	}
 
 	// The monitor reads keys from standard input: not when items come from it.
 	useTUI := !f.plain && !f.json && !cfg.ReadsStdin() && isTerminal(stdin) && isTerminal(stdout)
@@ -381,6 +386,37 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Last: the report matters more than the push, if time runs out.
 	obs.finish(eng, stderr)
 	return code
+}
+
+// checkHeadroom estimates what the run adds to Redis against what Redis
+// has free below maxmemory: a warning when it does not fit, an error
+// with --require-headroom. A shard adds its share; a --retry-from run
+// is not estimated.
+func checkHeadroom(ctx context.Context, f *flags, cfg *config.Config, rdb *rediswrite.Target, stderr io.Writer) error {
+	if f.retryFrom != "" {
+		// The estimate reads the sources from their start: a retry runs
+		// only what the report left, and would be overestimated.
+		return nil
+	}
+	h, err := warmup.EstimateHeadroom(ctx, cfg, rdb)
+	if err != nil {
+		if f.requireHeadroom {
+			return fmt.Errorf("--require-headroom: %w", err)
+		}
+		return nil
+	}
+	if f.shard.Set() {
+		h.Adds, h.Keys = h.Adds/int64(f.shard.N), h.Keys/int64(f.shard.N)
+	}
+	msg := h.Shortfall()
+	switch {
+	case msg == "":
+	case f.requireHeadroom:
+		return fmt.Errorf("--require-headroom: %s", msg)
+	default:
+		fmt.Fprintf(stderr, "cachewarm: warning: %s (--require-headroom refuses such a run)\n", msg)
+	}
+	return nil
 }
 
 // checkJUnitPath finds out before any work that --junit's file can be

@@ -111,7 +111,8 @@ func evictedSum(ms []rediswrite.Memory) (int64, bool) {
 // the last reading.
 func (e *Engine) checkMemory(ms []rediswrite.Memory, last map[string]int64) {
 	e.countEvictions(ms)
-	if e.busy.Load() == 0 || e.stopCtx.Err() != nil {
+	// A verify pass only reads: a full Redis does not stop it.
+	if e.busy.Load() == 0 || e.verify.running.Load() || e.stopCtx.Err() != nil {
 		return
 	}
 	for _, m := range ms {

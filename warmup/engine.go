@@ -377,10 +377,10 @@ func (e *Engine) begin() {
 		e.verify.evictedAtStart.Store(e.evictedKeys())
 	}
 	e.watchFrom()
+	e.busyAdd(1)
 	if e.rdb != nil {
 		e.startMemoryWatch()
 	}
-	e.busyAdd(1)
 	go e.rates.run(e.closeCtx, e.settledCounts)
 }
 

@@ -36,7 +36,8 @@ const memoryPoll = 100 * time.Millisecond
 func memoryMargin(m rediswrite.Memory) int64 { return max(m.Max/20, 2<<20) }
 
 // startMemoryWatch reads the masters' memory as the run starts, before
-// its first write, and watches it from then on when one of them has a
+// its first item is read (a Redis full already stops the run with every
+// item not started), and watches it from then on when one of them has a
 // maxmemory: nothing can fill the others in this sense.
 func (e *Engine) startMemoryWatch() {
 	e.mem.evictedAtStart.Store(-1)
@@ -49,17 +50,16 @@ func (e *Engine) startMemoryWatch() {
 		e.mem.evictedAtStart.Store(evictedAt)
 		e.mem.evicted.Store(0)
 	}
-	go e.watchMemory(ms)
+	last := map[string]int64{}
+	e.checkMemory(ms, last)
+	go e.watchMemory(ms, last)
 }
 
 // watchMemory runs the watch until the engine closes.
-func (e *Engine) watchMemory(ms []rediswrite.Memory) {
-	var err error
+func (e *Engine) watchMemory(ms []rediswrite.Memory, last map[string]int64) {
 	tick := time.NewTicker(memoryPoll)
 	defer tick.Stop()
-	last := map[string]int64{}
 	for {
-		e.checkMemory(ms, last)
 		for _, m := range ms {
 			last[m.Addr] = m.Used
 		}
@@ -68,10 +68,12 @@ func (e *Engine) watchMemory(ms []rediswrite.Memory) {
 		case <-e.closeCtx.Done():
 			return
 		}
-		if ms, err = e.readMemory(); err != nil {
-			// Redis unavailable is the gate's business.
-			continue
+		next, err := e.readMemory()
+		if err != nil {
+			continue // Redis unavailable is the gate's business
 		}
+		ms = next
+		e.checkMemory(ms, last)
 	}
 }
 

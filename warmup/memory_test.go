@@ -75,3 +75,17 @@ func TestRunCountsEvictionsUnderAnEvictingPolicy(t *testing.T) {
 		t.Fatalf("report evicted %s (%q), Redis says %d", mustJSON(t, rep.Evicted), rep.EvictionPolicy, evicted)
 	}
 }
+
+// A noeviction Redis that is full already takes no write: the run stops
+// before reading an item, every one of them not started.
+func TestRunIntoAFullRedisStartsNothing(t *testing.T) {
+	srv := redistest.Start(t, "--maxmemory", "1mb", "--maxmemory-policy", "noeviction")
+	cfg := loadConfig(t, memoryTOML, nil, nil)
+	eng, rep := runAgainst(t, srv, cfg, warmup.Options{})
+	checkExact(t, eng, rep)
+	big := loaderReport(t, rep, "big")
+	if !strings.Contains(rep.Stopped, "nearly full") || big.Fulfilled != 0 || big.Rejected != 0 || big.NotStarted != 200000 || big.Error != "" {
+		t.Fatalf("stopped %q; %d fulfilled, %d rejected, %d not started, error %q; want all 200000 not started",
+			rep.Stopped, big.Fulfilled, big.Rejected, big.NotStarted, big.Error)
+	}
+}

@@ -115,9 +115,11 @@ func junitProperties(rep *Report, retry string) []junitProperty {
 	}
 	if v := rep.Verify; v != nil {
 		ps = append(ps, junitProperty{"verify_checked", n(v.Checked)}, junitProperty{"verify_failed", n(v.Failed)})
-		if v.Evicted != nil {
-			ps = append(ps, junitProperty{"evicted", n(*v.Evicted)})
-		}
+	}
+	if rep.Evicted != nil {
+		ps = append(ps, junitProperty{"evicted", n(*rep.Evicted)}, junitProperty{"eviction_policy", rep.EvictionPolicy})
+	} else if v := rep.Verify; v != nil && v.Evicted != nil {
+		ps = append(ps, junitProperty{"evicted", n(*v.Evicted)})
 	}
 	if needsRetry(rep) {
 		ps = append(ps, junitProperty{"retry_command", retryText(retry)})

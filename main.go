@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -68,8 +69,10 @@ func buildVersion() string {
 
 type flags struct {
 	config, redis, report, retryFrom string
+	junit                            string
 	only                             []string
 	plain, json, dryRun, version     bool
+	requireHeadroom                  bool
 	verify                           bool
 	exitWhenDone                     bool
 	cpuProfile, memProfile           string
@@ -90,6 +93,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	fs.BoolVar(&f.plain, "plain", false, "headless: progress lines on stderr, a per-loader table on stdout")
 	fs.BoolVar(&f.json, "json", false, "headless: NDJSON events on stdout")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to `PATH` at the end")
+	fs.BoolVar(&f.requireHeadroom, "require-headroom", false, "refuse to start (exit 2) when the run is estimated to add more than Redis has free\nbelow maxmemory; without it, a warning")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `PATH` at the end: one test case per loader, failed with\nits grouped causes, for CI test reports (GitLab, Jenkins, GitHub)")
 	fs.StringVar(&f.retryFrom, "retry-from", "", "run the rejected and not-started items recorded in `REPORT`")
 	fs.StringVar(&f.journal.path, "journal", "", "keep the run's journal (its ledger, to --resume from after a crash) at `PATH`\n(default $XDG_STATE_HOME/cachewarm/CONFIG-HASH[-shard-K-of-N].journal)")
 	fs.BoolVar(&f.journal.off, "no-journal", false, "keep no journal: a crash then leaves nothing to resume from")
@@ -240,6 +245,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 	}
+	if err := checkJUnitPath(f, cfg.Files()); err != nil {
+		return fail(err)
+	}
 	var prior *warmup.ReportFile
 	if f.retryFrom != "" {
 		if prior, err = warmup.OpenReport(f.retryFrom); err != nil {
@@ -310,6 +318,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer rdb.Close()
 	if w := rediswrite.EvictionWarning(sigs.startup, rdb); w != "" {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
+	}
+	if err := checkHeadroom(sigs.startup, f, cfg, rdb, stderr); err != nil {
+		return fail(err)
 	}
 
 	// The monitor reads keys from standard input: not when items come from it.
@@ -391,6 +402,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			code = max(code, 1)
 		}
 	}
+	code = max(code, writeJUnit(f, rep, secrets, stderr))
 	if f.report != "" {
 		if err := warmup.WriteReport(f.report, rep); err != nil {
 			// Work was done: the exit code must not say "nothing was
@@ -416,6 +428,78 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Last: the report matters more than the push, if time runs out.
 	obs.finish(eng, stderr)
 	return code
+}
+
+// checkHeadroom estimates what the run adds to Redis against what Redis
+// has free below maxmemory: a warning when it does not fit, an error
+// with --require-headroom. A shard adds its share; a --retry-from run
+// is not estimated.
+func checkHeadroom(ctx context.Context, f *flags, cfg *config.Config, rdb *rediswrite.Target, stderr io.Writer) error {
+	if f.retryFrom != "" {
+		// The estimate reads the sources from their start: a retry runs
+		// only what the report left, and would be overestimated.
+		return nil
+	}
+	h, err := warmup.EstimateHeadroom(ctx, cfg, rdb)
+	if err != nil {
+		if f.requireHeadroom {
+			return fmt.Errorf("--require-headroom: %w", err)
+		}
+		return nil
+	}
+	if f.shard.Set() {
+		h.Adds, h.Keys = h.Adds/int64(f.shard.N), h.Keys/int64(f.shard.N)
+	}
+	msg := h.Shortfall()
+	switch {
+	case msg == "":
+	case f.requireHeadroom:
+		return fmt.Errorf("--require-headroom: %s", msg)
+	default:
+		fmt.Fprintf(stderr, "cachewarm: warning: %s (--require-headroom refuses such a run)\n", msg)
+	}
+	return nil
+}
+
+// checkJUnitPath finds out before any work that --junit's file can be
+// written, and is not the --report's.
+func checkJUnitPath(f *flags, inputs []string) error {
+	if f.junit == "" {
+		return nil
+	}
+	if f.report != "" && filepath.Clean(f.junit) == filepath.Clean(f.report) {
+		return fmt.Errorf("--junit %s: is the --report file too; choose another path", f.junit)
+	}
+	return warmup.CheckOutputPath("--junit", f.junit, inputs...)
+}
+
+// shellWord is s as one word of a shell command: quoted when it holds
+// anything but letters, digits and -_./:=@+,.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeJUnit writes the --junit file, when asked: its exit status is 1
+// when it could not be written, the report having been.
+func writeJUnit(f *flags, rep *warmup.Report, secrets *config.Redactor, stderr io.Writer) int {
+	if f.junit == "" {
+		return 0
+	}
+	retry := ""
+	if f.report != "" {
+		retry = "cachewarm --config " + shellWord(f.config) + " --retry-from " + shellWord(f.report)
+	}
+	if err := warmup.WriteJUnit(f.junit, rep, retry); err != nil {
+		fmt.Fprintf(stderr, "cachewarm: %v\n", secrets.Redact(err.Error()))
+		return 1
+	}
+	if !f.json {
+		fmt.Fprintf(stderr, "cachewarm: JUnit report written to %s\n", f.junit)
+	}
+	return 0
 }
 
 // overrideRedisURL applies the Redis URL from the environment, then from

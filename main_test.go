@@ -119,7 +119,8 @@ fetch = { url = "%s/pages/{{.}}" }
 		"products.jsonl": "{\"id\":1}\n{\"id\":2}\n{broken\n",
 	})
 	report := filepath.Join(t.TempDir(), "out.json")
-	code, stdout, stderr := cli(t, "--config", cfg, "--plain", "--report", report)
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	code, stdout, stderr := cli(t, "--config", cfg, "--plain", "--report", report, "--junit", junit)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (some rejected)\n%s", code, stderr)
 	}
@@ -135,6 +136,18 @@ fetch = { url = "%s/pages/{{.}}" }
 	for _, want := range []string{"pages: 2 × 503 Service Unavailable (e.g. GET /pages/", "cachewarm: report written to " + report} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// CI sees the failed loaders, and how to retry them, in --junit's file.
+	xmlData, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<testcase name="tags" classname="cachewarm.config">`, `<testcase name="pages" classname="cachewarm.config">`,
+		`<failure message="2 rejected (3 fulfilled)" type="503 Service Unavailable">2 × 503 Service Unavailable (fetch), e.g. GET /pages/`,
+		`<property name="retry_command" value="cachewarm --config ` + cfg + ` --retry-from ` + report + `"></property>`} {
+		if !strings.Contains(string(xmlData), want) {
+			t.Errorf("--junit file lacks %q:\n%s", want, xmlData)
 		}
 	}
 	rep, err := warmup.ReadReport(report)
@@ -278,6 +291,9 @@ func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
 		{"report folder read-only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", filepath.Join(readOnlyDir(t), "r.json")}, "r.json: folder "},
 		{"report path is a pipe", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "FIFO"}, "fifo: is not a regular file"},
 		{"report path is the config", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "CONFIG"}, "is an input of this run"},
+		{"junit folder missing", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--junit", "/nonexistent/junit.xml"}, "--junit /nonexistent/junit.xml: folder /nonexistent does not exist"},
+		{"junit path is the config", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--junit", "CONFIG"}, "is an input of this run"},
+		{"junit path is the report's", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--report", "out.xml", "--junit", "out.xml"}, "--junit out.xml: is the --report file too; choose another path"},
 		{"empty --only", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--only", ""}, "--only: no loader names given"},
 		{"dry run of a report", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--dry-run", "--retry-from", "r.json"}, "--dry-run previews the first items of each source; it does not read --retry-from"},
 		{"missing report", fmt.Sprintf("[redis]\nurl = %q\n", srv.URL()) + okLoader, []string{"--retry-from", "/nonexistent/r.json"}, "read report: /nonexistent/r.json: no such file"},

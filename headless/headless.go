@@ -217,6 +217,10 @@ func (p *Plain) Final(rep *warmup.Report) {
 			fmt.Fprintf(p.Err, "%s: %d × %s (e.g. %s)\n", l.Name, c.Count, c.Cause, c.Example)
 		}
 	}
+	printTTLSpread(p.Err, rep)
+	if n := rep.Evicted; n != nil && *n > 0 {
+		fmt.Fprintf(p.Err, "cachewarm: Redis evicted %d keys during the run (maxmemory-policy %s): warmed keys among them are cold again; --verify finds which\n", *n, rep.EvictionPolicy)
+	}
 	printVerify(p.Err, rep)
 	printRestarts(p.Err, rep.Restarts)
 	state := "done"
@@ -242,6 +246,17 @@ func (p *Plain) Final(rep *warmup.Report) {
 	}
 	if rep.RejectedAtSource > 0 {
 		fmt.Fprintf(p.Err, "cachewarm: %d rejected at the source need a fixed file: --retry-from carries them over, and exits 1, until then\n", rep.RejectedAtSource)
+	}
+}
+
+// printTTLSpread says, for each loader with a ttl_jitter, over what
+// window the keys it wrote will expire.
+func printTTLSpread(w io.Writer, rep *warmup.Report) {
+	for _, l := range rep.Loaders {
+		if r := l.TTL; r != nil && r.MinMs != r.MaxMs && l.Fulfilled > 0 {
+			fmt.Fprintf(w, "%s: ttl %s: the keys written expire over %s, not all at once\n",
+				l.Name, r, time.Duration(r.MaxMs-r.MinMs)*time.Millisecond)
+		}
 	}
 }
 

@@ -169,6 +169,9 @@ func (t tile) View() string {
 			if source == "" {
 				source = "–"
 			}
+			if l.TTL != "" {
+				source += " · ttl " + l.TTL
+			}
 			lines = append(lines, st.Muted.Render(fit(oneLine(source), iw)))
 		}
 		lines = append(lines, t.progressLine(iw), t.countsLine(iw), t.rateLine(iw))

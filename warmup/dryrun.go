@@ -14,7 +14,7 @@ import (
 // would give. It writes nothing and fetches nothing.
 func DryRun(cfg *config.Config, w io.Writer, n int) error {
 	for _, l := range cfg.Loaders {
-		fmt.Fprintf(w, "%s (%s, ttl %s%s%s)\n", l.Name, describeLoader(l, cfg.Secrets()), fmtTTL(l.TTL), describeMode(l), cfg.Secrets().Redact(describeValue(l)))
+		fmt.Fprintf(w, "%s (%s, ttl %s%s%s%s)\n", l.Name, describeLoader(l, cfg.Secrets()), fmtTTL(l.TTL), describeJitter(l), describeMode(l), cfg.Secrets().Redact(describeValue(l)))
 		hosts := l.FetchHosts(cfg.Redis.Addresses())
 		src, err := source.Open(l.Items, nil)
 		if err != nil {
@@ -69,6 +69,14 @@ func fmtTTL(d time.Duration) string {
 		return "none"
 	}
 	return d.String()
+}
+
+// describeJitter adds a loader's ttl_jitter to its ttl: " ± 6m0s (54m–1h6m)".
+func describeJitter(l *config.Loader) string {
+	if l.TTLJitter == 0 {
+		return ""
+	}
+	return " ± " + l.TTLJitter.String() + " (" + spreadTTL(l) + ")"
 }
 
 // describeMode names a loader's mode when it is not the default:

@@ -99,6 +99,8 @@ type Engine struct {
 	verify verifyRun
 	// restart follows which Redis processes acknowledged the writes.
 	restart restartWatch
+	// mem watches Redis's memory while the run works (memory.go).
+	mem memoryWatch
 
 	// jnl holds the rejections and the marks (see ledger.go and
 	// journaling.go); ownsJournal says it is the engine's temporary one.
@@ -405,6 +407,9 @@ func (e *Engine) begin() {
 	}
 	e.watchFrom()
 	e.busyAdd(1)
+	if e.rdb != nil {
+		e.startMemoryWatch()
+	}
 	go e.rates.run(e.closeCtx, e.settledCounts)
 	go e.markLoop(e.closeCtx)
 }
@@ -574,6 +579,7 @@ func (e *Engine) busyAdd(n int) {
 func (e *Engine) busyDone() {
 	if e.busy.Add(-1) == 0 && !e.startRestartCheckIfDue() && !e.startVerifyIfDue() {
 		e.endedAt.Store(time.Now().UnixNano())
+		e.finalEvictions()
 	}
 	e.work.Done()
 }

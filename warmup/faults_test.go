@@ -439,13 +439,15 @@ key = "p:{{.}}"
 	}
 }
 
-// Redis full with noeviction: items are rejected with the OOM reason and
-// the run finishes.
+// Redis full, with nothing it may evict (volatile-lru, keys without a
+// TTL): items are rejected with the OOM reason and the run finishes.
+// Under noeviction the run stops before this (memory_test.go).
 func TestRedisFullRejectsWithOOM(t *testing.T) {
-	srv := redistest.Start(t, "--maxmemory", "2mb", "--maxmemory-policy", "noeviction")
+	srv := redistest.Start(t, "--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru")
 	cfg := loadConfig(t, `
 [run]
 retries = 0
+ttl = "0"
 [[loader]]
 name = "big"
 items = { range = [1, 100] }
@@ -689,6 +691,10 @@ key = "c:{{.id}}:{{.name}}"
 		t.Fatalf("clean run rejected %d", rep.Rejected)
 	}
 	cfg := loadConfig(t, toml, files, nil)
+	// Full, with nothing to evict (the keys have no TTL): every write is
+	// refused with OOM. Under noeviction the run would stop before
+	// writing, every item not started.
+	srv.Client.ConfigSet(ctx, "maxmemory-policy", "volatile-lru")
 	srv.Client.ConfigSet(ctx, "maxmemory", "1")
 	_, rep := runAgainst(t, srv, cfg, warmup.Options{})
 	srv.Client.ConfigSet(ctx, "maxmemory", "0")

@@ -399,9 +399,10 @@ func (x *item) begun() {
 // submit hands x's next command, its check or its write, to the writer;
 // written gets the outcome.
 func (e *Engine) submit(x *item) {
-	x.op = rediswrite.Op{Cmd: x.command(), Key: x.key, TTL: x.lr.cfg.TTL, Tag: x}
+	x.op = rediswrite.Op{Cmd: x.command(), Key: x.key, Tag: x}
 	if !x.op.Cmd.IsCheck() {
 		x.op.Value, x.op.Fields = x.value, x.fields
+		x.op.TTL = x.lr.cfg.KeyTTL(x.key)
 	}
 	e.w.Submit(&x.op)
 }

@@ -249,6 +249,12 @@ func addLoader(ml *LoaderReport, l *LoaderTotals, k int) {
 		ml.Resumes = append(ml.Resumes, ShardResume{Shard: k, Resume: *l.Resume})
 	}
 	ml.Causes = mergeCauses(ml.Causes, l.Causes)
+	if r := l.TTL; r != nil {
+		if ml.TTL == nil {
+			ml.TTL = &TTLRange{MinMs: r.MinMs, MaxMs: r.MaxMs}
+		}
+		ml.TTL.MinMs, ml.TTL.MaxMs = min(ml.TTL.MinMs, r.MinMs), max(ml.TTL.MaxMs, r.MaxMs)
+	}
 	if v := l.Verify; v != nil {
 		if ml.Verify == nil {
 			ml.Verify = &VerifyCounts{}

@@ -59,7 +59,12 @@ type ReportTotals struct {
 	// Restarts is what the run saw of Redis restarts and failovers, and
 	// the keys it re-checked and wrote again, nil when it saw none.
 	Restarts *RestartCheck `json:"redis_restarts,omitempty"`
-	Redis    string        `json:"redis"`
+	// Evicted counts the keys Redis evicted during the run, under the
+	// evicting maxmemory policy EvictionPolicy (allkeys-lru…): warmed
+	// keys among them are cold again. Absent when Redis does not evict.
+	Evicted        *int64 `json:"evicted,omitempty"`
+	EvictionPolicy string `json:"eviction_policy,omitempty"`
+	Redis          string `json:"redis"`
 	// Topology is the target's shape when it is more than one server
 	// ("cluster · 3 masters").
 	Topology string    `json:"redis_topology,omitempty"`
@@ -108,6 +113,9 @@ type LoaderTotals struct {
 	Causes []CauseCount `json:"causes,omitempty"`
 	// Verify is what --verify found for the loader's keys.
 	Verify *VerifyCounts `json:"verify,omitempty"`
+	// TTL is the range of the TTLs its keys were written with (ttl ±
+	// ttl_jitter); absent when they never expire.
+	TTL *TTLRange `json:"ttl,omitempty"`
 }
 
 // VerifyReport is a report's account of --verify: the keys checked, those
@@ -145,6 +153,9 @@ func (e *Engine) Report() *Report {
 	if sh := e.opts.Shard; sh.Set() {
 		rep.Shard = &sh
 	}
+	if n, policy := e.EvictedDuringRun(); n >= 0 {
+		rep.Evicted, rep.EvictionPolicy = &n, policy
+	}
 	if v := s.Verify; v != nil {
 		rep.Verify = &VerifyReport{Checked: v.Checked, Failed: v.Failed, Complete: v.Complete,
 			Seconds: float64(v.Took.Milliseconds()) / 1000}
@@ -174,6 +185,7 @@ func (e *Engine) Report() *Report {
 			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, RejectedAtSource: atSource,
 			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
 			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError, Causes: l.Causes, Verify: l.Verify,
+			TTL: ttlRange(lr.cfg),
 		}, RejectedItems: items})
 	}
 	return rep
@@ -190,23 +202,28 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // link planted at the report's path must not make the run overwrite the
 // file it points to.
 func CheckReportPath(path string, keep ...string) error {
-	target := path
+	return CheckOutputPath("--report", path, keep...)
+}
+
+// CheckOutputPath is CheckReportPath for a file another flag names
+// (--junit), in whose name its errors are.
+func CheckOutputPath(flag, path string, keep ...string) error {
 	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink == 0 {
 		if st.IsDir() {
-			return fmt.Errorf("--report %s: is a folder", path)
+			return fmt.Errorf("%s %s: is a folder", flag, path)
 		}
 		if !st.Mode().IsRegular() {
-			return fmt.Errorf("--report %s: is not a regular file (a device or a pipe), which writing the report would replace", path)
+			return fmt.Errorf("%s %s: is not a regular file (a device or a pipe), which writing the report would replace", flag, path)
 		}
 		for _, k := range keep {
 			if kst, err := os.Stat(k); err == nil && os.SameFile(st, kst) {
-				return fmt.Errorf("--report %s: is an input of this run; choose another path", path)
+				return fmt.Errorf("%s %s: is an input of this run; choose another path", flag, path)
 			}
 		}
 	}
-	dir := filepath.Dir(target)
+	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("--report %s: folder %s does not exist", path, dir)
+		return fmt.Errorf("%s %s: folder %s does not exist", flag, path, dir)
 	}
 	tmp, err := os.CreateTemp(dir, ".cachewarm-report-*")
 	if err != nil {
@@ -214,7 +231,7 @@ func CheckReportPath(path string, keep ...string) error {
 		if errors.Is(err, os.ErrPermission) {
 			reason = "permission denied"
 		}
-		return fmt.Errorf("--report %s: folder %s: %s", path, dir, reason)
+		return fmt.Errorf("%s %s: folder %s: %s", flag, path, dir, reason)
 	}
 	tmp.Close()
 	return os.Remove(tmp.Name())

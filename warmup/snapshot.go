@@ -85,6 +85,9 @@ type LoaderSnapshot struct {
 	// Source says what the loader reads: "products.jsonl", "list of 12",
 	// "range 1..1000", plus the fetch host when it fetches.
 	Source string
+	// TTL is the range of TTLs its keys are written with ("54m–1h6m"),
+	// when it has a ttl_jitter; else "".
+	TTL string
 	// Total is the number of items when known (list, range, a single
 	// URL; a file once read to its end), else -1.
 	Total     int64
@@ -252,7 +255,7 @@ func (lr *loaderRun) describe(ls *LoaderSnapshot) {
 
 // snapshotLocked copies the ledger, with lr.mu held.
 func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
-	ls := LoaderSnapshot{Name: lr.cfg.Name, Source: lr.source}
+	ls := LoaderSnapshot{Name: lr.cfg.Name, Source: lr.source, TTL: spreadTTL(lr.cfg)}
 	ls.Total = lr.total.Load()
 	ls.Read, ls.Fulfilled, ls.Rejected, ls.Retrying = lr.read, lr.fulfilled, lr.rejected, lr.retrying
 	ls.Warm = lr.warm

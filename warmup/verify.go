@@ -607,7 +607,9 @@ func keyProblem(code int64, l *config.Loader) string {
 		}
 		return ""
 	}
-	return ttlProblem(code, l.TTL)
+	// A key's TTL was drawn up to ttl_jitter above the ttl (KeyTTL).
+	_, longest := l.TTLRange()
+	return ttlProblem(code, longest)
 }
 
 // ttlProblem is what is wrong with a key a check coded as code, for a

@@ -83,6 +83,8 @@ type RunConfig struct {
 	Retries     int
 	Backoff     time.Duration
 	TTL         time.Duration
+	// TTLJitter is run.ttl_jitter, the loaders' default (see Jitter).
+	TTLJitter Jitter
 	// RedisWait is how long the run waits for an unavailable Redis before
 	// it stops the way an interrupt does.
 	RedisWait time.Duration
@@ -110,6 +112,9 @@ type Loader struct {
 	// be on (hosts = [...]); see FetchHosts.
 	Hosts []string
 	TTL   time.Duration
+	// TTLJitter spreads the TTL: each key's is drawn in TTL ± TTLJitter
+	// from its name (see KeyTTL); 0 writes every key with TTL.
+	TTLJitter time.Duration
 	// Mode says which keys are written: all (ModeOverwrite), only absent
 	// ones (ModeMissing), or absent ones and those with less than
 	// ExpireBelow left (ModeExpiring).
@@ -172,6 +177,7 @@ type rawConfig struct {
 		Retries     *int64 `toml:"retries"`
 		Backoff     any    `toml:"backoff"`
 		TTL         any    `toml:"ttl"`
+		TTLJitter   any    `toml:"ttl_jitter"`
 		RedisWait   any    `toml:"redis_wait"`
 		MaxBody     any    `toml:"max_body"`
 	} `toml:"run"`
@@ -198,6 +204,7 @@ type rawLoader struct {
 	Hosts []string `toml:"hosts"`
 
 	TTL         any    `toml:"ttl"`
+	TTLJitter   any    `toml:"ttl_jitter"`
 	Mode        string `toml:"mode"`
 	ExpireBelow any    `toml:"expire_below"`
 	Concurrency *int64 `toml:"concurrency"`
@@ -651,6 +658,7 @@ func (v *validator) config(raw *rawConfig) *Config {
 	}
 	cfg.Run.Backoff = v.duration("run.backoff", r.Backoff, 250*time.Millisecond, true)
 	cfg.Run.TTL = v.ttl("run.ttl", r.TTL, time.Hour)
+	cfg.Run.TTLJitter = v.jitter("run.ttl_jitter", r.TTLJitter, Jitter{})
 	cfg.Run.RedisWait = v.duration("run.redis_wait", r.RedisWait, 30*time.Second, true)
 	cfg.Run.MaxBody = v.size("run.max_body", r.MaxBody, 64<<20, 512<<20)
 
@@ -761,6 +769,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	l.Hosts = v.hosts(p("hosts"), r.Hosts, l)
 	l.TTL = v.ttl(p("ttl"), r.TTL, cfg.Run.TTL)
 	l.Mode, l.ExpireBelow = v.mode(n, r, l.TTL)
+	v.loaderJitter(n, r, cfg.Run.TTLJitter, l)
 	l.Concurrency = v.integer(p("concurrency"), r.Concurrency, 0, 1)
 	if l.Concurrency > MaxConcurrency {
 		v.fail(p("concurrency"), "at most %d, got %d", MaxConcurrency, l.Concurrency)

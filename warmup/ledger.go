@@ -15,9 +15,9 @@ import (
 // the report, a retry and a verify pass read them back one at a time.
 // An item's phases, from source to settle:
 //
-//	read     nextOwned counts it and gives it the loader's next sequence
-//	         number; the low-water window holds the source's resume point
-//	         before it;
+//	read     newItemRead counts it, puts it in flight and gives it the
+//	         loader's next sequence number; the low-water window holds the
+//	         source's resume point before it;
 //	attempt  item.go: check, fetch, write, retried run.retries times;
 //	settle   fulfil or reject change the counts together; a rejection is
 //	         appended to the journal (addRejectionLocked) before settle

@@ -56,6 +56,10 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
 		return &redirectError{redirectStatus(req) + " to a location that is not an http(s) URL"}
 	}
+	// net/http sets Referer to the previous hop, query included: a
+	// token in the loader's URL (?token=${TOK}) would go to whatever host
+	// the redirect names. A cache warmer has no page to refer from.
+	req.Header.Del("Referer")
 	hosts := hostsFrom(req.Context())
 	if hosts != nil {
 		if err := hosts.checkRefused(req.URL); err != nil {

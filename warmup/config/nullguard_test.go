@@ -108,3 +108,34 @@ func FuzzNullGuard(f *testing.F) {
 		}
 	})
 }
+
+// printf formats an item's JSON numbers as the numbers they are, as it
+// does a range's int64: a JSONL id of 7 with "%07d" is 0000007, not the
+// key "%!d(json.Number=0000007)".
+func TestPrintfFormatsJSONNumbers(t *testing.T) {
+	for _, tc := range []struct{ tmpl, item, want string }{
+		{`p:{{printf "%07d" .n}}`, `{"n":7}`, "p:0000007"},
+		{`p:{{.n | printf "%x"}}`, `{"n":255}`, "p:ff"},
+		{`p:{{printf "%d" .n}}`, `{"n":123456789012345678901234567890}`, "p:123456789012345678901234567890"},
+		{`p:{{printf "%.2f" .n}}`, `{"n":1.5}`, "p:1.50"},
+		{`p:{{printf "%.1f" .n}}`, `{"n":3}`, "p:3.0"},
+		{`p:{{printf "%v|%s|%q" .n .n .n}}`, `{"n":1e3}`, `p:1e3|1e3|"1e3"`},
+		{`p:{{printf "%d" .n}}`, `{"n":1.5}`, "p:%!d(string=1.5)"},
+		{`p:{{printf "%T" .n}}`, `{"n":7}`, "p:json.Number"},
+		{`p:{{printf "%05d" .}}`, `42`, "p:00042"},
+	} {
+		it := source.FromJSON([]byte(tc.item), "")
+		v, err := it.Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		got, err := guarded(t, tc.tmpl).Execute(v, &b)
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s over %s = %q, want %q", tc.tmpl, tc.item, got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math/big"
 	"net/url"
 	"strings"
 	"text/template"
@@ -25,6 +26,7 @@ func templateFuncs(extra template.FuncMap) template.FuncMap {
 		"pathescape": func(v any) string { return url.PathEscape(fmt.Sprint(v)) },
 		"lower":      func(v any) string { return strings.ToLower(fmt.Sprint(v)) },
 		"upper":      func(v any) string { return strings.ToUpper(fmt.Sprint(v)) },
+		"printf":     printf,
 	}
 	maps.Copy(funcs, extra)
 	return funcs
@@ -149,4 +151,46 @@ func walkBranch(walk func(parse.Node), b *parse.BranchNode) {
 	if b.ElseList != nil {
 		walk(b.ElseList)
 	}
+}
+
+// printf is text/template's printf, except that a JSON number (an item's
+// number from JSONL, SQL or a report) formats as the number it is:
+// {{printf "%07d" .id}} of {"id":7} is 0000007, as for a range's int64,
+// not the key "%!d(json.Number=0000007)".
+func printf(format string, args ...any) string {
+	if !strings.Contains(format, "%T") {
+		for i, a := range args {
+			if n, ok := a.(json.Number); ok {
+				args[i] = number(n)
+			}
+		}
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// number is a JSON number that integer verbs print as an integer and
+// float verbs as a float, when it is one; every other verb prints its
+// text.
+type number json.Number
+
+// Format implements fmt.Formatter.
+func (n number) Format(f fmt.State, verb rune) {
+	spec := fmt.FormatString(f, verb)
+	switch verb {
+	case 'd', 'x', 'X', 'o', 'O', 'b', 'c', 'U':
+		if i, err := json.Number(n).Int64(); err == nil {
+			fmt.Fprintf(f, spec, i)
+			return
+		}
+		if b, ok := new(big.Int).SetString(string(n), 10); ok {
+			fmt.Fprintf(f, spec, b)
+			return
+		}
+	case 'e', 'E', 'f', 'F', 'g', 'G':
+		if x, err := json.Number(n).Float64(); err == nil {
+			fmt.Fprintf(f, spec, x)
+			return
+		}
+	}
+	fmt.Fprintf(f, spec, string(n))
 }

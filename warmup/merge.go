@@ -64,6 +64,9 @@ func MergeReports(paths []string) (*Merge, error) {
 			return nil, fmt.Errorf("merge: %s: %w: not a report cachewarm wrote (edited by hand?)", p, err)
 		}
 		sh := *rep.Shard
+		if err := sh.check(); err != nil {
+			return nil, fmt.Errorf("merge: %s: shard %w: not a report cachewarm wrote (edited by hand?)", p, err)
+		}
 		if prev, ok := seen[sh.K]; ok {
 			return nil, fmt.Errorf("merge: %s and %s are both of shard %s", prev, p, sh)
 		}

@@ -129,6 +129,8 @@ func TestMergeRefuses(t *testing.T) {
 		{"other config", []*Report{shardReport(0, 3, 1), otherConfig}, "of config other.toml"},
 		{"other loaders", []*Report{shardReport(0, 3, 1), otherLoaders}, "not the same config"},
 		{"merged", []*Report{merged}, "a merged report already"},
+		{"shard past n", []*Report{shardReport(0, 2, 1), shardReport(2, 2, 1)}, "shard 2/2: k must be from 0 to 1"},
+		{"negative shard", []*Report{shardReport(-1, 2, 1), shardReport(0, 2, 1)}, "k must be from 0 to 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := MergeReports(writeReports(t, tc.reps...))

@@ -2,6 +2,7 @@ package warmup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -228,6 +229,9 @@ func atSource(it *source.Item, msg string) *itemError {
 	cause := msg
 	if w := it.Where(); w != "" {
 		cause = strings.TrimPrefix(msg, w+": ")
+	}
+	if ie := (*source.ItemError)(nil); errors.As(it.Err, &ie) {
+		cause = ie.Err.Error()
 	}
 	return &itemError{stage: StageSource, msg: msg, cause: cause}
 }

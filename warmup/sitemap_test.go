@@ -123,3 +123,29 @@ func checkSitemapKeys(t *testing.T, srv *redistest.Server, origin string, from, 
 		}
 	}
 }
+
+// Child sitemaps refused for the same reason share one cause: the cause
+// leaves out each sitemap's URL, so the causes listed group them.
+func TestRefusedChildSitemapsShareACause(t *testing.T) {
+	srv := redistest.Start(t)
+	var index strings.Builder
+	index.WriteString("<sitemapindex>")
+	for i := range 12 {
+		fmt.Fprintf(&index, "<sitemap><loc>http://127.0.0.2:1/s%d.xml</loc></sitemap>", i)
+	}
+	index.WriteString("</sitemapindex>\n")
+	cfg := loadConfig(t, `
+[[loader]]
+name = "idx"
+items = { sitemap = "index.xml" }
+key = "s:{{.loc}}"
+`, map[string]string{"index.xml": index.String()}, nil)
+	_, rep := runAgainst(t, srv, cfg, warmup.Options{})
+	l := rep.Loaders[0]
+	if l.Rejected != 12 || len(l.Causes) != 1 || l.Causes[0].Count != 12 || l.Causes[0].Cause != "host not allowed: 127.0.0.2:1" {
+		t.Fatalf("rejected %d, causes %+v; want 12 under one cause", l.Rejected, l.Causes)
+	}
+	if !strings.HasPrefix(l.Causes[0].Example, "sitemap http://127.0.0.2:1/s") {
+		t.Errorf("example %q names no sitemap", l.Causes[0].Example)
+	}
+}

@@ -249,8 +249,20 @@ func (s *sitemapSource) pop() {
 // not be read (or read to its end): rejected at the source, naming it.
 func brokenSitemap(name, parent string, line int, err error) Item {
 	raw, _ := json.Marshal(map[string]string{"sitemap": name})
-	return Item{Raw: raw, File: parent, Line: line, Err: fmt.Errorf("sitemap %s: %w", name, err)}
+	return Item{Raw: raw, File: parent, Line: line, Err: &ItemError{Detail: "sitemap " + name, Err: err}}
 }
+
+// ItemError is an item a source could not give, with the part of its
+// reason that names the item (Detail: "sitemap https://…/b.xml") apart
+// from the cause many items may share (Err: "host not allowed: other"),
+// so that the rejections group by cause.
+type ItemError struct {
+	Detail string
+	Err    error
+}
+
+func (e *ItemError) Error() string { return e.Detail + ": " + e.Err.Error() }
+func (e *ItemError) Unwrap() error { return e.Err }
 
 func (s *sitemapSource) Err() error   { return s.err }
 func (s *sitemapSource) Total() int64 { return -1 }

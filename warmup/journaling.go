@@ -137,6 +137,10 @@ func (e *Engine) StartResumed(rp *journal.Replay) error {
 	// The new journal has the old one's rejections now; its marks make
 	// it whole before anything else is read.
 	e.writeMarks()
+	// The journal does not say which Redis processes acknowledged the
+	// crashed run's writes, and Redis may have restarted since: its keys
+	// are in doubt, re-checked when this run settles.
+	e.restart.after(nil, true)
 	e.begin()
 	for _, lr := range e.loaders {
 		src, ok := rests[lr]

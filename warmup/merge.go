@@ -191,6 +191,13 @@ func (m *Merge) add() {
 		rep.NotStarted += max(sr.NotStarted, 0)
 		rep.Interrupted = rep.Interrupted || sr.Interrupted
 		rep.Verify = mergeVerify(rep.Verify, sr.Verify, len(rep.Merged.Shards) == 1)
+		rep.KeysInDoubt = rep.KeysInDoubt || sr.KeysInDoubt
+		for _, p := range sr.RedisProcesses {
+			if !slices.Contains(rep.RedisProcesses, p) {
+				rep.RedisProcesses = append(rep.RedisProcesses, p)
+			}
+		}
+		slices.Sort(rep.RedisProcesses)
 		if sr.Stopped != "" {
 			stopped = append(stopped, "shard "+strconv.Itoa(k)+": "+sr.Stopped)
 		}

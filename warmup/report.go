@@ -59,6 +59,13 @@ type ReportTotals struct {
 	// Restarts is what the run saw of Redis restarts and failovers, and
 	// the keys it re-checked and wrote again, nil when it saw none.
 	Restarts *RestartCheck `json:"redis_restarts,omitempty"`
+	// RedisProcesses are the Redis processes ("addr run_id") that
+	// acknowledged the run's writes, and KeysInDoubt says a restart put
+	// some of them in doubt that the run did not prove there: a
+	// --retry-from run that finds other processes, or keys in doubt,
+	// re-checks the earlier runs' keys and writes the lost ones again.
+	RedisProcesses []string `json:"redis_processes,omitempty"`
+	KeysInDoubt    bool     `json:"keys_in_doubt,omitempty"`
 	// Evicted counts the keys Redis evicted during the run, under the
 	// evicting maxmemory policy EvictionPolicy (allkeys-lru…): warmed
 	// keys among them are cold again. Absent when Redis does not evict.
@@ -146,9 +153,13 @@ func (e *Engine) Report() *Report {
 		Redis:       s.Redis,
 		Topology:    s.Topology,
 		Restarts:    s.Restarts,
+		KeysInDoubt: e.restartUnproven(),
 		Config:      e.cfg.Path,
 		Started:     s.Started.UTC().Truncate(time.Millisecond),
-		Seconds:     float64(s.Elapsed.Milliseconds()) / 1000,
+		// The processes that acknowledged this run's writes, and the
+		// earlier runs' when this one saw no other.
+		RedisProcesses: e.restart.processes(),
+		Seconds:        float64(s.Elapsed.Milliseconds()) / 1000,
 	}, Loaders: make([]LoaderReport, 0, len(s.Loaders))}
 	if sh := e.opts.Shard; sh.Set() {
 		rep.Shard = &sh
@@ -695,6 +706,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 			lr.total.Store(l.Rejected + t)
 		}
 	}
+	e.restart.after(rf.Report.RedisProcesses, rf.Report.KeysInDoubt)
 	e.begin()
 	for _, lr := range e.loaders {
 		if p, ok := passes[lr]; ok {

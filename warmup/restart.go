@@ -3,6 +3,8 @@ package warmup
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +16,10 @@ import (
 // causeLost is the cause of an item whose key a Redis restart or
 // failover lost after Redis had acknowledged it; the run writes it again.
 const causeLost = "lost in Redis restart"
+
+// earlierRuns is the Addr of a restart seen between earlier runs and
+// this one (--retry-from, --resume).
+const earlierRuns = "earlier runs"
 
 // maxRestartEvents is how many restarts a run keeps to show; more are
 // counted, not kept.
@@ -36,6 +42,9 @@ type RedisRestart struct {
 // String is the line the monitor, --plain and the report show:
 // "redis restarted at 15:04:05 (run_id a1b2… → c3d4…)".
 func (r RedisRestart) String() string {
+	if r.Addr == earlierRuns {
+		return fmt.Sprintf("redis may not hold the earlier runs' writes (it restarted or failed over since, or a crash or stop left them in doubt): their keys are re-checked (%s)", r.At.Format("15:04:05"))
+	}
 	what := "redis restarted"
 	if r.NewAddr != r.Addr {
 		what = "redis " + r.Addr + " failed over to " + r.NewAddr
@@ -98,6 +107,56 @@ type restartWatch struct {
 	checked, lost, unverified int64
 	note                      string
 	took                      time.Duration
+	// prior are the processes that acknowledged the earlier runs' writes
+	// (a --retry-from or --resume run), priorDoubt says their keys are in
+	// doubt whatever the processes now; hasPrior says there are earlier
+	// runs.
+	prior      []string
+	priorDoubt bool
+	hasPrior   bool
+}
+
+// after says this run goes on from earlier runs, whose writes processes
+// acknowledged (nil: unknown) and doubt says are in doubt.
+func (w *restartWatch) after(processes []string, doubt bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.prior, w.priorDoubt, w.hasPrior = processes, doubt, true
+}
+
+// comparePrior puts every key in doubt, the earlier runs' with them, when
+// the processes that acknowledged the earlier runs' writes are not those
+// that serve them now (cur), are unknown, or left keys in doubt; with
+// w.mu held. It returns the restart to say.
+func (w *restartWatch) comparePrior(cur rediswrite.Identity) []RedisRestart {
+	if !w.hasPrior {
+		return nil
+	}
+	now := cur.Processes()
+	if !w.priorDoubt && len(w.prior) > 0 && slices.Equal(w.prior, now) {
+		return nil
+	}
+	r := RedisRestart{At: time.Now(), Addr: earlierRuns, RunID: "?", NewAddr: earlierRuns, NewRunID: strings.Join(now, ", ")}
+	if gone := slices.DeleteFunc(slices.Clone(w.prior), func(p string) bool { return slices.Contains(now, p) }); len(gone) > 0 {
+		r.RunID = strings.Join(gone, ", ")
+	}
+	w.count++
+	if len(w.events) < maxRestartEvents {
+		w.events = append(w.events, r)
+	}
+	w.doubt(nil)
+	return []RedisRestart{r}
+}
+
+// processes are the Redis processes that acknowledged the run's writes,
+// or the earlier runs' when the run read no identity.
+func (w *restartWatch) processes() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.known.Known() {
+		return w.prior
+	}
+	return w.known.Processes()
 }
 
 // restartKeys is the restart check's pass: a key in doubt that is
@@ -163,7 +222,7 @@ func (w *restartWatch) record(cur rediswrite.Identity) []RedisRestart {
 	defer w.mu.Unlock()
 	if !w.known.Known() {
 		w.known = cur
-		return nil
+		return w.comparePrior(cur)
 	}
 	changes, slots := w.known.Compare(cur)
 	w.known = w.known.Merge(cur)

@@ -194,3 +194,36 @@ fetch = { url = "%s/{{.}}" }
 	}
 	checkKeyspace(t, srv, "k:%d", 49, func(i int) string { return fmt.Sprintf("v/%d", i) })
 }
+
+// A Redis restarted between a run and its --retry-from (or while the run
+// was stopped, its keys in doubt) cannot be taken at the earlier run's
+// word: the retry re-checks the earlier runs' keys and writes the lost
+// ones again, so exit 0 still means every key is there.
+func TestRetryFromAfterARedisRestartBetweenRuns(t *testing.T) {
+	srv := redistest.Start(t, "--save", "")
+	cfg := loadConfig(t, `
+[[loader]]
+name = "r"
+items = { range = [1, 3000] }
+key = "r:{{.}}"
+`, nil, nil)
+	_, rep := runAgainst(t, srv, cfg, warmup.Options{})
+	if rep.Fulfilled != 3000 || len(rep.RedisProcesses) != 1 || rep.KeysInDoubt {
+		t.Fatalf("first run: %d fulfilled, processes %v, in doubt %v", rep.Fulfilled, rep.RedisProcesses, rep.KeysInDoubt)
+	}
+
+	// The same process: nothing to re-check, nothing written.
+	eng, rep2 := retryFrom(t, cfg, rep)
+	if eng.ExitCode() != 0 || rep2.Restarts != nil || rep2.FulfilledBefore != 3000 {
+		t.Fatalf("retry against the same Redis: exit %d, restarts %+v, before %d", eng.ExitCode(), rep2.Restarts, rep2.FulfilledBefore)
+	}
+
+	srv.Restart() // empty, with another run_id
+	eng, rep3 := retryFrom(t, cfg, rep2)
+	if n := srv.Client.DBSize(context.Background()).Val(); n != 3000 || eng.ExitCode() != 0 {
+		t.Fatalf("retry after a restart: exit %d with %d keys in Redis, want 0 with 3000", eng.ExitCode(), n)
+	}
+	if rep3.Restarts == nil || rep3.Restarts.Lost != 3000 || rep3.KeysInDoubt {
+		t.Fatalf("retry after a restart: restarts %+v, in doubt %v", rep3.Restarts, rep3.KeysInDoubt)
+	}
+}

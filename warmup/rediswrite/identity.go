@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -104,6 +105,18 @@ func serverOf(ctx context.Context, rdb redis.Cmdable, addr string) (Server, erro
 
 // Known says whether id was read (an empty Identity is not).
 func (id Identity) Known() bool { return len(id.servers) > 0 }
+
+// Processes names the processes of id ("10.0.0.5:6379 a1b2c3…"), sorted:
+// what a report records, for a later run to tell whether the processes
+// that acknowledged its writes still serve them.
+func (id Identity) Processes() []string {
+	out := make([]string, 0, len(id.servers))
+	for _, s := range id.servers {
+		out = append(out, s.Addr+" "+s.RunID)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 // Compare says which processes of id no longer serve their keys in cur,
 // and, for a cluster, the slots whose keys are in doubt (nil: every key

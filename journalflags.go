@@ -101,12 +101,21 @@ func openJournal(jf journalFlags, cfg *config.Config, shard warmup.Shard, getenv
 			return nil, err
 		}
 	}
+	for _, p := range []string{path, path + ".resuming"} {
+		if journal.Busy(p) {
+			return nil, fmt.Errorf("--journal %s: %w", p, journal.ErrBusy)
+		}
+	}
 	old, err := journal.Read(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		old = nil
 	case err != nil && (jf.resume || !jf.new):
 		return nil, fmt.Errorf("--journal %s: %w (--fresh starts over)", path, err)
+	case err != nil:
+		// --fresh replaces a journal, never another file named by
+		// mistake (the config, the items).
+		return nil, fmt.Errorf("--journal %s: %w: --fresh replaces only a journal; remove the file, or choose another --journal", path, err)
 	}
 	unfinished := old != nil && !old.Ended
 	switch {

@@ -109,14 +109,46 @@ type Journal struct {
 	gen int64
 }
 
-// Create starts a journal at path, replacing any file there, and writes
-// its header.
+// ErrBusy is a journal another running cachewarm is writing.
+var ErrBusy = errors.New("another cachewarm run is writing it (the same config and shard): wait for it to end, or stop it")
+
+// Create starts a journal at path, replacing the file there (a link at
+// path is replaced, never followed), and writes its header. The journal
+// holds path's lock while open: a journal another run holds is ErrBusy,
+// and left as it is.
 func Create(path string, h Header) (*Journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("journal %s: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
+	if ok, err := lock(f); !ok || err != nil {
+		f.Close()
+		if err == nil {
+			err = ErrBusy
+		}
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
 	return start(f, path, h)
+}
+
+// Busy says whether another running cachewarm holds the journal at path.
+func Busy(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	ok, err := lock(f)
+	return !ok && err == nil
 }
 
 // CreateTemp starts a journal in an unlinked temporary file: a run

@@ -101,13 +101,21 @@ type Journal struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File
-	w    *bufio.Writer
-	// off is the offset the next record starts at, buffered ones
+	// pending are the records appended and not yet written, and written
+	// the bytes the file holds: the file and then pending are the
+	// journal. A write that fails (a full disk) leaves its records in
+	// pending, where Scan still reads them, and err says why.
+	pending []byte
+	written int64
+	// off is the offset the next record starts at, pending ones
 	// included.
 	off int64
 	err error
 	gen int64
 }
+
+// flushAt is how much of pending an Append lets gather before writing it.
+const flushAt = 256 << 10
 
 // ErrBusy is a journal another running cachewarm is writing.
 var ErrBusy = errors.New("another cachewarm run is writing it (the same config and shard): wait for it to end, or stop it")
@@ -167,7 +175,7 @@ func CreateTemp(h Header) (*Journal, error) {
 }
 
 func start(f *os.File, path string, h Header) (*Journal, error) {
-	j := &Journal{path: path, f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	j := &Journal{path: path, f: f}
 	if err := j.Append(Record{Kind: KindHeader, Header: &h}); err != nil {
 		f.Close()
 		return nil, err
@@ -198,8 +206,9 @@ func (j *Journal) SetGen(g int64) {
 	j.mu.Unlock()
 }
 
-// Append adds r to the journal (buffered). The first error sticks: the
-// journal is then unusable, and Err says why.
+// Append adds r to the journal (buffered). A write error does not lose
+// r: once the file cannot be written, records stay in memory, Scan reads
+// them there, and Err says why.
 func (j *Journal) Append(r Record) error {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -208,17 +217,14 @@ func (j *Journal) Append(r Record) error {
 	b = append(b, '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.err != nil {
-		return j.err
-	}
 	if j.f == nil {
 		return errClosed
 	}
-	if _, err := j.w.Write(b); err != nil {
-		j.err = fmt.Errorf("journal %s: %w", j.path, err)
-		return j.err
-	}
+	j.pending = append(j.pending, b...)
 	j.off += int64(len(b))
+	if len(j.pending) >= flushAt {
+		_ = j.flushLocked()
+	}
 	return nil
 }
 
@@ -245,16 +251,21 @@ func (j *Journal) Flush() error {
 }
 
 func (j *Journal) flushLocked() error {
-	if j.err != nil {
-		return j.err
-	}
 	if j.f == nil {
 		return errClosed
 	}
-	if err := j.w.Flush(); err != nil {
-		j.err = fmt.Errorf("journal %s: %w", j.path, err)
+	if j.err != nil || len(j.pending) == 0 {
+		return j.err
 	}
-	return j.err
+	n, err := j.f.Write(j.pending)
+	j.written += int64(n)
+	if err != nil {
+		j.pending = j.pending[n:]
+		j.err = fmt.Errorf("journal %s: %w", j.path, err)
+		return j.err
+	}
+	j.pending = j.pending[:0]
+	return nil
 }
 
 // Sync flushes and then syncs the file to disk (a no-op for a temporary
@@ -277,15 +288,27 @@ var errClosed = errors.New("journal closed")
 // Scan calls fn for each record between the offsets from and to (from
 // Offset), in order, until fn returns false. It reads the file, one
 // record at a time, while more may be appended.
+//
+// Records a write error left in memory are read there.
 func (j *Journal) Scan(from, to int64, fn func(Record) bool) error {
 	j.mu.Lock()
-	err := j.flushLocked()
-	f := j.f
-	j.mu.Unlock()
-	if err != nil {
-		return err
+	if j.f == nil {
+		j.mu.Unlock()
+		return errClosed
 	}
-	_, err = scan(io.NewSectionReader(f, from, to-from), fn)
+	_ = j.flushLocked()
+	f, written := j.f, j.written
+	var mem []byte
+	if to > written {
+		mem = bytes.Clone(j.pending[max(from, written)-written : to-written])
+	}
+	j.mu.Unlock()
+	var parts []io.Reader
+	if from < written {
+		parts = append(parts, io.NewSectionReader(f, from, min(to, written)-from))
+	}
+	parts = append(parts, bytes.NewReader(mem))
+	_, err := scan(io.MultiReader(parts...), fn)
 	return err
 }
 

@@ -94,3 +94,36 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("settled retry: ended %v, rejections %v", rp.Ended, got)
 	}
 }
+
+// A full disk loses no record: what the file could not take stays in
+// memory, Scan reads it there, and Err says why.
+func TestFullDiskKeepsRecords(t *testing.T) {
+	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here:", err)
+	}
+	j := &Journal{path: "/dev/full", f: f}
+	defer j.Close()
+	const n = 20000 // well past flushAt, so writes are tried and fail
+	for i := range n {
+		if err := j.Append(reject(0, 1, int64(i+1), false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.Err() == nil {
+		t.Fatal("no error from writing to a full disk")
+	}
+	var seen int64
+	if err := j.Scan(0, j.Offset(), func(r Record) bool {
+		seen++
+		if r.Seq != seen {
+			t.Fatalf("record %d has seq %d", seen, r.Seq)
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen != n {
+		t.Fatalf("scanned %d records of %d", seen, n)
+	}
+}

@@ -453,6 +453,8 @@ func (f *failureView) SetSize(w, h int) {
 	f.table.SetHeight(max(h-2-2-maxReasonLines, 3))
 	f.causeTable.SetWidth(w)
 	f.causeTable.SetHeight(max(h-2-1-maxHintLines, 3))
+	// Without a width the input cuts its placeholder to one letter.
+	f.search.SetWidth(max(w-30, 10))
 }
 
 // cellPad is the room Styles.Table.Cell takes: one space each side.
@@ -580,10 +582,23 @@ func (f failureView) View() string {
 // sort when it is not the usual one.
 func (f failureView) title() string {
 	t := f.heading()
-	if f.sortBy != byCount {
+	if f.sortShown() {
 		t += f.ctx.Styles.Muted.Render("  sorted by " + f.sortBy.String())
 	}
 	return t
+}
+
+// sortShown says whether the list on screen is in the unusual order
+// sortBy names: by loader is an order of all failures' causes only, by
+// attempts of items only.
+func (f failureView) sortShown() bool {
+	switch f.sortBy {
+	case byLoader:
+		return f.mode == modeCauses && f.all
+	case byAttempts:
+		return f.mode != modeCauses
+	}
+	return false
 }
 
 // heading is the title without the sort.

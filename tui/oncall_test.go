@@ -305,6 +305,9 @@ func clipboard(cmd tea.Cmd) string {
 func TestFailureSearchAndSort(t *testing.T) {
 	d := startSeeded(t, onCall(), 120, 36)
 	d.press("f", "/")
+	if v := d.view(); !strings.Contains(v, "/ search") {
+		t.Fatalf("the search prompt is cut:\n%s", v)
+	}
 	d.typeText("nope")
 	v := d.view()
 	if !strings.Contains(v, "acl-limited") || strings.Contains(v, "recs-flaky ") {
@@ -346,5 +349,11 @@ func TestFailureSearchAndSort(t *testing.T) {
 	d.press("r")
 	if _, retries, _ := d.eng.calls(); len(retries) != 0 {
 		t.Fatalf("r retried %q while a search hid items", retries)
+	}
+	// Back among the causes, which are not sorted by attempts, no title
+	// says they are.
+	d.press("esc")
+	if v := d.view(); strings.Contains(v, "sorted by") {
+		t.Fatalf("the causes' title names the items' sort:\n%s", v)
 	}
 }

@@ -91,8 +91,9 @@ func (v *validator) jitter(path string, val any, def Jitter) Jitter {
 }
 
 // loaderJitter sets l.TTLJitter from the loader's own ttl_jitter, or
-// run.ttl_jitter, checked against its ttl: a key must live at least a
-// millisecond, so the jitter stays below the ttl.
+// run.ttl_jitter, checked against its ttl: a key lives at least half its
+// ttl, since a jitter near the ttl writes keys that expire at once (3s ±
+// 2999ms: keys of 1 ms).
 func (v *validator) loaderJitter(n int, r *rawLoader, run Jitter, l *Loader) {
 	path := fmt.Sprintf("loader[%d].ttl_jitter", n)
 	j := run
@@ -108,8 +109,8 @@ func (v *validator) loaderJitter(n int, r *rawLoader, run Jitter, l *Loader) {
 		v.fail(path, "keys written with no ttl never expire: a jitter needs a ttl")
 	case l.TTL == 0:
 		d = 0 // run.ttl_jitter spreads the loaders that have a ttl
-	case d >= l.TTL:
-		v.fail(path, "%s is not below loader %q's ttl (%s): some keys would be written already expired", d, l.Name, l.TTL)
+	case 2*d > l.TTL:
+		v.fail(path, "%s is more than half of loader %q's ttl (%s): some keys would expire almost at once; at most %s (50%%)", d, l.Name, l.TTL, l.TTL/2)
 		d = 0
 	}
 	l.TTLJitter = d

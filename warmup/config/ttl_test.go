@@ -66,9 +66,11 @@ func TestTTLJitterErrorsSayWhere(t *testing.T) {
 		{"not a string", first + "ttl_jitter = true\n", `config.toml:5: loader[1].ttl_jitter: ttl_jitter must be a string such as "10%" or "5m", not bool`},
 		{"no ttl to spread", first + "ttl = \"0\"\nttl_jitter = \"1m\"\n", "config.toml:6: loader[1].ttl_jitter: keys written with no ttl never expire: a jitter needs a ttl"},
 		{"as long as the ttl", first + "ttl = \"10m\"\nttl_jitter = \"10m\"\n",
-			`config.toml:6: loader[1].ttl_jitter: 10m0s is not below loader "a"'s ttl (10m0s): some keys would be written already expired`},
+			`config.toml:6: loader[1].ttl_jitter: 10m0s is more than half of loader "a"'s ttl (10m0s): some keys would expire almost at once; at most 5m0s (50%)`},
+		{"all but a millisecond of the ttl", first + "ttl = \"3s\"\nttl_jitter = \"2999ms\"\n",
+			`config.toml:6: loader[1].ttl_jitter: 2.999s is more than half of loader "a"'s ttl (3s): some keys would expire almost at once; at most 1.5s (50%)`},
 		{"the run's, longer than a loader's ttl", "[run]\nttl_jitter = \"2h\"\n" + first,
-			`config.toml:2: run.ttl_jitter: 2h0m0s is not below loader "a"'s ttl (1h0m0s): some keys would be written already expired`},
+			`config.toml:2: run.ttl_jitter: 2h0m0s is more than half of loader "a"'s ttl (1h0m0s): some keys would expire almost at once; at most 30m0s (50%)`},
 		{"a threshold above the shortest ttl", first + "ttl = \"10m\"\nttl_jitter = \"50%\"\nmode = \"expiring\"\nexpire_below = \"6m\"\n",
 			"config.toml:8: loader[1].expire_below: must be below the loader's shortest ttl (5m0s, its ttl less ttl_jitter), or the next run rewrites keys it just wrote"},
 	}

@@ -597,6 +597,8 @@ func (f failureView) sortShown() bool {
 		return f.mode == modeCauses && f.all
 	case byAttempts:
 		return f.mode != modeCauses
+	case byCount:
+		// The usual order: nothing to say.
 	}
 	return false
 }

@@ -887,9 +887,11 @@ func (b *bench) command(ctx context.Context, label string, stdin *os.File, env [
 		cmd.Stdin = stdin
 	}
 	cmd.Stdout, cmd.Stderr = outF, errF
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
-	}
+	// Journals go to the harness's folder: written as in any run, and
+	// gone with it, so that no run is left unfinished for the next
+	// harness run to find.
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(b.dir, "state"))
+	cmd.Env = append(cmd.Env, env...)
 	return cmd, res, func() { outF.Close(); errF.Close() }, nil
 }
 

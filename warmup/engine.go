@@ -248,6 +248,9 @@ type loaderRun struct {
 	window lowWater
 	// atSource counts the rejections only a fixed source can undo.
 	atSource int64
+	// telling counts the rejections counted and not yet told (OnReject):
+	// the loader is not done before they are.
+	telling int
 	// oldest and youngest end the list of the loader's items in flight
 	// (item.older, item.newer), in the order they went in flight.
 	oldest, youngest *item

@@ -565,12 +565,16 @@ func (e *Engine) reject(x *item, why *itemError) {
 	lr.leaveFlightLocked(x)
 	lr.addRejectionLocked(r, x.seq, x.retry)
 	lr.settledLocked(x)
+	lr.telling++
 	lr.mu.Unlock()
-	// Told before settling: the last settle reports the loader done, and
-	// a reader of the events must have every rejection by then.
+	// Told before the loader can be done (see telling): a reader of the
+	// events must have every rejection by its loader_done.
 	if e.opts.OnReject != nil {
 		callback(func() { e.opts.OnReject(lr.cfg.Name, r) })
 	}
+	lr.mu.Lock()
+	lr.telling--
+	lr.mu.Unlock()
 	e.settle(x)
 }
 
@@ -627,7 +631,7 @@ func (e *Engine) loaderMaybeDone(lr *loaderRun) {
 		return
 	}
 	lr.mu.Lock()
-	done := lr.resume != nil && lr.read == lr.fulfilled+lr.rejected && !lr.doneReported
+	done := lr.resume != nil && lr.read == lr.fulfilled+lr.rejected && lr.telling == 0 && !lr.doneReported
 	lr.doneReported = lr.doneReported || done
 	lr.mu.Unlock()
 	if done {

@@ -1,6 +1,7 @@
 package warmup
 
 import (
+	"cmp"
 	"encoding/json"
 	"iter"
 	"slices"
@@ -142,13 +143,16 @@ func (v storeView) all(errp *error) iter.Seq2[Rejection, int64] {
 // lowWater is a loader's window of items read and not yet settled, in
 // read order, for its journal marks: the source's resume point before
 // the oldest of them is where a resumed run reads on from, all items
-// before it being settled. Its size is bounded by the run's budget plus
-// the items settled behind a slow one.
+// before it being settled. Settled items behind an unsettled one are
+// dropped as they pile up, so its size stays within twice the items in
+// flight (the run's budget) and a constant, however long one item hangs
+// while others settle.
 type lowWater struct {
-	// base is the sequence number of slots[head].
-	base  int64
-	slots []lowSlot
-	head  int
+	// slots are in read order (seq ascending) from head on; the one at
+	// head is unsettled.
+	slots     []lowSlot
+	head      int
+	unsettled int
 	// next is the sequence number the next item read gets (1-based);
 	// after is the source's resume point after the last item read.
 	next  int64
@@ -156,9 +160,14 @@ type lowWater struct {
 }
 
 type lowSlot struct {
+	seq     int64
 	before  source.Resume
 	settled bool
 }
+
+// lowWaterSlack is how many settled slots may wait behind an unsettled
+// one before they are dropped.
+const lowWaterSlack = 1024
 
 // start sets where the loader's reading begins (its source's start, or
 // a resume point).
@@ -167,7 +176,7 @@ func (w *lowWater) start(at source.Resume) { w.startAt(1, at) }
 // startAt sets where a resumed loader's reading begins: item seq, the
 // source standing at at.
 func (w *lowWater) startAt(seq int64, at source.Resume) {
-	*w = lowWater{base: seq, next: seq, after: at}
+	*w = lowWater{next: seq, after: at}
 }
 
 // read records an item read, the source standing at after once it is,
@@ -176,9 +185,10 @@ func (w *lowWater) read(after source.Resume) int64 {
 	if w.next == 0 {
 		w.start(source.Resume{})
 	}
-	w.slots = append(w.slots, lowSlot{before: w.after})
-	w.after = after
 	seq := w.next
+	w.slots = append(w.slots, lowSlot{seq: seq, before: w.after})
+	w.unsettled++
+	w.after = after
 	w.next++
 	return seq
 }
@@ -186,21 +196,30 @@ func (w *lowWater) read(after source.Resume) int64 {
 // settle records item seq settled, moving the mark past every settled
 // item at the window's start.
 func (w *lowWater) settle(seq int64) {
-	i := w.head + int(seq-w.base)
-	if seq < w.base || i >= len(w.slots) {
+	open := w.slots[w.head:]
+	i, found := slices.BinarySearchFunc(open, seq, func(s lowSlot, seq int64) int { return cmp.Compare(s.seq, seq) })
+	if !found || open[i].settled {
 		return
 	}
-	w.slots[i].settled = true
+	open[i].settled = true
+	w.unsettled--
 	for w.head < len(w.slots) && w.slots[w.head].settled {
 		w.slots[w.head] = lowSlot{}
 		w.head++
-		w.base++
 	}
-	if w.head == len(w.slots) {
+	switch {
+	case w.head == len(w.slots):
 		w.slots, w.head = w.slots[:0], 0
-	} else if w.head > 1024 && w.head > len(w.slots)/2 {
-		w.slots = slices.Delete(w.slots, 0, w.head)
-		w.head = 0
+	case len(w.slots)-w.head > 2*w.unsettled+lowWaterSlack:
+		// Only the unsettled slots matter to a mark.
+		kept := w.slots[:0]
+		for _, s := range w.slots[w.head:] {
+			if !s.settled {
+				kept = append(kept, s)
+			}
+		}
+		clear(w.slots[len(kept):])
+		w.slots, w.head = kept, 0
 	}
 }
 
@@ -211,21 +230,13 @@ func (w *lowWater) mark() (seq int64, at source.Resume) {
 		return 1, source.Resume{}
 	}
 	if w.head < len(w.slots) {
-		return w.base, w.slots[w.head].before
+		return w.slots[w.head].seq, w.slots[w.head].before
 	}
 	return w.next, w.after
 }
 
 // inFlight counts the items read and not settled.
-func (w *lowWater) inFlight() int {
-	n := 0
-	for _, s := range w.slots[w.head:] {
-		if !s.settled {
-			n++
-		}
-	}
-	return n
-}
+func (w *lowWater) inFlight() int { return w.unsettled }
 
 // settledLocked takes settled x out of the loader's retries or its
 // low-water window, with lr.mu held.

@@ -113,3 +113,25 @@ func TestLedgerInvariant(t *testing.T) {
 		t.Fatalf("after the retry: %d in the journal, %d rejected, %d retrying; want 1000, 1000, 0", n, lr.rejected, lr.retrying)
 	}
 }
+
+// One item hanging while a hundred thousand behind it settle costs the
+// window no more than a constant: the mark stays before the hung item,
+// and moves to the end once it settles.
+func TestLowWaterStaysSmallBehindAHungItem(t *testing.T) {
+	var w lowWater
+	w.start(source.Resume{Next: 0})
+	hung := w.read(source.Resume{Next: 1})
+	for i := int64(2); i <= 100_000; i++ {
+		w.settle(w.read(source.Resume{Next: i}))
+	}
+	if len(w.slots) > 2+lowWaterSlack {
+		t.Fatalf("window holds %d slots behind one hung item", len(w.slots))
+	}
+	if seq, at := w.mark(); seq != hung || at.Next != 0 {
+		t.Fatalf("mark (%d, %d), want the hung item's (%d, 0)", seq, at.Next, hung)
+	}
+	w.settle(hung)
+	if seq, at := w.mark(); seq != 100_001 || at.Next != 100_000 || w.inFlight() != 0 {
+		t.Fatalf("mark (%d, %d) with %d in flight after the hung item settled, want (100001, 100000) and 0", seq, at.Next, w.inFlight())
+	}
+}

@@ -210,8 +210,9 @@ func (w *lowWater) settle(seq int64) {
 	switch {
 	case w.head == len(w.slots):
 		w.slots, w.head = w.slots[:0], 0
-	case len(w.slots)-w.head > 2*w.unsettled+lowWaterSlack:
-		// Only the unsettled slots matter to a mark.
+	case w.head > lowWaterSlack && w.head > len(w.slots)/2, len(w.slots)-w.head > 2*w.unsettled+lowWaterSlack:
+		// The slots before head are done with, and of those after it
+		// only the unsettled ones matter to a mark.
 		kept := w.slots[:0]
 		for _, s := range w.slots[w.head:] {
 			if !s.settled {

@@ -135,3 +135,19 @@ func TestLowWaterStaysSmallBehindAHungItem(t *testing.T) {
 		t.Fatalf("mark (%d, %d) with %d in flight after the hung item settled, want (100001, 100000) and 0", seq, at.Next, w.inFlight())
 	}
 }
+
+// A window that never empties (items always in flight, settling in
+// order) keeps its size too.
+func TestLowWaterStaysSmallWhileAlwaysBusy(t *testing.T) {
+	var w lowWater
+	w.start(source.Resume{})
+	prev := w.read(source.Resume{Next: 1})
+	for i := int64(2); i <= 100_000; i++ {
+		seq := w.read(source.Resume{Next: i})
+		w.settle(prev)
+		prev = seq
+	}
+	if cap(w.slots) > 4*lowWaterSlack {
+		t.Fatalf("window's array holds %d slots with one item in flight", cap(w.slots))
+	}
+}

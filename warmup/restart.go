@@ -140,10 +140,7 @@ func (w *restartWatch) comparePrior(cur rediswrite.Identity) []RedisRestart {
 	if gone := slices.DeleteFunc(slices.Clone(w.prior), func(p string) bool { return slices.Contains(now, p) }); len(gone) > 0 {
 		r.RunID = strings.Join(gone, ", ")
 	}
-	w.count++
-	if len(w.events) < maxRestartEvents {
-		w.events = append(w.events, r)
-	}
+	w.add(r)
 	w.doubt(nil)
 	return []RedisRestart{r}
 }
@@ -234,13 +231,19 @@ func (w *restartWatch) record(cur rediswrite.Identity) []RedisRestart {
 	for _, c := range changes {
 		r := RedisRestart{At: now, Addr: c.From.Addr, RunID: c.From.RunID, NewAddr: c.To.Addr, NewRunID: c.To.RunID}
 		seen = append(seen, r)
-		w.count++
-		if len(w.events) < maxRestartEvents {
-			w.events = append(w.events, r)
-		}
+		w.add(r)
 	}
 	w.doubt(slots)
 	return seen
+}
+
+// add counts r, and keeps it to show while fewer than maxRestartEvents
+// are kept; with w.mu held.
+func (w *restartWatch) add(r RedisRestart) {
+	w.count++
+	if len(w.events) < maxRestartEvents {
+		w.events = append(w.events, r)
+	}
 }
 
 // doubt puts the keys of slots (nil: every key) in doubt, with w.mu held.

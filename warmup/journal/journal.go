@@ -72,8 +72,6 @@ type Mark struct {
 	Fulfilled int64           `json:"fulfilled"`
 	Warm      int64           `json:"warm"`
 	Rejected  int64           `json:"rejected"`
-	// Before counts the items earlier runs of a chain fulfilled.
-	Before int64 `json:"before,omitempty"`
 }
 
 // Record is one line of a journal.
@@ -187,9 +185,6 @@ func start(f *os.File, path string, h Header) (*Journal, error) {
 	return j, nil
 }
 
-// Path is where the journal is, "" for a temporary one.
-func (j *Journal) Path() string { return j.path }
-
 // NewGen returns a generation number not used before in this journal.
 func (j *Journal) NewGen() int64 {
 	j.mu.Lock()
@@ -241,13 +236,6 @@ func (j *Journal) Err() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.err
-}
-
-// Flush writes the buffered records to the file.
-func (j *Journal) Flush() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.flushLocked()
 }
 
 func (j *Journal) flushLocked() error {

@@ -248,6 +248,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := checkJUnitPath(f, cfg.Files()); err != nil {
 		return fail(err)
 	}
+	report := ""
+	if !f.dryRun {
+		report = keptReport(f, cfg, os.Getenv, stderr)
+	}
 	var prior *warmup.ReportFile
 	if f.retryFrom != "" {
 		if prior, err = warmup.OpenReport(f.retryFrom); err != nil {
@@ -394,40 +398,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		<-done
 	}
 
-	rep := eng.Report()
-	code := eng.ExitCode()
-	if printer != nil {
-		printer.Final(rep)
-		if headless.OutputLost(printer.OutputErr()) {
-			code = max(code, 1)
-		}
-	}
-	code = max(code, writeJUnit(f, rep, secrets, stderr))
-	if f.report != "" {
-		if err := warmup.WriteReport(f.report, rep); err != nil {
-			// Work was done: the exit code must not say "nothing was
-			// written", and the report must not be lost.
-			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
-			_ = warmup.EncodeReport(stderr, rep)
-			obs.finish(eng, stderr)
-			return max(code, 1)
-		}
-		if !f.json {
-			fmt.Fprintf(stderr, "cachewarm: report written to %s\n", f.report)
-		}
-	}
-	// The run ended and said so: nothing of it is left to resume. A
-	// journal that failed on the way is said, never lost silently.
-	jerr := eng.JournalErr()
-	if jerr != nil {
-		fmt.Fprintf(stderr, "cachewarm: %v: rejections after it were kept in memory, and a crash would have lost them\n", jerr)
-	}
-	if err := eng.EndJournal(); err != nil && jerr == nil {
-		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
-	}
-	// Last: the report matters more than the push, if time runs out.
-	obs.finish(eng, stderr)
-	return code
+	return finishRun(f, eng, printer, report, secrets, obs, stderr)
 }
 
 // checkHeadroom estimates what the run adds to Redis against what Redis
@@ -484,13 +455,13 @@ func shellWord(s string) string {
 
 // writeJUnit writes the --junit file, when asked: its exit status is 1
 // when it could not be written, the report having been.
-func writeJUnit(f *flags, rep *warmup.Report, secrets *config.Redactor, stderr io.Writer) int {
+func writeJUnit(f *flags, rep *warmup.Report, report string, secrets *config.Redactor, stderr io.Writer) int {
 	if f.junit == "" {
 		return 0
 	}
 	retry := ""
-	if f.report != "" {
-		retry = "cachewarm --config " + shellWord(f.config) + " --retry-from " + shellWord(f.report)
+	if report != "" {
+		retry = retryCommand(f, report)
 	}
 	if err := warmup.WriteJUnit(f.junit, rep, retry); err != nil {
 		fmt.Fprintf(stderr, "cachewarm: %v\n", secrets.Redact(err.Error()))

@@ -47,12 +47,21 @@ type Snapshot struct {
 	// StopReason says why the run stopped by itself (Redis unavailable
 	// for longer than run.redis_wait), or "".
 	StopReason string
-	// RedisDown is how long Redis has been unavailable, 0 while it
-	// answers; RedisCause is why ("redis 127.0.0.1:6379: connection
-	// refused").
+	// RedisDown is how long Redis has been unavailable, counted from its
+	// last good reply (RedisSince), 0 while it answers; RedisCause is why
+	// ("redis 127.0.0.1:6379: connection refused", or "… no reply" while
+	// commands wait past a short threshold with no reply and no error
+	// yet). Unavailable is a state shown, never an outcome: it counts no
+	// item as anything.
 	RedisDown  time.Duration
 	RedisCause string
-	Started    time.Time
+	RedisSince time.Time
+	// Outages are the run's outages so far, the one under way last
+	// (without an outcome); OutagesMore counts those past the first 100,
+	// not listed.
+	Outages     []Outage
+	OutagesMore int
+	Started     time.Time
 	// Elapsed is the time the run has been working: it stops moving once
 	// every item has settled, and moves on from there with a retry (the
 	// time in between is not counted).
@@ -156,10 +165,11 @@ func (e *Engine) Snapshot() Snapshot {
 		StopReason: e.StopReason(),
 		Loaders:    make([]LoaderSnapshot, len(e.loaders)),
 	}
-	closed, since, cause := e.gate.state()
+	closed, since, cause, _ := e.gate.state(now)
 	if closed {
-		s.RedisDown, s.RedisCause = now.Sub(since), cause
+		s.RedisDown, s.RedisCause, s.RedisSince = now.Sub(since), cause, since
 	}
+	s.Outages, s.OutagesMore = e.gate.recorded(now)
 	// Every loader's ledger is read at one instant: the run-wide counts
 	// (items in flight against the budget) add up too.
 	for _, lr := range e.loaders {

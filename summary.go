@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cachewarm/cachewarm/headless"
+	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/cachewarm/cachewarm/warmup/config"
+)
+
+// keptReport is where the run's report goes: --report, or, without it,
+// beside the run's journal (PATH.report.json for the journal PATH.journal),
+// so that every run keeps a record --retry-from can run from. A report,
+// not the journal itself: the next run of the config replaces the journal
+// at that path as it starts, which would destroy the very record a
+// --retry-from is reading, while a report is replaced only at the end, by
+// a rename (see warmup.WriteReport). "" when no place can take it; why is
+// said on stderr unless the output is --json's.
+func keptReport(f *flags, cfg *config.Config, getenv func(string) string, stderr io.Writer) string {
+	if f.report != "" {
+		return f.report
+	}
+	jpath := f.journal.path
+	if jpath == "" {
+		var err error
+		if jpath, err = defaultJournal(cfg.Path, f.shard, getenv); err != nil {
+			return ""
+		}
+	}
+	path := strings.TrimSuffix(jpath, ".journal") + ".report.json"
+	// Made as the journal's folder is; a run without a journal did not.
+	_ = os.MkdirAll(filepath.Dir(path), 0o700)
+	if err := warmup.CheckReportPath(path, cfg.Files()...); err != nil {
+		if !f.json {
+			fmt.Fprintf(stderr, "cachewarm: no report will be kept: %v (--report PATH chooses a place)\n", err)
+		}
+		return ""
+	}
+	return path
+}
+
+// retryCommand is the command line that retries the failures recorded in
+// the report at path, to be run as printed: the same config and loaders,
+// the same --verify; the shard comes from the report. A --redis URL is
+// repeated only without a password in it (that one belongs in the
+// environment).
+func retryCommand(f *flags, path string) string {
+	words := []string{"cachewarm", "--config", shellWord(f.config)}
+	if len(f.only) > 0 {
+		words = append(words, "--only", shellWord(strings.Join(f.only, ",")))
+	}
+	if f.redis != "" && len(config.URLSecrets(f.redis)) == 0 {
+		words = append(words, "--redis", shellWord(f.redis))
+	}
+	if f.verify {
+		words = append(words, "--verify")
+	}
+	return strings.Join(append(words, "--retry-from", shellWord(path)), " ")
+}
+
+// finishRun writes what a run leaves, in this order: the report (and the
+// JUnit file), the journal's end, the final metrics, and last the summary
+// the printer prints (its last line the retry command), so that nothing
+// follows it on the screen. It returns the exit code.
+func finishRun(f *flags, eng *warmup.Engine, printer headless.Printer, report string, secrets *config.Redactor, obs *observer, stderr io.Writer) int {
+	rep := eng.Report()
+	code := eng.ExitCode()
+	code = max(code, writeJUnit(f, rep, report, secrets, stderr))
+	written := ""
+	if report != "" {
+		err := warmup.WriteReport(report, rep)
+		switch {
+		case err == nil:
+			written = report
+		case f.report != "":
+			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
+			_ = warmup.EncodeReport(stderr, rep)
+			code = max(code, 1)
+		case !f.json:
+			fmt.Fprintf(stderr, "cachewarm: the run's report could not be kept: %v (--report PATH chooses a place)\n", secrets.Redact(err.Error()))
+		}
+	}
+	jerr := eng.JournalErr()
+	if jerr != nil {
+		fmt.Fprintf(stderr, "cachewarm: %v: rejections after it were kept in memory, and a crash would have lost them\n", jerr)
+	}
+	if err := eng.EndJournal(); err != nil && jerr == nil {
+		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
+	}
+	obs.finish(eng, stderr)
+	retry := ""
+	if written != "" {
+		retry = retryCommand(f, written)
+	}
+	switch p := printer.(type) {
+	case *headless.Plain:
+		p.Report, p.Retry = written, retry
+	case *headless.JSON:
+		p.Report, p.Retry = written, retry
+	}
+	if printer != nil {
+		printer.Final(rep)
+		if headless.OutputLost(printer.OutputErr()) {
+			code = max(code, 1)
+		}
+	}
+	return code
+}

@@ -257,14 +257,13 @@ func (p *Plain) Final(rep *warmup.Report) {
 		fmt.Fprintf(p.Err, "cachewarm: no report was written: --retry-from has nothing to run from\n")
 		return
 	}
-	what := "the rejected and not-started items"
 	for _, l := range rep.Loaders {
 		if l.Resume != nil && l.Resume.Kind == source.KindStream {
-			what = "the rejected items and the rest of each file, not the rest of a stream"
+			fmt.Fprintf(p.Err, "cachewarm: --retry-from runs the rejected items and the rest of each file, not the rest of a stream\n")
 			break
 		}
 	}
-	fmt.Fprintf(p.Err, "cachewarm: retry (%s): %s\n", what, p.Retry)
+	fmt.Fprintf(p.Err, "retry: %s\n", p.Retry)
 }
 
 // CauseGroup is one cause across the loaders whose items it rejected.

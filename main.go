@@ -232,7 +232,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", secrets.Redact(err.Error()))
 		return exitUsage
 	}
-	if err := overrideRedisURL(cfg, f.redis, os.Getenv(redisURLEnv), stderr); err != nil {
+	// What a run says beside its outcome: on stderr, or in --json as
+	// notice events, so that stderr stays empty for a run that works.
+	warn, jsonOut := notices(f, stdout, stderr)
+	if err := overrideRedisURL(cfg, f.redis, os.Getenv(redisURLEnv), warn); err != nil {
 		return fail(err)
 	}
 	if err := cfg.Select(f.only); err != nil {
@@ -250,7 +253,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	report := ""
 	if !f.dryRun {
-		report = keptReport(f, cfg, os.Getenv, stderr)
+		report = keptReport(f, cfg, os.Getenv, warn)
 	}
 	var prior *warmup.ReportFile
 	if f.retryFrom != "" {
@@ -267,7 +270,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	started := false
 	if !f.dryRun {
 		f.journal.retryFrom = f.retryFrom
-		if jnl, err = openJournal(f.journal, cfg, f.shard, os.Getenv, stderr); err != nil {
+		if jnl, err = openJournal(f.journal, cfg, f.shard, os.Getenv, warn); err != nil {
 			return fail(err)
 		}
 		if jnl.j != nil {
@@ -302,13 +305,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer obs.close()
 	if w := metrics.ExposureWarning(f.metricsAddr); w != "" {
-		fmt.Fprintf(stderr, "cachewarm: warning: %s\n", w)
+		fmt.Fprintf(warn, "cachewarm: warning: %s\n", w)
 	}
 
 	var rdb *rediswrite.Target
 	err = untilSignal(sigs.startup, func() (err error) {
 		rdb, err = rediswrite.ConnectWaiting(sigs.startup, cfg.Redis, redisPoolSize, cfg.Run.Timeout, cfg.Run.RedisWait, func(cause string) {
-			fmt.Fprintf(stderr, "cachewarm: waiting for Redis (up to %s, run.redis_wait): %s\n", cfg.Run.RedisWait, cause)
+			fmt.Fprintf(warn, "cachewarm: waiting for Redis (up to %s, run.redis_wait): %s\n", cfg.Run.RedisWait, cause)
 		})
 		return err
 	})
@@ -321,9 +324,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer rdb.Close()
 	if w := rediswrite.EvictionWarning(sigs.startup, rdb); w != "" {
-		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
+		fmt.Fprintf(warn, "cachewarm: %s\n", w)
 	}
-	if err := checkHeadroom(sigs.startup, f, cfg, rdb, stderr); err != nil {
+	if err := checkHeadroom(sigs.startup, f, cfg, rdb, warn); err != nil {
 		return fail(err)
 	}
 
@@ -332,7 +335,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var printer headless.Printer
 	if !useTUI {
 		if f.json {
-			printer = headless.NewJSON(stdout, stderr)
+			printer = jsonOut
 		} else {
 			printer = headless.NewPlain(stdout, stderr)
 		}
@@ -353,7 +356,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		for _, n := range eng.Notes() {
-			fmt.Fprintf(stderr, "cachewarm: %s\n", secrets.Redact(n))
+			fmt.Fprintf(warn, "cachewarm: %s\n", secrets.Redact(n))
 		}
 	} else if jnl.replay != nil {
 		if err := eng.StartResumed(jnl.replay); err != nil {
@@ -398,7 +401,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		<-done
 	}
 
-	return finishRun(f, eng, printer, report, secrets, obs, stderr)
+	return finishRun(f, eng, printer, report, secrets, obs, stderr, warn)
 }
 
 // checkHeadroom estimates what the run adds to Redis against what Redis

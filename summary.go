@@ -12,15 +12,27 @@ import (
 	"github.com/cachewarm/cachewarm/warmup/config"
 )
 
+// notices is where a run says what it must beside its outcome
+// (warnings, waiting for Redis at start, a journal it cannot keep): stderr,
+// or, with --json, "notice" events on stdout through the JSON printer it
+// returns, so that a --json run that works leaves stderr empty.
+func notices(f *flags, stdout, stderr io.Writer) (io.Writer, *headless.JSON) {
+	if !f.json {
+		return stderr, nil
+	}
+	j := headless.NewJSON(stdout, stderr)
+	return j.Notices(), j
+}
+
 // keptReport is where the run's report goes: --report, or, without it,
 // beside the run's journal (PATH.report.json for the journal PATH.journal),
 // so that every run keeps a record --retry-from can run from. A report,
 // not the journal itself: the next run of the config replaces the journal
 // at that path as it starts, which would destroy the very record a
 // --retry-from is reading, while a report is replaced only at the end, by
-// a rename (see warmup.WriteReport). "" when no place can take it; why is
-// said on stderr unless the output is --json's.
-func keptReport(f *flags, cfg *config.Config, getenv func(string) string, stderr io.Writer) string {
+// a rename (see warmup.WriteReport). "" when no place can take it, said on
+// warn.
+func keptReport(f *flags, cfg *config.Config, getenv func(string) string, warn io.Writer) string {
 	if f.report != "" {
 		return f.report
 	}
@@ -35,9 +47,7 @@ func keptReport(f *flags, cfg *config.Config, getenv func(string) string, stderr
 	// Made as the journal's folder is; a run without a journal did not.
 	_ = os.MkdirAll(filepath.Dir(path), 0o700)
 	if err := warmup.CheckReportPath(path, cfg.Files()...); err != nil {
-		if !f.json {
-			fmt.Fprintf(stderr, "cachewarm: no report will be kept: %v (--report PATH chooses a place)\n", err)
-		}
+		fmt.Fprintf(warn, "cachewarm: no report will be kept: %v (--report PATH chooses a place)\n", err)
 		return ""
 	}
 	return path
@@ -66,10 +76,13 @@ func retryCommand(f *flags, path string) string {
 // JUnit file), the journal's end, the final metrics, and last the summary
 // the printer prints (its last line the retry command), so that nothing
 // follows it on the screen. It returns the exit code.
-func finishRun(f *flags, eng *warmup.Engine, printer headless.Printer, report string, secrets *config.Redactor, obs *observer, stderr io.Writer) int {
+//
+// stderr takes the report when it could not be written; warn what else
+// goes wrong (see notices).
+func finishRun(f *flags, eng *warmup.Engine, printer headless.Printer, report string, secrets *config.Redactor, obs *observer, stderr, warn io.Writer) int {
 	rep := eng.Report()
 	code := eng.ExitCode()
-	code = max(code, writeJUnit(f, rep, report, secrets, stderr))
+	code = max(code, writeJUnit(f, rep, report, secrets, warn))
 	written := ""
 	if report != "" {
 		err := warmup.WriteReport(report, rep)
@@ -80,18 +93,18 @@ func finishRun(f *flags, eng *warmup.Engine, printer headless.Printer, report st
 			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
 			_ = warmup.EncodeReport(stderr, rep)
 			code = max(code, 1)
-		case !f.json:
-			fmt.Fprintf(stderr, "cachewarm: the run's report could not be kept: %v (--report PATH chooses a place)\n", secrets.Redact(err.Error()))
+		default:
+			fmt.Fprintf(warn, "cachewarm: the run's report could not be kept: %v (--report PATH chooses a place)\n", secrets.Redact(err.Error()))
 		}
 	}
 	jerr := eng.JournalErr()
 	if jerr != nil {
-		fmt.Fprintf(stderr, "cachewarm: %v: rejections after it were kept in memory, and a crash would have lost them\n", jerr)
+		fmt.Fprintf(warn, "cachewarm: %v: rejections after it were kept in memory, and a crash would have lost them\n", jerr)
 	}
 	if err := eng.EndJournal(); err != nil && jerr == nil {
-		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
+		fmt.Fprintf(warn, "cachewarm: %v\n", err)
 	}
-	obs.finish(eng, stderr)
+	obs.finish(eng, warn)
 	retry := ""
 	if written != "" {
 		retry = retryCommand(f, written)

@@ -122,10 +122,11 @@ fetch = { url = "%s/b/{{.}}" }
 	}
 }
 
-// --json says everything on stdout, stderr empty: an outage (CLIENT
-// PAUSE) as redis_waiting then redis_back with its duration, every event
-// of a loader before its loader_done, and the summary with the outage,
-// the report kept and, for a --retry-from run, fulfilled_before.
+// --json says everything on stdout, stderr empty: a warning as a notice,
+// an outage (CLIENT PAUSE) as redis_waiting then redis_back with its
+// duration, every event of a loader before its loader_done, and the
+// summary with the outage, the report kept and, for a --retry-from run,
+// fulfilled_before.
 func TestJSONOutageEvents(t *testing.T) {
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -143,7 +144,7 @@ name = "quick"
 items = { list = ["x"] }
 key = "q:{{.}}"
 `, srv.URL()), map[string]string{})
-	cmd := exec.Command(buildBinary(t), "--config", cfg, "--json")
+	cmd := exec.Command(buildBinary(t), "--config", cfg, "--json", "--metrics-addr", ":0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +194,9 @@ key = "q:{{.}}"
 	}
 	seq := strings.Join(kinds, " ")
 	seq = strings.ReplaceAll(seq, "progress ", "")
+	if !strings.HasPrefix(seq, "notice ") || !strings.Contains(events[0]["message"].(string), "--metrics-addr :0 serves /metrics on every interface") {
+		t.Errorf("the warning is not the first event: %v", events[0])
+	}
 	if !strings.Contains(seq, "redis_waiting redis_back") || strings.Count(seq, "redis_waiting") != 1 || !strings.HasSuffix(seq, "summary") {
 		t.Fatalf("events: %s", seq)
 	}

@@ -3,6 +3,7 @@
 package headless
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -621,6 +622,38 @@ type backEvent struct {
 type stoppedEvent struct {
 	Event string `json:"event"`
 	warmup.Stop
+}
+
+// noticeEvent is a "notice" event: what a run says beside its outcome (a
+// warning, waiting for Redis at start), which --plain says on stderr.
+type noticeEvent struct {
+	Event   string `json:"event"`
+	Message string `json:"message"`
+}
+
+// Notices returns a writer whose every line becomes a "notice" event,
+// without the "cachewarm: " that starts it on stderr.
+func (j *JSON) Notices() io.Writer { return &noticeWriter{j: j} }
+
+type noticeWriter struct {
+	mu  sync.Mutex
+	j   *JSON
+	buf []byte
+}
+
+func (w *noticeWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := strings.TrimPrefix(string(w.buf[:i]), "cachewarm: ")
+		w.buf = w.buf[i+1:]
+		w.j.emit(noticeEvent{Event: "notice", Message: line})
+	}
 }
 
 // progressEvent is a "progress" event: the counts so far, of the run

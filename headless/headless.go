@@ -220,7 +220,16 @@ func (p *Plain) Final(rep *warmup.Report) {
 				l.Name, l.RejectedAtSource, whereAtSource(l.RejectedItems))
 		}
 	}
-	for _, c := range GroupCauses(rep) {
+	groups := GroupCauses(rep)
+	for i, c := range groups {
+		if i == maxCauseLines {
+			var n int64
+			for _, c := range groups[i:] {
+				n += c.Count
+			}
+			fmt.Fprintf(p.Err, "cachewarm: … %d more causes, %d items (the report lists every item)\n", len(groups)-i, n)
+			break
+		}
 		fmt.Fprintf(p.Err, "%s: %d × %s (e.g. %s)\n", strings.Join(c.Loaders, ", "), c.Count, c.Cause, c.Example)
 	}
 	printTTLSpread(p.Err, rep)
@@ -266,6 +275,10 @@ func (p *Plain) Final(rep *warmup.Report) {
 	}
 	fmt.Fprintf(p.Err, "retry: %s\n", p.Retry)
 }
+
+// maxCauseLines bounds the causes Final lists, so that its summary fits
+// a screen whatever the failures.
+const maxCauseLines = 8
 
 // CauseGroup is one cause across the loaders whose items it rejected.
 type CauseGroup struct {

@@ -169,12 +169,11 @@ func (e *Engine) Report() *Report {
 		RedisProcesses: e.restart.processes(),
 		Seconds:        float64(s.Elapsed.Milliseconds()) / 1000,
 		RetryFrom:      e.retryFrom,
-		Outages:        s.Outages,
-		OutagesMore:    s.OutagesMore,
 	}, Loaders: make([]LoaderReport, 0, len(s.Loaders))}
 	if sh := e.opts.Shard; sh.Set() {
 		rep.Shard = &sh
 	}
+	rep.Outages, rep.OutagesMore = e.gate.recorded(time.Now())
 	if n, policy := e.EvictedDuringRun(); n >= 0 {
 		rep.Evicted, rep.EvictionPolicy = &n, policy
 	}

@@ -56,12 +56,7 @@ type Snapshot struct {
 	RedisDown  time.Duration
 	RedisCause string
 	RedisSince time.Time
-	// Outages are the run's outages so far, the one under way last
-	// (without an outcome); OutagesMore counts those past the first 100,
-	// not listed.
-	Outages     []Outage
-	OutagesMore int
-	Started     time.Time
+	Started    time.Time
 	// Elapsed is the time the run has been working: it stops moving once
 	// every item has settled, and moves on from there with a retry (the
 	// time in between is not counted).
@@ -169,7 +164,6 @@ func (e *Engine) Snapshot() Snapshot {
 	if closed {
 		s.RedisDown, s.RedisCause, s.RedisSince = now.Sub(since), cause, since
 	}
-	s.Outages, s.OutagesMore = e.gate.recorded(now)
 	// Every loader's ledger is read at one instant: the run-wide counts
 	// (items in flight against the budget) add up too.
 	for _, lr := range e.loaders {

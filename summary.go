@@ -90,13 +90,20 @@ func finishRun(f *flags, eng *warmup.Engine, printer headless.Printer, report st
 		case err == nil:
 			written = report
 		case f.report != "":
+			// Work was done: the exit code must not say "nothing was
+			// written", and the report must not be lost. The journal is
+			// left unfinished, the run's one other record.
+			code = max(code, final(printer, rep, "", ""))
 			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
 			_ = warmup.EncodeReport(stderr, rep)
-			code = max(code, 1)
+			obs.finish(eng, warn)
+			return max(code, 1)
 		default:
 			fmt.Fprintf(warn, "cachewarm: the run's report could not be kept: %v (--report PATH chooses a place)\n", secrets.Redact(err.Error()))
 		}
 	}
+	// The run ended and said so: nothing of it is left to resume. A
+	// journal that failed on the way is said, never lost silently.
 	jerr := eng.JournalErr()
 	if jerr != nil {
 		fmt.Fprintf(warn, "cachewarm: %v: rejections after it were kept in memory, and a crash would have lost them\n", jerr)
@@ -104,22 +111,31 @@ func finishRun(f *flags, eng *warmup.Engine, printer headless.Printer, report st
 	if err := eng.EndJournal(); err != nil && jerr == nil {
 		fmt.Fprintf(warn, "cachewarm: %v\n", err)
 	}
+	// The report matters more than the push, if time runs out.
 	obs.finish(eng, warn)
 	retry := ""
 	if written != "" {
 		retry = retryCommand(f, written)
 	}
+	return max(code, final(printer, rep, written, retry))
+}
+
+// final has printer print rep's summary, naming the report written and
+// the retry command ("" for none); 1 when output the user asked for was
+// lost, else 0.
+func final(printer headless.Printer, rep *warmup.Report, report, retry string) int {
 	switch p := printer.(type) {
 	case *headless.Plain:
-		p.Report, p.Retry = written, retry
+		p.Report, p.Retry = report, retry
 	case *headless.JSON:
-		p.Report, p.Retry = written, retry
+		p.Report, p.Retry = report, retry
 	}
-	if printer != nil {
-		printer.Final(rep)
-		if headless.OutputLost(printer.OutputErr()) {
-			code = max(code, 1)
-		}
+	if printer == nil {
+		return 0
 	}
-	return code
+	printer.Final(rep)
+	if headless.OutputLost(printer.OutputErr()) {
+		return 1
+	}
+	return 0
 }

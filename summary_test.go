@@ -235,3 +235,48 @@ key = "q:{{.}}"
 		t.Errorf("retry summary %v (%s)", sum, time.Since(start))
 	}
 }
+
+// A signal during a --json run: a "stopped" event saying why comes
+// before the loaders' ends and the summary, and stderr stays empty.
+func TestJSONStoppedEvent(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[[loader]]
+name = "paced"
+items = { range = [1, 100000] }
+key = "p:{{.}}"
+rate = "200/s"
+`, srv.URL()), map[string]string{})
+	cmd := exec.Command(buildBinary(t), "--config", cfg, "--json")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitKeys(t, srv, 20)
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || errb.Len() > 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	var kinds []string
+	var stopped map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("not NDJSON: %q", line)
+		}
+		if ev["event"] == "progress" || ev["event"] == "rejected" {
+			continue // an item the stop caught may be rejected interrupted
+		}
+		kinds = append(kinds, ev["event"].(string))
+		if ev["event"] == "stopped" {
+			stopped = ev
+		}
+	}
+	if got := strings.Join(kinds, " "); got != "stopped loader_done summary" || stopped["why"] != warmup.StopInterrupt {
+		t.Fatalf("events %q, stopped %v", got, stopped)
+	}
+}

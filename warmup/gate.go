@@ -439,23 +439,23 @@ func (g *gate) waitedFor() time.Duration {
 }
 
 // state says whether Redis is unavailable at now (the gate is closed,
-// or commands have waited past stallAfter without a reply), since its
-// last good reply, and why; closed says the gate holds the work.
-func (g *gate) state(now time.Time) (down bool, since time.Time, cause string, closed bool) {
+// or commands have waited past stallAfter without a reply), since when
+// (its last good reply, see waitingSince), and why.
+func (g *gate) state(now time.Time) (down bool, since time.Time, cause string) {
 	if g.closed.Load() || g.stalled.Load() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if o := g.out; o != nil {
-			return true, o.Start, o.Cause, g.closed.Load()
+			return true, o.Start, o.Cause
 		}
 		if g.closed.Load() {
-			return true, g.since, g.cause, true
+			return true, g.since, g.cause
 		}
 	}
 	if stalled, since := g.stallAt(now); stalled {
-		return true, since, g.stallCause(), false
+		return true, since, g.stallCause()
 	}
-	return false, time.Time{}, "", false
+	return false, time.Time{}, ""
 }
 
 // recorded lists the run's outages, the one under way (if any) last,

@@ -160,8 +160,8 @@ func (e *Engine) Snapshot() Snapshot {
 		StopReason: e.StopReason(),
 		Loaders:    make([]LoaderSnapshot, len(e.loaders)),
 	}
-	closed, since, cause, _ := e.gate.state(now)
-	if closed {
+	down, since, cause := e.gate.state(now)
+	if down {
 		s.RedisDown, s.RedisCause, s.RedisSince = now.Sub(since), cause, since
 	}
 	// Every loader's ledger is read at one instant: the run-wide counts
@@ -187,7 +187,7 @@ func (e *Engine) Snapshot() Snapshot {
 	}
 	for i := range s.Loaders {
 		ls := s.Loaders[i]
-		ls.Waiting = closed && !ls.Done
+		ls.Waiting = down && !ls.Done
 		s.Loaders[i] = ls
 		s.Fulfilled += ls.Fulfilled
 		s.Warm += ls.Warm
@@ -217,7 +217,7 @@ func (e *Engine) Snapshot() Snapshot {
 		s.Rate = 0
 	case e.stopCtx.Err() != nil:
 		s.State = StateStopping
-	case closed:
+	case down:
 		s.State = StateWaiting
 	case e.restart.running.Load():
 		s.State = StateRechecking

@@ -13,12 +13,13 @@ type Stop struct {
 
 // What stops a run.
 const (
-	// StopInterrupt: Stop or Kill (a signal, the monitor's q).
+	// StopInterrupt: Stop or Kill (a signal; the monitor's q).
 	StopInterrupt = "interrupt"
 	// StopRedisWait: Redis was unavailable for longer than
 	// run.redis_wait.
 	StopRedisWait = "redis_wait"
-	// StopRedisMemory: Redis was nearly full under noeviction
-	// (--require-headroom's watch during the run).
+	// StopRedisMemory: Redis was nearly full under noeviction (the
+	// memory watch during every run; --require-headroom is the check
+	// before it).
 	StopRedisMemory = "redis_memory"
 )

@@ -44,7 +44,8 @@ key = "n:{{.id}}"
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (one bad line)\n%s", code, errb.String())
 	}
-	if !strings.Contains(errb.String(), "stdin:3: invalid JSON") {
+	// The summary names where, and why; each item is in the report.
+	if !strings.Contains(errb.String(), "1 rejected at the source (stdin:3)") || !strings.Contains(errb.String(), "1 × invalid JSON") {
 		t.Errorf("the bad line is not named stdin:3:\n%s", errb.String())
 	}
 	checkKeys(t, srv, "p:%d", 3, func(i int) string { return fmt.Sprintf("{\"id\":%d}", i) })

@@ -232,7 +232,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cachewarm: %s\n", secrets.Redact(err.Error()))
 		return exitUsage
 	}
-	if err := overrideRedisURL(cfg, f.redis, os.Getenv(redisURLEnv), stderr); err != nil {
+	// What a run says beside its outcome: on stderr, or in --json as
+	// notice events, so that stderr stays empty for a run that works.
+	warn, jsonOut := notices(f, stdout, stderr)
+	if err := overrideRedisURL(cfg, f.redis, os.Getenv(redisURLEnv), warn); err != nil {
 		return fail(err)
 	}
 	if err := cfg.Select(f.only); err != nil {
@@ -247,6 +250,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := checkJUnitPath(f, cfg.Files()); err != nil {
 		return fail(err)
+	}
+	report := ""
+	if !f.dryRun {
+		report = keptReport(f, cfg, os.Getenv, warn)
 	}
 	var prior *warmup.ReportFile
 	if f.retryFrom != "" {
@@ -263,7 +270,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	started := false
 	if !f.dryRun {
 		f.journal.retryFrom = f.retryFrom
-		if jnl, err = openJournal(f.journal, cfg, f.shard, os.Getenv, stderr); err != nil {
+		if jnl, err = openJournal(f.journal, cfg, f.shard, os.Getenv, warn); err != nil {
 			return fail(err)
 		}
 		if jnl.j != nil {
@@ -298,13 +305,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer obs.close()
 	if w := metrics.ExposureWarning(f.metricsAddr); w != "" {
-		fmt.Fprintf(stderr, "cachewarm: warning: %s\n", w)
+		fmt.Fprintf(warn, "cachewarm: warning: %s\n", w)
 	}
 
 	var rdb *rediswrite.Target
 	err = untilSignal(sigs.startup, func() (err error) {
 		rdb, err = rediswrite.ConnectWaiting(sigs.startup, cfg.Redis, redisPoolSize, cfg.Run.Timeout, cfg.Run.RedisWait, func(cause string) {
-			fmt.Fprintf(stderr, "cachewarm: waiting for Redis (up to %s, run.redis_wait): %s\n", cfg.Run.RedisWait, cause)
+			fmt.Fprintf(warn, "cachewarm: waiting for Redis (up to %s, run.redis_wait): %s\n", cfg.Run.RedisWait, cause)
 		})
 		return err
 	})
@@ -317,9 +324,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer rdb.Close()
 	if w := rediswrite.EvictionWarning(sigs.startup, rdb); w != "" {
-		fmt.Fprintf(stderr, "cachewarm: %s\n", w)
+		fmt.Fprintf(warn, "cachewarm: %s\n", w)
 	}
-	if err := checkHeadroom(sigs.startup, f, cfg, rdb, stderr); err != nil {
+	if err := checkHeadroom(sigs.startup, f, cfg, rdb, warn); err != nil {
 		return fail(err)
 	}
 
@@ -328,7 +335,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var printer headless.Printer
 	if !useTUI {
 		if f.json {
-			printer = headless.NewJSON(stdout, stderr)
+			printer = jsonOut
 		} else {
 			printer = headless.NewPlain(stdout, stderr)
 		}
@@ -349,7 +356,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		for _, n := range eng.Notes() {
-			fmt.Fprintf(stderr, "cachewarm: %s\n", secrets.Redact(n))
+			fmt.Fprintf(warn, "cachewarm: %s\n", secrets.Redact(n))
 		}
 	} else if jnl.replay != nil {
 		if err := eng.StartResumed(jnl.replay); err != nil {
@@ -394,40 +401,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		<-done
 	}
 
-	rep := eng.Report()
-	code := eng.ExitCode()
-	if printer != nil {
-		printer.Final(rep)
-		if headless.OutputLost(printer.OutputErr()) {
-			code = max(code, 1)
-		}
-	}
-	code = max(code, writeJUnit(f, rep, secrets, stderr))
-	if f.report != "" {
-		if err := warmup.WriteReport(f.report, rep); err != nil {
-			// Work was done: the exit code must not say "nothing was
-			// written", and the report must not be lost.
-			fmt.Fprintf(stderr, "cachewarm: %v; the report follows on stderr\n", secrets.Redact(err.Error()))
-			_ = warmup.EncodeReport(stderr, rep)
-			obs.finish(eng, stderr)
-			return max(code, 1)
-		}
-		if !f.json {
-			fmt.Fprintf(stderr, "cachewarm: report written to %s\n", f.report)
-		}
-	}
-	// The run ended and said so: nothing of it is left to resume. A
-	// journal that failed on the way is said, never lost silently.
-	jerr := eng.JournalErr()
-	if jerr != nil {
-		fmt.Fprintf(stderr, "cachewarm: %v: rejections after it were kept in memory, and a crash would have lost them\n", jerr)
-	}
-	if err := eng.EndJournal(); err != nil && jerr == nil {
-		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
-	}
-	// Last: the report matters more than the push, if time runs out.
-	obs.finish(eng, stderr)
-	return code
+	return finishRun(f, eng, printer, report, secrets, obs, stderr, warn)
 }
 
 // checkHeadroom estimates what the run adds to Redis against what Redis
@@ -484,13 +458,13 @@ func shellWord(s string) string {
 
 // writeJUnit writes the --junit file, when asked: its exit status is 1
 // when it could not be written, the report having been.
-func writeJUnit(f *flags, rep *warmup.Report, secrets *config.Redactor, stderr io.Writer) int {
+func writeJUnit(f *flags, rep *warmup.Report, report string, secrets *config.Redactor, stderr io.Writer) int {
 	if f.junit == "" {
 		return 0
 	}
 	retry := ""
-	if f.report != "" {
-		retry = "cachewarm --config " + shellWord(f.config) + " --retry-from " + shellWord(f.report)
+	if report != "" {
+		retry = retryCommand(f, report)
 	}
 	if err := warmup.WriteJUnit(f.junit, rep, retry); err != nil {
 		fmt.Fprintf(stderr, "cachewarm: %v\n", secrets.Redact(err.Error()))

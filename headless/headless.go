@@ -3,12 +3,16 @@
 package headless
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -101,6 +105,10 @@ func OutputLost(err error) bool {
 type Plain struct {
 	out *Output
 	Err io.Writer
+	// Report is the report the run wrote, said by Final; Retry is the
+	// command that retries its failures from it, Final's last line when
+	// a retry can help. Both "" when no report was written.
+	Report, Retry string
 	// Every is the interval between progress lines while the run's state
 	// stays the same; a new state (an outage, Redis back, a stop, a
 	// verify pass) is printed at once.
@@ -129,14 +137,17 @@ const (
 	quietEvery    = 30 * time.Second
 )
 
-// maxReasons bounds the rejected items listed per loader.
-const maxReasons = 10
-
-// Hooks implements Printer: a Redis restart is said at once.
+// Hooks implements Printer: a Redis restart, and Redis answering again
+// after an outage, are said at once.
 func (p *Plain) Hooks() warmup.Options {
-	return warmup.Options{OnRedisRestart: func(r warmup.RedisRestart) {
-		fmt.Fprintf(p.Err, "cachewarm: %s: the keys it held are re-checked, and the missing ones written again, when the run settles\n", r)
-	}}
+	return warmup.Options{
+		OnRedisRestart: func(r warmup.RedisRestart) {
+			fmt.Fprintf(p.Err, "cachewarm: %s: the keys it held are re-checked, and the missing ones written again, when the run settles\n", r)
+		},
+		OnRedisBack: func(o warmup.Outage) {
+			fmt.Fprintf(p.Err, "cachewarm: Redis answers again after %.1fs (%s)\n", o.Seconds, o.Cause)
+		},
+	}
 }
 
 // Progress implements Printer.
@@ -186,7 +197,11 @@ func (p *Plain) printProgress(s warmup.Snapshot) {
 		s.Elapsed.Seconds(), state, s.Fulfilled, WarmNote(s.Warm), s.Rejected, s.Pending, s.Rate)
 }
 
-// Final implements Printer.
+// Final implements Printer. What it leaves on screen fits one: the
+// per-loader table (stdout), then on Err what each loader left undone,
+// the causes grouped across loaders (count, loaders, one example), what
+// Redis did, the outcome, and last the command that retries the
+// failures. Each rejected item is in the report, not here.
 func (p *Plain) Final(rep *warmup.Report) {
 	Table(p.out, rep)
 	for _, l := range rep.Loaders {
@@ -204,18 +219,18 @@ func (p *Plain) Final(rep *warmup.Report) {
 			fmt.Fprintf(p.Err, "%s: %d rejected at the source (%s): a retry reads the same bytes; fix them, then run this loader again without --retry-from\n",
 				l.Name, l.RejectedAtSource, whereAtSource(l.RejectedItems))
 		}
-		for i, r := range l.RejectedItems {
-			if i == maxReasons {
-				fmt.Fprintf(p.Err, "%s: … %d more rejected (a --report lists every one)\n", l.Name, len(l.RejectedItems)-maxReasons)
-				break
-			}
-			fmt.Fprintf(p.Err, "%s: rejected %s: %s\n", l.Name, describe(r), r.Reason)
-		}
 	}
-	for _, l := range rep.Loaders {
-		for _, c := range l.Causes {
-			fmt.Fprintf(p.Err, "%s: %d × %s (e.g. %s)\n", l.Name, c.Count, c.Cause, c.Example)
+	groups := GroupCauses(rep)
+	for i, c := range groups {
+		if i == maxCauseLines {
+			var n int64
+			for _, c := range groups[i:] {
+				n += c.Count
+			}
+			fmt.Fprintf(p.Err, "cachewarm: … %d more causes, %d items (the report lists every item)\n", len(groups)-i, n)
+			break
 		}
+		fmt.Fprintf(p.Err, "%s: %d × %s (e.g. %s)\n", strings.Join(c.Loaders, ", "), c.Count, c.Cause, c.Example)
 	}
 	printTTLSpread(p.Err, rep)
 	if n := rep.Evicted; n != nil && *n > 0 {
@@ -223,6 +238,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 	}
 	printVerify(p.Err, rep)
 	printRestarts(p.Err, rep.Restarts)
+	printOutages(p.Err, rep)
 	state := "done"
 	switch {
 	case rep.Interrupted:
@@ -233,20 +249,88 @@ func (p *Plain) Final(rep *warmup.Report) {
 	if rep.Shard != nil {
 		state = "shard " + rep.Shard.String() + " " + state
 	}
-	fmt.Fprintf(p.Err, "cachewarm: %s in %.1fs: %d fulfilled%s, %d rejected, %s not started\n", state, rep.Seconds, rep.Fulfilled, WarmNote(rep.Warm), rep.Rejected, notStarted(TotalNotStarted(rep)))
-	if retryCanHelp(rep) {
-		what := "the rejected and not-started items"
-		for _, l := range rep.Loaders {
-			if l.Resume != nil && l.Resume.Kind == source.KindStream {
-				what = "the rejected items and the rest of each file, not the rest of a stream"
-				break
-			}
-		}
-		fmt.Fprintf(p.Err, "cachewarm: --retry-from the report (--report PATH) runs %s\n", what)
+	line := fmt.Sprintf("cachewarm: %s in %.1fs: %d fulfilled%s, %d rejected, %s not started", state, rep.Seconds, rep.Fulfilled, WarmNote(rep.Warm), rep.Rejected, notStarted(TotalNotStarted(rep)))
+	if rep.RetryFrom != "" {
+		line += fmt.Sprintf("; retry of %s: %d fulfilled before", rep.RetryFrom, rep.FulfilledBefore)
 	}
+	fmt.Fprintln(p.Err, line)
 	if rep.RejectedAtSource > 0 {
 		fmt.Fprintf(p.Err, "cachewarm: %d rejected at the source need a fixed file: --retry-from carries them over, and exits 1, until then\n", rep.RejectedAtSource)
 	}
+	if p.Report != "" {
+		fmt.Fprintf(p.Err, "cachewarm: report written to %s\n", p.Report)
+	}
+	if !retryCanHelp(rep) {
+		return
+	}
+	if p.Retry == "" {
+		fmt.Fprintf(p.Err, "cachewarm: no report was written: --retry-from has nothing to run from\n")
+		return
+	}
+	for _, l := range rep.Loaders {
+		if l.Resume != nil && l.Resume.Kind == source.KindStream {
+			fmt.Fprintf(p.Err, "cachewarm: --retry-from runs the rejected items and the rest of each file, not the rest of a stream\n")
+			break
+		}
+	}
+	fmt.Fprintf(p.Err, "retry: %s\n", p.Retry)
+}
+
+// maxCauseLines bounds the causes Final lists, so that its summary fits
+// a screen whatever the failures.
+const maxCauseLines = 8
+
+// CauseGroup is one cause across the loaders whose items it rejected.
+type CauseGroup struct {
+	Cause   string
+	Count   int64
+	Loaders []string
+	// Example is one item of the first loader listed.
+	Example string
+}
+
+// GroupCauses groups rep's causes across loaders, the most frequent
+// first: one 503 in four loaders is one line naming the four.
+func GroupCauses(rep *warmup.Report) []CauseGroup {
+	var out []CauseGroup
+	at := map[string]int{}
+	for _, l := range rep.Loaders {
+		for _, c := range l.Causes {
+			i, ok := at[c.Cause]
+			if !ok {
+				i = len(out)
+				at[c.Cause] = i
+				out = append(out, CauseGroup{Cause: c.Cause, Example: c.Example})
+			}
+			out[i].Count += c.Count
+			out[i].Loaders = append(out[i].Loaders, l.Name)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b CauseGroup) int { return cmp.Compare(b.Count, a.Count) })
+	return out
+}
+
+// printOutages says how often Redis did not answer, for how long in
+// all, and the last outage's cause and end.
+func printOutages(w io.Writer, rep *warmup.Report) {
+	n := len(rep.Outages) + rep.OutagesMore
+	if n == 0 {
+		return
+	}
+	var total float64
+	for _, o := range rep.Outages {
+		total += o.Seconds
+	}
+	last := rep.Outages[len(rep.Outages)-1]
+	times := "once"
+	if n > 1 {
+		times = fmt.Sprintf("%d times", n)
+	}
+	end := last.Outcome
+	if end == warmup.OutageBack {
+		end = "it answered again"
+	}
+	fmt.Fprintf(w, "cachewarm: Redis did not answer %s, %.1fs in all; the last time for %.1fs (%s), then %s\n", times, total, last.Seconds, last.Cause, end)
 }
 
 // printTTLSpread says, for each loader with a ttl_jitter, over what
@@ -448,19 +532,34 @@ func fmtMS(ms float64) string {
 	}
 }
 
-// JSON prints NDJSON events on Out: one "rejected" per rejected item, one
-// "loader_done" per loader, and a final "summary".
+// JSON prints NDJSON events on Out: "rejected" per rejected item,
+// "loader_done" per loader (after every other event of that loader),
+// "redis_waiting" and "redis_back" per outage, "redis_restart",
+// "progress" every few seconds, "stopped" when the run is stopped, and a
+// final "summary". The README's --json section lists their fields.
 type JSON struct {
 	out *Output
+	// Report is the report the run wrote, and Retry the command that
+	// retries its failures, for the summary; "" when none was written.
+	Report, Retry string
+	// Every is the interval between "progress" events.
+	Every time.Duration
+
 	mu  sync.Mutex
 	enc *json.Encoder
+	// done are the loaders whose loader_done was printed: a progress
+	// event leaves them out.
+	done map[string]bool
 }
+
+// jsonProgressEvery is JSON's default Every.
+const jsonProgressEvery = 5 * time.Second
 
 // NewJSON returns a JSON printer writing events to out; a failure to
 // write them is said once on errw.
 func NewJSON(out, errw io.Writer) *JSON {
 	o := NewOutput(out, errw)
-	return &JSON{out: o, enc: json.NewEncoder(o)}
+	return &JSON{out: o, enc: json.NewEncoder(o), Every: jsonProgressEvery, done: map[string]bool{}}
 }
 
 // OutputErr implements Printer.
@@ -494,6 +593,16 @@ type summaryEvent struct {
 	Stopped     string        `json:"stopped,omitempty"`
 	Seconds     float64       `json:"seconds"`
 	Shard       *warmup.Shard `json:"shard,omitempty"`
+	// FulfilledBefore and RetryFrom: a --retry-from run's earlier runs
+	// fulfilled that many, recorded in that report.
+	FulfilledBefore int64  `json:"fulfilled_before,omitempty"`
+	RetryFrom       string `json:"retry_from,omitempty"`
+	// Outages are the times Redis did not answer, as in the report.
+	Outages []warmup.Outage `json:"outages,omitempty"`
+	// Report is where the run's report was written; Retry the command
+	// that retries its failures from it (absent when nothing failed).
+	Report string `json:"report,omitempty"`
+	Retry  string `json:"retry_command,omitempty"`
 	// Verify is what --verify found, absent without it.
 	Verify *warmup.VerifyReport `json:"verify,omitempty"`
 	// Restarts is what the run saw of Redis restarts, absent when none.
@@ -506,6 +615,85 @@ type restartEvent struct {
 	Event   string `json:"event"`
 	Message string `json:"message"`
 	warmup.RedisRestart
+}
+
+// waitingEvent is a "redis_waiting" event: Redis stopped answering at
+// Since (its last good reply).
+type waitingEvent struct {
+	Event string    `json:"event"`
+	Since time.Time `json:"since"`
+	Cause string    `json:"cause"`
+}
+
+// backEvent is a "redis_back" event: the outage ended, Redis answers.
+type backEvent struct {
+	Event string `json:"event"`
+	warmup.Outage
+}
+
+// stoppedEvent is a "stopped" event.
+type stoppedEvent struct {
+	Event string `json:"event"`
+	warmup.Stop
+}
+
+// noticeEvent is a "notice" event: what a run says beside its outcome (a
+// warning, waiting for Redis at start), which --plain says on stderr.
+type noticeEvent struct {
+	Event   string `json:"event"`
+	Message string `json:"message"`
+}
+
+// Notices returns a writer whose every line becomes a "notice" event,
+// without the "cachewarm: " that starts it on stderr.
+func (j *JSON) Notices() io.Writer { return &noticeWriter{j: j} }
+
+type noticeWriter struct {
+	mu  sync.Mutex
+	j   *JSON
+	buf []byte
+}
+
+func (w *noticeWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := strings.TrimPrefix(string(w.buf[:i]), "cachewarm: ")
+		w.buf = w.buf[i+1:]
+		w.j.emit(noticeEvent{Event: "notice", Message: line})
+	}
+}
+
+// progressEvent is a "progress" event: the counts so far, of the run
+// and of each loader not done yet.
+type progressEvent struct {
+	Event     string  `json:"event"`
+	State     string  `json:"state"`
+	Seconds   float64 `json:"seconds"`
+	Fulfilled int64   `json:"fulfilled"`
+	Warm      int64   `json:"warm"`
+	Rejected  int64   `json:"rejected"`
+	Pending   int64   `json:"pending"`
+	Rate      float64 `json:"rate"`
+	// RedisDownSeconds is how long Redis has not answered, 0 while it
+	// does.
+	RedisDownSeconds float64          `json:"redis_down_seconds,omitempty"`
+	Loaders          []progressLoader `json:"loaders"`
+}
+
+type progressLoader struct {
+	Loader    string  `json:"loader"`
+	Read      int64   `json:"read"`
+	Fulfilled int64   `json:"fulfilled"`
+	Rejected  int64   `json:"rejected"`
+	InFlight  int64   `json:"in_flight"`
+	Total     int64   `json:"total"`
+	Rate      float64 `json:"rate"`
 }
 
 func (j *JSON) emit(v any) {
@@ -523,18 +711,76 @@ func (j *JSON) Hooks() warmup.Options {
 		OnRedisRestart: func(r warmup.RedisRestart) {
 			j.emit(restartEvent{Event: "redis_restart", Message: r.String(), RedisRestart: r})
 		},
+		OnRedisWaiting: func(o warmup.Outage) {
+			j.emit(waitingEvent{Event: "redis_waiting", Since: o.Start, Cause: o.Cause})
+		},
+		OnRedisBack: func(o warmup.Outage) {
+			j.emit(backEvent{Event: "redis_back", Outage: o})
+		},
+		OnStop: func(s warmup.Stop) {
+			j.emit(stoppedEvent{Event: "stopped", Stop: s})
+		},
 		OnLoaderDone: func(l warmup.LoaderSnapshot) {
-			j.emit(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, NotStarted: l.NotStarted,
+			j.mu.Lock()
+			defer j.mu.Unlock()
+			j.done[l.Name] = true
+			_ = j.enc.Encode(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, NotStarted: l.NotStarted,
 				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000})
 		},
 	}
 }
 
-// Progress implements Printer: JSON mode prints events only.
-func (j *JSON) Progress(ctx context.Context, _ func() warmup.Snapshot) { <-ctx.Done() }
+// Progress implements Printer: a "progress" event every j.Every.
+func (j *JSON) Progress(ctx context.Context, snap func() warmup.Snapshot) {
+	if j.Every <= 0 {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(j.Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			j.progress(snap())
+		}
+	}
+}
+
+// progress prints s as a "progress" event. The loaders whose loader_done
+// was printed are left out, under the lock that printed it: nothing of a
+// loader follows its loader_done.
+func (j *JSON) progress(s warmup.Snapshot) {
+	ev := progressEvent{Event: "progress", State: string(s.State), Seconds: round3(s.Elapsed.Seconds()), Fulfilled: s.Fulfilled, Warm: s.Warm,
+		Rejected: s.Rejected, Pending: s.Pending, Rate: round3(s.Rate), RedisDownSeconds: round3(s.RedisDown.Seconds()), Loaders: []progressLoader{}}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, l := range s.Loaders {
+		if j.done[l.Name] {
+			continue
+		}
+		ev.Loaders = append(ev.Loaders, progressLoader{Loader: l.Name, Read: l.Read, Fulfilled: l.Fulfilled, Rejected: l.Rejected,
+			InFlight: l.InFlight, Total: l.Total, Rate: round3(l.Rate)})
+	}
+	_ = j.enc.Encode(ev)
+}
+
+// round3 keeps three decimals: a rate of 143.27472 items/s says no more
+// than 143.275.
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
 	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Warm: rep.Warm, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: TotalNotStarted(rep),
-		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard, Verify: rep.Verify, Restarts: rep.Restarts})
+		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard, FulfilledBefore: rep.FulfilledBefore, RetryFrom: rep.RetryFrom,
+		Outages: rep.Outages, Report: j.Report, Retry: j.retry(rep), Verify: rep.Verify, Restarts: rep.Restarts})
+}
+
+// retry is the summary's retry command: only when a retry can help.
+func (j *JSON) retry(rep *warmup.Report) string {
+	if !retryCanHelp(rep) {
+		return ""
+	}
+	return j.Retry
 }

@@ -45,6 +45,14 @@ type Options struct {
 	// Redis process that acknowledged its writes was replaced (restarted,
 	// failed over): the keys it held are re-checked when the run settles.
 	OnRedisRestart func(RedisRestart)
+	// OnRedisWaiting, when set, is called as an outage starts: a write
+	// found Redis unavailable, or commands waited past a short threshold
+	// without any reply. OnRedisBack is called when Redis answers again,
+	// with the outage ended; an outage the run gave up on, or was
+	// stopped in, ends with the run (OnStop).
+	OnRedisWaiting, OnRedisBack func(Outage)
+	// OnStop, when set, is called once when the run is stopped, with why.
+	OnStop func(Stop)
 	// Journal, when set, is where the run keeps its ledger, to resume
 	// from after a crash (StartResumed); else the rejections go to an
 	// unlinked temporary file, out of memory all the same.
@@ -107,6 +115,8 @@ type Engine struct {
 	jnl         *journal.Journal
 	ownsJournal bool
 
+	// retryFrom is the report StartFrom runs from, "" for a first run.
+	retryFrom string
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
 
@@ -151,7 +161,10 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 	e.gate = newGate(e)
 	if e.rdb != nil {
 		wo.Ready = e.gate.wait
-		wo.Done = e.written
+		wo.Done = func(op *rediswrite.Op, err error) {
+			e.gate.replied(err)
+			e.written(op, err)
+		}
 		wo.Replicas = e.rdb.Replicas()
 		e.w = rediswrite.NewWriter(e.hardCtx, e.rdb, wo)
 	}
@@ -414,6 +427,7 @@ func (e *Engine) begin() {
 		e.startMemoryWatch()
 	}
 	go e.rates.run(e.closeCtx, e.settledCounts)
+	go e.gate.watch(e.closeCtx)
 	go e.markLoop(e.closeCtx)
 }
 
@@ -470,15 +484,22 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 // Stop stops taking new items and attempts; in-flight items settle
 // (bounded by the timeout), items waiting for a retry are rejected
 // "interrupted", and every source records where it stopped.
-func (e *Engine) Stop() { e.stopBecause("") }
+func (e *Engine) Stop() { e.stopBecause(StopInterrupt, "") }
 
 // stopBecause stops the run; reason is why when it was not the user
 // ("Redis unavailable for 30s: connection refused").
-func (e *Engine) stopBecause(reason string) {
+func (e *Engine) stopBecause(why, reason string) {
 	e.stopMu.Lock()
 	defer e.stopMu.Unlock()
 	if e.stopCtx.Err() != nil {
 		return
+	}
+	if e.opts.OnStop != nil && (reason != "" || e.busy.Load() > 0) {
+		// Told before the stop takes effect: before the rejections and
+		// the loaders' ends it causes. Closing a run that settled stops
+		// nothing.
+		st := Stop{Why: why, Reason: reason}
+		callback(func() { e.opts.OnStop(st) })
 	}
 	// Only a stop that cuts work short is an interruption; quitting
 	// after everything settled is not.

@@ -25,9 +25,24 @@ var errGaveUp = errors.New("gave up waiting for Redis")
 // is. An item caught in more than maxOutages outages is charged too, so
 // that a write that itself breaks the connection cannot loop forever.
 // After run.redis_wait closed, the gate gives up and stops the run.
+//
+// The gate also keeps the run's outages: each from Redis's last good
+// reply to its first good reply after (or to the stop), with one cause.
+// Commands waiting past stallAfter without any reply start an outage too,
+// before any error says so (a paused or hung Redis answers nothing until
+// the timeout): that outage is shown and recorded, and changes no item.
 type gate struct {
 	e      *Engine
 	closed atomic.Bool
+
+	// lastGood is when Redis last answered (unix nanos): any reply but
+	// one saying it cannot write. pending counts the commands handed to
+	// the writer and not answered; busySince is when it last rose from 0.
+	lastGood  atomic.Int64
+	pending   atomic.Int64
+	busySince atomic.Int64
+	// stalled mirrors out != nil, read without the lock on every reply.
+	stalled atomic.Bool
 
 	mu sync.Mutex
 	// opened is closed (the channel) when the gate opens or gives up.
@@ -36,16 +51,195 @@ type gate struct {
 	cause     string
 	confirmed bool
 	gaveUp    bool
-	held      []*item
+	// final is the one cause of every item the gate rejects once it
+	// gave up, set with gaveUp: one outage reads as one cause.
+	final string
+	held  []*item
 	// waited is how long the gate was closed before, in all.
 	waited time.Duration
+	// out is the outage under way, nil while Redis answers; outages are
+	// the ended ones (the first maxRecorded), and more counts the rest.
+	out     *Outage
+	outages []Outage
+	more    int
 }
+
+// Outage is one time Redis did not answer.
+type Outage struct {
+	// Start is Redis's last good reply before it, or, when nothing was
+	// asked of Redis for a while after that reply, when commands began
+	// waiting again.
+	Start time.Time `json:"start"`
+	// End is Redis's first good reply after it, or when the run stopped
+	// waiting; zero while it lasts.
+	End time.Time `json:"end,omitzero"`
+	// Seconds is End - Start (so far, while it lasts).
+	Seconds float64 `json:"seconds"`
+	// Cause is why, as the items it rejected say it
+	// ("redis 127.0.0.1:6379: connection refused").
+	Cause string `json:"cause"`
+	// Outcome is how it ended: "back" (Redis answered again), "gave up"
+	// (run.redis_wait passed: the run stopped), "stopped" (the run was
+	// stopped while it waited); "" while it lasts.
+	Outcome string `json:"outcome,omitempty"`
+	// Shard is the shard whose run saw it, in a merged report.
+	Shard *int `json:"shard,omitempty"`
+}
+
+// The outcomes of an outage.
+const (
+	OutageBack    = "back"
+	OutageGaveUp  = "gave up"
+	OutageStopped = "stopped"
+)
 
 // maxOutages is how many outages an item may wait out without being
 // charged an attempt.
 const maxOutages = 5
 
+// stallAfter is how long commands may wait without any reply before the
+// run shows Redis as unavailable: far above a healthy pipeline's round
+// trip, and short enough that a paused Redis shows within a second.
+const stallAfter = 750 * time.Millisecond
+
+// stallEvery is how often the gate looks for a stall.
+const stallEvery = 250 * time.Millisecond
+
+// maxRecorded bounds the outages a run keeps: a flapping Redis must not
+// grow the run's memory.
+const maxRecorded = 100
+
 func newGate(e *Engine) *gate { return &gate{e: e} }
+
+// send hands op to the writer, counted as waiting for a reply.
+func (e *Engine) send(op *rediswrite.Op) {
+	e.gate.sent()
+	e.w.Submit(op)
+}
+
+// sent counts one command waiting for a reply.
+func (g *gate) sent() {
+	if g.pending.Add(1) == 1 {
+		g.busySince.Store(time.Now().UnixNano())
+	}
+}
+
+// replied counts the writer's answer to one command: a good reply ends a
+// stall (an outage no error announced).
+func (g *gate) replied(err error) {
+	g.pending.Add(-1)
+	switch rediswrite.Classify(err) {
+	case rediswrite.Unavailable, rediswrite.Interrupted:
+		return
+	}
+	now := time.Now()
+	g.lastGood.Store(now.UnixNano())
+	if g.stalled.Load() && !g.closed.Load() {
+		g.end(now, OutageBack, false)
+	}
+}
+
+// waitingSince is when Redis's silence began: its last good reply, or,
+// when nothing was asked of it for a while after that reply (more than
+// stallAfter: a slow origin, a paced loader), when commands began waiting
+// again; Redis cannot be said to be gone while nobody asked.
+func (g *gate) waitingSince() time.Time {
+	good, busy := g.lastGood.Load(), g.busySince.Load()
+	switch {
+	case good == 0 && busy == 0:
+		return time.Now()
+	case busy-good > int64(stallAfter):
+		return time.Unix(0, busy)
+	default:
+		return time.Unix(0, good)
+	}
+}
+
+// stallAt says whether, at now, commands have waited past stallAfter
+// without any reply, and since when.
+func (g *gate) stallAt(now time.Time) (bool, time.Time) {
+	if g.pending.Load() <= 0 {
+		return false, time.Time{}
+	}
+	since := g.waitingSince()
+	return now.Sub(since) >= stallAfter, since
+}
+
+// stallCause is a stall's cause: no error yet, only silence.
+func (g *gate) stallCause() string {
+	if g.e.rdb != nil && g.e.rdb.Addr() != "" {
+		return "redis " + g.e.rdb.Addr() + ": no reply"
+	}
+	return "no reply from Redis"
+}
+
+// watch looks for stalls until ctx ends, so that an outage no error has
+// announced yet is recorded and told (OnRedisWaiting) as it starts.
+func (g *gate) watch(ctx context.Context) {
+	t := time.NewTicker(stallEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if g.stalled.Load() || g.closed.Load() {
+				continue
+			}
+			if stalled, since := g.stallAt(now); stalled {
+				g.mu.Lock()
+				o := g.beginLocked(since, g.stallCause())
+				g.mu.Unlock()
+				g.tell(o, g.e.opts.OnRedisWaiting)
+			}
+		}
+	}
+}
+
+// beginLocked starts an outage at since unless one is under way, with
+// g.mu held; it returns the new one to tell, or nil.
+func (g *gate) beginLocked(since time.Time, cause string) *Outage {
+	if g.out != nil {
+		return nil
+	}
+	g.out = &Outage{Start: since, Cause: cause}
+	g.stalled.Store(true)
+	o := *g.out
+	return &o
+}
+
+// end ends the outage under way, if any, at now; locked says g.mu is
+// held.
+func (g *gate) end(now time.Time, outcome string, locked bool) {
+	if !locked {
+		g.mu.Lock()
+	}
+	o := g.out
+	if o != nil {
+		g.out = nil
+		g.stalled.Store(false)
+		o.End, o.Outcome = now, outcome
+		o.Seconds = now.Sub(o.Start).Seconds()
+		if len(g.outages) < maxRecorded {
+			g.outages = append(g.outages, *o)
+		} else {
+			g.more++
+		}
+	}
+	if !locked {
+		g.mu.Unlock()
+	}
+	if o != nil && outcome == OutageBack {
+		g.tell(o, g.e.opts.OnRedisBack)
+	}
+}
+
+// tell calls hook with o, when both are set.
+func (g *gate) tell(o *Outage, hook func(Outage)) {
+	if o != nil && hook != nil {
+		callback(func() { hook(*o) })
+	}
+}
 
 // hold keeps x until Redis answers again, closing the gate if it is open.
 func (g *gate) hold(x *item, err error) {
@@ -55,19 +249,25 @@ func (g *gate) hold(x *item, err error) {
 		g.rejectHeld(x)
 		return
 	}
+	var begun *Outage
 	if !g.closed.Load() {
 		g.closed.Store(true)
 		g.opened = make(chan struct{})
-		g.since = time.Now()
 		// A refused, reset or closed connection, or a reply saying Redis
 		// cannot write, is an outage already; a timeout needs a probe to
 		// fail as well.
 		g.confirmed = !rediswrite.IsTimeout(err)
 		g.cause = g.causeOf(err)
+		// The outage began when Redis last answered, not now: a timeout
+		// comes run.timeout after the silence began.
+		begun = g.beginLocked(g.waitingSince(), g.cause)
+		g.since = g.out.Start
+		g.out.Cause = g.cause
 		go g.probe()
 	}
 	g.held = append(g.held, x)
 	g.mu.Unlock()
+	g.tell(begun, g.e.opts.OnRedisWaiting)
 }
 
 // waitOpen blocks while the gate is closed; false when ctx ended or the
@@ -121,6 +321,7 @@ func (g *gate) probe() {
 		err := e.rdb.Probe(ctx)
 		cancel()
 		if err == nil {
+			g.lastGood.Store(time.Now().UnixNano())
 			g.open()
 			return
 		}
@@ -131,6 +332,9 @@ func (g *gate) probe() {
 		g.mu.Lock()
 		g.confirmed = true
 		g.cause = g.causeOf(err)
+		if g.out != nil {
+			g.out.Cause = g.cause
+		}
 		expired := time.Since(g.since) >= e.cfg.Run.RedisWait
 		g.mu.Unlock()
 		if expired {
@@ -150,10 +354,12 @@ func (g *gate) open() {
 	g.mu.Lock()
 	held, confirmed := g.held, g.confirmed
 	g.held = nil
-	g.waited += time.Since(g.since)
+	now := time.Now()
+	g.waited += now.Sub(g.since)
 	g.closed.Store(false)
 	close(g.opened)
 	g.mu.Unlock()
+	g.end(now, OutageBack, false)
 	for _, x := range held {
 		g.release(x, confirmed)
 	}
@@ -177,41 +383,47 @@ func (g *gate) causeOf(err error) string {
 
 // giveUp rejects the held items with the outage's cause and fails the
 // writes still waiting; stopRun (run.redis_wait passed) also stops the
-// run, which records where every source stood.
+// run, which records where every source stood. Every item the outage
+// rejects, held now or failing later, gets one cause, fixed here.
 func (g *gate) giveUp(stopRun bool) {
 	g.mu.Lock()
 	held := g.held
 	g.held = nil
 	g.gaveUp = true
+	now := time.Now()
 	if g.closed.Load() {
-		g.waited += time.Since(g.since)
+		g.waited += now.Sub(g.since)
 	}
 	g.closed.Store(false)
 	close(g.opened)
-	waited := time.Since(g.since).Round(time.Second)
+	waited := now.Sub(g.since).Round(time.Second)
 	cause := g.cause
+	outcome := OutageStopped
+	g.final = cause + " (stopped while waiting for Redis)"
+	if stopRun {
+		outcome = OutageGaveUp
+		g.final = cause + " (gave up waiting for Redis)"
+	}
+	if g.out != nil {
+		g.out.Cause = g.final
+	}
+	g.end(now, outcome, true)
 	g.mu.Unlock()
 	if stopRun {
-		g.e.stopBecause(fmt.Sprintf("Redis unavailable for %s: %s", waited, cause))
+		g.e.stopBecause(StopRedisWait, fmt.Sprintf("Redis unavailable for %s: %s", waited, cause))
 	}
 	for _, x := range held {
 		g.rejectHeld(x)
 	}
 }
 
-// rejectHeld rejects an item the gate held when it gave up: with the
-// outage's cause when run.redis_wait passed, as interrupted when the run
-// was stopped while it waited.
+// rejectHeld rejects an item the gate held when it gave up, with the
+// outage's one cause.
 func (g *gate) rejectHeld(x *item) {
 	g.mu.Lock()
-	cause := g.cause
+	cause := g.final
 	g.mu.Unlock()
-	if g.e.StopReason() == "" {
-		msg := "interrupted while Redis was unavailable (" + cause + ")"
-		g.e.reject(x, whole(StageInterrupted, msg))
-		return
-	}
-	g.e.reject(x, failure(StageRedis, "redis "+x.op.Cmd.String()+" "+x.key, cause+" (gave up waiting for Redis)"))
+	g.e.reject(x, failure(StageRedis, "redis "+x.op.Cmd.String()+" "+x.key, cause))
 }
 
 // waitedFor is how long the gate has been closed in all, the current
@@ -226,12 +438,36 @@ func (g *gate) waitedFor() time.Duration {
 	return d
 }
 
-// state says whether the gate is closed, since when, and why.
-func (g *gate) state() (closed bool, since time.Time, cause string) {
-	if !g.closed.Load() {
-		return false, time.Time{}, ""
+// state says whether Redis is unavailable at now (the gate is closed,
+// or commands have waited past stallAfter without a reply), since when
+// (its last good reply, see waitingSince), and why.
+func (g *gate) state(now time.Time) (down bool, since time.Time, cause string) {
+	if g.closed.Load() || g.stalled.Load() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if o := g.out; o != nil {
+			return true, o.Start, o.Cause
+		}
+		if g.closed.Load() {
+			return true, g.since, g.cause
+		}
 	}
+	if stalled, since := g.stallAt(now); stalled {
+		return true, since, g.stallCause()
+	}
+	return false, time.Time{}, ""
+}
+
+// recorded lists the run's outages, the one under way (if any) last,
+// ended at now, and how many more there were than listed.
+func (g *gate) recorded(now time.Time) ([]Outage, int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.closed.Load(), g.since, g.cause
+	out := append([]Outage(nil), g.outages...)
+	if o := g.out; o != nil {
+		cur := *o
+		cur.Seconds = now.Sub(cur.Start).Seconds()
+		out = append(out, cur)
+	}
+	return out, g.more
 }

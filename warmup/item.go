@@ -408,7 +408,7 @@ func (e *Engine) submit(x *item) {
 		x.op.Value, x.op.Fields = x.value, x.fields
 		x.op.TTL = x.lr.cfg.KeyTTL(x.key)
 	}
-	e.w.Submit(&x.op)
+	e.send(&x.op)
 }
 
 // written is the writer's report on one command: the reply to it, or why

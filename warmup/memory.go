@@ -123,7 +123,7 @@ func (e *Engine) checkMemory(ms []rediswrite.Memory, last map[string]int64) {
 			growth = max(0, m.Used-before)
 		}
 		if m.Policy == "noeviction" && m.Max > 0 && m.Used+3*growth+memoryMargin(m) >= m.Max {
-			e.stopBecause(fmt.Sprintf("Redis %s nearly full: used_memory %s of maxmemory %s (noeviction), stopped before writes fail with OOM; free memory or raise maxmemory, then --retry-from",
+			e.stopBecause(StopRedisMemory, fmt.Sprintf("Redis %s nearly full: used_memory %s of maxmemory %s (noeviction), stopped before writes fail with OOM; free memory or raise maxmemory, then --retry-from",
 				m.Addr, mib(m.Used), mib(m.Max)))
 			return
 		}

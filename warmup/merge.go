@@ -198,6 +198,11 @@ func (m *Merge) add() {
 			}
 		}
 		slices.Sort(rep.RedisProcesses)
+		rep.OutagesMore += sr.OutagesMore
+		for _, o := range sr.Outages {
+			o.Shard = &k
+			rep.Outages = append(rep.Outages, o)
+		}
 		if sr.Stopped != "" {
 			stopped = append(stopped, "shard "+strconv.Itoa(k)+": "+sr.Stopped)
 		}
@@ -229,6 +234,13 @@ func (m *Merge) add() {
 		for i := range rep.Loaders {
 			rep.Loaders[i].NotStarted = -1
 		}
+	}
+	// Each shard's run saw the outages of the one Redis: in time order,
+	// each naming its shard, as many as one run keeps.
+	slices.SortStableFunc(rep.Outages, func(a, b Outage) int { return a.Start.Compare(b.Start) })
+	if len(rep.Outages) > maxRecorded {
+		rep.OutagesMore += len(rep.Outages) - maxRecorded
+		rep.Outages = rep.Outages[:maxRecorded]
 	}
 	rep.Stopped = strings.Join(stopped, "; ")
 	rep.Topology = strings.Join(topologies, "; ")

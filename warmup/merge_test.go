@@ -186,3 +186,36 @@ func TestShardOfSpreadsKeys(t *testing.T) {
 		}
 	}
 }
+
+// A merged report keeps every shard's outages, in time order, each
+// naming its shard: one Redis outage seen by three shards is three
+// records of it, not one shard's.
+func TestMergeKeepsOutages(t *testing.T) {
+	at := time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC)
+	outage := func(start, secs int, outcome string) Outage {
+		s := at.Add(time.Duration(start) * time.Second)
+		return Outage{Start: s, End: s.Add(time.Duration(secs) * time.Second), Seconds: float64(secs), Cause: "redis 10.0.0.1:6379: connection refused", Outcome: outcome}
+	}
+	a, b := shardReport(0, 2, 5), shardReport(1, 2, 5)
+	a.Outages = []Outage{outage(10, 3, OutageBack), outage(40, 30, OutageGaveUp)}
+	b.Outages = []Outage{outage(11, 2, OutageBack)}
+	b.OutagesMore = 4
+	m, err := MergeReports(writeReports(t, a, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range m.Report.Outages {
+		got = append(got, fmt.Sprintf("%d:%s:%s", *o.Shard, o.Start.Format("15:04:05"), o.Outcome))
+	}
+	if want := "0:03:00:10:back 1:03:00:11:back 0:03:00:40:gave up"; strings.Join(got, " ") != want || m.Report.OutagesMore != 4 {
+		t.Fatalf("merged outages %q (+%d), want %q (+4)", strings.Join(got, " "), m.Report.OutagesMore, want)
+	}
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"shard": 1`) {
+		t.Errorf("encoded merge does not name the shards of its outages:\n%s", buf.String())
+	}
+}

@@ -49,6 +49,14 @@ type ReportTotals struct {
 	// FulfilledBefore counts the items earlier runs of a --retry-from
 	// chain fulfilled.
 	FulfilledBefore int64 `json:"fulfilled_before,omitempty"`
+	// RetryFrom is the report this run was a --retry-from of, as given.
+	RetryFrom string `json:"retry_from,omitempty"`
+	// Outages are the times Redis did not answer during the run (at most
+	// 100, in order; OutagesMore counts the rest): each from its last good
+	// reply to its first good reply after, or to the stop, with its cause
+	// and how it ended.
+	Outages     []Outage `json:"outages,omitempty"`
+	OutagesMore int      `json:"outages_more,omitempty"`
 	// Shard is the share of the items this run owned (--shard), when it
 	// was one of several.
 	Shard *Shard `json:"shard,omitempty"`
@@ -160,10 +168,12 @@ func (e *Engine) Report() *Report {
 		// earlier runs' when this one saw no other.
 		RedisProcesses: e.restart.processes(),
 		Seconds:        float64(s.Elapsed.Milliseconds()) / 1000,
+		RetryFrom:      e.retryFrom,
 	}, Loaders: make([]LoaderReport, 0, len(s.Loaders))}
 	if sh := e.opts.Shard; sh.Set() {
 		rep.Shard = &sh
 	}
+	rep.Outages, rep.OutagesMore = e.gate.recorded(time.Now())
 	if n, policy := e.EvictedDuringRun(); n >= 0 {
 		rep.Evicted, rep.EvictionPolicy = &n, policy
 	}
@@ -707,6 +717,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 		}
 	}
 	e.restart.after(rf.Report.RedisProcesses, rf.Report.KeysInDoubt)
+	e.retryFrom = rf.Path
 	e.begin()
 	for _, lr := range e.loaders {
 		if p, ok := passes[lr]; ok {

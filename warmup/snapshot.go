@@ -47,11 +47,15 @@ type Snapshot struct {
 	// StopReason says why the run stopped by itself (Redis unavailable
 	// for longer than run.redis_wait), or "".
 	StopReason string
-	// RedisDown is how long Redis has been unavailable, 0 while it
-	// answers; RedisCause is why ("redis 127.0.0.1:6379: connection
-	// refused").
+	// RedisDown is how long Redis has been unavailable, counted from its
+	// last good reply (RedisSince), 0 while it answers; RedisCause is why
+	// ("redis 127.0.0.1:6379: connection refused", or "… no reply" while
+	// commands wait past a short threshold with no reply and no error
+	// yet). Unavailable is a state shown, never an outcome: it counts no
+	// item as anything.
 	RedisDown  time.Duration
 	RedisCause string
+	RedisSince time.Time
 	Started    time.Time
 	// Elapsed is the time the run has been working: it stops moving once
 	// every item has settled, and moves on from there with a retry (the
@@ -156,9 +160,9 @@ func (e *Engine) Snapshot() Snapshot {
 		StopReason: e.StopReason(),
 		Loaders:    make([]LoaderSnapshot, len(e.loaders)),
 	}
-	closed, since, cause := e.gate.state()
-	if closed {
-		s.RedisDown, s.RedisCause = now.Sub(since), cause
+	down, since, cause := e.gate.state(now)
+	if down {
+		s.RedisDown, s.RedisCause, s.RedisSince = now.Sub(since), cause, since
 	}
 	// Every loader's ledger is read at one instant: the run-wide counts
 	// (items in flight against the budget) add up too.
@@ -183,7 +187,7 @@ func (e *Engine) Snapshot() Snapshot {
 	}
 	for i := range s.Loaders {
 		ls := s.Loaders[i]
-		ls.Waiting = closed && !ls.Done
+		ls.Waiting = down && !ls.Done
 		s.Loaders[i] = ls
 		s.Fulfilled += ls.Fulfilled
 		s.Warm += ls.Warm
@@ -213,7 +217,7 @@ func (e *Engine) Snapshot() Snapshot {
 		s.Rate = 0
 	case e.stopCtx.Err() != nil:
 		s.State = StateStopping
-	case closed:
+	case down:
 		s.State = StateWaiting
 	case e.restart.running.Load():
 		s.State = StateRechecking

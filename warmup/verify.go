@@ -538,7 +538,7 @@ func (v *verifier) send(b *checkBatch, pending []int) {
 		b.ops[i].Tag = checkTag{b, i}
 		b.ops[i].Codes = nil
 		b.errs[i] = nil
-		v.e.w.Submit(&b.ops[i])
+		v.e.send(&b.ops[i])
 	}
 	<-b.done
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/cachewarm/cachewarm/internal/redact"
 	"github.com/cachewarm/cachewarm/warmup/fetch"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -760,7 +761,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 			val := v.expand(p("fetch.headers."+name), raw, true)
 			v.secrets.AddHeader(name, val)
 			f.Headers[name] = val
-			if credentialHeader(name) || strings.Contains(raw, "${") {
+			if redact.CredentialName(name) || strings.Contains(raw, "${") {
 				f.Private[name] = true
 			}
 		}
@@ -1134,9 +1135,9 @@ func parseRate(s string) (float64, error) {
 func (rc *RedisConfig) setURL(raw string, secrets *Redactor) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid Redis URL %q", RedactURL(raw))
+		return fmt.Errorf("invalid Redis URL %q", redact.URL(raw))
 	}
-	secrets.Add(URLSecrets(raw)...)
+	secrets.Add(redact.URLSecrets(raw)...)
 	rc.URL, rc.Sentinel = raw, nil
 	switch u.Scheme {
 	case "redis", "rediss":

@@ -239,22 +239,6 @@ rate = "120/m"
 	}
 }
 
-func TestRedactURL(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"redis://:pw@h:1/0", "redis://:***@h:1/0"},
-		{"rediss://user:p%40ss@h:1", "rediss://user:***@h:1"},
-		{"redis://h:1/0", "redis://h:1/0"},
-		{"redis://s3cret@h:1", "redis://***@h:1"}, // redis-cli reads a lone user as the password
-		{"redis://u:pa ss@h%zz", "redis://***@h%zz"},
-		{"redis://h:1/0?password=s3cret&db=2", "redis://h:1/0?db=2&password=***"},
-	}
-	for _, tc := range tests {
-		if got := config.RedactURL(tc.in); got != tc.want {
-			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // Items from standard input, a FIFO or a gzip file: the format comes from
 // the name without .gz or is set; standard input is read through the
 // caller's reader, and a FIFO is not opened while the config loads (that

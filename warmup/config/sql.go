@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cachewarm/cachewarm/internal/redact"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
@@ -27,8 +28,8 @@ func (v *validator) itemsSQL(n int, query string, dsn *string) source.Spec {
 	// The DSN's credentials are secrets, not the whole of it: the rest
 	// says where the rows come from.
 	spec.DSN = v.expand(p("items.dsn"), strings.TrimSpace(*dsn), false)
-	v.secrets.Add(DSNSecrets(spec.DSN)...)
-	spec.DSNShown = v.secrets.Redact(RedactURL(spec.DSN))
+	v.secrets.Add(redact.DSNSecrets(spec.DSN)...)
+	spec.DSNShown = v.secrets.DSN(spec.DSN)
 	switch source.SQLDriver(spec.DSN) {
 	case source.DriverPostgres:
 	case source.DriverSQLite:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cachewarm/cachewarm/internal/redact"
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -27,7 +28,7 @@ import (
 // failover client. Errors name the address with its password redacted.
 func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout time.Duration) (*Target, error) {
 	rawURL := rc.URL
-	shown := config.RedactURL(rawURL)
+	shown := redact.URL(rawURL)
 	opts, err := baseOptions(rc)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL %s: %s", shown, strings.ReplaceAll(err.Error(), rawURL, shown))

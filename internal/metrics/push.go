@@ -51,7 +51,7 @@ func Push(ctx context.Context, gateway string, src Source, g Grouping) error {
 		if user != nil {
 			msg = strings.ReplaceAll(msg, user.String(), "…")
 		}
-		return fmt.Errorf("push to %s: %s", shownGateway(gateway), msg)
+		return fmt.Errorf("push to %s: %s", redact.Location(gateway), msg)
 	}
 	return nil
 }
@@ -71,18 +71,7 @@ func (d queryDoer) Do(req *http.Request) (*http.Response, error) {
 func CheckURL(gateway string) error {
 	u, err := url.Parse(gateway)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--pushgateway %s: not an http(s) URL", shownGateway(gateway))
+		return fmt.Errorf("--pushgateway %s: not an http(s) URL", redact.Location(gateway))
 	}
 	return nil
-}
-
-// shownGateway is a Pushgateway URL as messages show it: without user
-// info, and with credential-like query values (?token=…) hidden.
-func shownGateway(gateway string) string {
-	u, err := url.Parse(gateway)
-	if err != nil {
-		return "(a URL that does not parse)"
-	}
-	u.User = nil
-	return redact.URL(u.String())
 }

@@ -236,3 +236,18 @@ func (r *Redactor) URL(raw string) string { return r.Redact(URL(raw)) }
 // DSN is dsn as it may be shown: its own credentials hidden (see DSN) and
 // every secret r knows replaced.
 func (r *Redactor) DSN(dsn string) string { return r.Redact(DSN(dsn)) }
+
+// Location is a URL as a message names a place by it: without its user
+// information, and with credential-like query values (?token=…) hidden.
+// Text that does not parse as a URL goes through URL.
+func Location(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return URL(raw)
+	}
+	if u.User != nil {
+		u.User = nil
+		raw = u.String()
+	}
+	return URL(raw)
+}

@@ -47,3 +47,16 @@ func TestRedactorURL(t *testing.T) {
 		t.Errorf("URL = %q, want %q", got, want)
 	}
 }
+
+func TestLocation(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://u:pw@h:9091/x?token=abc&a=1", "http://h:9091/x?a=1&token=***"},
+		{"http://h/leaf.xml", "http://h/leaf.xml"},
+		{"/var/sitemaps/a.xml", "/var/sitemaps/a.xml"},
+	}
+	for _, tc := range tests {
+		if got := redact.Location(tc.in); got != tc.want {
+			t.Errorf("Location(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -77,25 +77,41 @@ type Reviver struct {
 // NewReviver makes the reviver for spec's items. A CSV file's header is
 // read from the file once; a stream's cannot be, see Follow.
 func NewReviver(spec Spec) (*Reviver, error) {
-	r := &Reviver{rangeItems: spec.Range != nil, list: spec.List}
-	if spec.File == "" {
-		return r, nil
-	}
-	r.format = spec.format()
-	if r.format == FormatCSV {
-		if k, err := spec.kind(); err != nil || k == KindStream {
-			return r, err
+	r := &Reviver{}
+	switch s := spec.(type) {
+	case RangeSpec:
+		r.rangeItems = true
+	case ListSpec:
+		r.list = s.Items
+		if r.list == nil {
+			r.list = []any{}
 		}
-		src, err := Open(spec, nil)
-		if err != nil {
-			return nil, err
-		}
-		defer src.Close()
-		if cs, ok := src.(*csvSource); ok {
-			r.header = cs.header
-		}
+	case FileSpec:
+		return r, r.fileFormat(s)
 	}
 	return r, nil
+}
+
+// fileFormat reads what reviving a file's items takes: its format, and a
+// CSV file's header, read from the file once; a stream's cannot be, see
+// Follow.
+func (r *Reviver) fileFormat(spec FileSpec) error {
+	r.format = spec.format()
+	if r.format != FormatCSV {
+		return nil
+	}
+	if k, err := spec.kind(); err != nil || k == KindStream {
+		return err
+	}
+	src, err := Open(spec, nil)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if cs, ok := src.(*csvSource); ok {
+		r.header = cs.header
+	}
+	return nil
 }
 
 // Follow takes the CSV header of a stream from src, the run's one reading

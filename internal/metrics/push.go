@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/push"
 
 	"github.com/cachewarm/cachewarm/internal/redact"
+	"github.com/cachewarm/cachewarm/internal/weburl"
 )
 
 // Job is the job label of what is pushed.
@@ -69,8 +70,7 @@ func (d queryDoer) Do(req *http.Request) (*http.Response, error) {
 
 // CheckURL refuses a Pushgateway URL that is not http(s) with a host.
 func CheckURL(gateway string) error {
-	u, err := url.Parse(gateway)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if _, err := weburl.Parse(gateway); err != nil {
 		return fmt.Errorf("--pushgateway %s: not an http(s) URL", redact.Location(gateway))
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/cachewarm/cachewarm/internal/redact"
+	"github.com/cachewarm/cachewarm/internal/weburl"
 	"github.com/cachewarm/cachewarm/warmup/fetch"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -699,10 +700,10 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		}
 		f.URL = v.template(p("fetch.url"), urlText)
 		if !strings.Contains(urlText, "{{") {
-			if u, err := url.Parse(urlText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			if u, err := url.Parse(urlText); err != nil || !weburl.Scheme(u.Scheme) {
 				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(urlText))
 			}
-		} else if scheme := literalScheme(urlText); scheme != "" && scheme != "http" && scheme != "https" {
+		} else if scheme := literalScheme(urlText); scheme != "" && !weburl.Scheme(scheme) {
 			// Every item would be rejected at run time: say it now,
 			// before any work.
 			v.fail(p("fetch.url"), "unsupported URL scheme %q in %q (use http:// or https://)", scheme, v.secrets.Redact(urlText))

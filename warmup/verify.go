@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachewarm/cachewarm/internal/ctxsleep"
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 	"github.com/cachewarm/cachewarm/warmup/source"
@@ -637,7 +638,7 @@ func (v *verifier) tryAgain(err error, attempt int, since time.Time) bool {
 			return false
 		}
 	}
-	return sleepCtx(v.ctx, min(v.e.backoff(min(attempt, 8)), 5*time.Second))
+	return ctxsleep.Sleep(v.ctx, min(v.e.backoff(min(attempt, 8)), 5*time.Second))
 }
 
 // giveUp leaves the keys of the ops in pending unverified: still

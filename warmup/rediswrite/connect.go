@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cachewarm/cachewarm/internal/ctxsleep"
 	"github.com/cachewarm/cachewarm/internal/redact"
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/source"
@@ -132,9 +133,7 @@ func ConnectWaiting(ctx context.Context, rc config.RedisConfig, poolSize int, ti
 		if time.Since(since) >= wait {
 			return nil, fmt.Errorf("%w (waited %s, run.redis_wait)", err, wait)
 		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
+		if !ctxsleep.Sleep(ctx, delay) {
 			return nil, err
 		}
 		delay = min(2*delay, time.Second)

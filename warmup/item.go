@@ -1,6 +1,7 @@
 package warmup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -314,7 +315,8 @@ func (e *Engine) fetchAttempt(x *item) {
 	defer e.recoverItem(x)
 	body, ferr := e.fetchHeld(x)
 	if ferr != nil {
-		if ferr.Cause == "interrupted" {
+		// The writer's classifier reads the same sentinel as Interrupted.
+		if errors.Is(ferr, context.Canceled) {
 			e.reject(x, interruptedAfter(x.last))
 			return
 		}

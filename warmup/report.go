@@ -535,7 +535,7 @@ func (w *reportWalker) rejection(i, j int) error {
 	if len(r.Item) == 0 || !json.Valid(r.Item) {
 		return fmt.Errorf("loaders[%d].rejected_items[%d].item is not a JSON value", i, j)
 	}
-	r.Item = compactJSON(r.Item)
+	r.Item = source.CompactJSON(r.Item)
 	if r.Cause == "" {
 		r.Cause = deriveCause(r)
 	}
@@ -614,14 +614,6 @@ func jsonErr(err error) error {
 		return errors.New("invalid JSON: unexpected end of file")
 	}
 	return err
-}
-
-func compactJSON(raw json.RawMessage) []byte {
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil || b.Len() == 0 {
-		return []byte(raw)
-	}
-	return b.Bytes()
 }
 
 // rejectedStream pulls one loader's rejected items from a report.

@@ -182,15 +182,20 @@ func (r *Reviver) listItem(raw []byte) (any, bool) {
 			}
 		}
 	}
-	v, ok := r.byJSON[string(compactJSON(raw))]
+	v, ok := r.byJSON[string(CompactJSON(raw))]
 	return v, ok
 }
 
-// compactJSON is raw without insignificant space, as json.Marshal
-// writes it (a report written by hand may add some).
-func compactJSON(raw []byte) []byte {
+// CompactJSON is raw without insignificant space, as json.Marshal writes
+// it (a report written by hand may add some); raw itself when it is not
+// one JSON value, or has no space to take out. Reports, the monitor and
+// revived items compact through it.
+func CompactJSON(raw []byte) []byte {
+	if !bytes.ContainsAny(raw, " \t\n\r") {
+		return raw
+	}
 	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
+	if err := json.Compact(&b, raw); err != nil || b.Len() == 0 {
 		return raw
 	}
 	return b.Bytes()

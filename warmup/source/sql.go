@@ -98,8 +98,9 @@ func (sqlKind) Decode(shape any, d Decoder) Spec {
 		return spec
 	}
 	// The DSN's credentials are secrets, not the whole of it: the rest
-	// says where the rows come from.
-	spec.DSN = d.Expand(d.Path("dsn"), strings.TrimSpace(*raw.DSN), false)
+	// says where the rows come from. What ${VAR} brings in is a secret
+	// whole, as in every field that may carry credentials.
+	spec.DSN = d.Expand(d.Path("dsn"), strings.TrimSpace(*raw.DSN), true)
 	d.Secrets().Add(redact.DSNSecrets(spec.DSN)...)
 	spec.DSNShown = d.Secrets().DSN(spec.DSN)
 	switch SQLDriver(spec.DSN) {

@@ -528,7 +528,7 @@ retries = 0
 name = "s"
 items = { range = [1, 3] }
 key = "s:{{.}}"
-fetch = { url = "%s/{{.}}?token=${CW_TOKEN}", headers = { Authorization = "Bearer ${CW_TOKEN}" } }
+fetch = { url = "%s/{{.}}?token=${CW_TOKEN}&api_key=literal-key-5Rt", headers = { Authorization = "Bearer ${CW_TOKEN}" } }
 `, srv.Addr(), o.URL), map[string]string{})
 	// What the Pushgateway receives is metrics output too.
 	var pushed bytes.Buffer
@@ -572,7 +572,8 @@ fetch = { url = "%s/{{.}}?token=${CW_TOKEN}", headers = { Authorization = "Beare
 	if !strings.Contains(out, "token=***") || !strings.Contains(out, "502 Bad Gateway") || !strings.Contains(out, "redis://:***@") {
 		t.Fatalf("outputs lack the redacted forms:\n%s", out)
 	}
-	for _, secret := range []string{pw, token} {
+	// A credential written into the URL, not brought in by ${VAR}, too.
+	for _, secret := range []string{pw, token, "literal-key-5Rt"} {
 		if strings.Contains(out, secret) {
 			t.Fatalf("secret %q shown:\n%s", secret, out)
 		}

@@ -694,6 +694,9 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	l.Key = v.template(p("key"), keyText)
 	if r.Fetch != nil {
 		urlText := v.expand(p("fetch.url"), r.Fetch.URL, true)
+		// Credentials written into the URL itself are as secret as those
+		// ${VAR} brings in.
+		v.secrets.Add(redact.URLSecrets(urlText)...)
 		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}, AllowEmpty: r.Fetch.AllowEmpty}
 		if urlText == "" {
 			v.fail(p("fetch.url"), "fetch needs a url")
@@ -701,12 +704,12 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		f.URL = v.template(p("fetch.url"), urlText)
 		if !strings.Contains(urlText, "{{") {
 			if u, err := url.Parse(urlText); err != nil || !weburl.Scheme(u.Scheme) {
-				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(urlText))
+				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.URL(urlText))
 			}
 		} else if scheme := literalScheme(urlText); scheme != "" && !weburl.Scheme(scheme) {
 			// Every item would be rejected at run time: say it now,
 			// before any work.
-			v.fail(p("fetch.url"), "unsupported URL scheme %q in %q (use http:// or https://)", scheme, v.secrets.Redact(urlText))
+			v.fail(p("fetch.url"), "unsupported URL scheme %q in %q (use http:// or https://)", scheme, v.secrets.URL(urlText))
 		}
 		for name, raw := range r.Fetch.Headers {
 			val := v.expand(p("fetch.headers."+name), raw, true)

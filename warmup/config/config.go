@@ -694,14 +694,14 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	l.Key = v.template(p("key"), keyText)
 	if r.Fetch != nil {
 		urlText := v.expand(p("fetch.url"), r.Fetch.URL, true)
-		// Credentials written into the URL itself are as secret as those
-		// ${VAR} brings in.
-		v.secrets.Add(redact.URLSecrets(urlText)...)
 		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}, AllowEmpty: r.Fetch.AllowEmpty}
 		if urlText == "" {
 			v.fail(p("fetch.url"), "fetch needs a url")
 		}
 		f.URL = v.template(p("fetch.url"), urlText)
+		// Credentials written into the URL itself are as secret as those
+		// ${VAR} brings in.
+		v.secrets.Add(redact.URLSecrets(urlText)...)
 		if !strings.Contains(urlText, "{{") {
 			if u, err := url.Parse(urlText); err != nil || !weburl.Scheme(u.Scheme) {
 				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.URL(urlText))

@@ -22,6 +22,11 @@ type Error struct {
 	// signed by unknown authority", "cannot resolve host x",
 	// "interrupted". It never quotes response bytes or request headers.
 	Cause string
+	// err is what the Error is, for errors.Is: context.Canceled for a
+	// fetch the caller interrupted, the sentinel rediswrite's classifier
+	// reads as Interrupted too, so a stop is one outcome whichever stage
+	// it cut short.
+	err error
 	// Transient says a retry may succeed (timeouts, connection errors,
 	// 5xx, 408, 425, 429). An interrupted fetch is not transient: the
 	// caller cancelled it and is not going to retry.
@@ -33,11 +38,6 @@ type Error struct {
 	// BadURL says the URL itself is unusable (not http(s), no host, does
 	// not parse): nothing was sent.
 	BadURL bool
-	// err is what the Error is, for errors.Is: context.Canceled for a
-	// fetch the caller interrupted, the sentinel rediswrite's classifier
-	// reads as Interrupted too, so a stop is one outcome whichever stage
-	// it cut short.
-	err error
 }
 
 // Error returns Cause; the caller adds "fetch GET <url>: ".

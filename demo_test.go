@@ -31,17 +31,19 @@ func TestDemoConfigLoads(t *testing.T) {
 	}
 	kinds := map[string]bool{}
 	for _, l := range cfg.Loaders {
-		switch {
-		case l.Items.File != "":
+		switch s := l.Items.(type) {
+		case source.FileSpec:
 			kinds["file"] = true
-		case l.Items.Sitemap != nil:
+		case *source.SitemapSpec:
 			kinds["sitemap"] = true
-		case l.Items.Range != nil:
+		case source.RangeSpec:
 			kinds["range"] = true
-		case len(l.Items.List) == 0 && l.Items.List != nil:
-			kinds["empty"] = true
-		case l.Items.List != nil:
-			kinds["list"] = true
+		case source.ListSpec:
+			if len(s.Items) == 0 {
+				kinds["empty"] = true
+			} else {
+				kinds["list"] = true
+			}
 		}
 		if l.Rate > 0 {
 			kinds["rate"] = true

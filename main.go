@@ -27,6 +27,7 @@ import (
 	"github.com/cachewarm/cachewarm/demo"
 	"github.com/cachewarm/cachewarm/headless"
 	"github.com/cachewarm/cachewarm/internal/metrics"
+	"github.com/cachewarm/cachewarm/internal/redact"
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
@@ -491,7 +492,7 @@ func overrideRedisURL(cfg *config.Config, flag, env string, stderr io.Writer) er
 	if err := cfg.SetRedisURL(flag); err != nil {
 		return fmt.Errorf("--redis: %w", err)
 	}
-	if len(config.URLSecrets(flag)) > 0 {
+	if len(redact.URLSecrets(flag)) > 0 {
 		fmt.Fprintf(stderr, "cachewarm: warning: the password in --redis can be read by any user of this machine (ps, /proc); set %s instead\n", redisURLEnv)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -499,7 +500,8 @@ func buildBinary(t *testing.T) string {
 	return built.bin
 }
 
-// Secrets never appear in any output: plain, JSON, report, dry run, errors.
+// Secrets never appear in any output: plain, JSON, report, JUnit, the
+// journal, what is pushed to a Pushgateway, dry run, errors.
 func TestSecretsNeverShow(t *testing.T) {
 	const pw, token = "redis-pw-Zq81x", "api-tok-77HkQ"
 	srv := redistest.Start(t, "--requirepass", pw)
@@ -526,12 +528,22 @@ retries = 0
 name = "s"
 items = { range = [1, 3] }
 key = "s:{{.}}"
-fetch = { url = "%s/{{.}}?token=${CW_TOKEN}", headers = { Authorization = "Bearer ${CW_TOKEN}" } }
+fetch = { url = "%s/{{.}}?token=${CW_TOKEN}&api_key=literal-key-5Rt", headers = { Authorization = "Bearer ${CW_TOKEN}" } }
 `, srv.Addr(), o.URL), map[string]string{})
-	report := filepath.Join(t.TempDir(), "r.json")
+	// What the Pushgateway receives is metrics output too.
+	var pushed bytes.Buffer
+	var pushedMu sync.Mutex
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pushedMu.Lock()
+		defer pushedMu.Unlock()
+		io.Copy(&pushed, r.Body)
+	}))
+	defer gw.Close()
+	dir := t.TempDir()
+	report, junit, journal := filepath.Join(dir, "r.json"), filepath.Join(dir, "j.xml"), filepath.Join(dir, "run.journal")
 	var all strings.Builder
 	for _, args := range [][]string{
-		{"--plain", "--report", report},
+		{"--plain", "--report", report, "--junit", junit, "--journal", journal, "--pushgateway", gw.URL},
 		{"--json"},
 		{"--dry-run"},
 		{"--plain", "--redis", fmt.Sprintf("redis://:%s@127.0.0.1:%d/0", pw, redistest.FreePort(t))},
@@ -543,16 +555,25 @@ fetch = { url = "%s/{{.}}?token=${CW_TOKEN}", headers = { Authorization = "Beare
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 	}
-	data, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range []string{report, junit, journal} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(data)
 	}
-	all.Write(data)
+	pushedMu.Lock()
+	if pushed.Len() == 0 {
+		t.Error("nothing pushed to the Pushgateway")
+	}
+	all.Write(pushed.Bytes())
+	pushedMu.Unlock()
 	out := all.String()
 	if !strings.Contains(out, "token=***") || !strings.Contains(out, "502 Bad Gateway") || !strings.Contains(out, "redis://:***@") {
 		t.Fatalf("outputs lack the redacted forms:\n%s", out)
 	}
-	for _, secret := range []string{pw, token} {
+	// A credential written into the URL, not brought in by ${VAR}, too.
+	for _, secret := range []string{pw, token, "literal-key-5Rt"} {
 		if strings.Contains(out, secret) {
 			t.Fatalf("secret %q shown:\n%s", secret, out)
 		}

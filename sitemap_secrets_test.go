@@ -154,3 +154,59 @@ fetch = { url = "{{.loc}}", headers = { Authorization = "Bearer ${CW_TOK}" } }
 		t.Fatalf("the listed host got Authorization %q", got)
 	}
 }
+
+// A credential written into a sitemap's URL itself (?token=…, user
+// information), not brought in from ${VAR}, is as secret as one that
+// is: --plain's SOURCE column, the report's source, --dry-run and a
+// config error show it hidden.
+func TestSitemapLiteralTokenHidden(t *testing.T) {
+	const token = "literaltoken-7Wp"
+	srv := redistest.Start(t)
+	var site *httptest.Server
+	site = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/leaf.xml" && r.URL.Query().Get("token") == token {
+			fmt.Fprintf(w, "<urlset><url><loc>%s/p/1</loc></url></urlset>", site.URL)
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer site.Close()
+	conf := func(sitemap string) string {
+		return writeConfig(t, fmt.Sprintf(`
+[redis]
+url = "redis://%s/0"
+[[loader]]
+name = "pages"
+items = { sitemap = %q }
+key = "page:{{.loc}}"
+`, srv.Addr(), sitemap), map[string]string{})
+	}
+	report := filepath.Join(t.TempDir(), "r.json")
+	good := conf(site.URL + "/leaf.xml?token=" + token)
+	var all strings.Builder
+	code, stdout, stderr := cli(t, "--config", good, "--plain", "--report", report)
+	all.WriteString(stdout + stderr)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s%s", code, stdout, stderr)
+	}
+	_, stdout, stderr = cli(t, "--config", good, "--dry-run")
+	all.WriteString(stdout + stderr)
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all.Write(data)
+	// Refused by the origin: the config error names the sitemap.
+	code, stdout, stderr = cli(t, "--config", conf(site.URL+"/gone.xml?token="+token), "--plain")
+	all.WriteString(stdout + stderr)
+	if code != 2 {
+		t.Fatalf("a sitemap the origin refuses: exit %d, want 2:\n%s%s", code, stdout, stderr)
+	}
+	out := all.String()
+	if strings.Contains(out, token) {
+		t.Fatalf("the token shows:\n%s", out)
+	}
+	if strings.Count(out, "leaf.xml?token=***") < 3 {
+		t.Fatalf("the source is not shown, redacted, in --plain, the report and --dry-run:\n%s", out)
+	}
+}

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cachewarm/cachewarm/internal/ctxsleep"
 )
 
 // Class is how the simulated origin treats a path, for all its requests.
@@ -338,7 +340,7 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request) {
 		<-ctx.Done()
 		abort()
 	}
-	if !wait(ctx, delay) {
+	if !ctxsleep.Sleep(ctx, delay) {
 		abort()
 	}
 	switch what {
@@ -367,21 +369,6 @@ func requestPath(u *url.URL) string {
 // abort ends the handler without an answer: net/http closes the
 // connection instead of sending an empty 200.
 func abort() { panic(http.ErrAbortHandler) }
-
-// wait waits for d, or until ctx is done; it reports whether d passed.
-func wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var body bytes.Buffer

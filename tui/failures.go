@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/cachewarm/cachewarm/warmup"
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
 // maxReasonLines caps the wrapped full reason below the item table.
@@ -798,10 +798,4 @@ func share(n, total int64) string {
 }
 
 // compactJSON shows an item on one line.
-func compactJSON(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
-		return oneLine(string(raw))
-	}
-	return b.String()
-}
+func compactJSON(raw json.RawMessage) string { return oneLine(string(source.CompactJSON(raw))) }

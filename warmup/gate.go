@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachewarm/cachewarm/internal/ctxsleep"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 )
 
@@ -311,9 +312,7 @@ func (g *gate) probe() {
 	e := g.e
 	delay := 50 * time.Millisecond
 	for {
-		select {
-		case <-time.After(delay):
-		case <-e.stopCtx.Done():
+		if !ctxsleep.Sleep(e.stopCtx, delay) {
 			g.giveUp(false)
 			return
 		}

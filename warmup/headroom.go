@@ -62,14 +62,22 @@ func EstimateHeadroom(ctx context.Context, cfg *config.Config, t *rediswrite.Tar
 // false when they cannot be told before the run.
 func estimateLoader(l *config.Loader) (keys, bytes int64, ok bool) {
 	spec := l.Items
-	if l.Fetch != nil || spec.SQL != "" || spec.Sitemap != nil || spec.File == "-" || strings.HasSuffix(spec.File, ".gz") {
+	if l.Fetch != nil {
 		return 0, 0, false
 	}
-	if spec.File != "" {
-		// A FIFO is read once: by the run, not by an estimate.
-		if st, err := os.Stat(spec.File); err != nil || !st.Mode().IsRegular() {
+	file := ""
+	switch s := spec.(type) {
+	case source.SQLSpec, *source.SitemapSpec:
+		return 0, 0, false
+	case source.FileSpec:
+		if s.ReadsStdin() || strings.HasSuffix(s.File, ".gz") {
 			return 0, 0, false
 		}
+		// A FIFO is read once: by the run, not by an estimate.
+		if st, err := os.Stat(s.File); err != nil || !st.Mode().IsRegular() {
+			return 0, 0, false
+		}
+		file = s.File
 	}
 	src, err := source.Open(spec, nil)
 	if err != nil {
@@ -107,8 +115,8 @@ func estimateLoader(l *config.Loader) (keys, bytes int64, ok bool) {
 	case total >= 0:
 	case at.Done:
 		total = n
-	case spec.File != "" && at.Offset > 0:
-		st, err := os.Stat(spec.File)
+	case file != "" && at.Offset > 0:
+		st, err := os.Stat(file)
 		if err != nil || !st.Mode().IsRegular() {
 			return 0, 0, false
 		}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachewarm/cachewarm/internal/ctxsleep"
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/fetch"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
@@ -314,7 +315,8 @@ func (e *Engine) fetchAttempt(x *item) {
 	defer e.recoverItem(x)
 	body, ferr := e.fetchHeld(x)
 	if ferr != nil {
-		if ferr.Cause == "interrupted" {
+		// The writer's classifier reads the same sentinel as Interrupted.
+		if errors.Is(ferr, context.Canceled) {
 			e.reject(x, interruptedAfter(x.last))
 			return
 		}
@@ -498,23 +500,7 @@ func (e *Engine) backoff(attempt int) time.Duration {
 }
 
 // sleep waits d unless the run is stopped; it reports whether to go on.
-func (e *Engine) sleep(d time.Duration) bool { return sleepCtx(e.stopCtx, d) }
-
-// sleepCtx waits d unless ctx ends first; it reports whether ctx is
-// still live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+func (e *Engine) sleep(d time.Duration) bool { return ctxsleep.Sleep(e.stopCtx, d) }
 
 // fulfil settles x as written, or as already warm: its key was there
 // and was left alone. A warm item's latency is not a write's: it stays

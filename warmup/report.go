@@ -545,7 +545,7 @@ func (w *reportWalker) rejection(i, j int) error {
 	if len(r.Item) == 0 || !json.Valid(r.Item) {
 		return fmt.Errorf("loaders[%d].rejected_items[%d].item is not a JSON value", i, j)
 	}
-	r.Item = compactJSON(r.Item)
+	r.Item = source.CompactJSON(r.Item)
 	if r.Cause == "" {
 		r.Cause = deriveCause(r)
 	}
@@ -626,14 +626,6 @@ func jsonErr(err error) error {
 	return err
 }
 
-func compactJSON(raw json.RawMessage) []byte {
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil || b.Len() == 0 {
-		return []byte(raw)
-	}
-	return b.Bytes()
-}
-
 // rejectedStream pulls one loader's rejected items from a report.
 type rejectedStream struct {
 	pull   func() (Rejection, bool)
@@ -657,14 +649,15 @@ func (s *rejectedStream) close()     { s.stop() }
 // an earlier run stopped reading, is not read by this one, and how to feed
 // it again.
 func streamNote(l *config.Loader, at source.Resume) string {
+	fs, _ := l.Items.(source.FileSpec)
 	feed := fmt.Sprintf("tail -n +%d ITEMS", at.Line)
-	if l.Items.Format == source.FormatCSV || (l.Items.Format == "" && source.FormatOf(l.Items.File) == source.FormatCSV) {
+	if fs.ItemFormat() == source.FormatCSV {
 		// The rest alone would lack the header that names its fields.
 		feed = fmt.Sprintf("(head -n 1 ITEMS; tail -n +%d ITEMS)", at.Line)
 	}
 	how := feed + " | cachewarm --only " + l.Name
 	if !l.Items.ReadsStdin() {
-		how = feed + " > " + l.Items.File + " while cachewarm --only " + l.Name + " runs"
+		how = feed + " > " + fs.File + " while cachewarm --only " + l.Name + " runs"
 	}
 	return fmt.Sprintf("loader %s read %s, a stream, which cannot be read again: this run retries the report's rejected items only. "+
 		"Lines %d on were never read and stay not started: feed them again in a run of their own, e.g. %s",

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/internal/redact"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
@@ -153,7 +153,7 @@ func (l LoaderSnapshot) Settled() int64 { return l.Fulfilled + l.Rejected }
 func (e *Engine) Snapshot() Snapshot {
 	now := time.Now()
 	s := Snapshot{
-		Redis:      config.RedactURL(e.cfg.Redis.URL),
+		Redis:      redact.URL(e.cfg.Redis.URL),
 		Topology:   e.topology(),
 		Started:    e.started,
 		Stopped:    e.Stopped(),

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachewarm/cachewarm/internal/ctxsleep"
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 	"github.com/cachewarm/cachewarm/warmup/source"
@@ -371,17 +372,7 @@ func (v *verifier) readSource(end source.Resume) {
 // the run's reading of it stopped: a file's byte offset, a list's index,
 // a range's next value. A source the run read to its end has no such
 // point.
-func reached(cur, end source.Resume, spec source.Spec) bool {
-	switch {
-	case end.Done:
-		return false
-	case cur.Done:
-		return true
-	case spec.File != "":
-		return cur.Offset >= end.Offset
-	}
-	return cur.Next >= end.Next
-}
+func reached(cur, end source.Resume, spec source.Spec) bool { return spec.Reached(cur, end) }
 
 // add queues it for a check unless it was rejected (its key then names a
 // rejection) or gives no key. key is its key when placing it in a shard
@@ -647,7 +638,7 @@ func (v *verifier) tryAgain(err error, attempt int, since time.Time) bool {
 			return false
 		}
 	}
-	return sleepCtx(v.ctx, min(v.e.backoff(min(attempt, 8)), 5*time.Second))
+	return ctxsleep.Sleep(v.ctx, min(v.e.backoff(min(attempt, 8)), 5*time.Second))
 }
 
 // giveUp leaves the keys of the ops in pending unverified: still

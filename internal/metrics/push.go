@@ -7,9 +7,10 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/cachewarm/cachewarm/warmup/config"
-
 	"github.com/prometheus/client_golang/prometheus/push"
+
+	"github.com/cachewarm/cachewarm/internal/redact"
+	"github.com/cachewarm/cachewarm/internal/weburl"
 )
 
 // Job is the job label of what is pushed.
@@ -45,13 +46,13 @@ func Push(ctx context.Context, gateway string, src Source, g Grouping) error {
 		p = p.BasicAuth(user.Username(), pass)
 	}
 	if err := p.PushContext(ctx); err != nil {
-		var secrets config.Redactor
-		secrets.Add(config.URLSecrets(gateway)...)
+		var secrets redact.Redactor
+		secrets.Add(redact.URLSecrets(gateway)...)
 		msg := secrets.Redact(err.Error())
 		if user != nil {
 			msg = strings.ReplaceAll(msg, user.String(), "…")
 		}
-		return fmt.Errorf("push to %s: %s", redact(gateway), msg)
+		return fmt.Errorf("push to %s: %s", redact.Location(gateway), msg)
 	}
 	return nil
 }
@@ -69,20 +70,8 @@ func (d queryDoer) Do(req *http.Request) (*http.Response, error) {
 
 // CheckURL refuses a Pushgateway URL that is not http(s) with a host.
 func CheckURL(gateway string) error {
-	u, err := url.Parse(gateway)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--pushgateway %s: not an http(s) URL", redact(gateway))
+	if _, err := weburl.Parse(gateway); err != nil {
+		return fmt.Errorf("--pushgateway %s: not an http(s) URL", redact.Location(gateway))
 	}
 	return nil
-}
-
-// redact is a Pushgateway URL as messages show it: without user info,
-// and with credential-like query values (?token=…) hidden.
-func redact(gateway string) string {
-	u, err := url.Parse(gateway)
-	if err != nil {
-		return "(a URL that does not parse)"
-	}
-	u.User = nil
-	return config.RedactURL(u.String())
 }

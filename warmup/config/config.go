@@ -19,6 +19,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/cachewarm/cachewarm/internal/redact"
+	"github.com/cachewarm/cachewarm/internal/weburl"
 	"github.com/cachewarm/cachewarm/warmup/fetch"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -185,16 +187,10 @@ type rawConfig struct {
 }
 
 type rawLoader struct {
-	Name  string `toml:"name"`
-	Items *struct {
-		File    *string `toml:"file"`
-		Format  *string `toml:"format"`
-		List    []any   `toml:"list"`
-		Range   []int64 `toml:"range"`
-		Sitemap *string `toml:"sitemap"`
-		SQL     *string `toml:"sql"`
-		DSN     *string `toml:"dsn"`
-	} `toml:"items"`
+	Name string `toml:"name"`
+	// Items is decoded into the shape the source kinds register
+	// (source.Registry.Shape): each kind owns its keys.
+	Items any    `toml:"items"`
 	Key   string `toml:"key"`
 	Fetch *struct {
 		URL        string            `toml:"url"`
@@ -268,10 +264,10 @@ func ParseConfig(path string, data []byte, opts Options) (*Config, error) {
 	v := &validator{
 		path: path, data: data, pos: parsePositions(data), getenv: getenv, secrets: &Redactor{},
 		funcs: templateFuncs(opts.Funcs), tables: opts.Tables, stdin: opts.Stdin,
-		redisURLReplaced: opts.RedisURLReplaced, ctx: ctx,
+		redisURLReplaced: opts.RedisURLReplaced, ctx: ctx, kinds: source.Kinds(),
 	}
 	var raw rawConfig
-	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&raw)
+	err := decodeRaw(data, v.kinds.Shape(), &raw)
 	// Extension tables are unknown to rawConfig; their owners decode them.
 	if err = v.decodeError(err, func(top string) bool { return opts.Tables[top] == nil }); err != nil {
 		return nil, err
@@ -391,7 +387,9 @@ type validator struct {
 	// ctx is Options.Context.
 	ctx         context.Context
 	stdinLoader int
-	err         error
+	// kinds are the source kinds an items table may name.
+	kinds *source.Registry
+	err   error
 }
 
 func (v *validator) fail(path, format string, args ...any) {
@@ -688,53 +686,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	if l.Name == "" {
 		v.fail(p("name"), "a loader needs a name")
 	}
-	if r.Items != nil {
-		set := 0
-		if r.Items.File != nil {
-			set++
-			l.Items = v.itemsFile(n, *r.Items.File, r.Items.Format)
-		} else if r.Items.Format != nil {
-			v.fail(p("items.format"), "format goes with file")
-		}
-		if r.Items.List != nil {
-			set++
-			l.Items.List = make([]any, 0, len(r.Items.List))
-			for i, it := range r.Items.List {
-				switch x := it.(type) {
-				case string:
-					l.Items.List = append(l.Items.List, v.expand(fmt.Sprintf("%s[%d]", p("items.list"), i), x, false))
-				case int64, float64:
-					l.Items.List = append(l.Items.List, x)
-				default:
-					v.fail(fmt.Sprintf("%s[%d]", p("items.list"), i), "list items must be strings or numbers, not %T", it)
-				}
-			}
-		}
-		if r.Items.Range != nil {
-			set++
-			if len(r.Items.Range) != 2 {
-				v.fail(p("items.range"), "range needs two integers [first, last]")
-			} else if r.Items.Range[0] > r.Items.Range[1] {
-				v.fail(p("items.range"), "range [%d, %d] runs backwards", r.Items.Range[0], r.Items.Range[1])
-			} else {
-				l.Items.Range = &[2]int64{r.Items.Range[0], r.Items.Range[1]}
-			}
-		}
-		if r.Items.Sitemap != nil {
-			set++
-			alone := r.Items.File == nil && r.Items.List == nil && r.Items.Range == nil && r.Items.SQL == nil
-			l.Items.Sitemap = v.sitemap(p("items.sitemap"), *r.Items.Sitemap, cfg.Run, alone)
-		}
-		if r.Items.SQL != nil {
-			set++
-			l.Items = v.itemsSQL(n, *r.Items.SQL, r.Items.DSN)
-		} else if r.Items.DSN != nil {
-			v.fail(p("items.dsn"), "dsn goes with sql")
-		}
-		if set != 1 {
-			v.fail(p("items"), "set exactly one of file, list, range, sitemap or sql")
-		}
-	}
+	l.Items = v.kinds.Decode(r.Items, &itemsDecoder{v: v, n: n, run: cfg.Run})
 	keyText := v.expand(p("key"), r.Key, false)
 	if keyText == "" {
 		v.fail(p("key"), "a loader needs a key template, e.g. key = \"product:{{.id}}\"")
@@ -747,20 +699,23 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 			v.fail(p("fetch.url"), "fetch needs a url")
 		}
 		f.URL = v.template(p("fetch.url"), urlText)
+		// Credentials written into the URL itself are as secret as those
+		// ${VAR} brings in.
+		v.secrets.Add(redact.URLSecrets(urlText)...)
 		if !strings.Contains(urlText, "{{") {
-			if u, err := url.Parse(urlText); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.Redact(urlText))
+			if u, err := url.Parse(urlText); err != nil || !weburl.Scheme(u.Scheme) {
+				v.fail(p("fetch.url"), "unsupported URL %q (use http:// or https://)", v.secrets.URL(urlText))
 			}
-		} else if scheme := literalScheme(urlText); scheme != "" && scheme != "http" && scheme != "https" {
+		} else if scheme := literalScheme(urlText); scheme != "" && !weburl.Scheme(scheme) {
 			// Every item would be rejected at run time: say it now,
 			// before any work.
-			v.fail(p("fetch.url"), "unsupported URL scheme %q in %q (use http:// or https://)", scheme, v.secrets.Redact(urlText))
+			v.fail(p("fetch.url"), "unsupported URL scheme %q in %q (use http:// or https://)", scheme, v.secrets.URL(urlText))
 		}
 		for name, raw := range r.Fetch.Headers {
 			val := v.expand(p("fetch.headers."+name), raw, true)
 			v.secrets.AddHeader(name, val)
 			f.Headers[name] = val
-			if credentialHeader(name) || strings.Contains(raw, "${") {
+			if redact.CredentialName(name) || strings.Contains(raw, "${") {
 				f.Private[name] = true
 			}
 		}
@@ -880,96 +835,6 @@ func (v *validator) valueTemplate(path, text string, fetches bool) *Template {
 	return t
 }
 
-// itemsFile validates loader n's items file: a file the run can read
-// (its CSV header included), a FIFO, or "-" for standard input, which one
-// loader at most may read.
-func (v *validator) itemsFile(n int, file string, format *string) source.Spec {
-	p := func(field string) string { return fmt.Sprintf("loader[%d].%s", n, field) }
-	spec := source.Spec{File: v.expand(p("items.file"), file, false)}
-	if format != nil {
-		switch f := strings.ToLower(*format); f {
-		case source.FormatJSONL, "ndjson":
-			spec.Format = source.FormatJSONL
-		case source.FormatText, source.FormatCSV:
-			spec.Format = f
-		default:
-			v.fail(p("items.format"), "unsupported format %q (use \"jsonl\", \"csv\" or \"txt\")", *format)
-			return spec
-		}
-	}
-	if spec.File != "" && !spec.ReadsStdin() && namesStdin(v.file(spec.File), v.stdin) {
-		// Two loaders splitting one stream would each read part of it,
-		// and neither could resume.
-		spec.File = source.Stdin
-	}
-	if spec.ReadsStdin() {
-		if spec.Format == "" {
-			v.fail(p("items.format"), "standard input (file = \"-\") needs a format: \"jsonl\", \"csv\" or \"txt\"")
-		}
-		if v.stdinLoader > 0 {
-			v.fail(p("items.file"), "only one loader can read standard input (loader[%d] does)", v.stdinLoader)
-		}
-		v.stdinLoader = n
-		spec.Stdin = v.stdin
-		return spec
-	}
-	spec.File = v.file(spec.File)
-	if spec.Format == "" && source.FormatOf(spec.File) == "" {
-		v.fail(p("items.file"), "unsupported file type %q (use .jsonl, .txt or .csv, optionally .gz, or set format)", filepath.Ext(spec.File))
-	}
-	st, err := os.Stat(spec.File)
-	switch {
-	case err != nil:
-		v.fail(p("items.file"), "%s", source.FileErr(err))
-	case st.IsDir():
-		v.fail(p("items.file"), "%s is a directory", spec.File)
-	case st.Mode().IsRegular():
-		// What a run reads first is read now: a file it could not read,
-		// or a CSV header naming a column twice, is a config error, before
-		// anything is written.
-		if fh, err := os.Open(spec.File); err != nil {
-			v.fail(p("items.file"), "%s", source.FileErr(err))
-		} else {
-			fh.Close()
-			if err := source.Check(spec); err != nil {
-				v.fail(p("items.file"), "%s", err)
-			}
-		}
-	}
-	return spec
-}
-
-// sitemap validates a loader's sitemap: an http(s) URL or a local path
-// (relative to the config's folder). It is read now, up to its root
-// element, so that a sitemap a run could not read is a config error
-// before anything is written.
-func (v *validator) sitemap(path, loc string, run RunConfig, check bool) *source.SitemapSpec {
-	spec := &source.SitemapSpec{URL: v.expand(path, loc, true), Timeout: run.Timeout, MaxBody: run.MaxBody}
-	switch u, err := url.Parse(spec.URL); {
-	case strings.TrimSpace(spec.URL) == "":
-		v.fail(path, "a sitemap needs a URL or a path")
-		return spec
-	case err == nil && (u.Scheme == "http" || u.Scheme == "https"):
-		if u.Host == "" {
-			v.fail(path, "URL %q has no host", v.secrets.Redact(spec.URL))
-			return spec
-		}
-	case err == nil && u.Scheme != "" && len(u.Scheme) > 1:
-		v.fail(path, "unsupported URL %q (use http://, https:// or a path)", v.secrets.Redact(spec.URL))
-		return spec
-	default:
-		spec.URL = v.file(spec.URL)
-	}
-	if v.err != nil || !check {
-		// The config is refused anyway: fetch nothing.
-		return spec
-	}
-	if err := source.CheckContext(v.ctx, source.Spec{Sitemap: spec}); err != nil {
-		v.fail(path, "%s", v.secrets.Redact(err.Error()))
-	}
-	return spec
-}
-
 // hosts validates a loader's hosts: where, besides its sitemap's own
 // host, child sitemaps and fetched URLs may be. The sitemap reads them
 // too, for its children.
@@ -977,7 +842,8 @@ func (v *validator) hosts(path string, raw []string, l *Loader) []string {
 	if raw == nil {
 		return nil
 	}
-	if l.Items.Sitemap == nil {
+	sm, ok := l.Items.(*source.SitemapSpec)
+	if !ok {
 		v.fail(path, "hosts goes with items.sitemap: other sources' URLs are the config's own")
 		return nil
 	}
@@ -991,7 +857,7 @@ func (v *validator) hosts(path string, raw []string, l *Loader) []string {
 		}
 		out = append(out, h)
 	}
-	l.Items.Sitemap.Hosts = out
+	sm.Hosts = out
 	return out
 }
 
@@ -1001,10 +867,11 @@ func (v *validator) hosts(path string, raw []string, l *Loader) []string {
 // and the loader's hosts; never one of redis, the Redis server's
 // addresses, since the fetch carries the loader's headers.
 func (l *Loader) FetchHosts(redis []string) *fetch.Hosts {
-	if l.Items.Sitemap == nil || l.Fetch == nil {
+	sm, ok := l.Items.(*source.SitemapSpec)
+	if !ok || l.Fetch == nil {
 		return nil
 	}
-	origins := []string{l.Items.Sitemap.URL}
+	origins := []string{sm.URL}
 	if u, err := url.Parse(l.Fetch.URL.Text); err == nil && !strings.Contains(u.Host, "{{") {
 		origins = append(origins, l.Fetch.URL.Text)
 	}
@@ -1034,41 +901,12 @@ func (rc *RedisConfig) Addresses() []string {
 	return addrs
 }
 
-// namesStdin says whether path is standard input by another name: a
-// path such as /dev/stdin, or whatever leads to the very pipe, socket or
-// terminal the process reads as its standard input (stdin, or os.Stdin
-// when nil). A regular file is never it: opened by name, it reads apart.
-func namesStdin(path string, stdin io.Reader) bool {
-	switch filepath.Clean(path) {
-	case "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "/proc/thread-self/fd/0":
-		return true
-	}
-	if stdin == nil {
-		stdin = os.Stdin
-	}
-	f, ok := stdin.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := os.Stat(path)
-	if err != nil || st.Mode().IsRegular() {
-		return false
-	}
-	in, err := f.Stat()
-	return err == nil && os.SameFile(st, in)
-}
-
 // Files are the files a run reads: the config, the items files and the
 // TLS files. Nothing a run writes may replace them.
 func (c *Config) Files() []string {
 	files := []string{c.Path, c.Redis.TLSCA, c.Redis.TLSCert, c.Redis.TLSKey}
 	for _, l := range c.Loaders {
-		if l.Items.File != "" && !l.Items.ReadsStdin() {
-			files = append(files, l.Items.File)
-		}
-		if sm := l.Items.Sitemap; sm != nil && filepath.IsAbs(sm.URL) {
-			files = append(files, sm.URL)
-		}
+		files = append(files, l.Items.Files()...)
 	}
 	return slices.DeleteFunc(files, func(f string) bool { return f == "" })
 }
@@ -1134,9 +972,9 @@ func parseRate(s string) (float64, error) {
 func (rc *RedisConfig) setURL(raw string, secrets *Redactor) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid Redis URL %q", RedactURL(raw))
+		return fmt.Errorf("invalid Redis URL %q", redact.URL(raw))
 	}
-	secrets.Add(URLSecrets(raw)...)
+	secrets.Add(redact.URLSecrets(raw)...)
 	rc.URL, rc.Sentinel = raw, nil
 	switch u.Scheme {
 	case "redis", "rediss":

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cachewarm/cachewarm/warmup/config"
+	"github.com/cachewarm/cachewarm/warmup/source"
 )
 
 func TestConfigErrorsSayWhere(t *testing.T) {
@@ -217,8 +218,8 @@ rate = "120/m"
 	if l.TTL != 30*time.Minute || l.Concurrency != 4 || l.Rate != 2 || l.Mode != config.ModeOverwrite {
 		t.Errorf("loader: ttl %v conc %d rate %v mode %q", l.TTL, l.Concurrency, l.Rate, l.Mode)
 	}
-	if !filepath.IsAbs(l.Items.File) || !strings.HasSuffix(l.Items.File, filepath.Join("sub", "p.jsonl")) {
-		t.Errorf("file %q not resolved against the config's folder", l.Items.File)
+	if f := l.Items.Files(); len(f) != 1 || !filepath.IsAbs(f[0]) || !strings.HasSuffix(f[0], filepath.Join("sub", "p.jsonl")) {
+		t.Errorf("file %q not resolved against the config's folder", f)
 	}
 	if l.Fetch.Headers["Authorization"] != "Bearer tok-abcdef" {
 		t.Errorf("header not expanded: %q", l.Fetch.Headers["Authorization"])
@@ -236,22 +237,6 @@ rate = "120/m"
 	// nor values from ${VAR}.
 	if p := l.Fetch.Private; !p["Authorization"] || p["Accept"] {
 		t.Errorf("private headers %v: want Authorization, not Accept", p)
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"redis://:pw@h:1/0", "redis://:***@h:1/0"},
-		{"rediss://user:p%40ss@h:1", "rediss://user:***@h:1"},
-		{"redis://h:1/0", "redis://h:1/0"},
-		{"redis://s3cret@h:1", "redis://***@h:1"}, // redis-cli reads a lone user as the password
-		{"redis://u:pa ss@h%zz", "redis://***@h%zz"},
-		{"redis://h:1/0?password=s3cret&db=2", "redis://h:1/0?db=2&password=***"},
-	}
-	for _, tc := range tests {
-		if got := config.RedactURL(tc.in); got != tc.want {
-			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
-		}
 	}
 }
 
@@ -295,7 +280,9 @@ key = "g:{{.id}}"
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, fifoL, gzL := cfg.Loaders[0].Items, cfg.Loaders[1].Items, cfg.Loaders[2].Items
+	in, _ := cfg.Loaders[0].Items.(source.FileSpec)
+	fifoL, _ := cfg.Loaders[1].Items.(source.FileSpec)
+	gzL, _ := cfg.Loaders[2].Items.(source.FileSpec)
 	if !in.ReadsStdin() || in.Format != "jsonl" || in.Stdin != stdin || !cfg.ReadsStdin() {
 		t.Errorf("stdin loader: %+v", in)
 	}

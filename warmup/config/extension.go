@@ -42,8 +42,9 @@ type Options struct {
 	// CACHEWARM_REDIS_URL; see Config.SetRedisURL): the file's redis.url
 	// is not read, so its ${VAR} need not be set.
 	RedisURLReplaced bool
-	// Context bounds what validation waits for: a SQL loader's query
-	// runs up to its first row. nil means context.Background().
+	// Context bounds what validation waits for: the sources' pre-flight
+	// checks (a sitemap fetched up to its root element, a query described
+	// by its database). nil means context.Background().
 	Context context.Context
 }
 

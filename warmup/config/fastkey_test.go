@@ -96,7 +96,7 @@ func jsonValid(s string) bool {
 func TestFastTemplateRangeItems(t *testing.T) {
 	tt := template.Must(template.New("u").Option("missingkey=error").Parse("https://x.test/item/{{.}}?v={{.}}"))
 	tmpl := &Template{t: tt, fast: compileFast(tt)}
-	src, err := source.Open(source.Spec{Range: &[2]int64{-3, 3}}, nil)
+	src, err := source.Open(source.RangeSpec{First: -3, Last: 3}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

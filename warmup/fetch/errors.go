@@ -22,6 +22,11 @@ type Error struct {
 	// signed by unknown authority", "cannot resolve host x",
 	// "interrupted". It never quotes response bytes or request headers.
 	Cause string
+	// err is what the Error is, for errors.Is: context.Canceled for a
+	// fetch the caller interrupted, the sentinel rediswrite's classifier
+	// reads as Interrupted too, so a stop is one outcome whichever stage
+	// it cut short.
+	err error
 	// Transient says a retry may succeed (timeouts, connection errors,
 	// 5xx, 408, 425, 429). An interrupted fetch is not transient: the
 	// caller cancelled it and is not going to retry.
@@ -38,13 +43,20 @@ type Error struct {
 // Error returns Cause; the caller adds "fetch GET <url>: ".
 func (e *Error) Error() string { return e.Cause }
 
+// Unwrap is context.Canceled for an interrupted fetch (errors.Is(err,
+// context.Canceled) tells one), else nil.
+func (e *Error) Unwrap() error { return e.err }
+
+// interruptedError is the fetch the caller's context cancelled.
+func interruptedError() *Error { return &Error{Cause: "interrupted", err: context.Canceled} }
+
 // describe turns an error from net/http into an *Error. ctx is the
 // caller's context and reqCtx the request's, bounded by the timeout:
 // which of them ended tells an interrupt from a timeout, whatever error
 // the transport happened to return on the way.
 func (c *Client) describe(ctx, reqCtx context.Context, err error) *Error {
 	if errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled) && reqCtx.Err() == nil {
-		return &Error{Cause: "interrupted"}
+		return interruptedError()
 	}
 	if reqCtx.Err() != nil || isTimeout(err) {
 		return &Error{Cause: c.timeoutText(), Transient: true}

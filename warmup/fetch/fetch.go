@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cachewarm/cachewarm/internal/weburl"
 )
 
 // Options configure a Client.
@@ -225,15 +227,10 @@ func (c *Client) do(ctx context.Context, r Request, read func(resp *http.Respons
 // parseURL accepts absolute http(s) URLs with a host. A path with raw
 // characters (a space) parses and is escaped when the request is written.
 func parseURL(raw string) (*url.URL, *Error) {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		// url.Error quotes the URL, which the caller already names.
-		return nil, &Error{Cause: "URL does not parse", BadURL: true}
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, &Error{Cause: "not an http(s) URL", BadURL: true}
-	case u.Host == "":
-		return nil, &Error{Cause: "URL has no host", BadURL: true}
+	// weburl's errors never quote the URL, which the caller names.
+	u, err := weburl.Parse(raw)
+	if err != nil {
+		return nil, &Error{Cause: err.Error(), BadURL: true}
 	}
 	return u, nil
 }

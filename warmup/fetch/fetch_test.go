@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/cachewarm/cachewarm/warmup/fetch"
+	"github.com/cachewarm/cachewarm/warmup/rediswrite"
 )
 
 // get fetches r with a client made from o, failing the test on a BadURL
@@ -367,6 +369,7 @@ func TestCancelEndsRequestAtOnce(t *testing.T) {
 			select {
 			case ferr := <-done:
 				checkErr(t, ferr, "interrupted", false)
+				checkInterrupted(t, ferr)
 			case <-time.After(10 * time.Second):
 				t.Fatal("Get still running 10s after its context was cancelled")
 			}
@@ -377,7 +380,19 @@ func TestCancelEndsRequestAtOnce(t *testing.T) {
 		cancel()
 		_, ferr := c.Get(ctx, fetch.Request{URL: o.URL + "/headers"})
 		checkErr(t, ferr, "interrupted", false)
+		checkInterrupted(t, ferr)
 	})
+}
+
+// checkInterrupted wants ferr to be an interruption in the one vocabulary
+// the fetcher and the Redis writer share: it Is context.Canceled, which
+// the writer's classifier reads as Interrupted; no cause string needed.
+func checkInterrupted(t *testing.T, ferr *fetch.Error) {
+	t.Helper()
+	var err error = ferr
+	if !errors.Is(err, context.Canceled) || rediswrite.Classify(err) != rediswrite.Interrupted {
+		t.Errorf("an interrupted fetch (%v) is not context.Canceled to errors.Is (class %v)", ferr, rediswrite.Classify(err))
+	}
 }
 
 // A body over MaxBody is rejected however it comes, and the client stops

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/cachewarm/cachewarm/internal/weburl"
 )
 
 // Hosts is where requests whose URLs come from data a loader does not
@@ -27,7 +29,7 @@ type Hosts struct {
 func NewHosts(origins, entries []string) (*Hosts, error) {
 	h := &Hosts{allowed: map[string]bool{}, refused: map[string]string{}}
 	for _, o := range origins {
-		if u, err := url.Parse(o); err == nil && isWeb(u) {
+		if u, err := url.Parse(o); err == nil && weburl.Check(u) == nil {
 			h.allow(u.Hostname(), portOf(u))
 		}
 	}
@@ -61,7 +63,7 @@ func (h *Hosts) Refusing(why string, addrs ...string) *Hosts {
 // http(s) one is left to the request, which says what is wrong with it.
 func (h *Hosts) Check(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || !isWeb(u) {
+	if err != nil || weburl.Check(u) != nil {
 		return nil
 	}
 	if err := h.checkRefused(u); err != nil {
@@ -143,10 +145,6 @@ func isPort(p string) bool {
 // address in brackets.
 func place(host, port string) string {
 	return net.JoinHostPort(strings.ToLower(host), port)
-}
-
-func isWeb(u *url.URL) bool {
-	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // portOf is u's port, its scheme's default when it names none.

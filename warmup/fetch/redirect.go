@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/cachewarm/cachewarm/internal/weburl"
 )
 
 // privateKey carries a Request's Private headers to checkRedirect, which
@@ -53,7 +55,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > maxRedirects {
 		return &redirectError{"more than " + strconv.Itoa(maxRedirects) + " redirects"}
 	}
-	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
+	if weburl.Check(req.URL) != nil {
 		return &redirectError{redirectStatus(req) + " to a location that is not an http(s) URL"}
 	}
 	// net/http sets Referer to the previous hop, query included: a

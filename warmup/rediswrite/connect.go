@@ -16,6 +16,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cachewarm/cachewarm/internal/ctxsleep"
+	"github.com/cachewarm/cachewarm/internal/redact"
 	"github.com/cachewarm/cachewarm/warmup/config"
 	"github.com/cachewarm/cachewarm/warmup/source"
 )
@@ -27,7 +29,7 @@ import (
 // failover client. Errors name the address with its password redacted.
 func Connect(ctx context.Context, rc config.RedisConfig, poolSize int, timeout time.Duration) (*Target, error) {
 	rawURL := rc.URL
-	shown := config.RedactURL(rawURL)
+	shown := redact.URL(rawURL)
 	opts, err := baseOptions(rc)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL %s: %s", shown, strings.ReplaceAll(err.Error(), rawURL, shown))
@@ -131,9 +133,7 @@ func ConnectWaiting(ctx context.Context, rc config.RedisConfig, poolSize int, ti
 		if time.Since(since) >= wait {
 			return nil, fmt.Errorf("%w (waited %s, run.redis_wait)", err, wait)
 		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
+		if !ctxsleep.Sleep(ctx, delay) {
 			return nil, err
 		}
 		delay = min(2*delay, time.Second)

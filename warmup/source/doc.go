@@ -15,4 +15,11 @@
 // started, and Open with that Resume reads on from there: a query runs
 // again with an OFFSET. A stream cannot be read again: its Resume only
 // says how far it got.
+//
+// Each kind of source lives in a file of its own (list.go, range.go,
+// file.go for files and standard input, sitemap.go, sql.go): its items
+// table's keys and their validation (its Kind, registered in Kinds, which
+// the config asks), its pre-flight check, how it opens and resumes, and
+// what it shows of itself, credentials hidden (its Spec). Adding a kind
+// touches this package only.
 package source

@@ -22,7 +22,7 @@ func FuzzJSONLSource(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		src, err := Open(Spec{File: path}, nil)
+		src, err := Open(FileSpec{File: path}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

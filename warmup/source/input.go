@@ -50,90 +50,6 @@ func FormatOf(name string) string {
 	return ""
 }
 
-// format is the format of a file spec's items: the explicit one, else the
-// name's, else JSONL.
-func (s Spec) format() string {
-	if s.Format != "" {
-		return s.Format
-	}
-	if f := FormatOf(s.File); f != "" {
-		return f
-	}
-	return FormatJSONL
-}
-
-// ReadsStdin reports whether the spec's items come from standard input.
-func (s Spec) ReadsStdin() bool { return s.File == Stdin }
-
-// Rereadable reports whether the spec's items can be read again from
-// their start: not a stream (standard input, a FIFO), whose items are
-// gone once read.
-func (s Spec) Rereadable() bool {
-	if s.File == "" {
-		return true
-	}
-	kind, err := s.kind()
-	return err == nil && kind != KindStream
-}
-
-// kind says how a file spec is read: a stream (standard input, or a file
-// that is not a regular one: a FIFO, a /dev/fd pipe), gzip (by its name),
-// or a plain file.
-func (s Spec) kind() (string, error) {
-	if s.ReadsStdin() {
-		return KindStream, nil
-	}
-	st, err := os.Stat(s.File)
-	if err != nil {
-		return "", fmt.Errorf("open items: %s", FileErr(err))
-	}
-	switch {
-	case st.IsDir():
-		return "", fmt.Errorf("open items: %s is a directory", s.File)
-	case !st.Mode().IsRegular():
-		return KindStream, nil
-	case strings.HasSuffix(strings.ToLower(s.File), ".gz"):
-		return KindGzip, nil
-	}
-	return KindFile, nil
-}
-
-// name is how positions name the spec's file: its base name, or "stdin".
-func (s Spec) name() string {
-	if s.ReadsStdin() {
-		return "stdin"
-	}
-	return filepath.Base(s.File)
-}
-
-// Check opens a file spec the way a run will and reads what a run reads
-// at its start (a gzip header, a CSV header), so that a file the run
-// could not read is found before anything is written. A stream is not
-// opened: it can be read only once, by the run. A sitemap is fetched, and
-// read up to its root element; a query runs until its first row.
-func Check(spec Spec) error { return CheckContext(context.Background(), spec) }
-
-// CheckContext is Check, given up when ctx ends.
-func CheckContext(ctx context.Context, spec Spec) error {
-	if spec.Sitemap != nil {
-		return checkSitemap(ctx, spec)
-	}
-	if spec.SQL != "" {
-		return checkSQL(ctx, spec)
-	}
-	if spec.File == "" {
-		return nil
-	}
-	if k, err := spec.kind(); err != nil || k == KindStream {
-		return err
-	}
-	src, err := Open(spec, nil)
-	if err != nil {
-		return err
-	}
-	return src.Close()
-}
-
 // bom is the UTF-8 byte order mark some tools write at the start of a
 // file; it is not part of the first line.
 const bom = "\xef\xbb\xbf"
@@ -292,7 +208,7 @@ func (s *streamReader) Close() error {
 
 // openStream reads spec's stream: standard input (spec.Stdin, or
 // os.Stdin), or the pipe at spec.File.
-func openStream(ctx context.Context, spec Spec) *streamReader {
+func openStream(ctx context.Context, spec FileSpec) *streamReader {
 	if spec.ReadsStdin() {
 		in := spec.Stdin
 		if in == nil {

@@ -53,7 +53,7 @@ func TestByteOrderMarkIsNotData(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			got := readAll(t, source.Spec{File: filepath.Join(dir, tc.file)}, nil, -1)
+			got := readAll(t, source.FileSpec{File: filepath.Join(dir, tc.file)}, nil, -1)
 			if len(got) != len(tc.items) {
 				t.Fatalf("items %q, want %q", got, tc.items)
 			}
@@ -66,7 +66,7 @@ func TestByteOrderMarkIsNotData(t *testing.T) {
 	}
 	// The resume point after line 1 is a true offset into the file: the
 	// mark's three bytes count.
-	src, err := source.Open(source.Spec{File: filepath.Join(dir, "b.jsonl")}, nil)
+	src, err := source.Open(source.FileSpec{File: filepath.Join(dir, "b.jsonl")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestDuplicateCSVColumnsAreRefused(t *testing.T) {
 		"a.csv":    `a.csv:1: duplicate column "id" in the header (columns 1 and 2)`,
 		"b.csv.gz": `b.csv.gz:1: duplicate column "name" in the header (columns 2 and 3)`,
 	} {
-		spec := source.Spec{File: filepath.Join(dir, file)}
+		spec := source.FileSpec{File: filepath.Join(dir, file)}
 		if err := source.Check(spec); err == nil || err.Error() != want {
 			t.Errorf("%s: Check: %v, want %q", file, err, want)
 		}
@@ -109,12 +109,12 @@ func TestGzipFiles(t *testing.T) {
 		"d.jsonl.gz": "not gzip",
 	})
 	tests := []struct {
-		spec  source.Spec
+		spec  source.FileSpec
 		items []string
 	}{
-		{source.Spec{File: filepath.Join(dir, "a.jsonl.gz")}, []string{`a.jsonl.gz:1 {"id":1}`, "error a.jsonl.gz:3: invalid JSON", "a.jsonl.gz:4 [2]"}},
-		{source.Spec{File: filepath.Join(dir, "b.csv.gz")}, []string{`b.csv.gz:2 {"id":"1","name":"x\ny"}`, "error b.csv.gz:4: wrong number of fields", `b.csv.gz:5 {"id":"3","name":"z"}`}},
-		{source.Spec{File: filepath.Join(dir, "c.gz"), Format: source.FormatText}, []string{`c.gz:1 "alpha"`, `c.gz:2 "beta"`}},
+		{source.FileSpec{File: filepath.Join(dir, "a.jsonl.gz")}, []string{`a.jsonl.gz:1 {"id":1}`, "error a.jsonl.gz:3: invalid JSON", "a.jsonl.gz:4 [2]"}},
+		{source.FileSpec{File: filepath.Join(dir, "b.csv.gz")}, []string{`b.csv.gz:2 {"id":"1","name":"x\ny"}`, "error b.csv.gz:4: wrong number of fields", `b.csv.gz:5 {"id":"3","name":"z"}`}},
+		{source.FileSpec{File: filepath.Join(dir, "c.gz"), Format: source.FormatText}, []string{`c.gz:1 "alpha"`, `c.gz:2 "beta"`}},
 	}
 	for _, tc := range tests {
 		got := readAll(t, tc.spec, nil, -1)
@@ -127,7 +127,7 @@ func TestGzipFiles(t *testing.T) {
 			}
 		}
 	}
-	if err := source.Check(source.Spec{File: filepath.Join(dir, "d.jsonl.gz")}); err == nil || !strings.Contains(err.Error(), "d.jsonl.gz: not a gzip file") {
+	if err := source.Check(source.FileSpec{File: filepath.Join(dir, "d.jsonl.gz")}); err == nil || !strings.Contains(err.Error(), "d.jsonl.gz: not a gzip file") {
 		t.Errorf("a file that is not gzip: %v", err)
 	}
 }
@@ -140,7 +140,7 @@ func TestGzipResume(t *testing.T) {
 		"a.jsonl.gz": gz(t, bom+"{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n"),
 		"b.jsonl.gz": gz(t, "{\"id\":1}\n"),
 	})
-	spec := source.Spec{File: filepath.Join(dir, "a.jsonl.gz")}
+	spec := source.FileSpec{File: filepath.Join(dir, "a.jsonl.gz")}
 	src, err := source.Open(spec, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestGzipResume(t *testing.T) {
 			t.Errorf("resume at %+v: %v", bad, err)
 		}
 	}
-	if _, err := source.Open(source.Spec{File: filepath.Join(dir, "b.jsonl.gz")}, &at); err == nil || !strings.Contains(err.Error(), "shorter") {
+	if _, err := source.Open(source.FileSpec{File: filepath.Join(dir, "b.jsonl.gz")}, &at); err == nil || !strings.Contains(err.Error(), "shorter") {
 		t.Errorf("a shorter file: %v", err)
 	}
 }
@@ -184,10 +184,10 @@ func TestStreams(t *testing.T) {
 		f.Close()
 		done <- err
 	}()
-	if err := source.Check(source.Spec{File: fifo}); err != nil {
+	if err := source.Check(source.FileSpec{File: fifo}); err != nil {
 		t.Fatalf("Check opened the FIFO: %v", err)
 	}
-	got := readAll(t, source.Spec{File: fifo}, nil, -1)
+	got := readAll(t, source.FileSpec{File: fifo}, nil, -1)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestStreams(t *testing.T) {
 		t.Errorf("FIFO items %q", got)
 	}
 
-	stdin := source.Spec{File: source.Stdin, Format: source.FormatJSONL, Stdin: strings.NewReader(bom + "{\"id\":1}\n{bad\n\"x\"")}
+	stdin := source.FileSpec{File: source.Stdin, Format: source.FormatJSONL, Stdin: strings.NewReader(bom + "{\"id\":1}\n{bad\n\"x\"")}
 	got = readAll(t, stdin, nil, -1)
 	if len(got) != 3 || got[0] != `stdin:1 {"id":1}` || !strings.HasPrefix(got[1], "error stdin:2: invalid JSON") || got[2] != `stdin:3 "x"` {
 		t.Errorf("stdin items %q", got)
@@ -220,7 +220,7 @@ func TestStoppedStream(t *testing.T) {
 			}
 			go pw.Write([]byte(text))
 			ctx, stop := context.WithCancel(context.Background())
-			spec := source.Spec{File: source.Stdin, Format: format, Stdin: pr}
+			spec := source.FileSpec{File: source.Stdin, Format: format, Stdin: pr}
 			src, err := source.OpenContext(ctx, spec, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -248,7 +248,7 @@ func TestStoppedStream(t *testing.T) {
 				t.Errorf("the rest of a stream read again, or its resume point lost: %+v", rest.Resume())
 			}
 			// A resume point of another kind is for other items.
-			if _, err := source.Open(source.Spec{File: source.Stdin, Format: format}, &source.Resume{Offset: 9, Line: 2}); err == nil ||
+			if _, err := source.Open(source.FileSpec{File: source.Stdin, Format: format}, &source.Resume{Offset: 9, Line: 2}); err == nil ||
 				!strings.Contains(err.Error(), "changed since the report") {
 				t.Errorf("a file's resume point for a stream: %v", err)
 			}
@@ -259,7 +259,7 @@ func TestStoppedStream(t *testing.T) {
 // A stream's CSV header cannot be read a second time: the reviver takes
 // it from the run's one reading, and rebuilds items from their exact form.
 func TestReviverFollowsAStreamsHeader(t *testing.T) {
-	spec := source.Spec{File: source.Stdin, Format: source.FormatCSV, Stdin: strings.NewReader("id,name\n1,caf\xe9\n")}
+	spec := source.FileSpec{File: source.Stdin, Format: source.FormatCSV, Stdin: strings.NewReader("id,name\n1,caf\xe9\n")}
 	rv, err := source.NewReviver(spec)
 	if err != nil {
 		t.Fatal(err)

@@ -77,25 +77,41 @@ type Reviver struct {
 // NewReviver makes the reviver for spec's items. A CSV file's header is
 // read from the file once; a stream's cannot be, see Follow.
 func NewReviver(spec Spec) (*Reviver, error) {
-	r := &Reviver{rangeItems: spec.Range != nil, list: spec.List}
-	if spec.File == "" {
-		return r, nil
-	}
-	r.format = spec.format()
-	if r.format == FormatCSV {
-		if k, err := spec.kind(); err != nil || k == KindStream {
-			return r, err
+	r := &Reviver{}
+	switch s := spec.(type) {
+	case RangeSpec:
+		r.rangeItems = true
+	case ListSpec:
+		r.list = s.Items
+		if r.list == nil {
+			r.list = []any{}
 		}
-		src, err := Open(spec, nil)
-		if err != nil {
-			return nil, err
-		}
-		defer src.Close()
-		if cs, ok := src.(*csvSource); ok {
-			r.header = cs.header
-		}
+	case FileSpec:
+		return r, r.fileFormat(s)
 	}
 	return r, nil
+}
+
+// fileFormat reads what reviving a file's items takes: its format, and a
+// CSV file's header, read from the file once; a stream's cannot be, see
+// Follow.
+func (r *Reviver) fileFormat(spec FileSpec) error {
+	r.format = spec.format()
+	if r.format != FormatCSV {
+		return nil
+	}
+	if k, err := spec.kind(); err != nil || k == KindStream {
+		return err
+	}
+	src, err := Open(spec, nil)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if cs, ok := src.(*csvSource); ok {
+		r.header = cs.header
+	}
+	return nil
 }
 
 // Follow takes the CSV header of a stream from src, the run's one reading
@@ -166,15 +182,20 @@ func (r *Reviver) listItem(raw []byte) (any, bool) {
 			}
 		}
 	}
-	v, ok := r.byJSON[string(compactJSON(raw))]
+	v, ok := r.byJSON[string(CompactJSON(raw))]
 	return v, ok
 }
 
-// compactJSON is raw without insignificant space, as json.Marshal
-// writes it (a report written by hand may add some).
-func compactJSON(raw []byte) []byte {
+// CompactJSON is raw without insignificant space, as json.Marshal writes
+// it (a report written by hand may add some); raw itself when it is not
+// one JSON value, or has no space to take out. Reports, the monitor and
+// revived items compact through it.
+func CompactJSON(raw []byte) []byte {
+	if !bytes.ContainsAny(raw, " \t\n\r") {
+		return raw
+	}
 	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
+	if err := json.Compact(&b, raw); err != nil || b.Len() == 0 {
 		return raw
 	}
 	return b.Bytes()

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachewarm/cachewarm/internal/redact"
+	"github.com/cachewarm/cachewarm/internal/weburl"
 	"github.com/cachewarm/cachewarm/warmup/fetch"
 )
 
@@ -53,7 +55,68 @@ type SitemapSpec struct {
 	// fetch.NewHosts) child sitemaps may be on: by default only the first
 	// sitemap's own.
 	Hosts []string
+	counted
 }
+
+type sitemapKind struct{}
+
+type sitemapShape struct {
+	Sitemap *string `toml:"sitemap"`
+}
+
+func (sitemapKind) Key() string { return "sitemap" }
+func (sitemapKind) Shape() any  { return &sitemapShape{} }
+
+// Decode validates a loader's sitemap: an http(s) URL or a local path
+// (relative to the config's folder). The credentials it carries
+// (?token=…, user information), like the values ${VAR} brings into it,
+// are never shown. check reads it, up to its root element, once nothing
+// else is wrong.
+func (sitemapKind) Decode(shape any, d Decoder) Spec {
+	loc := shape.(*sitemapShape).Sitemap
+	if loc == nil {
+		return nil
+	}
+	path := d.Path("sitemap")
+	timeout, maxBody := d.Limits()
+	spec := &SitemapSpec{URL: d.Expand(path, *loc, true), Timeout: timeout, MaxBody: maxBody}
+	d.Secrets().Add(redact.URLSecrets(spec.URL)...)
+	switch u, err := url.Parse(spec.URL); {
+	case strings.TrimSpace(spec.URL) == "":
+		d.Fail(path, "a sitemap needs a URL or a path")
+	case err == nil && weburl.Scheme(u.Scheme):
+		if u.Host == "" {
+			d.Fail(path, "URL %q has no host", d.Secrets().URL(spec.URL))
+		}
+	case err == nil && u.Scheme != "" && len(u.Scheme) > 1:
+		d.Fail(path, "unsupported URL %q (use http://, https:// or a path)", d.Secrets().URL(spec.URL))
+	default:
+		spec.URL = d.Resolve(spec.URL)
+	}
+	return spec
+}
+
+// Describe is "sitemap " and the sitemap's URL, its credentials hidden,
+// or a local sitemap's file name.
+func (spec *SitemapSpec) Describe() string {
+	if filepath.IsAbs(spec.URL) {
+		return "sitemap " + filepath.Base(spec.URL)
+	}
+	return "sitemap " + redact.Location(spec.URL)
+}
+
+// Files is a local sitemap's file.
+func (spec *SitemapSpec) Files() []string {
+	if filepath.IsAbs(spec.URL) {
+		return []string{spec.URL}
+	}
+	return nil
+}
+
+func (*SitemapSpec) describeResume(r Resume) string {
+	return fmt.Sprintf("from sitemap item %d", r.Next+1)
+}
+func (*SitemapSpec) family() string { return KindSitemap }
 
 // sitemapSource yields one item per <url> of a sitemap, following
 // indexes depth first. A sitemap fetched over HTTP is downloaded to a
@@ -91,8 +154,8 @@ type sitemapDoc struct {
 	index bool
 }
 
-func openSitemap(ctx context.Context, spec Spec, from *Resume) (Source, error) {
-	s := &sitemapSource{ctx: ctx, spec: *spec.Sitemap, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
+func (spec *SitemapSpec) open(ctx context.Context, from *Resume) (Source, error) {
+	s := &sitemapSource{ctx: ctx, spec: *spec, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
 	if s.spec.UserAgent == "" {
 		s.spec.UserAgent = "cachewarm"
 	}
@@ -111,11 +174,11 @@ func openSitemap(ctx context.Context, spec Spec, from *Resume) (Source, error) {
 	return s, nil
 }
 
-// CheckSitemap fetches the first sitemap and reads up to its root
-// element, so that a sitemap a run could not read is found before
-// anything is written.
-func checkSitemap(ctx context.Context, spec Spec) error {
-	src, err := openSitemap(ctx, spec, nil)
+// check fetches the first sitemap and reads up to its root element, so
+// that a sitemap a run could not read is found before anything is
+// written.
+func (spec *SitemapSpec) check(ctx context.Context) error {
+	src, err := spec.open(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -129,7 +192,7 @@ func (s *sitemapSource) start() error {
 	s.started = true
 	doc, err := s.open(s.spec.URL, "")
 	if err != nil {
-		return fmt.Errorf("sitemap %s: %w", displayURL(s.spec.URL), err)
+		return fmt.Errorf("sitemap %s: %w", redact.Location(s.spec.URL), err)
 	}
 	s.seen[maphash.String(s.seed, s.spec.URL)] = struct{}{}
 	s.stack = append(s.stack, doc)
@@ -197,18 +260,18 @@ func (s *sitemapSource) follow(parent *sitemapDoc, loc string, line int) (Item, 
 	switch h := maphash.String(s.seed, target); {
 	case parent.base != nil && !isHTTP(target):
 		// A sitemap from the web never makes the run read a local file.
-		return brokenSitemap(displayURL(target), parent.name, line, errors.New("not an http(s) URL")), true
+		return brokenSitemap(redact.Location(target), parent.name, line, errors.New("not an http(s) URL")), true
 	case hostErr != nil:
 		// Nor has it the run fetch from hosts the config does not name:
 		// its URLs are no more trustworthy than a redirect.
-		return brokenSitemap(displayURL(target), parent.name, line, hostErr), true
+		return brokenSitemap(redact.Location(target), parent.name, line, hostErr), true
 	case len(s.stack) > MaxSitemapDepth:
-		return brokenSitemap(displayURL(target), parent.name, line, fmt.Errorf("indexes nested more than %d deep", MaxSitemapDepth)), true
+		return brokenSitemap(redact.Location(target), parent.name, line, fmt.Errorf("indexes nested more than %d deep", MaxSitemapDepth)), true
 	case s.seenHash(h):
 		// An index listing a sitemap twice, or itself: read once.
 		return Item{}, false
 	case len(s.seen) >= MaxSitemaps:
-		return brokenSitemap(displayURL(target), parent.name, line, fmt.Errorf("more than %d sitemaps", MaxSitemaps)), true
+		return brokenSitemap(redact.Location(target), parent.name, line, fmt.Errorf("more than %d sitemaps", MaxSitemaps)), true
 	default:
 		s.seen[h] = struct{}{}
 	}
@@ -218,7 +281,7 @@ func (s *sitemapSource) follow(parent *sitemapDoc, loc string, line int) (Item, 
 			s.stopped = true
 			return Item{}, false
 		}
-		return brokenSitemap(displayURL(target), parent.name, line, err), true
+		return brokenSitemap(redact.Location(target), parent.name, line, err), true
 	}
 	s.stack = append(s.stack, doc)
 	return Item{}, false
@@ -285,7 +348,7 @@ func (s *sitemapSource) Close() error {
 func (s *sitemapSource) open(loc, dir string) (*sitemapDoc, error) {
 	doc := &sitemapDoc{}
 	if isHTTP(loc) {
-		doc.name, doc.base = displayURL(loc), mustParse(loc)
+		doc.name, doc.base = redact.Location(loc), mustParse(loc)
 		if err := s.download(doc, loc); err != nil {
 			return nil, err
 		}
@@ -482,24 +545,13 @@ func (d *sitemapDoc) xmlErr(err error, atEOF string) error {
 // else is a local path.
 func isHTTP(loc string) bool {
 	u, err := url.Parse(loc)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https")
+	return err == nil && weburl.Scheme(u.Scheme)
 }
 
 // mustParse parses a URL isHTTP accepted.
 func mustParse(loc string) *url.URL {
 	u, _ := url.Parse(loc)
 	return u
-}
-
-// displayURL is a URL as messages may show it: without its user
-// information.
-func displayURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
 }
 
 func truncate(s string, n int) string {

@@ -23,7 +23,7 @@ func TestSitemapWhitespaceCostsNoMemory(t *testing.T) {
 			path := writePadded(t, gap, compressed)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			src, err := Open(Spec{Sitemap: &SitemapSpec{URL: path, MaxBody: 2 * gap}}, nil)
+			src, err := Open(&SitemapSpec{URL: path, MaxBody: 2 * gap}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +126,7 @@ func TestSitemapBoundsPerToken(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.doc), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			src, err := Open(Spec{Sitemap: &SitemapSpec{URL: path, MaxBody: 1 << 20}}, nil)
+			src, err := Open(&SitemapSpec{URL: path, MaxBody: 1 << 20}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

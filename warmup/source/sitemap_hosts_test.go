@@ -59,7 +59,7 @@ func TestSitemapChildOnAnotherHost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			otherHits.Store(0)
-			src, err := Open(Spec{Sitemap: &SitemapSpec{URL: tt.url, Timeout: 5 * time.Second, MaxBody: 1 << 20, Hosts: tt.hosts}}, nil)
+			src, err := Open(&SitemapSpec{URL: tt.url, Timeout: 5 * time.Second, MaxBody: 1 << 20, Hosts: tt.hosts}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -83,7 +83,7 @@ func sitemapSite(t *testing.T) *httptest.Server {
 }
 
 func sitemapSpec(u string) Spec {
-	return Spec{Sitemap: &SitemapSpec{URL: u, Timeout: 5 * time.Second, MaxBody: 1 << 20}}
+	return &SitemapSpec{URL: u, Timeout: 5 * time.Second, MaxBody: 1 << 20}
 }
 
 // readAll reads src to its end: the items' JSON, or "rejected: reason".
@@ -178,7 +178,7 @@ func TestSitemapResume(t *testing.T) {
 			t.Fatalf("resumed after %d:\n%s\nwant:\n%s", cut, strings.Join(got, "\n"), strings.Join(all[cut:], "\n"))
 		}
 	}
-	if _, err := Open(Spec{Range: &[2]int64{1, 2}}, &Resume{Kind: KindSitemap, Next: 3}); err == nil {
+	if _, err := Open(RangeSpec{First: 1, Last: 2}, &Resume{Kind: KindSitemap, Next: 3}); err == nil {
 		t.Fatal("a sitemap's resume point opened a range")
 	}
 }

@@ -46,7 +46,7 @@ func TestSources(t *testing.T) {
 		"h.csv":     "",
 		"big.jsonl": "{\"id\":\"" + strings.Repeat("x", source.MaxLine) + "\"}\n{\"id\":9}\n",
 	})
-	f := func(name string) source.Spec { return source.Spec{File: filepath.Join(dir, name)} }
+	f := func(name string) source.Spec { return source.FileSpec{File: filepath.Join(dir, name)} }
 	tests := []struct {
 		name  string
 		spec  source.Spec
@@ -54,10 +54,10 @@ func TestSources(t *testing.T) {
 		errs  []string // prefixes
 		total int64
 	}{
-		{"list", source.Spec{List: []any{"a", int64(2), 2.5}}, []string{`"a"`, "2", "2.5"}, nil, 3},
-		{"empty list", source.Spec{List: []any{}}, nil, nil, 0},
-		{"range", source.Spec{Range: &[2]int64{-1, 2}}, []string{"-1", "0", "1", "2"}, nil, 4},
-		{"single", source.Spec{}, []string{"null"}, nil, 1},
+		{"list", source.ListSpec{Items: []any{"a", int64(2), 2.5}}, []string{`"a"`, "2", "2.5"}, nil, 3},
+		{"empty list", source.ListSpec{Items: []any{}}, nil, nil, 0},
+		{"range", source.RangeSpec{First: -1, Last: 2}, []string{"-1", "0", "1", "2"}, nil, 4},
+		{"single", source.Single(), []string{"null"}, nil, 1},
 		{"jsonl", f("a.jsonl"), []string{`{"id":1}`, `{"id":2}`, `"str"`, "[1,2]"}, []string{"a.jsonl:5: invalid JSON"}, -1},
 		{"txt", f("b.txt"), []string{`"alpha"`, `"beta"`, `"gamma"`}, nil, -1},
 		{"csv", f("c.csv"), []string{`{"id":"1","name":"x, y"}`, `{"id":"3","name":"z"}`}, []string{"c.csv:3: wrong number of fields"}, -1},
@@ -134,17 +134,17 @@ func TestResumeReadsExactlyTheRest(t *testing.T) {
 		"h.csv.gz":   gz(t, bomCSV),
 	})
 	specs := map[string]source.Spec{
-		"jsonl":     {File: filepath.Join(dir, "a.jsonl")},
-		"txt":       {File: filepath.Join(dir, "b.txt")},
-		"csv":       {File: filepath.Join(dir, "c.csv")},
-		"bom jsonl": {File: filepath.Join(dir, "d.jsonl")},
-		"bom csv":   {File: filepath.Join(dir, "e.csv")},
-		"bom txt":   {File: filepath.Join(dir, "f.txt")},
-		"gz jsonl":  {File: filepath.Join(dir, "g.jsonl.gz")},
-		"gz csv":    {File: filepath.Join(dir, "h.csv.gz")},
-		"list":      {List: []any{"a", "b", int64(3)}},
-		"range":     {Range: &[2]int64{5, 9}},
-		"one":       {},
+		"jsonl":     source.FileSpec{File: filepath.Join(dir, "a.jsonl")},
+		"txt":       source.FileSpec{File: filepath.Join(dir, "b.txt")},
+		"csv":       source.FileSpec{File: filepath.Join(dir, "c.csv")},
+		"bom jsonl": source.FileSpec{File: filepath.Join(dir, "d.jsonl")},
+		"bom csv":   source.FileSpec{File: filepath.Join(dir, "e.csv")},
+		"bom txt":   source.FileSpec{File: filepath.Join(dir, "f.txt")},
+		"gz jsonl":  source.FileSpec{File: filepath.Join(dir, "g.jsonl.gz")},
+		"gz csv":    source.FileSpec{File: filepath.Join(dir, "h.csv.gz")},
+		"list":      source.ListSpec{Items: []any{"a", "b", int64(3)}},
+		"range":     source.RangeSpec{First: 5, Last: 9},
+		"one":       source.Single(),
 	}
 	for name, spec := range specs {
 		t.Run(name, func(t *testing.T) {
@@ -161,7 +161,8 @@ func TestResumeReadsExactlyTheRest(t *testing.T) {
 				}
 				at := src.Resume()
 				src.Close()
-				if at.Done != (stop == len(all) && spec.File == "") && spec.File == "" {
+				_, isFile := spec.(source.FileSpec)
+				if at.Done != (stop == len(all) && !isFile) && !isFile {
 					t.Errorf("after %d of %d: done=%v", stop, len(all), at.Done)
 				}
 				if !at.Done && at.Remaining >= 0 && at.Remaining != int64(len(all)-stop) {
@@ -178,7 +179,7 @@ func TestResumeReadsExactlyTheRest(t *testing.T) {
 
 func TestResumeRefusesAChangedFile(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"a.jsonl": "{\"id\":1}\n{\"id\":2}\n"})
-	spec := source.Spec{File: filepath.Join(dir, "a.jsonl")}
+	spec := source.FileSpec{File: filepath.Join(dir, "a.jsonl")}
 	for _, at := range []source.Resume{{Offset: 3, Line: 1}, {Offset: 400, Line: 9}} {
 		if _, err := source.Open(spec, &at); err == nil || !strings.Contains(err.Error(), "changed since the report") {
 			t.Errorf("resume at %+v: err %v", at, err)
@@ -225,7 +226,7 @@ func TestLosslessThroughAReport(t *testing.T) {
 		"c.csv":   "id,name\n2,caf\xe9\n3,\"multi\nline \xff\"\n4,ok\n",
 	})
 	for _, name := range []string{"a.jsonl", "b.txt", "c.csv"} {
-		spec := source.Spec{File: filepath.Join(dir, name)}
+		spec := source.FileSpec{File: filepath.Join(dir, name)}
 		rv, err := source.NewReviver(spec)
 		if err != nil {
 			t.Fatal(err)

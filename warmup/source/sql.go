@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/cachewarm/cachewarm/internal/redact"
 )
 
 // KindSQL is a SQL source's resume point: Next counts the rows already
@@ -49,6 +52,111 @@ func SQLitePath(dsn string) string {
 	return rest
 }
 
+// SQLSpec is items = { sql = "SELECT …", dsn = "…" }: a query whose rows
+// are the items, run in a read-only transaction.
+type SQLSpec struct {
+	// SQL is the query: one read-only statement.
+	SQL string
+	// DSN is a postgres:// or postgresql:// URL, libpq keywords
+	// (host=… dbname=…), or a sqlite: or file: DSN naming a SQLite file.
+	DSN string
+	// DSNShown is how DSN is shown: its credentials hidden.
+	DSNShown string
+	counted
+}
+
+type sqlKind struct{}
+
+type sqlShape struct {
+	SQL *string `toml:"sql"`
+	DSN *string `toml:"dsn"`
+}
+
+func (sqlKind) Key() string { return "sql" }
+func (sqlKind) Shape() any  { return &sqlShape{} }
+
+// Decode validates a loader's query and DSN: a DSN of a known kind, its
+// credentials secrets from here on. check then has the database describe
+// the query (not run it), once nothing else is wrong, so that a syntax
+// error, a missing table, a write or a refused connection is a config
+// error, before anything is written.
+func (sqlKind) Decode(shape any, d Decoder) Spec {
+	raw := shape.(*sqlShape)
+	if raw.SQL == nil {
+		if raw.DSN != nil {
+			d.Fail(d.Path("dsn"), "dsn goes with sql")
+		}
+		return nil
+	}
+	spec := SQLSpec{SQL: strings.TrimSpace(d.Expand(d.Path("sql"), *raw.SQL, false))}
+	if spec.SQL == "" {
+		d.Fail(d.Path("sql"), "the query is empty")
+		return spec
+	}
+	if raw.DSN == nil || strings.TrimSpace(*raw.DSN) == "" {
+		d.Fail(d.Path("dsn"), "sql needs a dsn: a postgres:// URL or host=… dbname=… keywords, or sqlite:FILE")
+		return spec
+	}
+	// The DSN's credentials are secrets, not the whole of it: the rest
+	// says where the rows come from. What ${VAR} brings in is a secret
+	// whole, as in every field that may carry credentials.
+	spec.DSN = d.Expand(d.Path("dsn"), strings.TrimSpace(*raw.DSN), true)
+	d.Secrets().Add(redact.DSNSecrets(spec.DSN)...)
+	spec.DSNShown = d.Secrets().DSN(spec.DSN)
+	switch SQLDriver(spec.DSN) {
+	case DriverPostgres:
+	case DriverSQLite:
+		spec.DSNShown = spec.DSN
+		sqliteFile(d, &spec)
+	default:
+		what := "an unsupported DSN"
+		if strings.Contains(spec.DSN, "://") {
+			// Only a URL's credentials are known to be hidden: any other
+			// form is not shown at all.
+			what = fmt.Sprintf("unsupported DSN %q", d.Secrets().Redact(spec.DSNShown))
+		}
+		d.Fail(d.Path("dsn"), "%s (use postgres://, postgresql://, host=… dbname=…, sqlite:FILE or file:FILE)", what)
+	}
+	return spec
+}
+
+// sqliteFile anchors a SQLite DSN's relative file at the config's folder,
+// as items files are, and checks that it exists: opened read-only, a
+// missing file would otherwise say only "unable to open database file".
+func sqliteFile(d Decoder, spec *SQLSpec) {
+	path := d.Path("dsn")
+	file := SQLitePath(spec.DSN)
+	if file == "" {
+		d.Fail(path, "the DSN names no SQLite file")
+		return
+	}
+	abs := d.Resolve(file)
+	if abs != file {
+		scheme, rest, _ := strings.Cut(spec.DSN, ":")
+		spec.DSN = scheme + ":" + strings.Replace(rest, file, abs, 1)
+	}
+	switch st, err := os.Stat(abs); {
+	case err != nil:
+		d.Fail(path, "%s", FileErr(err))
+	case st.IsDir():
+		d.Fail(path, "%s is a directory", abs)
+	}
+}
+
+// Describe is the query on one line, then where it runs, its
+// credentials hidden: "SELECT id FROM products (sqlite:shop.db)".
+func (s SQLSpec) Describe() string {
+	q := strings.Join(strings.Fields(s.SQL), " ")
+	where := s.DSNShown
+	if where == "" {
+		where = SQLDriver(s.DSN)
+	}
+	return q + " (" + where + ")"
+}
+
+func (SQLSpec) describeResume(r Resume) string { return fmt.Sprintf("from row %d", r.Next+1) }
+func (SQLSpec) family() string                 { return KindSQL }
+
 // rowCursor streams a query's rows, each as a JSON object of its
 // columns.
 type rowCursor interface {
@@ -69,7 +177,7 @@ type rowCursor interface {
 // server.
 type sqlSource struct {
 	ctx  context.Context
-	spec Spec
+	spec SQLSpec
 	cur  rowCursor
 	// skip is where it started (a resume point's row count), and rows
 	// the number of rows yielded since.
@@ -79,7 +187,7 @@ type sqlSource struct {
 	err        error
 }
 
-func openSQL(ctx context.Context, spec Spec, from *Resume) (Source, error) {
+func (spec SQLSpec) open(ctx context.Context, from *Resume) (Source, error) {
 	s := &sqlSource{ctx: ctx, spec: spec}
 	if from != nil {
 		if from.Next < 0 {
@@ -202,12 +310,12 @@ func (s *sqlSource) Close() error {
 	return s.cur.close()
 }
 
-// checkSQL checks the spec's query as a run starts, without running it:
+// check checks the spec's query as a run starts, without running it:
 // one statement, that compiles against the database as a read-only
 // query, each of whose columns has a name of its own. A syntax error, a
 // missing table, a write or a refused connection is found before anything
 // is written, and a query that takes 20 s costs nothing here.
-func checkSQL(ctx context.Context, spec Spec) error {
+func (spec SQLSpec) check(ctx context.Context) error {
 	if err := oneStatement(spec.SQL); err != nil {
 		return err
 	}
@@ -280,15 +388,4 @@ func closing(s, end string) int {
 		return -1
 	}
 	return i + len(end)
-}
-
-// describeSQL is a SQL spec for people: the query on one line, then
-// where it runs, its password hidden.
-func (s Spec) describeSQL() string {
-	q := strings.Join(strings.Fields(s.SQL), " ")
-	where := s.DSNShown
-	if where == "" {
-		where = SQLDriver(s.DSN)
-	}
-	return q + " (" + where + ")"
 }

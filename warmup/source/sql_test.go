@@ -110,7 +110,7 @@ func TestSQLiteOnlyReads(t *testing.T) {
 		{"PRAGMA query_only=0", "may only read (it would set PRAGMA query_only)"},
 		{"INSERT INTO t (id) VALUES (99) RETURNING id", "may only read (it would write to t)"},
 	} {
-		spec := source.Spec{SQL: c.query, DSN: dsn}
+		spec := source.SQLSpec{SQL: c.query, DSN: dsn}
 		if err := source.Check(spec); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("check %q: err = %v, want %q", c.query, err, c.want)
 		}
@@ -128,7 +128,7 @@ func TestSQLiteQueryCreatesNoFile(t *testing.T) {
 		"ATTACH '" + filepath.Join(dir, "a.db") + "' AS a",
 		"SELECT id FROM t; ATTACH 'file:" + filepath.Join(dir, "b.db") + "?mode=rwc' AS b",
 	} {
-		spec := source.Spec{SQL: q, DSN: sqliteDB(t, tenRows)}
+		spec := source.SQLSpec{SQL: q, DSN: sqliteDB(t, tenRows)}
 		if err := source.Check(spec); err == nil {
 			t.Errorf("%q: accepted", q)
 		}
@@ -148,21 +148,21 @@ func TestPostgres(t *testing.T) {
 	testSQL(t, db)
 	t.Run("a refused password is an error before any row", func(t *testing.T) {
 		bad := strings.Replace(db.dsn, pgtest.Password, "wrong-password", 1)
-		err := source.Check(source.Spec{SQL: "SELECT 1", DSN: bad})
+		err := source.Check(source.SQLSpec{SQL: "SELECT 1", DSN: bad})
 		if err == nil || !strings.Contains(err.Error(), "password authentication failed") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("a server that is not there is an error before any row", func(t *testing.T) {
 		gone := strings.Replace(db.dsn, srv.Addr(), "127.0.0.1:1", 1)
-		if err := source.Check(source.Spec{SQL: "SELECT 1", DSN: gone}); err == nil || !strings.Contains(err.Error(), "connect") {
+		if err := source.Check(source.SQLSpec{SQL: "SELECT 1", DSN: gone}); err == nil || !strings.Contains(err.Error(), "connect") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("a stop cancels a query still waiting for its first row, on the server", func(t *testing.T) {
 		const q = "SELECT 1 AS id FROM pg_sleep(60)"
 		ctx, cancel := context.WithCancel(context.Background())
-		src, err := source.OpenContext(ctx, source.Spec{SQL: q, DSN: db.dsn}, nil)
+		src, err := source.OpenContext(ctx, source.SQLSpec{SQL: q, DSN: db.dsn}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +190,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("a stop cancels the query, and the resume point counts the rows read", func(t *testing.T) {
 		srv.Exec(t, "CREATE TABLE many AS SELECT g AS id FROM generate_series(1, 300000) g")
 		ctx, cancel := context.WithCancel(context.Background())
-		src, err := source.OpenContext(ctx, source.Spec{SQL: "SELECT id FROM many", DSN: db.dsn}, nil)
+		src, err := source.OpenContext(ctx, source.SQLSpec{SQL: "SELECT id FROM many", DSN: db.dsn}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestPostgres(t *testing.T) {
 }
 
 func testSQL(t *testing.T, db database) {
-	spec := func(query string) source.Spec { return source.Spec{SQL: query, DSN: db.dsn} }
+	spec := func(query string) source.Spec { return source.SQLSpec{SQL: query, DSN: db.dsn} }
 	t.Run("rows are JSON objects with typed values", func(t *testing.T) {
 		src, err := source.Open(spec(db.typed), nil)
 		if err != nil {
@@ -271,7 +271,7 @@ func testSQL(t *testing.T, db database) {
 				t.Errorf("resume %+v accepted", at)
 			}
 		}
-		if _, err := source.Open(source.Spec{Range: &[2]int64{1, 9}}, &source.Resume{Kind: source.KindSQL, Next: 3}); err == nil {
+		if _, err := source.Open(source.RangeSpec{First: 1, Last: 9}, &source.Resume{Kind: source.KindSQL, Next: 3}); err == nil {
 			t.Error("a query's resume point accepted for a range")
 		}
 	})

@@ -1,4 +1,9 @@
-package config
+// Package redact keeps secrets out of what cachewarm shows: one Redactor
+// that knows a run's secret values (passwords, tokens, header values,
+// values brought in from ${VAR}), and the rules that find the secrets a
+// URL or a database DSN carries. Every place that shows a URL, a DSN or
+// an error that may quote one goes through it.
+package redact
 
 import (
 	"net/url"
@@ -48,7 +53,7 @@ func (r *Redactor) Add(secrets ...string) {
 // AddHeader registers a request header's value as secret when the header
 // usually carries credentials.
 func (r *Redactor) AddHeader(name, value string) {
-	if !credentialHeader(name) {
+	if !CredentialName(name) {
 		return
 	}
 	r.Add(value)
@@ -57,9 +62,10 @@ func (r *Redactor) AddHeader(name, value string) {
 	}
 }
 
-// credentialHeader says whether a header of this name usually carries
-// credentials (Authorization, X-Api-Key, Cookie, …).
-func credentialHeader(name string) bool {
+// CredentialName says whether a header, query parameter or DSN keyword
+// of this name usually carries credentials (Authorization, X-Api-Key,
+// Cookie, token, password, …).
+func CredentialName(name string) bool {
 	n := strings.ToLower(name)
 	for _, w := range []string{"auth", "token", "key", "secret", "cookie", "pass", "session", "credential"} {
 		if strings.Contains(n, w) {
@@ -83,8 +89,8 @@ func (r *Redactor) Redact(s string) string {
 	return rep.Replace(s)
 }
 
-// RedactURL hides the password of a URL's user info: redis://:***@host.
-func RedactURL(raw string) string {
+// URL hides the password of a URL's user info: redis://:***@host.
+func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// Unparseable: drop anything that looks like user info.
@@ -109,7 +115,7 @@ func RedactURL(raw string) string {
 	}
 	if q := u.Query(); len(q) > 0 {
 		for k := range q {
-			if credentialHeader(k) {
+			if CredentialName(k) {
 				q.Set(k, "***")
 				changed = true
 			}
@@ -139,7 +145,7 @@ func URLSecrets(raw string) []string {
 		}
 	}
 	for k, vs := range u.Query() {
-		if credentialHeader(k) {
+		if CredentialName(k) {
 			secrets = append(secrets, vs...)
 		}
 	}
@@ -156,7 +162,7 @@ func DSNSecrets(dsn string) []string {
 	}
 	var secrets []string
 	for _, kv := range keywordValues(dsn) {
-		if credentialHeader(kv.key) {
+		if CredentialName(kv.key) {
 			secrets = append(secrets, kv.raw, kv.value)
 		}
 	}
@@ -213,4 +219,35 @@ func keywordValueAt(s string) (raw, value, rest string) {
 		i++
 	}
 	return s, b.String(), ""
+}
+
+// DSN is a database DSN as it may be shown: a URL's credentials hidden
+// (see URL), a keyword/value DSN's credential-like values replaced by ***.
+func DSN(dsn string) string {
+	var r Redactor
+	r.Add(DSNSecrets(dsn)...)
+	return r.Redact(URL(dsn))
+}
+
+// URL is raw as it may be shown: the credentials its form carries hidden
+// (see URL) and every secret r knows replaced, wherever in it they are.
+func (r *Redactor) URL(raw string) string { return r.Redact(URL(raw)) }
+
+// DSN is dsn as it may be shown: its own credentials hidden (see DSN) and
+// every secret r knows replaced.
+func (r *Redactor) DSN(dsn string) string { return r.Redact(DSN(dsn)) }
+
+// Location is a URL as a message names a place by it: without its user
+// information, and with credential-like query values (?token=…) hidden.
+// Text that does not parse as a URL goes through URL.
+func Location(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return URL(raw)
+	}
+	if u.User != nil {
+		u.User = nil
+		raw = u.String()
+	}
+	return URL(raw)
 }

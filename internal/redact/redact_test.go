@@ -1,0 +1,62 @@
+package redact_test
+
+import (
+	"testing"
+
+	"github.com/cachewarm/cachewarm/internal/redact"
+)
+
+func TestURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"redis://:pw@h:1/0", "redis://:***@h:1/0"},
+		{"rediss://user:p%40ss@h:1", "rediss://user:***@h:1"},
+		{"redis://h:1/0", "redis://h:1/0"},
+		{"redis://s3cret@h:1", "redis://***@h:1"}, // redis-cli reads a lone user as the password
+		{"redis://u:pa ss@h%zz", "redis://***@h%zz"},
+		{"redis://h:1/0?password=s3cret&db=2", "redis://h:1/0?db=2&password=***"},
+		{"http://h/leaf.xml?token=s3cret", "http://h/leaf.xml?token=***"},
+	}
+	for _, tc := range tests {
+		if got := redact.URL(tc.in); got != tc.want {
+			t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDSN(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"postgres://app:pw9@db:5432/shop", "postgres://app:***@db:5432/shop"},
+		{"host=db password=s3cret dbname=shop", "host=db password=*** dbname=shop"},
+		{`host=db password='p w\'x' dbname=shop`, "host=db password=*** dbname=shop"},
+		{"sqlite:shop.db", "sqlite:shop.db"},
+	}
+	for _, tc := range tests {
+		if got := redact.DSN(tc.in); got != tc.want {
+			t.Errorf("DSN(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A value the Redactor learnt (from ${VAR}, a password file, a header) is
+// hidden wherever it appears, alongside what the URL's form hides.
+func TestRedactorURL(t *testing.T) {
+	var r redact.Redactor
+	r.Add("envtoken")
+	got := r.URL("http://u:pw1@h/p/envtoken?api_key=k3y")
+	if want := "http://u:***@h/p/***?api_key=***"; got != want {
+		t.Errorf("URL = %q, want %q", got, want)
+	}
+}
+
+func TestLocation(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://u:pw@h:9091/x?token=abc&a=1", "http://h:9091/x?a=1&token=***"},
+		{"http://h/leaf.xml", "http://h/leaf.xml"},
+		{"/var/sitemaps/a.xml", "/var/sitemaps/a.xml"},
+	}
+	for _, tc := range tests {
+		if got := redact.Location(tc.in); got != tc.want {
+			t.Errorf("Location(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

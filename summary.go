@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cachewarm/cachewarm/headless"
+	"github.com/cachewarm/cachewarm/internal/redact"
 	"github.com/cachewarm/cachewarm/warmup"
 	"github.com/cachewarm/cachewarm/warmup/config"
 )
@@ -63,7 +64,7 @@ func retryCommand(f *flags, path string) string {
 	if len(f.only) > 0 {
 		words = append(words, "--only", shellWord(strings.Join(f.only, ",")))
 	}
-	if f.redis != "" && len(config.URLSecrets(f.redis)) == 0 {
+	if f.redis != "" && len(redact.URLSecrets(f.redis)) == 0 {
 		words = append(words, "--redis", shellWord(f.redis))
 	}
 	if f.verify {

@@ -40,6 +40,8 @@ type Template struct {
 	Text string
 	t    *template.Template
 	fast *fastTemplate
+	// value is the compiled form of a value template (RenderValue).
+	value *valueProgram
 }
 
 // RenderRaw appends the template rendered over raw, an item's JSON, to

@@ -64,10 +64,13 @@ type valueCall struct {
 // false when the function fails.
 type valueFunc func(args []any) (string, bool)
 
-// valueBuiltins are text/template's own functions the program calls, as
-// text/template defines them.
-var valueBuiltins = map[string]valueFunc{
-	"print": func(args []any) (string, bool) { return fmt.Sprint(args...), true },
+// valueBuiltin is text/template's own function name, which the program
+// calls as text/template defines it, or nil.
+func valueBuiltin(name string) valueFunc {
+	if name == "print" {
+		return func(args []any) (string, bool) { return fmt.Sprint(args...), true }
+	}
+	return nil
 }
 
 // compileValue returns the program of a value template, or nil when the
@@ -221,8 +224,8 @@ func refOf(idents []string) (valueExpr, bool) {
 func valueFuncOf(name string, funcs template.FuncMap, args []valueExpr) (valueFunc, bool) {
 	f, found := funcs[name]
 	if !found {
-		fn, ok := valueBuiltins[name]
-		return fn, ok
+		fn := valueBuiltin(name)
+		return fn, fn != nil
 	}
 	switch f := f.(type) {
 	case func(any) (string, error):

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,9 +155,11 @@ func (c *pgCursor) next(buf []byte) ([]byte, bool) {
 		return nil, false
 	}
 	vals := c.rr.Values()
-	if c.long = jsonAtLeast(vals) > MaxLine; c.long {
+	n := jsonAtLeast(vals)
+	if c.long = n > MaxLine; c.long {
 		return rowStart(buf, c.keys, vals), true
 	}
+	buf = slices.Grow(buf, rowSize(n, c.keys))
 	buf = append(buf, '{')
 	for i, v := range vals {
 		if i > 0 {
@@ -212,6 +215,17 @@ func jsonAtLeast(vals [][]byte) int {
 		n += len(v)
 	}
 	return n
+}
+
+// rowSize is the length of a row's JSON when nothing in it is escaped:
+// its values' least length n, its keys, quotes and commas, and a number's
+// digits or a null's letters beyond that (which n counts only for text).
+// The row is made in one allocation, not grown into.
+func rowSize(n int, keys [][]byte) int {
+	for _, k := range keys {
+		n += len(k) + 24
+	}
+	return n + 2
 }
 
 // rowStart is the start of a row too long to make JSON of, enough to say
@@ -461,13 +475,15 @@ func (c *sqliteCursor) next(buf []byte) ([]byte, bool) {
 		c.rows = nil
 		return nil, false
 	}
-	if c.long = c.jsonAtLeast() > MaxLine; c.long {
+	n := c.jsonAtLeast()
+	if c.long = n > MaxLine; c.long {
 		var start [][]byte
 		if len(c.vals) > 0 {
 			start = [][]byte{valueStart(c.vals[0].v)}
 		}
 		return rowStart(buf, c.keys, start), true
 	}
+	buf = slices.Grow(buf, rowSize(n, c.keys))
 	buf = append(buf, '{')
 	for i, v := range c.vals {
 		if i > 0 {

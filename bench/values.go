@@ -130,8 +130,20 @@ func (b *bench) valueRow(target string, n int, base, cw *variant, goal float64, 
 	}
 	b.rows = append(b.rows, row{target: target, items: n, baseline: median(walls(base.res)), cachewarm: median(walls(cw.res)),
 		rssKB: rss, ratio: ratio, goal: goalText, ok: metOrMissed(met)})
-	b.notes = append(b.notes, fmt.Sprintf("%s %d: medians of %d interleaved rounds; wall ratios %s; CPU (user+sys) %s %.3fs, cachewarm %.3fs.",
-		target, n, len(cw.res), ratios(walls(base.res), walls(cw.res)), base.name, median(cpus(base.res)).Seconds(), median(cpus(cw.res)).Seconds()))
+	baseCPU, cwCPU := median(cpus(base.res)), median(cpus(cw.res))
+	b.notes = append(b.notes, fmt.Sprintf("%s %d: medians of %d interleaved rounds; wall ratios %s; CPU (user+sys, a pipeline's processes together) %s %.3fs, cachewarm %.3fs (%.2f×); load average at the end %s.",
+		target, n, len(cw.res), ratios(walls(base.res), walls(cw.res)), base.name, baseCPU.Seconds(), cwCPU.Seconds(),
+		cwCPU.Seconds()/baseCPU.Seconds(), loadAverage()))
+}
+
+// loadAverage is the first three fields of /proc/loadavg: the wall
+// figures of a loaded machine say less than its CPU figures.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // metOrMissed is the ok column the goals ask for.

@@ -265,6 +265,11 @@ func (t *Template) RenderValue(item, body []byte, withBody bool, buf []byte) (ou
 		return buf, false
 	}
 	r := valueRun{item: item, body: body, withBody: withBody}
+	if len(t.value.parts) == 1 && t.value.parts[0].isRef && !t.value.parts[0].ref.body && len(buf) == 0 {
+		if v, ok := r.sameBytes(t.value.parts[0].ref); ok {
+			return v, true
+		}
+	}
 	for _, e := range t.value.parts {
 		if buf, ok = r.appendExpr(buf, &e); !ok {
 			return buf, false
@@ -280,6 +285,30 @@ type valueRun struct {
 	withBody   bool
 	bodyKnown  bool
 	bodyJSON   bool
+}
+
+// sameBytes is a value template that prints one string without escapes,
+// number or boolean of the item ("{{.item.payload}}"): its bytes in the
+// item, which lives as long as its value, not a copy. (Not the body's:
+// a small value would hold a large body past the memory its slot
+// accounts for.) The value is capped at its end, so that nothing
+// appended to it can reach the bytes after it.
+func (r *valueRun) sameBytes(ref *valueRef) ([]byte, bool) {
+	raw, ok := r.resolve(ref)
+	if !ok || raw == nil {
+		return nil, false
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		s := raw[1 : len(raw)-1]
+		if bytes.IndexByte(s, '\\') >= 0 {
+			return nil, false
+		}
+		return s[:len(s):len(s)], true
+	case c == '-' || (c >= '0' && c <= '9'), c == 't', c == 'f':
+		return raw[:len(raw):len(raw)], true
+	}
+	return nil, false
 }
 
 // appendExpr appends what text/template prints for e.

@@ -153,6 +153,24 @@ func TestValueTemplateCompiledPath(t *testing.T) {
 	}
 }
 
+// A value that is a field's bytes as they are is not copied, and what is
+// appended to it does not reach the item.
+func TestValueTemplateSharesNoTail(t *testing.T) {
+	tt, err := parseTemplate("value", "{{.item.name}}", templateFuncs(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := []byte(`{"name":"abc","id":1}`)
+	out, ok := tt.RenderValue(item, nil, false, nil)
+	if !ok || string(out) != "abc" {
+		t.Fatalf("rendered %q, %v", out, ok)
+	}
+	_ = append(out, "XYZ"...)
+	if string(item) != `{"name":"abc","id":1}` {
+		t.Fatalf("appending to the value changed the item: %s", item)
+	}
+}
+
 // An item a value template cannot render is rejected with the reason the
 // text/template path gives: the compiled path steps aside for it.
 func TestValueTemplateNullKeepsItsReason(t *testing.T) {

@@ -136,6 +136,8 @@
 //	-cluster=true                run the cluster target (9)
 //	-postgres=true               run the PostgreSQL target (10)
 //	-verify=true                 run the --verify target (11)
+//	-values=true                 run the value targets (bench/values.go)
+//	-bulk=true                   run the bulk target (false: only the others)
 //	-keep=false                  keep the temporary directory (data, configs, logs, reports)
 //	-cpuprofile-size N           after the bulk runs of size N, run once more (untimed) with
 //	                             --cpuprofile; the profile is written to $TMPDIR and kept
@@ -222,6 +224,8 @@ type options struct {
 	cluster        bool
 	postgres       bool
 	verify         bool
+	values         bool
+	bulkRuns       bool
 	keep           bool
 	cpuprofileSize int
 }
@@ -244,6 +248,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.cluster, "cluster", true, "run the cluster target (3 masters against three redis-cli --pipe, one per master)")
 	fs.BoolVar(&o.postgres, "postgres", true, "run the PostgreSQL target (1M rows from a query against the same items from a JSONL file)")
 	fs.BoolVar(&o.verify, "verify", true, "run the --verify target (reading every key back ≤ 0.5× the time of writing them)")
+	fs.BoolVar(&o.values, "values", true, "run the value targets (a value template against none; PostgreSQL and SQLite with and without one against their CLIs | awk | redis-cli --pipe)")
+	fs.BoolVar(&o.bulkRuns, "bulk", true, "run the bulk target at every -sizes (false: the other targets only)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory and print its path")
 	fs.IntVar(&o.cpuprofileSize, "cpuprofile-size", 0, "at this bulk `size`, run cachewarm once more with --cpuprofile and print the profile's path")
 	fs.Usage = func() {
@@ -423,6 +429,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	b.logf("redis-server on %s", b.srv.addr())
 
 	for _, n := range b.opt.sizes {
+		if !b.opt.bulkRuns {
+			break
+		}
 		b.check(ctx, fmt.Sprintf("bulk %d", n), func() error { return b.bulkTarget(ctx, n) })
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -450,6 +459,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	if b.opt.postgres {
 		n := b.largestUpTo(bulkTargetSize)
 		b.check(ctx, "postgres", func() error { return b.postgresTarget(ctx, n) })
+	}
+	if b.opt.values {
+		b.valuesTargets(ctx)
 	}
 	return ctx.Err()
 }

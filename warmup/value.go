@@ -48,76 +48,30 @@ type sourceErr struct{ err error }
 
 func (e *sourceErr) Error() string { return e.err.Error() }
 
-// renderValue renders a value template over {item, body}. The body is
-// decoded only when the template may read it (withBody): a value template
-// that projects the item alone costs no JSON decoding of the body.
+// renderValue renders a value template over {item, body}: from the
+// item's raw JSON when the template's compiled form is sure of the result
+// (decoding only the fields it reads), else over the decoded item with
+// text/template. The body is decoded only when the template may read it
+// (withBody).
 func renderValue(t *config.Template, it *source.Item, body []byte, withBody bool) ([]byte, error) {
+	if it.Exact() {
+		if out, ok := t.RenderValue(it.Raw, body, withBody, nil); ok {
+			if out == nil {
+				out = []byte{} // an empty value, as the text/template path gives
+			}
+			return out, nil
+		}
+	}
 	v, err := it.Value()
 	if err != nil {
 		return nil, &sourceErr{err}
 	}
-	data := map[string]any{"item": printable(v)}
-	if withBody {
-		data["body"] = decodeBody(body)
-	}
 	var b strings.Builder
-	s, err := t.Execute(data, &b)
+	s, err := t.ExecuteValue(v, body, withBody, &b)
 	if err != nil {
 		return nil, err
 	}
 	return []byte(s), nil
-}
-
-// decodeBody is a body as a value template sees it: its JSON decoded as
-// an item's is (numbers as written, strings' bytes kept), else the body as
-// a string.
-func decodeBody(body []byte) any {
-	v, err := source.DecodeJSON(body)
-	if err != nil {
-		return string(body)
-	}
-	return printable(v)
-}
-
-// jsonObject and jsonArray are decoded JSON that a template prints as
-// JSON: {{.body.data}} stores {"a":1}, not Go's map[a:1]. Field access,
-// index and range work on them as on any map or slice.
-type (
-	jsonObject map[string]any
-	jsonArray  []any
-)
-
-func (o jsonObject) String() string { return jsonText(map[string]any(o)) }
-func (a jsonArray) String() string  { return jsonText([]any(a)) }
-
-func jsonText(v any) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// printable gives decoded JSON's objects and arrays their JSON form when
-// printed.
-func printable(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		o := make(jsonObject, len(x))
-		for k, e := range x {
-			o[k] = printable(e)
-		}
-		return o
-	case []any:
-		a := make(jsonArray, len(x))
-		for i, e := range x {
-			a[i] = printable(e)
-		}
-		return a
-	}
-	return v
 }
 
 // hashFields reads a value that must be a JSON object into HSET's field

@@ -943,9 +943,9 @@ func parseTemplate(name, text string, funcs template.FuncMap) (*Template, error)
 	if err != nil {
 		return nil, err
 	}
-	fast := compileFast(t) // before the guard adds its checks
+	fast, value := compileFast(t), compileValue(t, funcs) // before the guard adds its checks
 	guardNulls(t)
-	return &Template{Text: text, t: t, fast: fast}, nil
+	return &Template{Text: text, t: t, fast: fast, value: value}, nil
 }
 
 // parseRate reads "200/s", "30/m" or "1000/h" as items per second.

@@ -143,8 +143,11 @@ func jsonField(raw []byte, name string) (val []byte, found bool) {
 
 func keyEquals(quoted []byte, name string) bool {
 	inner := quoted[1 : len(quoted)-1]
+	if string(inner) == name {
+		return true
+	}
 	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner) == name
+		return false
 	}
 	var s string
 	return json.Unmarshal(quoted, &s) == nil && s == name
@@ -184,6 +187,15 @@ func escapes(b []byte) int {
 	return n
 }
 
+// endsScalar says whether c ends a number, true, false or null.
+func endsScalar(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
 // skipValue returns the index just past the value starting at b[i].
 func skipValue(b []byte, i int) int {
 	if i >= len(b) {
@@ -211,7 +223,7 @@ func skipValue(b []byte, i int) int {
 		}
 		return i
 	default:
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		for i < len(b) && !endsScalar(b[i]) {
 			i++
 		}
 		return i

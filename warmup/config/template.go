@@ -32,14 +32,18 @@ func templateFuncs(extra template.FuncMap) template.FuncMap {
 	return funcs
 }
 
-// Template is a key or URL template as the config wrote it: Go
-// text/template over the item, with a fast path for the common shapes
-// ("item:{{.id}}", "{{.}}") that renders straight from an item's JSON.
+// Template is a key, URL or value template as the config wrote it: Go
+// text/template over the item (a value template: over {item, body}), with
+// a fast path for the common shapes ("item:{{.id}}", "{{.}}";
+// RenderRaw) and a compiled form of value templates (RenderValue) that
+// render straight from an item's JSON.
 type Template struct {
 	// Text is the template as written (after ${VAR} expansion).
 	Text string
 	t    *template.Template
 	fast *fastTemplate
+	// value is the compiled form of a value template (RenderValue).
+	value *valueProgram
 }
 
 // RenderRaw appends the template rendered over raw, an item's JSON, to

@@ -214,7 +214,7 @@ func TestValueTemplateRangeItems(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		src, err := source.Open(source.Spec{Range: &[2]int64{-2, 2}}, nil)
+		src, err := source.Open(source.RangeSpec{First: -2, Last: 2}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

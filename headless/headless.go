@@ -218,6 +218,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 		}
 	}
 	printTTLSpread(p.Err, rep)
+	printAdaptive(p.Err, rep)
 	if n := rep.Evicted; n != nil && *n > 0 {
 		fmt.Fprintf(p.Err, "cachewarm: Redis evicted %d keys during the run (maxmemory-policy %s): warmed keys among them are cold again; --verify finds which\n", *n, rep.EvictionPolicy)
 	}
@@ -246,6 +247,17 @@ func (p *Plain) Final(rep *warmup.Report) {
 	}
 	if rep.RejectedAtSource > 0 {
 		fmt.Fprintf(p.Err, "cachewarm: %d rejected at the source need a fixed file: --retry-from carries them over, and exits 1, until then\n", rep.RejectedAtSource)
+	}
+}
+
+// printAdaptive says, for each loader whose concurrency adapted to its
+// origin (fetch.adaptive), where the limit ended and how often the
+// origin pushed back.
+func printAdaptive(w io.Writer, rep *warmup.Report) {
+	for _, l := range rep.Loaders {
+		if c := l.Concurrency; c != nil {
+			fmt.Fprintf(w, "%s: concurrency adapted to the origin: limit %d/%d at the end, %d backoffs (fetch.adaptive)\n", l.Name, c.Limit, c.Max, c.Cuts)
+		}
 	}
 }
 
@@ -481,6 +493,8 @@ type loaderEvent struct {
 	NotStarted int64   `json:"not_started"`
 	P50ms      float64 `json:"p50_ms"`
 	P95ms      float64 `json:"p95_ms"`
+	// Concurrency is where an adaptive loader's limit ended.
+	Concurrency *warmup.AdaptiveLimit `json:"concurrency,omitempty"`
 }
 
 type summaryEvent struct {
@@ -525,7 +539,7 @@ func (j *JSON) Hooks() warmup.Options {
 		},
 		OnLoaderDone: func(l warmup.LoaderSnapshot) {
 			j.emit(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, NotStarted: l.NotStarted,
-				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000})
+				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000, Concurrency: l.Concurrency()})
 		},
 	}
 }

@@ -44,8 +44,10 @@ type Limiter struct {
 	// an overload from a request granted before it belongs to the event
 	// that cut already.
 	seq, cutAt uint64
-	// knee is the limit at which the origin last buckled (0: never).
+	// knee is the limit at which the origin last buckled (0: never);
+	// cuts counts the cuts.
 	knee float64
+	cuts int
 	// round holds up to roundSample latencies of the current round, n
 	// counts its answers, of roundLen; medians are the last rounds' medians, whose
 	// lowest is the baseline.
@@ -121,6 +123,13 @@ func (l *Limiter) Limit() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.allowed()
+}
+
+// Cuts counts the times the origin made the limit back off.
+func (l *Limiter) Cuts() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cuts
 }
 
 // Max is the limit's upper bound.
@@ -207,6 +216,7 @@ func (t Ticket) Release(s Signal, took time.Duration) {
 func (l *Limiter) cutLocked(f float64) {
 	l.knee = l.limit
 	l.limit = max(1, l.limit*f)
+	l.cuts++
 	l.cutAt = l.seq
 	l.round, l.n = l.round[:0], 0
 }

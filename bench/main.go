@@ -222,6 +222,7 @@ type options struct {
 	cluster        bool
 	postgres       bool
 	verify         bool
+	adaptive       bool
 	keep           bool
 	cpuprofileSize int
 }
@@ -244,6 +245,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.cluster, "cluster", true, "run the cluster target (3 masters against three redis-cli --pipe, one per master)")
 	fs.BoolVar(&o.postgres, "postgres", true, "run the PostgreSQL target (1M rows from a query against the same items from a JSONL file)")
 	fs.BoolVar(&o.verify, "verify", true, "run the --verify target (reading every key back ≤ 0.5× the time of writing them)")
+	fs.BoolVar(&o.adaptive, "adaptive", true, "run the adaptive target (an origin that buckles above 50 requests in flight, fixed concurrencies against fetch.adaptive)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory and print its path")
 	fs.IntVar(&o.cpuprofileSize, "cpuprofile-size", 0, "at this bulk `size`, run cachewarm once more with --cpuprofile and print the profile's path")
 	fs.Usage = func() {
@@ -450,6 +452,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	if b.opt.postgres {
 		n := b.largestUpTo(bulkTargetSize)
 		b.check(ctx, "postgres", func() error { return b.postgresTarget(ctx, n) })
+	}
+	if b.opt.adaptive {
+		b.check(ctx, "adaptive", func() error { return b.adaptiveTarget(ctx) })
 	}
 	return ctx.Err()
 }

@@ -21,13 +21,17 @@ import (
 //     connection) cuts the limit by a quarter, once for all the
 //     requests that were in flight when it came: they are one event,
 //     not fifty;
-//   - a round whose median latency is more than twice the origin's
-//     baseline (the lowest round median of the last rounds) cuts it in
-//     proportion, by a half at most; a round is at least 8 answers, so
+//   - a round whose median latency is more than three times the
+//     origin's baseline (a moving average of the earlier rounds'
+//     medians, quick to fall and slow to rise) cuts it in proportion, by a quarter at least and a half
+//     at most; a round is at least 8 answers, so
 //     one slow answer is noise, not a signal;
 //   - after a cut it grows back quickly to just under the limit at
-//     which the origin buckled, then probes above it by one request
-//     every four rounds, and by one a round once it has passed it;
+//     which the origin buckled (the knee), then probes past it by one
+//     request every 4 rounds, every 8, ... up to every 128 rounds as the
+//     origin keeps buckling at the same place: each probe past the knee
+//     costs a round of slow answers; and a cut at a knee so confirmed
+//     goes no lower than the climb back would go quickly;
 //   - it grows only while it is used: a limit nobody fills says
 //     nothing about the origin.
 //
@@ -48,13 +52,16 @@ type Limiter struct {
 	// cuts counts the cuts.
 	knee float64
 	cuts int
+	// probe is how many rounds one more request takes near the knee:
+	// minProbe, doubled each time the origin buckles where it did last
+	// (the knee is confirmed), up to maxProbe.
+	probe float64
 	// round holds up to roundSample latencies of the current round, n
-	// counts its answers, of roundLen; medians are the last rounds' medians, whose
-	// lowest is the baseline.
+	// counts its answers, of roundLen; baseline is the moving average of
+	// the medians of the rounds that did not cut (0: none yet).
 	round       []time.Duration
 	n, roundLen int
-	medians     []time.Duration
-	next        int
+	baseline    float64
 }
 
 // A Signal is what one answer says about the origin's load.
@@ -93,9 +100,12 @@ const (
 	// one cut per event allows a firmer one than a cut per answer).
 	backoff = 0.75
 	// tolerance is how far a round's median latency may rise over the
-	// baseline before it counts as the origin queueing.
-	tolerance = 2.0
-	// minCut is the deepest cut a latency rise makes.
+	// baseline before it counts as the origin queueing: on a busy
+	// machine a round's median wanders past twice the baseline now and
+	// then, with the origin as healthy as ever.
+	tolerance = 3.0
+	// minCut is the deepest cut a latency rise makes; the shallowest is
+	// backoff's.
 	minCut = 0.5
 	// minRound is the fewest answers a round has, so that a round at a
 	// low limit is not one answer's noise.
@@ -103,19 +113,29 @@ const (
 	// roundSample is how many of a round's latencies are kept for its
 	// median: the first ones, which are as good a sample as any.
 	roundSample = 32
-	// baselineRounds is how many rounds' medians the baseline is the
-	// lowest of: an origin that is slower for good becomes the new
-	// normal after that many rounds.
-	baselineRounds = 16
-	// nearKnee is how close under the knee fast growth stops.
+	// baselineDown and baselineUp are the weights of a round's median in
+	// the baseline, a moving average, when it is lower and when it is
+	// higher: the baseline follows a faster origin within a few rounds
+	// and a slower one over a hundred, so that a rise spread over a few
+	// rounds (the limit climbing past the knee) stands out against it,
+	// not only a sudden one.
+	baselineDown = 1.0 / 4
+	baselineUp   = 1.0 / 64
+	// nearKnee is how close under the knee doubling stops, and
+	// atKnee where growing by one a round stops and probing starts.
 	nearKnee = 0.8
+	atKnee   = 0.95
+	// minProbe and maxProbe bound the rounds one more request takes
+	// while probing at the knee: each probe past it costs a slow round.
+	minProbe = 4
+	maxProbe = 128
 )
 
 // NewLimiter returns a Limiter for one origin, bounded by limit (at
 // least 1).
 func NewLimiter(limit int) *Limiter {
 	m := float64(max(limit, 1))
-	return &Limiter{max: m, limit: min(initialLimit, m), round: make([]time.Duration, 0, roundSample)}
+	return &Limiter{max: m, limit: min(initialLimit, m), probe: minProbe, round: make([]time.Duration, 0, roundSample)}
 }
 
 // Limit is the current limit, between 1 and the maximum.
@@ -214,7 +234,19 @@ func (t Ticket) Release(s Signal, took time.Duration) {
 // cutLocked multiplies the limit by f and remembers where the origin
 // buckled; the round starts again, with l.mu held.
 func (l *Limiter) cutLocked(f float64) {
-	l.knee = l.limit
+	switch {
+	case l.knee > 0 && l.limit < atKnee*l.knee:
+		// It buckled on the way back up, short of the last knee: the
+		// knee is lower still, and the next climb stops shorter.
+		l.knee, l.probe = nearKnee*l.limit, minProbe
+	case l.knee > 0 && l.limit <= 1.15*l.knee:
+		// Where it buckled last time: the knee is confirmed, and the
+		// origin is spared by going back under it, not far under.
+		l.knee, l.probe = l.limit, min(2*l.probe, maxProbe)
+		f = max(f, nearKnee)
+	default:
+		l.knee, l.probe = l.limit, minProbe
+	}
 	l.limit = max(1, l.limit*f)
 	l.cuts++
 	l.cutAt = l.seq
@@ -242,33 +274,37 @@ func (l *Limiter) sampleLocked(took time.Duration, busy bool) {
 	}
 	m := median(l.round)
 	l.round, l.n = l.round[:0], 0
-	if len(l.medians) > 0 && l.allowed() > 1 {
-		if base := slices.Min(l.medians); float64(m) > tolerance*float64(base) {
-			l.cutLocked(max(minCut, tolerance*float64(base)/float64(m)))
-			return
-		}
+	if l.baseline > 0 && l.allowed() > 1 && float64(m) > tolerance*l.baseline {
+		l.cutLocked(min(backoff, max(minCut, tolerance*l.baseline/float64(m))))
+		return
 	}
 	// A round that cut says nothing of the origin's normal latency; one
 	// at a limit of 1 that is slow still is the origin's new normal.
-	if len(l.medians) < baselineRounds {
-		l.medians = append(l.medians, m)
-	} else {
-		l.medians[l.next] = m
-		l.next = (l.next + 1) % baselineRounds
+	switch d := float64(m) - l.baseline; {
+	case l.baseline == 0:
+		l.baseline = float64(m)
+	case d < 0:
+		l.baseline += baselineDown * d
+	default:
+		l.baseline += baselineUp * d
 	}
 }
 
 // growLocked adds to the limit for one healthy answer: one (doubling a
-// round) in slow start or well under the knee, a quarter of one a round
-// just under it, one a round past it; with l.mu held.
+// round) in slow start or well under the knee, one a round closer to it,
+// and one every probe rounds at it; with l.mu held. A limit well past
+// the knee without a cut finds the knee was not one.
 func (l *Limiter) growLocked() {
 	switch {
 	case l.knee == 0 || l.limit < nearKnee*l.knee:
 		l.limit++
-	case l.limit < l.knee:
-		l.limit += 1 / (4 * l.limit)
-	default:
+	case l.limit < atKnee*l.knee:
 		l.limit += 1 / l.limit
+	default:
+		l.limit += 1 / (l.probe * l.limit)
+		if l.limit > 1.2*l.knee {
+			l.knee, l.probe = l.limit, minProbe
+		}
 	}
 	l.limit = min(l.limit, l.max)
 }

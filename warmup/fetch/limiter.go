@@ -17,10 +17,12 @@ import (
 //     (slow start), a round being as many answers as the limit, so
 //     that a healthy origin reaches the run's limit in a few round
 //     trips;
-//   - an overload (a 429 or 503, a timeout, a refused or reset
-//     connection) cuts the limit by a quarter, once for all the
-//     requests that were in flight when it came: they are one event,
-//     not fifty;
+//   - overloads (429s or 503s, timeouts, refused or reset connections)
+//     cut the limit by a quarter once they are a tenth of a round's
+//     answers (five at least): a few broken items that answer 503
+//     whatever the load are not the origin buckling. The cut is once for
+//     all the requests in flight when it came: they are one event, not
+//     fifty;
 //   - a round whose median latency is more than three times the
 //     origin's baseline (a moving average of the earlier rounds'
 //     medians, quick to fall and slow to rise) cuts it in proportion, by a quarter at least and a half
@@ -61,7 +63,9 @@ type Limiter struct {
 	// the medians of the rounds that did not cut (0: none yet).
 	round       []time.Duration
 	n, roundLen int
-	baseline    float64
+	// over counts the round's overloads.
+	over     int
+	baseline float64
 }
 
 // A Signal is what one answer says about the origin's load.
@@ -96,6 +100,12 @@ func SignalOf(err *Error) Signal {
 const (
 	// initialLimit is where slow start begins.
 	initialLimit = 8
+	// minOver and overShare say how many overloads in a round cut the
+	// limit: 5, or a tenth of the round if more. An origin past its
+	// limit answers many of a round with 503s; one whose few broken
+	// items answer 503 whatever the load does not.
+	minOver   = 5
+	overShare = 10
 	// backoff is the cut on an overload (AIMDLimit's is 0.9, TCP's 0.5:
 	// one cut per event allows a firmer one than a cut per answer).
 	backoff = 0.75
@@ -212,17 +222,10 @@ func (t Ticket) Release(s Signal, took time.Duration) {
 	defer l.mu.Unlock()
 	busy := l.inflight >= l.allowed()/2
 	l.inflight--
-	switch s {
-	case Overloaded:
-		if t.seq > l.cutAt {
-			l.cutLocked(backoff)
-		}
-	case Healthy:
-		// An answer to a request sent before the last cut tells of the
-		// load before it: the new limit is judged by its own answers.
-		if t.seq > l.cutAt {
-			l.sampleLocked(took, busy)
-		}
+	// An answer to a request sent before the last cut tells of the load
+	// before it: the new limit is judged by its own answers.
+	if s != Quiet && t.seq > l.cutAt {
+		l.answerLocked(s == Overloaded, took, busy)
 	}
 	for len(l.waiters) > 0 && l.inflight < l.allowed() {
 		ch := l.waiters[0]
@@ -253,27 +256,41 @@ func (l *Limiter) cutLocked(f float64) {
 	l.round, l.n = l.round[:0], 0
 }
 
-// sampleLocked counts a healthy answer: it grows the limit when the limit
-// was in use (busy), and ends a round once it has as many answers as the
-// limit, with l.mu held.
-func (l *Limiter) sampleLocked(took time.Duration, busy bool) {
-	if busy {
-		l.growLocked()
-	}
+// answerLocked counts an answer, an overload or a healthy one: enough
+// overloads in a round cut the limit; a healthy answer grows it when the
+// limit was in use (busy). A round ends once it has as many answers as
+// the limit, with l.mu held.
+func (l *Limiter) answerLocked(overload bool, took time.Duration, busy bool) {
 	if l.n == 0 {
 		// The round's length is fixed as it starts: in slow start the
 		// limit grows as fast as the answers come.
 		l.roundLen = max(minRound, l.allowed())
-	}
-	if len(l.round) < roundSample {
-		l.round = append(l.round, took)
+		l.over = 0
 	}
 	l.n++
+	if overload {
+		l.over++
+		if l.over >= max(minOver, l.roundLen/overShare) {
+			l.cutLocked(backoff)
+			return
+		}
+	} else {
+		if busy {
+			l.growLocked()
+		}
+		if len(l.round) < roundSample {
+			l.round = append(l.round, took)
+		}
+	}
 	if l.n < l.roundLen {
 		return
 	}
+	l.n = 0
+	if len(l.round) == 0 {
+		return
+	}
 	m := median(l.round)
-	l.round, l.n = l.round[:0], 0
+	l.round = l.round[:0]
 	if l.baseline > 0 && l.allowed() > 1 && float64(m) > tolerance*l.baseline {
 		l.cutLocked(min(backoff, max(minCut, tolerance*l.baseline/float64(m))))
 		return

@@ -118,31 +118,47 @@ func TestLimiterOneOverloadEventIsOneCut(t *testing.T) {
 	if got := l.Limit(); got != 100 {
 		t.Fatalf("limit %d after ramp, want 100", got)
 	}
-	tickets := make([]Ticket, 60)
-	for i := range tickets {
-		tickets[i], _ = l.Acquire(context.Background())
+	overload := func(n int) {
+		tickets := make([]Ticket, n)
+		for i := range tickets {
+			tickets[i], _ = l.Acquire(context.Background())
+		}
+		for _, tk := range tickets {
+			tk.Release(Overloaded, time.Millisecond)
+		}
 	}
 	// Every one of the 60 in flight gets a 503: one event.
-	for _, tk := range tickets {
-		tk.Release(Overloaded, time.Millisecond)
-	}
+	overload(60)
 	if got := l.Limit(); got != 75 {
 		t.Fatalf("limit %d after 60 answers of one overload, want 75 (one cut by a quarter)", got)
 	}
-	// A request granted after the cut is a new event.
-	tk, _ := l.Acquire(context.Background())
-	tk.Release(Overloaded, time.Millisecond)
+	// Requests granted after the cut are a new event.
+	overload(20)
 	if got := l.Limit(); got != 56 {
 		t.Fatalf("limit %d after a second overload, want 56", got)
 	}
 }
 
+// A few items that answer 503 whatever the load (3% of answers) are not
+// the origin buckling: the limit stays where it is.
+func TestLimiterIgnoresSporadicOverloads(t *testing.T) {
+	for _, max := range []int{10, 32, 200} {
+		l := NewLimiter(max)
+		drive(t, l, func(_ int, rng *rand.Rand) (Signal, time.Duration) {
+			if rng.IntN(100) < 3 {
+				return Overloaded, time.Millisecond
+			}
+			return Healthy, 10 * time.Millisecond
+		}, 1000)
+		if got, cuts := l.Limit(), l.Cuts(); got < max*3/4 || cuts > 10 {
+			t.Errorf("max %d: limit %d after %d cuts, with 3%% of answers 503: want at least %d, at most 10 cuts", max, got, cuts, max*3/4)
+		}
+	}
+}
+
 func TestLimiterStaysWithinBounds(t *testing.T) {
 	l := NewLimiter(5)
-	for range 100 {
-		tk, _ := l.Acquire(context.Background())
-		tk.Release(Overloaded, time.Second)
-	}
+	drive(t, l, func(int, *rand.Rand) (Signal, time.Duration) { return Overloaded, time.Second }, 100)
 	if got := l.Limit(); got != 1 {
 		t.Fatalf("limit %d after 100 overloads, want 1", got)
 	}

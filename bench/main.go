@@ -102,6 +102,9 @@
 //     the same run. Exit 0, every key checked, none found wrong, DBSIZE ==
 //     N and sampled values. Goal: verify ≤ 0.5 × write.
 //
+//  14. adaptive: an origin that buckles above 50 requests in flight, warmed at
+//     fixed concurrencies and with fetch.adaptive; see bench/adaptive.go.
+//
 // The goals of targets 1, 2, 3, 6, 7, 8, 9, 10, 11 and 12 come from the project; those
 // of targets 4 and 5 are this harness's own readings of "small" and
 // "linear".
@@ -136,6 +139,7 @@
 //	-cluster=true                run the cluster target (9)
 //	-postgres=true               run the PostgreSQL target (10)
 //	-verify=true                 run the --verify target (11)
+//	-adaptive=true               run the adaptive target (14)
 //	-keep=false                  keep the temporary directory (data, configs, logs, reports)
 //	-cpuprofile-size N           after the bulk runs of size N, run once more (untimed) with
 //	                             --cpuprofile; the profile is written to $TMPDIR and kept

@@ -102,6 +102,9 @@
 //     the same run. Exit 0, every key checked, none found wrong, DBSIZE ==
 //     N and sampled values. Goal: verify ≤ 0.5 × write.
 //
+//  14. adaptive: an origin that buckles above 50 requests in flight, warmed at
+//     fixed concurrencies and with fetch.adaptive; see bench/adaptive.go.
+//
 // The goals of targets 1, 2, 3, 6, 7, 8, 9, 10, 11 and 12 come from the project; those
 // of targets 4 and 5 are this harness's own readings of "small" and
 // "linear".
@@ -138,6 +141,7 @@
 //	-verify=true                 run the --verify target (11)
 //	-values=true                 run the value targets (bench/values.go)
 //	-bulk=true                   run the bulk target (false: only the others)
+//	-adaptive=true               run the adaptive target (14)
 //	-keep=false                  keep the temporary directory (data, configs, logs, reports)
 //	-cpuprofile-size N           after the bulk runs of size N, run once more (untimed) with
 //	                             --cpuprofile; the profile is written to $TMPDIR and kept
@@ -226,6 +230,7 @@ type options struct {
 	verify         bool
 	values         bool
 	bulkRuns       bool
+	adaptive       bool
 	keep           bool
 	cpuprofileSize int
 }
@@ -250,6 +255,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.verify, "verify", true, "run the --verify target (reading every key back ≤ 0.5× the time of writing them)")
 	fs.BoolVar(&o.values, "values", true, "run the value targets (a value template against none; PostgreSQL and SQLite with and without one against their CLIs | awk | redis-cli --pipe)")
 	fs.BoolVar(&o.bulkRuns, "bulk", true, "run the bulk target at every -sizes (false: the other targets only)")
+	fs.BoolVar(&o.adaptive, "adaptive", true, "run the adaptive target (an origin that buckles above 50 requests in flight, fixed concurrencies against fetch.adaptive)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory and print its path")
 	fs.IntVar(&o.cpuprofileSize, "cpuprofile-size", 0, "at this bulk `size`, run cachewarm once more with --cpuprofile and print the profile's path")
 	fs.Usage = func() {
@@ -462,6 +468,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	}
 	if b.opt.values {
 		b.valuesTargets(ctx)
+	}
+	if b.opt.adaptive {
+		b.check(ctx, "adaptive", func() error { return b.adaptiveTarget(ctx) })
 	}
 	return ctx.Err()
 }

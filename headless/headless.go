@@ -233,6 +233,7 @@ func (p *Plain) Final(rep *warmup.Report) {
 		fmt.Fprintf(p.Err, "%s: %d × %s (e.g. %s)\n", strings.Join(c.Loaders, ", "), c.Count, c.Cause, c.Example)
 	}
 	printTTLSpread(p.Err, rep)
+	printAdaptive(p.Err, rep)
 	if n := rep.Evicted; n != nil && *n > 0 {
 		fmt.Fprintf(p.Err, "cachewarm: Redis evicted %d keys during the run (maxmemory-policy %s): warmed keys among them are cold again; --verify finds which\n", *n, rep.EvictionPolicy)
 	}
@@ -331,6 +332,17 @@ func printOutages(w io.Writer, rep *warmup.Report) {
 		end = "it answered again"
 	}
 	fmt.Fprintf(w, "cachewarm: Redis did not answer %s, %.1fs in all; the last time for %.1fs (%s), then %s\n", times, total, last.Seconds, last.Cause, end)
+}
+
+// printAdaptive says, for each loader whose concurrency adapted to its
+// origin (fetch.adaptive), where the limit ended and how often the
+// origin pushed back.
+func printAdaptive(w io.Writer, rep *warmup.Report) {
+	for _, l := range rep.Loaders {
+		if c := l.Concurrency; c != nil {
+			fmt.Fprintf(w, "%s: concurrency adapted to the origin: limit %d/%d at the end, %d backoffs (fetch.adaptive)\n", l.Name, c.Limit, c.Max, c.Cuts)
+		}
+	}
 }
 
 // printTTLSpread says, for each loader with a ttl_jitter, over what
@@ -580,6 +592,8 @@ type loaderEvent struct {
 	NotStarted int64   `json:"not_started"`
 	P50ms      float64 `json:"p50_ms"`
 	P95ms      float64 `json:"p95_ms"`
+	// Concurrency is where an adaptive loader's limit ended.
+	Concurrency *warmup.AdaptiveLimit `json:"concurrency,omitempty"`
 }
 
 type summaryEvent struct {
@@ -725,7 +739,7 @@ func (j *JSON) Hooks() warmup.Options {
 			defer j.mu.Unlock()
 			j.done[l.Name] = true
 			_ = j.enc.Encode(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, NotStarted: l.NotStarted,
-				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000})
+				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000, Concurrency: l.Concurrency()})
 		},
 	}
 }

@@ -180,9 +180,10 @@ func (t tile) View() string {
 	return border.Width(t.width).Height(t.height).Render(strings.Join(lines, "\n"))
 }
 
-// inFlight says how many items are in flight and how old the oldest is
-// ("6 in flight, oldest 7s"), or "" when none is: a hung origin shows
-// as items growing old, never as an idle tile.
+// inFlight says how many items are in flight, how old the oldest is and,
+// for a loader whose concurrency adapts, its origin's limit now ("6 in
+// flight, oldest 7s · limit 37/200"), or "" when none is: a hung origin
+// shows as items growing old, never as an idle tile.
 func inFlight(l warmup.LoaderSnapshot) string {
 	if l.InFlight <= 0 {
 		return ""
@@ -190,6 +191,9 @@ func inFlight(l warmup.LoaderSnapshot) string {
 	s := count(l.InFlight) + " in flight"
 	if l.OldestInFlight > 0 {
 		s += ", oldest " + elapsed(l.OldestInFlight)
+	}
+	if l.LimitMax > 0 {
+		s += fmt.Sprintf(" · limit %d/%d", l.Limit, l.LimitMax)
 	}
 	return s
 }

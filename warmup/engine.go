@@ -76,6 +76,9 @@ type Engine struct {
 	// bodies waiting for a slow Redis stay within the config's limits.
 	slots  *semaphore.Weighted
 	bodies *semaphore.Weighted
+	// origins adapt the fetches in flight per origin for the loaders
+	// with fetch.adaptive; nil when none has it.
+	origins *fetch.Origins
 
 	loaders []*loaderRun
 	byName  map[string]*loaderRun
@@ -143,6 +146,9 @@ func New(cfg *config.Config, rdb redis.UniversalClient, opts Options) *Engine {
 	e.closeCtx, e.closeAll = context.WithCancel(context.Background())
 	e.slots = semaphore.NewWeighted(int64(cfg.Run.Concurrency))
 	e.bodies = semaphore.NewWeighted(int64(2 * cfg.Run.Concurrency))
+	if slices.ContainsFunc(cfg.Loaders, func(l *config.Loader) bool { return l.Fetch != nil && l.Fetch.Adaptive }) {
+		e.origins = fetch.NewOrigins(cfg.Run.Concurrency)
+	}
 	if rdb != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), min(cfg.Run.Timeout, 5*time.Second))
 		e.rdb = rediswrite.NewTarget(ctx, rdb)
@@ -245,6 +251,9 @@ type loaderRun struct {
 
 	sem     *semaphore.Weighted
 	limiter *rate.Limiter
+	// origin is the adaptive limit of the origin the loader fetched from
+	// last (fetch.adaptive), for snapshots; nil before its first fetch.
+	origin atomic.Pointer[fetch.Limiter]
 	// reviver turns rejections back into items, for retries.
 	reviver *source.Reviver
 

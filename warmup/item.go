@@ -61,8 +61,11 @@ type item struct {
 	// holdsAhead says x holds a unit of its loader's bound on items
 	// checked and not yet fetching.
 	holdsAhead bool
-	op         rediswrite.Op
-	settled    atomic.Bool
+	// ticket is x's place under its origin's adaptive limit while it
+	// fetches (fetch.adaptive); the zero Ticket otherwise.
+	ticket  fetch.Ticket
+	op      rediswrite.Op
+	settled atomic.Bool
 }
 
 // newItem is a zeroed item for lr, recycled when it can be: a bulk load
@@ -264,9 +267,11 @@ func renderItem(t *config.Template, it *source.Item) (string, Stage, error) {
 }
 
 // acquireFetch waits for the loader's rate limit, then takes a fetch
-// slot, the loader's and the shared one; false when the run was stopped.
-// The rate limit comes first so that a rate-limited loader never sits on
-// shared slots other loaders could use.
+// slot, the loader's, its origin's when it adapts, and the shared one;
+// false when the run was stopped. The rate limit and the origin's come
+// first so that a loader held back never sits on shared slots other
+// loaders could use. x is in flight all the while: a stop rejects it
+// "interrupted", as a stop does an item waiting for any slot.
 func (e *Engine) acquireFetch(x *item) bool {
 	lr := x.lr
 	if !x.holdsBody {
@@ -283,7 +288,20 @@ func (e *Engine) acquireFetch(x *item) bool {
 			return false
 		}
 	}
+	if e.origins != nil && lr.cfg.Fetch.Adaptive {
+		o := e.origins.For(x.url)
+		lr.origin.Store(o)
+		t, err := o.Acquire(e.stopCtx)
+		if err != nil {
+			if lr.sem != nil {
+				lr.sem.Release(1)
+			}
+			return false
+		}
+		x.ticket = t
+	}
 	if e.slots.Acquire(e.stopCtx, 1) != nil {
+		e.releaseOrigin(x, fetch.Quiet, 0)
 		if lr.sem != nil {
 			lr.sem.Release(1)
 		}
@@ -293,11 +311,19 @@ func (e *Engine) acquireFetch(x *item) bool {
 	return true
 }
 
-func (e *Engine) releaseFetch(lr *loaderRun) {
+// releaseFetch gives back the slots acquireFetch took, telling x's
+// origin's limit what its answer said (s) and how long it took.
+func (e *Engine) releaseFetch(x *item, s fetch.Signal, took time.Duration) {
 	e.slots.Release(1)
-	if lr.sem != nil {
-		lr.sem.Release(1)
+	e.releaseOrigin(x, s, took)
+	if x.lr.sem != nil {
+		x.lr.sem.Release(1)
 	}
+}
+
+func (e *Engine) releaseOrigin(x *item, s fetch.Signal, took time.Duration) {
+	x.ticket.Release(s, took)
+	x.ticket = fetch.Ticket{}
 }
 
 // waitRate waits for the loader's rate limit; false when the run was
@@ -333,11 +359,15 @@ func (e *Engine) fetchAttempt(x *item) {
 // fetchHeld fetches x's URL, bounded by run.timeout (the fetch client's),
 // and gives back its fetch slot, even if the fetch panics.
 func (e *Engine) fetchHeld(x *item) ([]byte, *fetch.Error) {
-	defer e.releaseFetch(x.lr)
+	// A panic says nothing about the origin.
+	sig, took := fetch.Quiet, time.Duration(0)
+	defer func() { e.releaseFetch(x, sig, took) }()
 	x.begun()
 	f := x.lr.cfg.Fetch
 	body, ferr := e.fetch.Get(e.hardCtx, fetch.Request{URL: x.url, Headers: f.Headers, Private: f.Private, Hosts: x.lr.hosts, AllowEmpty: f.AllowEmpty})
-	x.lr.fetchHist.observe(time.Since(x.start), 1)
+	took = time.Since(x.start)
+	x.lr.fetchHist.observe(took, 1)
+	sig = fetch.SignalOf(ferr)
 	return body, ferr
 }
 

@@ -131,6 +131,26 @@ type LoaderTotals struct {
 	// TTL is the range of the TTLs its keys were written with (ttl ±
 	// ttl_jitter); absent when they never expire.
 	TTL *TTLRange `json:"ttl,omitempty"`
+	// Concurrency is where the loader's adaptive limit (fetch.adaptive)
+	// ended; absent when it does not adapt.
+	Concurrency *AdaptiveLimit `json:"concurrency,omitempty"`
+}
+
+// AdaptiveLimit is an adaptive loader's concurrency limit: Limit of at
+// most Max, after the origin made it back off Cuts times.
+type AdaptiveLimit struct {
+	Limit int `json:"limit"`
+	Max   int `json:"max"`
+	Cuts  int `json:"cuts"`
+}
+
+// Concurrency is the loader's adaptive limit, nil when it does not adapt
+// (or has not fetched yet).
+func (l LoaderSnapshot) Concurrency() *AdaptiveLimit {
+	if l.LimitMax == 0 {
+		return nil
+	}
+	return &AdaptiveLimit{Limit: l.Limit, Max: l.LimitMax, Cuts: l.Cuts}
 }
 
 // VerifyReport is a report's account of --verify: the keys checked, those
@@ -206,7 +226,7 @@ func (e *Engine) Report() *Report {
 			Name: l.Name, Source: l.Source, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, RejectedAtSource: atSource,
 			NotStarted: l.NotStarted, Resume: resume, FulfilledBefore: before,
 			P50ms: ms(l.P50), P95ms: ms(l.P95), Error: l.SourceError, Causes: l.Causes, Verify: l.Verify,
-			TTL: ttlRange(lr.cfg),
+			TTL: ttlRange(lr.cfg), Concurrency: l.Concurrency(),
 		}, RejectedItems: items})
 	}
 	return rep

@@ -142,6 +142,12 @@ type LoaderSnapshot struct {
 	Done bool
 	// Verify is what the verify pass found so far, nil without --verify.
 	Verify *VerifyCounts
+	// Limit is how many fetches the loader's origin takes at once right
+	// now, as its adaptive limit found (fetch.adaptive), of at most
+	// LimitMax (run.concurrency, or the loader's concurrency); Cuts
+	// counts the times the origin made it back off. All 0 for a loader
+	// that does not adapt, or before its first fetch.
+	Limit, LimitMax, Cuts int
 
 	resume *source.Resume
 }
@@ -252,6 +258,13 @@ func (lr *loaderRun) snapshot() LoaderSnapshot {
 func (lr *loaderRun) describe(ls *LoaderSnapshot) {
 	q := lr.hist.quantiles(0.5, 0.95)
 	ls.P50, ls.P95 = q[0], q[1]
+	if o := lr.origin.Load(); o != nil {
+		ls.LimitMax = o.Max()
+		if c := lr.cfg.Concurrency; c > 0 {
+			ls.LimitMax = min(ls.LimitMax, c)
+		}
+		ls.Limit, ls.Cuts = min(o.Limit(), ls.LimitMax), o.Cuts()
+	}
 	if ls.resume != nil {
 		ls.Resume = ls.resume.Describe(lr.cfg.Items)
 	}

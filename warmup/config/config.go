@@ -92,6 +92,8 @@ type RunConfig struct {
 	RedisWait time.Duration
 	// MaxBody is the largest fetched body accepted, in bytes.
 	MaxBody int64
+	// Adaptive is run.adaptive, the loaders' default for fetch.adaptive.
+	Adaptive bool
 }
 
 // MaxRetries is the largest run.retries accepted: with the backoff
@@ -151,6 +153,10 @@ type FetchSpec struct {
 	// AllowEmpty accepts an empty body (a 204, or a 200 with nothing in
 	// it) as the value to write; by default it rejects the item.
 	AllowEmpty bool
+	// Adaptive lets the concurrency per origin (host:port) adapt to how
+	// the origin copes, under the loader's and the run's concurrency
+	// (fetch.adaptive, or run.adaptive); see fetch.Limiter.
+	Adaptive bool
 }
 
 // rawConfig mirrors the TOML file; it is decoded strictly, then validated.
@@ -182,6 +188,7 @@ type rawConfig struct {
 		TTLJitter   any    `toml:"ttl_jitter"`
 		RedisWait   any    `toml:"redis_wait"`
 		MaxBody     any    `toml:"max_body"`
+		Adaptive    bool   `toml:"adaptive"`
 	} `toml:"run"`
 	Loader []rawLoader `toml:"loader"`
 }
@@ -196,6 +203,7 @@ type rawLoader struct {
 		URL        string            `toml:"url"`
 		Headers    map[string]string `toml:"headers"`
 		AllowEmpty bool              `toml:"allow_empty"`
+		Adaptive   *bool             `toml:"adaptive"`
 	} `toml:"fetch"`
 	Hosts []string `toml:"hosts"`
 
@@ -659,6 +667,7 @@ func (v *validator) config(raw *rawConfig) *Config {
 	cfg.Run.TTLJitter = v.jitter("run.ttl_jitter", r.TTLJitter, Jitter{})
 	cfg.Run.RedisWait = v.duration("run.redis_wait", r.RedisWait, 30*time.Second, true)
 	cfg.Run.MaxBody = v.size("run.max_body", r.MaxBody, 64<<20, 512<<20)
+	cfg.Run.Adaptive = r.Adaptive
 
 	v.readTables(cfg)
 
@@ -694,7 +703,10 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	l.Key = v.template(p("key"), keyText)
 	if r.Fetch != nil {
 		urlText := v.expand(p("fetch.url"), r.Fetch.URL, true)
-		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}, AllowEmpty: r.Fetch.AllowEmpty}
+		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}, AllowEmpty: r.Fetch.AllowEmpty, Adaptive: cfg.Run.Adaptive}
+		if r.Fetch.Adaptive != nil {
+			f.Adaptive = *r.Fetch.Adaptive
+		}
 		if urlText == "" {
 			v.fail(p("fetch.url"), "fetch needs a url")
 		}

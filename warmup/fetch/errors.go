@@ -38,6 +38,10 @@ type Error struct {
 	// BadURL says the URL itself is unusable (not http(s), no host, does
 	// not parse): nothing was sent.
 	BadURL bool
+	// Overload says the origin is past what it can take: a 429, 503 or
+	// 504, a timeout, or a connection refused, reset or closed. An
+	// adaptive Limiter backs off on it (SignalOf).
+	Overload bool
 }
 
 // Error returns Cause; the caller adds "fetch GET <url>: ".
@@ -55,6 +59,16 @@ func interruptedError() *Error { return &Error{Cause: "interrupted", err: contex
 // which of them ended tells an interrupt from a timeout, whatever error
 // the transport happened to return on the way.
 func (c *Client) describe(ctx, reqCtx context.Context, err error) *Error {
+	e := c.describeErr(ctx, reqCtx, err)
+	// Every transient failure of the request itself is the origin (or the
+	// way to it) not keeping up, except a name that did not resolve.
+	var dnsErr *net.DNSError
+	e.Overload = e.Transient && !errors.As(err, &dnsErr)
+	return e
+}
+
+// describeErr is describe without the Overload flag.
+func (c *Client) describeErr(ctx, reqCtx context.Context, err error) *Error {
 	if errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled) && reqCtx.Err() == nil {
 		return interruptedError()
 	}

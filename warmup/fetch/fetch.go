@@ -274,7 +274,8 @@ func checkStatus(resp *http.Response) *Error {
 	case isFollowedRedirect(code) && resp.Header.Get("Location") == "":
 		return &Error{Cause: statusText(code) + " without a Location"}
 	case code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooEarly || code == http.StatusTooManyRequests:
-		return &Error{Cause: statusText(code), Transient: true, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		overload := code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+		return &Error{Cause: statusText(code), Transient: true, Overload: overload, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	return &Error{Cause: statusText(code)}
 }

@@ -109,6 +109,8 @@ type Engine struct {
 
 	// notes are set by StartFrom, before the run; see Notes.
 	notes []string
+	// retryOf is the report StartFrom retries, for snapshots.
+	retryOf string
 
 	rates *rateSampler
 	// items recycles settled items.

@@ -707,6 +707,7 @@ func (e *Engine) StartFrom(rf *ReportFile) error {
 		}
 	}
 	e.restart.after(rf.Report.RedisProcesses, rf.Report.KeysInDoubt)
+	e.retryOf = rf.Path
 	e.begin()
 	for _, lr := range e.loaders {
 		if p, ok := passes[lr]; ok {

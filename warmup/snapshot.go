@@ -75,7 +75,12 @@ type Snapshot struct {
 	// Restarts is what the run saw of Redis restarts and did about
 	// them, nil while it saw none.
 	Restarts *RestartCheck
-	Loaders  []LoaderSnapshot
+	// RetryOf is the report a --retry-from run retries, "" otherwise;
+	// FulfilledBefore counts the items the earlier runs of its chain
+	// fulfilled, which this run's counts leave out.
+	RetryOf         string
+	FulfilledBefore int64
+	Loaders         []LoaderSnapshot
 }
 
 // LoaderSnapshot is one loader's counters. At every moment
@@ -138,6 +143,9 @@ type LoaderSnapshot struct {
 	Done bool
 	// Verify is what the verify pass found so far, nil without --verify.
 	Verify *VerifyCounts
+	// FulfilledBefore counts the loader's items fulfilled by the earlier
+	// runs of a --retry-from chain.
+	FulfilledBefore int64
 
 	resume *source.Resume
 }
@@ -154,6 +162,7 @@ func (e *Engine) Snapshot() Snapshot {
 		Started:    e.started,
 		Stopped:    e.Stopped(),
 		StopReason: e.StopReason(),
+		RetryOf:    e.retryOf,
 		Loaders:    make([]LoaderSnapshot, len(e.loaders)),
 	}
 	closed, since, cause := e.gate.state()
@@ -188,6 +197,7 @@ func (e *Engine) Snapshot() Snapshot {
 		s.Fulfilled += ls.Fulfilled
 		s.Warm += ls.Warm
 		s.Rejected += ls.Rejected
+		s.FulfilledBefore += ls.FulfilledBefore
 		s.Pending += ls.InFlight
 		if ls.Total > ls.Read && !ls.SourceRead {
 			s.Pending += ls.Total - ls.Read
@@ -258,7 +268,7 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 	ls := LoaderSnapshot{Name: lr.cfg.Name, Source: lr.source, TTL: spreadTTL(lr.cfg)}
 	ls.Total = lr.total.Load()
 	ls.Read, ls.Fulfilled, ls.Rejected, ls.Retrying = lr.read, lr.fulfilled, lr.rejected, lr.retrying
-	ls.Warm = lr.warm
+	ls.Warm, ls.FulfilledBefore = lr.warm, lr.fulfilledBefore
 	ls.InFlight = lr.read - lr.fulfilled - lr.rejected
 	if ls.Retrying > 0 {
 		ls.RetryAttempt = int(lr.retryAttempt.Load())

@@ -18,6 +18,10 @@ type Engine interface {
 	// RetryCause is Retry for the rejected items with that cause only
 	// (warmup.Rejection.Cause).
 	RetryCause(cause string, loaders ...string) int
+	// Resume reads on, asynchronously, the sources that Redis stopped (the
+	// run held after run.redis_wait), each from where it stopped, and
+	// returns how many loaders it resumed; 0 when none stopped.
+	Resume() int
 	// Stop cancels the run gracefully: no new items are taken, in-flight
 	// items settle or are rejected as "interrupted".
 	Stop()

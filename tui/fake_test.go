@@ -24,6 +24,7 @@ type fakeEngine struct {
 	retryCalls     [][]string
 	causeCalls     []string
 	stops          int
+	resumes        int
 }
 
 func newFake(s warmup.Snapshot) *fakeEngine {
@@ -37,6 +38,20 @@ func (f *fakeEngine) Snapshot() warmup.Snapshot {
 	s := f.snap
 	s.Loaders = slices.Clone(s.Loaders)
 	return s
+}
+
+// Resume counts the call and returns the loaders with items not started.
+func (f *fakeEngine) Resume() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resumes++
+	n := 0
+	for _, l := range f.snap.Loaders {
+		if l.NotStarted != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *fakeEngine) Rejections(loader string) []warmup.Rejection {

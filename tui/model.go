@@ -287,6 +287,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.screen = screenFailures
 			m.fromAll = false
 			m.failures.OpenAll(m.snap.Loaders)
+		case key.Matches(msg, k.Resume):
+			m.resumeReading()
 		default:
 			cmd = m.grid.Update(msg)
 		}
@@ -429,6 +431,27 @@ func (m *Model) retry() {
 	m.setFlash(symRetrying + " retrying " + count(int64(n)) + what)
 }
 
+// held reports whether Redis stopped the run and the monitor holds it:
+// settled, not over, its sources' rest unread until R.
+func held(s warmup.Snapshot) bool {
+	return s.StopReason != "" && !s.Stopped
+}
+
+// resumeReading reads on the sources Redis stopped, from where each
+// stopped.
+func (m *Model) resumeReading() {
+	if !held(m.snap) {
+		m.setFlash("nothing to resume: R reads on the sources after Redis stopped the run")
+		return
+	}
+	n := m.eng.Resume()
+	if n == 0 {
+		m.setFlash("nothing to resume: every source was read to its end")
+		return
+	}
+	m.setFlash(symRunning + " reading on: " + plural(n, "loader") + " from where they stopped")
+}
+
 // copySelected puts the highlighted item's URL on the clipboard, or its
 // key when it was not fetched, with OSC 52: it works over ssh and in
 // tmux, where the monitor's host has no clipboard of its own.
@@ -527,6 +550,9 @@ func (m Model) status() string {
 			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
 		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
 			line += st.Muted.Render(" · " + hint)
+		}
+		if held(s) && s.NotStarted != 0 {
+			line += st.Muted.Render(" · R reads on the rest")
 		}
 		return line + st.Muted.Render(" · q quits")
 	}

@@ -49,6 +49,11 @@ type Options struct {
 	// from after a crash (StartResumed); else the rejections go to an
 	// unlinked temporary file, out of memory all the same.
 	Journal *journal.Journal
+	// HoldOnRedisWait, set by the monitor, makes a run that Redis stopped
+	// (run.redis_wait passed) hold instead of end: its sources stop being
+	// read and the items that waited are rejected as after any such stop,
+	// but Retry and Resume go on in the same run once Redis answers.
+	HoldOnRedisWait bool
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.
@@ -99,6 +104,8 @@ type Engine struct {
 	verify verifyRun
 	// restart follows which Redis processes acknowledged the writes.
 	restart restartWatch
+	// hold is a run Redis stopped in a monitor (hold.go).
+	hold holdState
 	// mem watches Redis's memory while the run works (memory.go).
 	mem memoryWatch
 
@@ -451,6 +458,8 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 		}
 	}
 	queued := 0
+	// A held run's retry needs Redis: the gate waits for it again.
+	e.unhold(true)
 	// One unit of work held across the loop: a loader's retry that
 	// settles before the next one starts must not look like the end of
 	// the run (and start a verify pass).

@@ -190,9 +190,16 @@ func (g *gate) giveUp(stopRun bool) {
 	close(g.opened)
 	waited := time.Since(g.since).Round(time.Second)
 	cause := g.cause
+	reason := fmt.Sprintf("Redis unavailable for %s: %s", waited, cause)
+	hold := stopRun && g.e.opts.HoldOnRedisWait
+	if hold {
+		// Before any item sees the gate given up: none may read as
+		// interrupted.
+		g.e.holdBecause(reason, g.since, cause)
+	}
 	g.mu.Unlock()
-	if stopRun {
-		g.e.stopBecause(fmt.Sprintf("Redis unavailable for %s: %s", waited, cause))
+	if stopRun && !hold {
+		g.e.stopBecause(reason)
 	}
 	for _, x := range held {
 		g.rejectHeld(x)

@@ -168,6 +168,9 @@ func (e *Engine) Snapshot() Snapshot {
 	closed, since, cause := e.gate.state()
 	if closed {
 		s.RedisDown, s.RedisCause = now.Sub(since), cause
+	} else if held, down, cause := e.Held(); held && down > 0 {
+		// The gate gave up, the prober goes on.
+		s.RedisDown, s.RedisCause = down, cause
 	}
 	// Every loader's ledger is read at one instant: the run-wide counts
 	// (items in flight against the budget) add up too.

@@ -77,7 +77,7 @@ func (h header) View() string {
 		// A retry counts only what it settles: say what it retries and
 		// what the runs before it fulfilled, first, so that it is the
 		// last thing cut.
-		parts = append([]string{st.Retrying.Render(symRetrying+" retry of "+filepath.Base(s.RetryOf)+": "+count(s.FulfilledBefore)+" fulfilled before")}, parts...)
+		parts = append([]string{st.Retrying.Render(symRetrying + " retry of " + filepath.Base(s.RetryOf) + ": " + count(s.FulfilledBefore) + " fulfilled before")}, parts...)
 	}
 	// A verify pass takes the place of the pending count it follows.
 	if s.Verify == nil || s.Pending > 0 {

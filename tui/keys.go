@@ -46,7 +46,7 @@ type KeyMap struct {
 	// Resume reads on the sources Redis stopped (the grid).
 	Resume key.Binding
 	Help   key.Binding
-	Quit            key.Binding
+	Quit   key.Binding
 	// Interrupt is the part of Quit that still works while typing in the
 	// filter input.
 	Interrupt key.Binding

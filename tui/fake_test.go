@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -25,6 +26,8 @@ type fakeEngine struct {
 	causeCalls     []string
 	stops          int
 	resumes        int
+	// changed is closed by set, for Idle.
+	changed chan struct{}
 }
 
 func newFake(s warmup.Snapshot) *fakeEngine {
@@ -108,6 +111,29 @@ func (f *fakeEngine) set(s warmup.Snapshot) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.snap = s
+	if f.changed != nil {
+		close(f.changed)
+		f.changed = nil
+	}
+}
+
+// Idle returns once set changes the snapshot, or ctx ends; at once
+// when the run is stopped, as the engine's does.
+func (f *fakeEngine) Idle(ctx context.Context) {
+	f.mu.Lock()
+	if f.snap.Stopped {
+		f.mu.Unlock()
+		return
+	}
+	if f.changed == nil {
+		f.changed = make(chan struct{})
+	}
+	ch := f.changed
+	f.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
 }
 
 func (f *fakeEngine) calls() (stops int, retries [][]string, rejections []string) {

@@ -106,6 +106,8 @@ type Engine struct {
 	restart restartWatch
 	// hold is a run Redis stopped in a monitor (hold.go).
 	hold holdState
+	// workSig wakes what sleeps while the run is settled (idle.go).
+	workSig workSignal
 	// mem watches Redis's memory while the run works (memory.go).
 	mem memoryWatch
 
@@ -422,7 +424,7 @@ func (e *Engine) begin() {
 	if e.rdb != nil {
 		e.startMemoryWatch()
 	}
-	go e.rates.run(e.closeCtx, e.settledCounts)
+	go e.rates.run(e.closeCtx, e.settledCounts, e.whenWorkStarts)
 	go e.markLoop(e.closeCtx)
 }
 
@@ -585,6 +587,7 @@ func (e *Engine) busyAdd(n int) {
 		if t := e.endedAt.Swap(0); t != 0 {
 			e.idle.Add(time.Now().UnixNano() - t)
 		}
+		e.workSig.started()
 	}
 }
 

@@ -322,8 +322,11 @@ const (
 
 func newRateSampler(loaders int) *rateSampler { return &rateSampler{n: loaders} }
 
-// run samples until ctx ends.
-func (r *rateSampler) run(ctx context.Context, counts func() []int64) {
+// run samples until ctx ends. While the run is settled (whenSettled
+// gives a channel closed when work starts again) nothing settles and it
+// sleeps, keeping only its latest sample, so that rates read 0 until
+// work starts, and then from the start.
+func (r *rateSampler) run(ctx context.Context, counts func() []int64, whenSettled func() <-chan struct{}) {
 	t := time.NewTicker(rateEvery)
 	defer t.Stop()
 	r.add(time.Now(), counts())
@@ -332,8 +335,30 @@ func (r *rateSampler) run(ctx context.Context, counts func() []int64) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			settled := whenSettled()
 			r.add(now, counts())
+			if settled == nil {
+				continue
+			}
+			t.Stop()
+			r.keepLatest()
+			select {
+			case <-ctx.Done():
+				return
+			case <-settled:
+			}
+			r.add(time.Now(), counts())
+			t.Reset(rateEvery)
 		}
+	}
+}
+
+// keepLatest drops every sample but the latest.
+func (r *rateSampler) keepLatest() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.samples); n > 1 {
+		r.samples = append(r.samples[:0], r.samples[n-1])
 	}
 }
 

@@ -62,7 +62,8 @@ func (h header) View() string {
 		if s.RedisDown > 0 {
 			state += st.Muted.Render(" · still down " + elapsed(s.RedisDown))
 		} else {
-			state += st.Fulfilled.Render(" · Redis is back: r retries, R reads on")
+			// The status line says what r and R do.
+			state += st.Fulfilled.Render(" · Redis is back")
 		}
 	case s.RedisDown > 0:
 		state = st.Warning.Render(symWaiting+" waiting for Redis "+elapsed(s.RedisDown)) + st.Stopping.Render(" "+s.RedisCause)

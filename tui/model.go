@@ -482,6 +482,17 @@ func held(s warmup.Snapshot) bool {
 	return s.StopReason != "" && !s.Stopped
 }
 
+// unread reports whether a loader's source was not read to its end: the
+// run-wide count leaves out a file's rest, which is not counted (-1).
+func unread(s warmup.Snapshot) bool {
+	for _, l := range s.Loaders {
+		if l.NotStarted != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // resumeReading reads on the sources Redis stopped, from where each
 // stopped.
 func (m *Model) resumeReading() {
@@ -596,7 +607,7 @@ func (m Model) status() string {
 		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
 			line += st.Muted.Render(" · " + hint)
 		}
-		if held(s) && s.NotStarted != 0 {
+		if held(s) && unread(s) {
 			line += st.Muted.Render(" · R reads on the rest")
 		}
 		return line + st.Muted.Render(" · q quits")

@@ -460,8 +460,6 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 		}
 	}
 	queued := 0
-	// A held run's retry needs Redis: the gate waits for it again.
-	e.unhold(true)
 	// One unit of work held across the loop: a loader's retry that
 	// settles before the next one starts must not look like the end of
 	// the run (and start a verify pass).
@@ -471,6 +469,11 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 		take := lr.takeRetryable(cause)
 		if take == nil {
 			continue
+		}
+		if queued == 0 {
+			// A held run's retry needs Redis: its feeders read again
+			// and the gate waits for Redis anew.
+			e.unhold(true)
 		}
 		queued += int(take.left)
 		e.verify.due.Store(true)

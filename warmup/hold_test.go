@@ -120,3 +120,57 @@ key = "j:{{.id}}"
 	checkKeyspace(t, srv, "b:%d", 20000, func(i int) string { return strconv.Itoa(i) })
 	checkKeyspace(t, srv, "j:%d", 20000, func(i int) string { return fmt.Sprintf(`{"id":%d}`, i) })
 }
+
+// A settled run's Idle waits until work starts again (a retry) or the run
+// is stopped, so that a finished monitor sleeps instead of polling.
+func TestIdleWaitsForWork(t *testing.T) {
+	srv := redistest.Start(t)
+	o := newOrigin(t, func(path string, hit int, w http.ResponseWriter, r *http.Request) {
+		if path == "/3" && hit == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "v%s", path)
+	})
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+retries = 0
+[[loader]]
+name = "k"
+items = { range = [1, 10] }
+key = "k:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	eng := startAgainst(t, srv, cfg, warmup.Options{})
+	eng.Wait()
+	wait := func(what string, ch <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("Idle did not return after %s", what)
+		}
+	}
+	idle := func() <-chan struct{} {
+		ch := make(chan struct{})
+		go func() { eng.Idle(context.Background()); close(ch) }()
+		return ch
+	}
+	returned := idle()
+	select {
+	case <-returned:
+		t.Fatal("Idle returned while the run was settled")
+	default:
+	}
+	if eng.Retry() != 1 {
+		t.Fatal("nothing to retry")
+	}
+	wait("a retry", returned)
+	eng.Wait()
+	if s := eng.Snapshot(); s.Fulfilled != 10 || s.Rate != 0 {
+		t.Fatalf("after the retry: %d fulfilled, rate %.1f", s.Fulfilled, s.Rate)
+	}
+	returned = idle()
+	eng.Stop()
+	wait("a stop", returned)
+}

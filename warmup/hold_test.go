@@ -174,3 +174,37 @@ fetch = { url = "%s/{{.}}" }
 	eng.Stop()
 	wait("a stop", returned)
 }
+
+// A --retry-from run's snapshot names the report it retries and what the
+// earlier run fulfilled, run-wide and per loader, for the monitor to show.
+func TestRetryFromSnapshotSaysFulfilledBefore(t *testing.T) {
+	srv := redistest.Start(t)
+	var healed atomic.Bool
+	o := newOrigin(t, func(path string, _ int, w http.ResponseWriter, r *http.Request) {
+		if path == "/3" && !healed.Load() {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "v%s", path)
+	})
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+retries = 0
+[[loader]]
+name = "k"
+items = { range = [1, 10] }
+key = "k:{{.}}"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	_, rep := runAgainst(t, srv, cfg, warmup.Options{})
+	if rep.Fulfilled != 9 {
+		t.Fatalf("first run fulfilled %d, want 9", rep.Fulfilled)
+	}
+	healed.Store(true)
+	eng, _ := retryFrom(t, cfg, rep)
+	s := eng.Snapshot()
+	if !strings.HasSuffix(s.RetryOf, "report.json") || s.FulfilledBefore != 9 || s.Loaders[0].FulfilledBefore != 9 || s.Fulfilled != 1 {
+		t.Fatalf("retry of %q, %d fulfilled before (loader %d), %d fulfilled now; want report.json, 9, 9, 1",
+			s.RetryOf, s.FulfilledBefore, s.Loaders[0].FulfilledBefore, s.Fulfilled)
+	}
+}

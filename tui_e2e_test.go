@@ -421,6 +421,10 @@ key = "b:{{.}}"
 	if !strings.Contains(scr, "still down") || !strings.Contains(scr, "not started") {
 		t.Fatalf("the stopped monitor should say Redis is still down and what was not started:\n%s", scr)
 	}
+	// The tiles show why the items were rejected: Redis, not a stop.
+	if strings.Contains(scr, "✗ interrupted") || !strings.Contains(scr, "connection refused") {
+		t.Fatalf("the stopped tiles should show the outage's cause, not \"interrupted\":\n%s", scr)
+	}
 	if _, err := os.Stat(exitFile); err == nil {
 		t.Fatalf("the monitor exited on a redis_wait stop:\n%s", scr)
 	}
@@ -432,7 +436,9 @@ key = "b:{{.}}"
 		t.Fatalf("after r the rest is still unread, and the summary should say R reads it:\n%s", scr)
 	}
 	s.keys("R")
-	scr = s.waitFor("✓ 20,300 fulfilled", 30*time.Second)
+	// The summary line, once all is settled (the re-check of the
+	// restarted Redis's keys included): the header's counts come sooner.
+	scr = s.waitFor("✓ 20,300 fulfilled · ✗ 0 rejected", 30*time.Second)
 	if strings.Contains(scr, "stopped:") || strings.Contains(scr, "not started") {
 		t.Fatalf("after R the run should be whole:\n%s", scr)
 	}

@@ -151,12 +151,17 @@ func (e *Engine) Resume() int {
 }
 
 // resumeLoaderRest starts reading lr's source again from where it stopped,
-// when it stopped early and can be read again.
+// when it stopped early and can be read again. A retry of the loader's
+// rejected items may be running: it reads the journal, not the source.
 func (e *Engine) resumeLoaderRest(lr *loaderRun) bool {
 	lr.mu.Lock()
 	at := lr.resume
-	ok := at != nil && !at.Done && at.Remaining != 0 && at.Kind != source.KindStream &&
-		lr.srcErr == "" && lr.feeding.Load() == 0
+	ok := at != nil && !at.Done && at.Remaining != 0 && at.Kind != source.KindStream && lr.srcErr == ""
+	if ok {
+		// Reading again: the loader is not done, and its marks follow
+		// the window, which goes on from the last item read.
+		lr.resume = nil
+	}
 	lr.mu.Unlock()
 	if !ok {
 		return false
@@ -164,16 +169,12 @@ func (e *Engine) resumeLoaderRest(lr *loaderRun) bool {
 	src, err := source.OpenContext(e.stopCtx, lr.cfg.Items, at)
 	if err != nil {
 		lr.mu.Lock()
+		lr.resume = at
 		lr.srcErr = e.cfg.Secrets().Redact(fmt.Sprintf("resume: %v", err))
 		lr.lastReason, lr.lastCause = lr.srcErr, lr.srcErr
 		lr.mu.Unlock()
 		return false
 	}
-	lr.mu.Lock()
-	// Reading again: the loader is not done, and its marks follow the
-	// window, which goes on from the last item read.
-	lr.resume = nil
-	lr.mu.Unlock()
 	e.startFeed(lr, &firstPass{lr: lr, src: src}, passFirst)
 	return true
 }

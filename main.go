@@ -349,6 +349,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts.Shard = f.shard
 	opts.Verify = f.verify
 	opts.Journal = jnl.j
+	// In the monitor, Redis down past redis_wait holds the run for r and
+	// R; --plain and --json end as before.
+	opts.HoldOnRedisWait = useTUI
 	eng := warmup.New(cfg, rdb, opts)
 	defer eng.Close()
 

@@ -378,3 +378,87 @@ fetch = { url = "%s/{{.}}" }
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Redis down past redis_wait, in a real terminal: the monitor does not
+// leave. It says the run stopped and why, says when Redis is back, and
+// then r retries the rejected items and R reads every source on from
+// where it stopped; after q the exit code, the report and Redis agree
+// that every item was written once and none was lost.
+func TestMonitorHeldByRedisEndToEnd(t *testing.T) {
+	srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+	var served atomic.Int64
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) == 40 {
+			srv.Kill()
+		}
+		fmt.Fprintf(w, "v%s", r.URL.Path)
+	}))
+	defer o.Close()
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+concurrency = 4
+retries = 0
+timeout = "1s"
+redis_wait = "1s"
+[[loader]]
+name = "pages"
+items = { range = [1, 300] }
+key = "p:{{.}}"
+fetch = { url = "%s/{{.}}" }
+[[loader]]
+name = "bulk"
+items = { range = [1, 20000] }
+key = "b:{{.}}"
+`, srv.URL(), o.URL), map[string]string{})
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	exitFile := filepath.Join(dir, "exit")
+	s := startTmux(t, 120, 36, fmt.Sprintf("sh -c 'XDG_STATE_HOME=%s %s --config %s --report %s; echo $? > %s; sleep 30'", dir, bin, cfg, report, exitFile))
+	scr := s.waitFor("■ stopped: Redis unavailable for", 30*time.Second)
+	if !strings.Contains(scr, "still down") || !strings.Contains(scr, "not started") {
+		t.Fatalf("the stopped monitor should say Redis is still down and what was not started:\n%s", scr)
+	}
+	// The tiles show why the items were rejected: Redis, not a stop.
+	if strings.Contains(scr, "✗ interrupted") || !strings.Contains(scr, "connection refused") {
+		t.Fatalf("the stopped tiles should show the outage's cause, not \"interrupted\":\n%s", scr)
+	}
+	if _, err := os.Stat(exitFile); err == nil {
+		t.Fatalf("the monitor exited on a redis_wait stop:\n%s", scr)
+	}
+	srv.Restart()
+	s.waitFor("Redis is back", 20*time.Second)
+	s.keys("r")
+	s.waitFor("↻ retrying", 10*time.Second)
+	// Once the retry settled (and its flash is gone), the summary says
+	// that the rest is still unread and R reads it.
+	scr = s.waitFor("R reads on the rest", 20*time.Second)
+	if !strings.Contains(scr, "· ✗ 0 rejected") || !strings.Contains(scr, "■ stopped") {
+		t.Fatalf("after r every rejected item should be fulfilled, the run still stopped:\n%s", scr)
+	}
+	s.keys("R")
+	// The summary line, once all is settled (the re-check of the
+	// restarted Redis's keys included): the header's counts come sooner.
+	scr = s.waitFor("✓ 20,300 fulfilled · ✗ 0 rejected", 30*time.Second)
+	if strings.Contains(scr, "stopped:") || strings.Contains(scr, "not started") {
+		t.Fatalf("after R the run should be whole:\n%s", scr)
+	}
+	s.keys("q")
+	if code := waitFile(t, exitFile, 20*time.Second, s); code != "0" {
+		t.Fatalf("exit %s, want 0: every item was written in the end", code)
+	}
+	rep, err := warmup.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fulfilled != 20300 || rep.Rejected != 0 || rep.NotStarted != 0 || rep.Stopped != "" {
+		t.Fatalf("report: %d fulfilled, %d rejected, %d not started, stopped %q", rep.Fulfilled, rep.Rejected, rep.NotStarted, rep.Stopped)
+	}
+	checkKeys(t, srv, "p:%d", 300, func(i int) string { return fmt.Sprintf("v/%d", i) })
+	checkKeys(t, srv, "b:%d", 20000, func(i int) string { return fmt.Sprint(i) })
+	if n := len(srv.Keys("*")); n != 20300 {
+		t.Fatalf("DBSIZE %d, want exactly 20300", n)
+	}
+}

@@ -1,6 +1,10 @@
 package tui
 
-import "github.com/cachewarm/cachewarm/warmup"
+import (
+	"context"
+
+	"github.com/cachewarm/cachewarm/warmup"
+)
 
 // Engine is what the monitor needs from a run.
 type Engine interface {
@@ -18,6 +22,15 @@ type Engine interface {
 	// RetryCause is Retry for the rejected items with that cause only
 	// (warmup.Rejection.Cause).
 	RetryCause(cause string, loaders ...string) int
+	// Resume reads on, asynchronously, the sources that Redis stopped (the
+	// run held after run.redis_wait), each from where it stopped, and
+	// returns how many loaders it resumed; 0 when none stopped.
+	Resume() int
+	// Idle blocks while the run is settled and nothing changes it by
+	// itself, until work starts again, the run is stopped, or ctx ends: a
+	// finished monitor waits on it rather than polling. It may return
+	// early (a run held while Redis is down keeps changing).
+	Idle(ctx context.Context)
 	// Stop cancels the run gracefully: no new items are taken, in-flight
 	// items settle or are rejected as "interrupted".
 	Stop()

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -24,6 +25,9 @@ type fakeEngine struct {
 	retryCalls     [][]string
 	causeCalls     []string
 	stops          int
+	resumes        int
+	// changed is closed by set, for Idle.
+	changed chan struct{}
 }
 
 func newFake(s warmup.Snapshot) *fakeEngine {
@@ -37,6 +41,20 @@ func (f *fakeEngine) Snapshot() warmup.Snapshot {
 	s := f.snap
 	s.Loaders = slices.Clone(s.Loaders)
 	return s
+}
+
+// Resume counts the call and returns the loaders with items not started.
+func (f *fakeEngine) Resume() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resumes++
+	n := 0
+	for _, l := range f.snap.Loaders {
+		if l.NotStarted != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *fakeEngine) Rejections(loader string) []warmup.Rejection {
@@ -93,6 +111,29 @@ func (f *fakeEngine) set(s warmup.Snapshot) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.snap = s
+	if f.changed != nil {
+		close(f.changed)
+		f.changed = nil
+	}
+}
+
+// Idle returns once set changes the snapshot, or ctx ends; at once
+// when the run is stopped, as the engine's does.
+func (f *fakeEngine) Idle(ctx context.Context) {
+	f.mu.Lock()
+	if f.snap.Stopped {
+		f.mu.Unlock()
+		return
+	}
+	if f.changed == nil {
+		f.changed = make(chan struct{})
+	}
+	ch := f.changed
+	f.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
 }
 
 func (f *fakeEngine) calls() (stops int, retries [][]string, rejections []string) {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"path/filepath"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -51,7 +52,20 @@ func (h header) View() string {
 	if v := s.Verify; v != nil && v.Running {
 		state += st.Retrying.Render(" " + count(v.Checked) + "/" + count(v.Total) + " keys")
 	}
-	if s.RedisDown > 0 {
+	switch {
+	case s.StopReason != "" && !s.Stopped && s.State == warmup.StateDone:
+		// Redis stopped the run; the monitor holds it until r or R.
+		// The cause is the rejected items' own, in the tiles: the
+		// header keeps the target and says how long and what now.
+		why, _, _ := strings.Cut(s.StopReason, ": ")
+		state = st.Stopping.Render(symStopping + " stopped: " + why)
+		if s.RedisDown > 0 {
+			state += st.Muted.Render(" · still down " + elapsed(s.RedisDown))
+		} else {
+			// The status line says what r and R do.
+			state += st.Fulfilled.Render(" · Redis is back")
+		}
+	case s.RedisDown > 0:
 		state = st.Warning.Render(symWaiting+" waiting for Redis "+elapsed(s.RedisDown)) + st.Stopping.Render(" "+s.RedisCause)
 	}
 	line1 := spread(left, state, w)
@@ -59,6 +73,12 @@ func (h header) View() string {
 	parts := []string{
 		st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + warmCount(st, s.Warm),
 		st.Rejected.Render(symRejected + " " + count(s.Rejected) + " rejected"),
+	}
+	if s.RetryOf != "" {
+		// A retry counts only what it settles: say what it retries and
+		// what the runs before it fulfilled, first, so that it is the
+		// last thing cut.
+		parts = append([]string{st.Retrying.Render(symRetrying + " retry of " + filepath.Base(s.RetryOf) + ": " + count(s.FulfilledBefore) + " fulfilled before")}, parts...)
 	}
 	// A verify pass takes the place of the pending count it follows.
 	if s.Verify == nil || s.Pending > 0 {

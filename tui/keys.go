@@ -43,8 +43,10 @@ type KeyMap struct {
 	// RetryEverywhere retries the highlighted cause in every loader
 	// (all failures).
 	RetryEverywhere key.Binding
-	Help            key.Binding
-	Quit            key.Binding
+	// Resume reads on the sources Redis stopped (the grid).
+	Resume key.Binding
+	Help   key.Binding
+	Quit   key.Binding
 	// Interrupt is the part of Quit that still works while typing in the
 	// filter input.
 	Interrupt key.Binding
@@ -77,6 +79,7 @@ func DefaultKeyMap() KeyMap {
 
 		Retry:           key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry rejected")),
 		RetryEverywhere: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "retry cause in every loader")),
+		Resume:          key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "resume reading after a stop")),
 		Help:            key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:            key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Interrupt:       key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -95,7 +98,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Left, k.Right},
 		{k.Next, k.Prev, k.Open, k.AllFailures, k.Filter},
-		{k.Retry, k.ClearFilter, k.Help, k.Quit},
+		{k.Retry, k.Resume, k.ClearFilter, k.Help, k.Quit},
 	}
 }
 

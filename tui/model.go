@@ -8,8 +8,10 @@
 package tui
 
 import (
+	"context"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,15 +23,18 @@ import (
 )
 
 const (
-	// tickInterval is how often the snapshot is read: about 15 fps.
-	tickInterval = 66 * time.Millisecond
+	// frameRate is how many frames a second the monitor draws at most:
+	// the snapshot's tick, and Bubble Tea's renderer (tea.WithFPS).
+	frameRate = 15
+	// tickInterval is how often the snapshot is read.
+	tickInterval = time.Second / frameRate
 	// flashTicks is how long a flash message stays: about 3 seconds.
 	flashTicks = 45
 	// statusHeight is the status line's height.
 	statusHeight = 1
-	// idlePoll is how often a finished run is looked at, off the screen's
-	// loop, for a change that needs drawing (a signal's stop).
-	idlePoll = 250 * time.Millisecond
+	// idlePoll is how often a settled run that Idle does not wait on (held
+	// while Redis is down: the time it has been down moves) is redrawn.
+	idlePoll = time.Second
 )
 
 // Options configure the monitor.
@@ -84,6 +89,8 @@ type Model struct {
 	wantTick bool
 	spinning bool
 	wake     *atomic.Int64
+	// stopWatch ends the watch's wait on the engine (see watch).
+	stopWatch *watchStop
 	// history is the throughput for the sparklines.
 	history *throughput
 
@@ -98,17 +105,18 @@ type Model struct {
 func New(eng Engine, opts Options) Model {
 	ctx := NewContext(80, 24)
 	m := Model{
-		eng:      eng,
-		opts:     opts,
-		ctx:      ctx,
-		header:   newHeader(ctx, opts.Demo),
-		grid:     newGrid(ctx),
-		failures: newFailureView(ctx),
-		help:     newHelpView(ctx),
-		ticking:  true,
-		spinning: !opts.still,
-		wake:     &atomic.Int64{},
-		history:  &throughput{},
+		eng:       eng,
+		opts:      opts,
+		ctx:       ctx,
+		header:    newHeader(ctx, opts.Demo),
+		grid:      newGrid(ctx),
+		failures:  newFailureView(ctx),
+		help:      newHelpView(ctx),
+		ticking:   true,
+		spinning:  !opts.still,
+		wake:      &atomic.Int64{},
+		stopWatch: &watchStop{},
+		history:   &throughput{},
 	}
 	m.layout()
 	return m
@@ -169,6 +177,7 @@ func (m *Model) resume() tea.Cmd {
 	}
 	m.ticking = true
 	m.wake.Add(1)
+	m.stopWatch.stop()
 	cmds := []tea.Cmd{tick()}
 	if !m.opts.still && !m.spinning {
 		m.spinning = true
@@ -183,21 +192,57 @@ func (m Model) quiet() bool {
 	return m.snap.State == warmup.StateDone && m.flashTTL == 0
 }
 
-// watch waits, off the screen's loop, until the engine's snapshot says
-// something changed (a stop by a signal, a retry), then asks for a tick.
-// It ends without a message once a key has started the tick again.
+// watchStop ends the wait of the current watch.
+type watchStop struct {
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+// set makes cancel the current watch's, ending any earlier one.
+func (w *watchStop) set(cancel context.CancelFunc) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.cancel = cancel
+}
+
+// stop ends the current watch's wait.
+func (w *watchStop) stop() { w.set(nil) }
+
+// watch waits, off the screen's loop, until the engine says something
+// changed (a stop by a signal, a retry), then asks for a tick. It waits
+// on the engine (Idle), not on a timer: a finished monitor left open
+// does no work. It ends without a message once a key has started the
+// tick again.
 func (m Model) watch() tea.Cmd {
 	gen := m.wake.Add(1)
 	wake, eng := m.wake, m.eng
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopWatch.set(cancel)
 	was := m.snap
 	return func() tea.Msg {
+		defer cancel()
 		for {
-			time.Sleep(idlePoll)
-			if wake.Load() != gen {
+			eng.Idle(ctx)
+			if ctx.Err() != nil || wake.Load() != gen {
 				return nil
 			}
 			s := eng.Snapshot()
 			if s.State != was.State || s.Stopped != was.Stopped || s.Fulfilled != was.Fulfilled || s.Rejected != was.Rejected {
+				return tickMsg{}
+			}
+			// Idle came back with nothing new to draw at once (a run
+			// held while Redis is down): look again a little later,
+			// and redraw the time Redis has been down, or that it is
+			// back.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(idlePoll):
+			}
+			if s.RedisDown > 0 || was.RedisDown > 0 {
 				return tickMsg{}
 			}
 		}
@@ -287,6 +332,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.screen = screenFailures
 			m.fromAll = false
 			m.failures.OpenAll(m.snap.Loaders)
+		case key.Matches(msg, k.Resume):
+			m.resumeReading()
 		default:
 			cmd = m.grid.Update(msg)
 		}
@@ -429,6 +476,38 @@ func (m *Model) retry() {
 	m.setFlash(symRetrying + " retrying " + count(int64(n)) + what)
 }
 
+// held reports whether Redis stopped the run and the monitor holds it:
+// settled, not over, its sources' rest unread until R.
+func held(s warmup.Snapshot) bool {
+	return s.StopReason != "" && !s.Stopped
+}
+
+// unread reports whether a loader's source was not read to its end: the
+// run-wide count leaves out a file's rest, which is not counted (-1).
+func unread(s warmup.Snapshot) bool {
+	for _, l := range s.Loaders {
+		if l.NotStarted != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// resumeReading reads on the sources Redis stopped, from where each
+// stopped.
+func (m *Model) resumeReading() {
+	if !held(m.snap) {
+		m.setFlash("nothing to resume: R reads on the sources after Redis stopped the run")
+		return
+	}
+	n := m.eng.Resume()
+	if n == 0 {
+		m.setFlash("nothing to resume: every source was read to its end")
+		return
+	}
+	m.setFlash(symRunning + " reading on: " + plural(n, "loader") + " from where they stopped")
+}
+
 // copySelected puts the highlighted item's URL on the clipboard, or its
 // key when it was not fetched, with OSC 52: it works over ssh and in
 // tmux, where the monitor's host has no clipboard of its own.
@@ -527,6 +606,9 @@ func (m Model) status() string {
 			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
 		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
 			line += st.Muted.Render(" · " + hint)
+		}
+		if held(s) && unread(s) {
+			line += st.Muted.Render(" · R reads on the rest")
 		}
 		return line + st.Muted.Render(" · q quits")
 	}

@@ -357,3 +357,95 @@ func TestFailureSearchAndSort(t *testing.T) {
 		t.Fatalf("the causes' title names the items' sort:\n%s", v)
 	}
 }
+
+// A stop that came before any item ran out of attempts rejects them all
+// "interrupted": the tile still shows the failing attempt's cause (the
+// 503), read from the latest reason, not "✗ interrupted".
+func TestStopBeforeAnyRejectionShowsTheRealCause(t *testing.T) {
+	snap := onCall()
+	for i := range snap.Loaders {
+		l := &snap.Loaders[i]
+		if l.Name != "stopped" {
+			continue
+		}
+		l.LastReason = "interrupted after a failed attempt: fetch GET http://origin/p/3: 503 Service Unavailable"
+		l.Causes = []warmup.CauseCount{{Cause: "interrupted", Stage: warmup.StageInterrupted, Count: 50}}
+	}
+	for _, sz := range sizes[:5] {
+		v := startSeeded(t, snap, sz.w, sz.h).view()
+		if strings.Contains(v, "✗ interrupted") || !strings.Contains(v, "✗ 503 Service Unavailable · GET /p/3") {
+			t.Errorf("%dx%d: the stopped loader shows \"interrupted\" instead of the 503 it was retrying:\n%s", sz.w, sz.h, v)
+		}
+	}
+}
+
+// held is the outage past redis_wait in the monitor: the run
+// settled, not stopped, its sources' rest unread, Redis still down.
+func heldSnap() warmup.Snapshot {
+	s := onCall()
+	s.State, s.StopReason = warmup.StateDone, "Redis unavailable for 11s: redis 127.0.0.1:6379: connection refused"
+	s.RedisDown, s.RedisCause = 14*time.Second, "redis 127.0.0.1:6379: connection refused"
+	for i := range s.Loaders {
+		l := &s.Loaders[i]
+		l.InFlight, l.OldestInFlight, l.Retrying, l.RetryAttempt, l.Rate = 0, 0, 0, 0, 0
+		if l.Name == "catalog-products" {
+			// A file's rest is not counted: -1.
+			l.Read, l.NotStarted, l.SourceRead = 217, -1, true
+		}
+		l.Rejected = l.Read - l.Fulfilled
+	}
+	return totals(s)
+}
+
+// A redis_wait stop is a state of the monitor, not an exit: the header
+// says stopped and why, the monitor stays, R resumes reading and r
+// retries.
+func TestHeldRunStaysAndResumes(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{120, 36}, {200, 50}} {
+		d := startSeeded(t, heldSnap(), sz.w, sz.h)
+		v := d.view()
+		if !strings.Contains(v, "■ stopped: Redis unavailable for 11s") {
+			t.Fatalf("%dx%d: the header does not say the run stopped:\n%s", sz.w, sz.h, v)
+		}
+		if d.quits() {
+			t.Fatalf("%dx%d: the monitor quits on a redis_wait stop", sz.w, sz.h)
+		}
+		if sz.w == 200 && !strings.Contains(v, "R reads on the rest") {
+			t.Errorf("%dx%d: the summary does not name R:\n%s", sz.w, sz.h, v)
+		}
+		d.press("R")
+		if d.eng.resumes != 1 || !strings.Contains(d.view(), "reading on: 1 loader from where they stopped") {
+			t.Errorf("%dx%d: R called Resume %d times; screen:\n%s", sz.w, sz.h, d.eng.resumes, d.view())
+		}
+		d.press("r")
+		if _, retries, _ := d.eng.calls(); len(retries) != 1 {
+			t.Errorf("%dx%d: r retried %d times, want once", sz.w, sz.h, len(retries))
+		}
+	}
+	// Not held (the user stopped, or nothing stopped): R does nothing.
+	d := startSeeded(t, onCall(), 120, 36)
+	d.press("R")
+	if d.eng.resumes != 0 {
+		t.Errorf("R resumed a run that Redis did not stop")
+	}
+}
+
+// A --retry-from run says what it retries and what the runs before it
+// fulfilled, in the header and on each tile.
+func TestRetryFromSaysFulfilledBefore(t *testing.T) {
+	s := onCall()
+	s.RetryOf = "/var/tmp/run1.cachewarm.json"
+	for i := range s.Loaders {
+		s.Loaders[i].FulfilledBefore = int64(1000 * (i + 1))
+		s.FulfilledBefore += s.Loaders[i].FulfilledBefore
+	}
+	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 36}, {200, 50}} {
+		v := startSeeded(t, s, sz.w, sz.h).view()
+		if !strings.Contains(v, "retry of run1.cachewarm.json: 21,000 fulfilled before") {
+			t.Errorf("%dx%d: the header does not say what the run retries:\n%s", sz.w, sz.h, v)
+		}
+		if !strings.Contains(v, "+ 5,000 before") {
+			t.Errorf("%dx%d: the users tile does not say what was fulfilled before:\n%s", sz.w, sz.h, v)
+		}
+	}
+}

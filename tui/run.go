@@ -15,7 +15,12 @@ import (
 func Run(ctx context.Context, eng Engine, opts Options) error {
 	// Signals are the caller's: a SIGINT or SIGTERM stops the engine
 	// gracefully, and the monitor quits once the run has settled.
-	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}
+	//
+	// The renderer draws at most frameRate times a second, as often as
+	// the monitor's own tick changes what it shows: its default, 60, woke
+	// the process 60 times a second for frames three in four of which
+	// were the same, and never stops, finished run or not.
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithFPS(frameRate)}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
 	}

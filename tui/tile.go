@@ -243,6 +243,10 @@ func (t tile) activityLine(iw int) string {
 	counts := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + "  " + rej.Render(symRejected+" "+count(l.Rejected))
 	fl := inFlight(l)
 	if fl == "" {
+		withBefore := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + beforeCount(st, l.FulfilledBefore) + "  " + rej.Render(symRejected+" "+count(l.Rejected))
+		if lipgloss.Width(withBefore) <= iw {
+			return withBefore
+		}
 		return fit(counts, iw)
 	}
 	// The items in flight stay whole; fulfilled goes first (the progress
@@ -337,7 +341,7 @@ func (t tile) countsLine(iw int) string {
 	if l.Rejected > 0 {
 		rej = st.Rejected
 	}
-	long := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)+" fulfilled") + warmCount(st, l.Warm) + "  " +
+	long := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)+" fulfilled") + warmCount(st, l.Warm) + beforeCount(st, l.FulfilledBefore) + "  " +
 		rej.Render(symRejected+" "+count(l.Rejected)+" rejected")
 	if l.NotStarted != 0 {
 		unstarted := "rest"
@@ -351,10 +355,29 @@ func (t tile) countsLine(iw int) string {
 	}
 	short := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + warmCount(st, l.Warm) + "  " +
 		rej.Render(symRejected+" "+count(l.Rejected))
+	if b := beforeCount(st, l.FulfilledBefore); b != "" {
+		// A retry's tile says what the chain fulfilled before, before
+		// the warm count does.
+		withBefore := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + b + "  " + rej.Render(symRejected+" "+count(l.Rejected))
+		if lipgloss.Width(withBefore) <= iw {
+			return withBefore
+		}
+	}
 	if lipgloss.Width(short) <= iw || l.Warm == 0 {
 		return fit(short, iw)
 	}
 	return fit(st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled))+"  "+rej.Render(symRejected+" "+count(l.Rejected)), iw)
+}
+
+// beforeCount is how many of the loader's items the earlier runs of a
+// --retry-from chain fulfilled, when any did: " + 6,458 before". A retry
+// counts only what it fulfils; without this its tiles read as if
+// nothing had been warmed.
+func beforeCount(st Styles, n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return st.Muted.Render(" + " + count(n) + " before")
 }
 
 // warmCount is how many of the fulfilled items were already warm (their
@@ -426,7 +449,39 @@ func latestReal(l warmup.LoaderSnapshot) warmup.Rejection {
 			return r
 		}
 	}
+	// Every rejection so far is a stop's: the latest one's failed
+	// attempt, when it had one, is what was going wrong.
+	if r, ok := lastAttempt(l.LastReason); ok {
+		return r
+	}
 	return latest
+}
+
+// interruptedPrefix starts the reason of an item a stop interrupted
+// after a failed attempt; the attempt's own reason follows.
+const interruptedPrefix = "interrupted after a failed attempt: "
+
+// lastAttempt is the failed attempt an interrupted item's reason keeps
+// ("interrupted after a failed attempt: fetch GET http://o/p/3: 503
+// Service Unavailable" is the 503 of GET /p/3), false when it has none.
+func lastAttempt(reason string) (warmup.Rejection, bool) {
+	rest, ok := strings.CutPrefix(reason, interruptedPrefix)
+	if !ok {
+		return warmup.Rejection{}, false
+	}
+	r := warmup.Rejection{Reason: rest, Cause: rest}
+	for _, p := range []struct {
+		prefix string
+		stage  warmup.Stage
+	}{{"fetch ", warmup.StageFetch}, {"redis ", warmup.StageRedis}} {
+		if !strings.HasPrefix(rest, p.prefix) {
+			continue
+		}
+		if _, c, ok := strings.Cut(rest, ": "); ok {
+			r.Cause, r.Stage = c, p.stage
+		}
+	}
+	return r, true
 }
 
 // isInterruption reports whether cause is the loader's cause of items

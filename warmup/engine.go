@@ -57,6 +57,11 @@ type Options struct {
 	// from after a crash (StartResumed); else the rejections go to an
 	// unlinked temporary file, out of memory all the same.
 	Journal *journal.Journal
+	// HoldOnRedisWait, set by the monitor, makes a run that Redis stopped
+	// (run.redis_wait passed) hold instead of end: its sources stop being
+	// read and the items that waited are rejected as after any such stop,
+	// but Retry and Resume go on in the same run once Redis answers.
+	HoldOnRedisWait bool
 }
 
 // Engine runs loaders into Redis and keeps every item's outcome.
@@ -110,6 +115,10 @@ type Engine struct {
 	verify verifyRun
 	// restart follows which Redis processes acknowledged the writes.
 	restart restartWatch
+	// hold is a run Redis stopped in a monitor (hold.go).
+	hold holdState
+	// workSig wakes what sleeps while the run is settled (idle.go).
+	workSig workSignal
 	// mem watches Redis's memory while the run works (memory.go).
 	mem memoryWatch
 
@@ -435,7 +444,7 @@ func (e *Engine) begin() {
 	if e.rdb != nil {
 		e.startMemoryWatch()
 	}
-	go e.rates.run(e.closeCtx, e.settledCounts)
+	go e.rates.run(e.closeCtx, e.settledCounts, e.whenWorkStarts)
 	go e.gate.watch(e.closeCtx)
 	go e.markLoop(e.closeCtx)
 }
@@ -481,6 +490,11 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 		take := lr.takeRetryable(cause)
 		if take == nil {
 			continue
+		}
+		if queued == 0 {
+			// A held run's retry needs Redis: its feeders read again
+			// and the gate waits for Redis anew.
+			e.unhold(true)
 		}
 		queued += int(take.left)
 		e.verify.due.Store(true)
@@ -604,6 +618,7 @@ func (e *Engine) busyAdd(n int) {
 		if t := e.endedAt.Swap(0); t != 0 {
 			e.idle.Add(time.Now().UnixNano() - t)
 		}
+		e.workSig.started()
 	}
 }
 

@@ -46,6 +46,13 @@ func (e *Engine) feed(lr *loaderRun, p pass, kind passKind) {
 			stopped = true
 			break
 		}
+		if e.held() {
+			// Redis stopped the run in a monitor: read nothing more
+			// until Resume or Retry.
+			e.budget.Release(1)
+			stopped = true
+			break
+		}
 		x, ok := p.next(e)
 		if !ok {
 			e.budget.Release(1)

@@ -407,9 +407,16 @@ func (g *gate) giveUp(stopRun bool) {
 		g.out.Cause = g.final
 	}
 	g.end(now, outcome, true)
+	reason := fmt.Sprintf("Redis unavailable for %s: %s", waited, cause)
+	hold := stopRun && g.e.opts.HoldOnRedisWait
+	if hold {
+		// Before any item sees the gate given up: none may read as
+		// interrupted.
+		g.e.holdBecause(reason, g.since, cause)
+	}
 	g.mu.Unlock()
-	if stopRun {
-		g.e.stopBecause(StopRedisWait, fmt.Sprintf("Redis unavailable for %s: %s", waited, cause))
+	if stopRun && !hold {
+		g.e.stopBecause(StopRedisWait, reason)
 	}
 	for _, x := range held {
 		g.rejectHeld(x)

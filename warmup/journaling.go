@@ -54,7 +54,16 @@ func (e *Engine) markLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			settled := e.whenWorkStarts()
 			e.writeMarks()
+			// Settled before these marks: they stand until work starts.
+			if settled != nil {
+				t.Stop()
+				if !e.sleepWhileSettled(ctx, settled) {
+					return
+				}
+				t.Reset(markEvery)
+			}
 		}
 	}
 }

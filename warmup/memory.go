@@ -68,6 +68,14 @@ func (e *Engine) watchMemory(ms []rediswrite.Memory, last map[string]int64) {
 		case <-e.closeCtx.Done():
 			return
 		}
+		if settled := e.whenWorkStarts(); settled != nil {
+			// Nothing is written while the run is settled.
+			tick.Stop()
+			if !e.sleepWhileSettled(e.closeCtx, settled) {
+				return
+			}
+			tick.Reset(memoryPoll)
+		}
 		next, err := e.readMemory()
 		if err != nil {
 			continue // Redis unavailable is the gate's business

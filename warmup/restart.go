@@ -280,7 +280,7 @@ func (w *restartWatch) takeDoubt() func(key string) bool {
 // is seen here. It counts the check as work before the caller's busyDone
 // lets Wait return.
 func (e *Engine) startRestartCheckIfDue() bool {
-	if e.rdb == nil || e.w == nil || e.stopCtx.Err() != nil || !e.restart.due.CompareAndSwap(true, false) {
+	if e.rdb == nil || e.w == nil || e.stopCtx.Err() != nil || e.held() || !e.restart.due.CompareAndSwap(true, false) {
 		return false
 	}
 	e.busyAdd(1)

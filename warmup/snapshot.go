@@ -79,7 +79,12 @@ type Snapshot struct {
 	// Restarts is what the run saw of Redis restarts and did about
 	// them, nil while it saw none.
 	Restarts *RestartCheck
-	Loaders  []LoaderSnapshot
+	// RetryOf is the report a --retry-from run retries, "" otherwise;
+	// FulfilledBefore counts the items the earlier runs of its chain
+	// fulfilled, which this run's counts leave out.
+	RetryOf         string
+	FulfilledBefore int64
+	Loaders         []LoaderSnapshot
 }
 
 // LoaderSnapshot is one loader's counters. At every moment
@@ -148,6 +153,9 @@ type LoaderSnapshot struct {
 	// counts the times the origin made it back off. All 0 for a loader
 	// that does not adapt, or before its first fetch.
 	Limit, LimitMax, Cuts int
+	// FulfilledBefore counts the loader's items fulfilled by the earlier
+	// runs of a --retry-from chain.
+	FulfilledBefore int64
 
 	resume *source.Resume
 }
@@ -164,11 +172,15 @@ func (e *Engine) Snapshot() Snapshot {
 		Started:    e.started,
 		Stopped:    e.Stopped(),
 		StopReason: e.StopReason(),
+		RetryOf:    e.retryFrom,
 		Loaders:    make([]LoaderSnapshot, len(e.loaders)),
 	}
 	down, since, cause := e.gate.state(now)
 	if down {
 		s.RedisDown, s.RedisCause, s.RedisSince = now.Sub(since), cause, since
+	} else if held, down, cause := e.Held(); held && down > 0 {
+		// The gate gave up, the prober goes on.
+		s.RedisDown, s.RedisCause = down, cause
 	}
 	// Every loader's ledger is read at one instant: the run-wide counts
 	// (items in flight against the budget) add up too.
@@ -198,6 +210,7 @@ func (e *Engine) Snapshot() Snapshot {
 		s.Fulfilled += ls.Fulfilled
 		s.Warm += ls.Warm
 		s.Rejected += ls.Rejected
+		s.FulfilledBefore += ls.FulfilledBefore
 		s.Pending += ls.InFlight
 		if ls.Total > ls.Read && !ls.SourceRead {
 			s.Pending += ls.Total - ls.Read
@@ -275,7 +288,7 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 	ls := LoaderSnapshot{Name: lr.cfg.Name, Source: lr.source, TTL: spreadTTL(lr.cfg)}
 	ls.Total = lr.total.Load()
 	ls.Read, ls.Fulfilled, ls.Rejected, ls.Retrying = lr.read, lr.fulfilled, lr.rejected, lr.retrying
-	ls.Warm = lr.warm
+	ls.Warm, ls.FulfilledBefore = lr.warm, lr.fulfilledBefore
 	ls.InFlight = lr.read - lr.fulfilled - lr.rejected
 	if ls.Retrying > 0 {
 		ls.RetryAttempt = int(lr.retryAttempt.Load())
@@ -326,8 +339,11 @@ const (
 
 func newRateSampler(loaders int) *rateSampler { return &rateSampler{n: loaders} }
 
-// run samples until ctx ends.
-func (r *rateSampler) run(ctx context.Context, counts func() []int64) {
+// run samples until ctx ends. While the run is settled (whenSettled
+// gives a channel closed when work starts again) nothing settles and it
+// sleeps, keeping only its latest sample, so that rates read 0 until
+// work starts, and then from the start.
+func (r *rateSampler) run(ctx context.Context, counts func() []int64, whenSettled func() <-chan struct{}) {
 	t := time.NewTicker(rateEvery)
 	defer t.Stop()
 	r.add(time.Now(), counts())
@@ -336,8 +352,30 @@ func (r *rateSampler) run(ctx context.Context, counts func() []int64) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			settled := whenSettled()
 			r.add(now, counts())
+			if settled == nil {
+				continue
+			}
+			t.Stop()
+			r.keepLatest()
+			select {
+			case <-ctx.Done():
+				return
+			case <-settled:
+			}
+			r.add(time.Now(), counts())
+			t.Reset(rateEvery)
 		}
+	}
+}
+
+// keepLatest drops every sample but the latest.
+func (r *rateSampler) keepLatest() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.samples); n > 1 {
+		r.samples = append(r.samples[:0], r.samples[n-1])
 	}
 }
 

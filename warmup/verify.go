@@ -159,7 +159,7 @@ func (e *Engine) evictedKeys() int64 {
 // (busy dropped to 0) and settled items since the last pass. It counts
 // the pass as work before the caller's busyDone lets Wait return.
 func (e *Engine) startVerifyIfDue() bool {
-	if !e.opts.Verify || e.w == nil || e.stopCtx.Err() != nil || !e.verify.due.CompareAndSwap(true, false) {
+	if !e.opts.Verify || e.w == nil || e.stopCtx.Err() != nil || e.held() || !e.verify.due.CompareAndSwap(true, false) {
 		return false
 	}
 	e.busyAdd(1)

@@ -556,12 +556,20 @@ type JSON struct {
 	Report, Retry string
 	// Every is the interval between "progress" events.
 	Every time.Duration
+	// Verifying says a verify pass follows the writes (--verify): each
+	// loader_done then waits for the summary, and carries the counts
+	// after verify, so that a key verify rejects, which comes as a
+	// rejected event, never follows its loader's loader_done.
+	Verifying bool
 
 	mu  sync.Mutex
 	enc *json.Encoder
 	// done are the loaders whose loader_done was printed: a progress
 	// event leaves them out.
 	done map[string]bool
+	// held are the loaders whose loader_done Verifying keeps for the
+	// summary.
+	held map[string]bool
 }
 
 // jsonProgressEvery is JSON's default Every.
@@ -737,6 +745,13 @@ func (j *JSON) Hooks() warmup.Options {
 		OnLoaderDone: func(l warmup.LoaderSnapshot) {
 			j.mu.Lock()
 			defer j.mu.Unlock()
+			if j.Verifying {
+				if j.held == nil {
+					j.held = map[string]bool{}
+				}
+				j.held[l.Name] = true
+				return
+			}
 			j.done[l.Name] = true
 			_ = j.enc.Encode(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, NotStarted: l.NotStarted,
 				P50ms: float64(l.P50.Microseconds()) / 1000, P95ms: float64(l.P95.Microseconds()) / 1000, Concurrency: l.Concurrency()})
@@ -786,6 +801,16 @@ func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // Final implements Printer.
 func (j *JSON) Final(rep *warmup.Report) {
+	j.mu.Lock()
+	held := j.held
+	j.held = nil
+	j.mu.Unlock()
+	for _, l := range rep.Loaders {
+		if held[l.Name] {
+			j.emit(loaderEvent{Event: "loader_done", Loader: l.Name, Fulfilled: l.Fulfilled, Warm: l.Warm, Rejected: l.Rejected, NotStarted: l.NotStarted,
+				P50ms: l.P50ms, P95ms: l.P95ms, Concurrency: l.Concurrency})
+		}
+	}
 	j.emit(summaryEvent{Event: "summary", Fulfilled: rep.Fulfilled, Warm: rep.Warm, Rejected: rep.Rejected, AtSource: rep.RejectedAtSource, NotStarted: TotalNotStarted(rep),
 		Interrupted: rep.Interrupted, Stopped: rep.Stopped, Seconds: rep.Seconds, Shard: rep.Shard, FulfilledBefore: rep.FulfilledBefore, RetryFrom: rep.RetryFrom,
 		Outages: rep.Outages, Report: j.Report, Retry: j.retry(rep), Verify: rep.Verify, Restarts: rep.Restarts})

@@ -83,9 +83,67 @@ func paths(prefix string, n int) []string {
 	return out
 }
 
-// observeAll requests each path once, 32 at a time, and returns the
-// classes seen. Hanging paths count as transient after timeout.
-func observeAll(t *testing.T, o *Origin, ps []string, timeout time.Duration) []Class {
+// hangs cancels each request the origin starts to hang on, and says
+// which paths hung: a hanging path is seen as such, however slowly a
+// loaded machine answers the others.
+type hangs struct {
+	mu     sync.Mutex
+	cancel map[string]context.CancelFunc
+	hung   map[string]bool
+}
+
+func newHangs() *hangs {
+	return &hangs{cancel: map[string]context.CancelFunc{}, hung: map[string]bool{}}
+}
+
+// onHang is the origin's hook.
+func (h *hangs) onHang(path string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.hung[path] = true
+	if c := h.cancel[path]; c != nil {
+		c()
+	}
+}
+
+// context is a request context for path that onHang cancels.
+func (h *hangs) context(t *testing.T, path string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(t.Context())
+	h.mu.Lock()
+	h.cancel[path] = cancel
+	h.mu.Unlock()
+	return ctx, cancel
+}
+
+func (h *hangs) hungOn(path string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hung[path]
+}
+
+// startWatchedOrigin starts an origin closed at the end of the test,
+// whose hanging requests h ends.
+func startWatchedOrigin(t *testing.T, cfg OriginConfig, h *hangs) *Origin {
+	t.Helper()
+	o, err := startOrigin(cfg, h.onHang)
+	if err != nil {
+		t.Fatalf("startOrigin: %v", err)
+	}
+	t.Cleanup(o.Close)
+	return o
+}
+
+// observeAll requests each path once, 32 at a time, from a new origin
+// of cfg, and returns the classes seen; a path the origin hung on is
+// transient.
+func observeAll(t *testing.T, cfg OriginConfig, ps []string) []Class {
+	t.Helper()
+	h := newHangs()
+	return observeOn(t, startWatchedOrigin(t, cfg, h), h, ps)
+}
+
+// observeOn is observeAll on an origin already started with h.
+func observeOn(t *testing.T, o *Origin, h *hangs, ps []string) []Class {
 	t.Helper()
 	client := &http.Client{}
 	t.Cleanup(client.CloseIdleConnections)
@@ -96,7 +154,7 @@ func observeAll(t *testing.T, o *Origin, ps []string, timeout time.Duration) []C
 	for range 32 {
 		wg.Go(func() {
 			for i := range next {
-				out[i], errs[i] = observedClass(get(t, client, o.URL(), ps[i], timeout))
+				out[i], errs[i] = observeOne(t, client, o, h, ps[i])
 			}
 		})
 	}
@@ -111,6 +169,29 @@ func observeAll(t *testing.T, o *Origin, ps []string, timeout time.Duration) []C
 	return out
 }
 
+// observeOne requests path once and tells its class from the answer, or
+// from the origin hanging on it.
+func observeOne(t *testing.T, client *http.Client, o *Origin, h *hangs, path string) (Class, error) {
+	ctx, cancel := h.context(t, path)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL()+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if h.hungOn(path) {
+		return Transient, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return observedClass(result{status: resp.StatusCode})
+}
+
 // baseCfg is the documented default origin: seed 42, 10% transient, 1% permanent.
 func baseCfg() OriginConfig {
 	return OriginConfig{Seed: 42, Transient: 0.1, Permanent: 0.01, FailAttempts: 3}
@@ -123,12 +204,9 @@ func withSeed(cfg OriginConfig, seed int64) OriginConfig {
 
 func TestFailurePatternIsRepeatable(t *testing.T) {
 	ps := paths("/products/", 500)
-	// A hanging first request is seen as transient once this expires.
-	const timeout = 500 * time.Millisecond
-
-	a := observeAll(t, startTestOrigin(t, baseCfg()), ps, timeout)
-	b := observeAll(t, startTestOrigin(t, baseCfg()), ps, timeout)
-	c := observeAll(t, startTestOrigin(t, withSeed(baseCfg(), 43)), ps, timeout)
+	a := observeAll(t, baseCfg(), ps)
+	b := observeAll(t, baseCfg(), ps)
+	c := observeAll(t, withSeed(baseCfg(), 43), ps)
 
 	differ := 0
 	counts := map[Class]int{}
@@ -496,12 +574,13 @@ func TestHotPrefixes(t *testing.T) {
 	t.Run("served", func(t *testing.T) {
 		cfg := baseCfg()
 		cfg.Hot = map[string]float64{"/search/": 0.3}
-		o := startTestOrigin(t, cfg)
+		h := newHangs()
+		o := startWatchedOrigin(t, cfg, h)
 		hot := map[string]float64{}
 		for _, prefix := range []string{"/search/", "/products/"} {
 			ps := paths(prefix, 300)
 			failed := 0
-			for i, c := range observeAll(t, o, ps, 500*time.Millisecond) {
+			for i, c := range observeOn(t, o, h, ps) {
 				if want := Classify(cfg, ps[i]); c != want {
 					t.Errorf("%s: origin behaved %v, Classify says %v", ps[i], c, want)
 				}

@@ -222,6 +222,8 @@ type options struct {
 	cluster        bool
 	postgres       bool
 	verify         bool
+	hash           bool
+	bulk           bool
 	keep           bool
 	cpuprofileSize int
 }
@@ -244,6 +246,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.cluster, "cluster", true, "run the cluster target (3 masters against three redis-cli --pipe, one per master)")
 	fs.BoolVar(&o.postgres, "postgres", true, "run the PostgreSQL target (1M rows from a query against the same items from a JSONL file)")
 	fs.BoolVar(&o.verify, "verify", true, "run the --verify target (reading every key back ≤ 0.5× the time of writing them)")
+	fs.BoolVar(&o.hash, "hash", true, "run the hash target (type = \"hash\" against a pipe of HSET + EXPIRE)")
+	fs.BoolVar(&o.bulk, "bulk", true, "run the bulk target (false: only write its data, for the targets that read it)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory and print its path")
 	fs.IntVar(&o.cpuprofileSize, "cpuprofile-size", 0, "at this bulk `size`, run cachewarm once more with --cpuprofile and print the profile's path")
 	fs.Usage = func() {
@@ -423,6 +427,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	b.logf("redis-server on %s", b.srv.addr())
 
 	for _, n := range b.opt.sizes {
+		if !b.opt.bulk {
+			break
+		}
 		b.check(ctx, fmt.Sprintf("bulk %d", n), func() error { return b.bulkTarget(ctx, n) })
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -437,6 +444,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	}
 	if b.opt.verify {
 		b.check(ctx, "verify", func() error { return b.verifyTarget(ctx) })
+	}
+	if b.opt.hash {
+		b.check(ctx, "hash", func() error { return b.hashTarget(ctx) })
 	}
 	if b.opt.retry {
 		b.check(ctx, "retry", func() error { return b.retryTarget(ctx) })

@@ -73,14 +73,16 @@ func (c Cmd) writes() bool { return !c.IsCheck() && c != CmdVerify }
 // onlyIfAbsent says whether the command leaves a key that is there alone.
 func (c Cmd) onlyIfAbsent() bool { return c == CmdSetNX || c == CmdHashNX }
 
-// writeHash is the hash commands' script. A script is atomic and names
-// its one key, so a cluster pipeline routes it like any other write (a
-// keyless MULTI in a cluster pipeline would not be). HSET takes the
-// fields in chunks: Lua's unpack has a limit of a few thousand values.
-// ARGV[1] is the TTL in milliseconds, "0" for none; ARGV[2] is "nx" to
-// leave a key that is there alone (a nil reply). A hash without fields
-// is no key at all: an error, never an OK for a key that is not there.
-const writeHash = `if #ARGV < 4 then return redis.error_reply('ERR a hash needs at least one field') end
+// writeHashSrc is the script a hash command runs where a transaction of
+// its own cannot (see queueHash): mode "missing", which writes only when
+// the key is absent, and a cluster. A script is atomic and names its one
+// key, so a cluster pipeline routes it like any other write (a keyless
+// MULTI in a cluster pipeline would not be). HSET takes the fields in
+// chunks: Lua's unpack has a limit of a few thousand values. ARGV[1] is
+// the TTL in milliseconds, "0" for none; ARGV[2] is "nx" to leave a key
+// that is there alone (a nil reply). A hash without fields is no key at
+// all: an error, never an OK for a key that is not there.
+const writeHashSrc = `if #ARGV < 4 then return redis.error_reply('ERR a hash needs at least one field') end
 if ARGV[2] == 'nx' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 else
@@ -92,13 +94,13 @@ end
 if ARGV[1] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return redis.status_reply('OK')`
 
-// queue adds op's command to pipe and returns it, for read.
-//
-// The hash commands go as EVAL, not EVALSHA: a restarted Redis has
-// forgotten every script, and NOSCRIPT in the middle of a pipeline would
-// cost its items an attempt; Redis caches the script's compiled form
-// anyway.
-func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+// writeHash is writeHashSrc, for its SHA1.
+var writeHash = redis.NewScript(writeHashSrc)
+
+// queue adds op's command to pipe and returns the command whose reply
+// read takes. tx says that a hash replace may go as a transaction of its
+// own (the pipeline goes to one server).
+func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner, tx bool) redis.Cmder {
 	switch op.Cmd {
 	case CmdExists:
 		return pipe.Exists(ctx, op.Key)
@@ -111,22 +113,81 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 	case CmdVerify:
 		return verifyScript.Eval(ctx, pipe, op.Keys, string(op.Value), typeProbes[string(op.Value)])
 	case CmdHash, CmdHashNX:
-		nx := ""
-		if op.Cmd == CmdHashNX {
-			nx = "nx"
+		if tx && op.Cmd == CmdHash && len(op.Fields) > 0 {
+			return op.queueHash(ctx, pipe)
 		}
-		args := make([]any, 0, 6+len(op.Fields))
-		args = append(args, "eval", writeHash, 1, op.Key, strconv.FormatInt(op.TTL.Milliseconds(), 10), nx)
-		for _, f := range op.Fields {
-			args = append(args, f)
-		}
-		cmd := redis.NewCmd(ctx, args...)
-		_ = pipe.Process(ctx, cmd)
-		return cmd
+		return op.queueHashScript(ctx, pipe)
 	default:
 		return op.queueSet(ctx, pipe)
 	}
 }
+
+// hashTTL is a hash's TTL argument in milliseconds, 0 for none.
+func (op *Op) hashTTL() int64 { return max(0, op.TTL.Milliseconds()) }
+
+// queueHash queues a hash replace as a transaction of its own: MULTI,
+// DEL, HSET with every field, PEXPIRE when there is a TTL, EXEC. No
+// reader sees the key between its commands, and a command Redis refuses
+// when it is queued (NOPERM, OOM) aborts the whole of it. Redis runs this
+// at about twice the speed of the same replace as a script (EVAL or
+// EVALSHA), whose every redis.call pays for Lua's side of the call; one
+// transaction per key keeps one item's refusal from aborting another's.
+func (op *Op) queueHash(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	key := &op.Key
+	ms := op.hashTTL()
+	// One argument list for DEL, HSET and PEXPIRE, cut in three.
+	args := make([]any, 0, 7+len(op.Fields))
+	args = append(args, "del", key, "hset", key)
+	for i := range op.Fields {
+		args = append(args, &op.Fields[i])
+	}
+	op.tx = append(op.tx[:0], redis.NewStatusCmd(ctx, multiArgs...), redis.NewStatusCmd(ctx, args[:2:2]...),
+		redis.NewStatusCmd(ctx, args[2:len(args):len(args)]...))
+	if ms > 0 {
+		op.ttlArg = ms
+		n := len(args)
+		args = append(args, "pexpire", key, &op.ttlArg)
+		op.tx = append(op.tx, redis.NewStatusCmd(ctx, args[n:]...))
+	}
+	for _, c := range op.tx {
+		_ = pipe.Process(ctx, c)
+	}
+	exec := redis.NewSliceCmd(ctx, execArgs...)
+	_ = pipe.Process(ctx, exec)
+	return exec
+}
+
+// multiArgs and execArgs are the arguments of every MULTI and EXEC, which
+// go-redis only reads.
+var multiArgs, execArgs = []any{"multi"}, []any{"exec"}
+
+// queueHashScript queues a hash write as the writeHash script: EVALSHA,
+// or EVAL once Redis has said it does not know the script (NOSCRIPT:
+// restarted, SCRIPT FLUSH, a failover); the writer sends such an Op
+// again at once, without spending one of its attempts.
+func (op *Op) queueHashScript(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	nx := ""
+	if op.Cmd == CmdHashNX {
+		nx = "nx"
+	}
+	args := make([]any, 0, 6+len(op.Fields))
+	if op.evalFull {
+		args = append(args, "eval", writeHashSrc)
+	} else {
+		args = append(args, "evalsha", writeHash.Hash())
+	}
+	args = append(args, 1, op.Key, strconv.FormatInt(op.hashTTL(), 10), nx)
+	for _, f := range op.Fields {
+		args = append(args, f)
+	}
+	cmd := redis.NewCmd(ctx, args...)
+	_ = pipe.Process(ctx, cmd)
+	return cmd
+}
+
+// unknownScript says whether err is Redis saying it does not hold the
+// script an EVALSHA named.
+func unknownScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }
 
 // queueSet queues SET key value [NX] [EX s | PX ms | KEEPTTL] from
 // arguments the Op holds: go-redis's Set would allocate an argument list
@@ -168,10 +229,63 @@ func (op *Op) read(cmd redis.Cmder, failed error) error {
 	if op.Cmd == CmdVerify {
 		return op.readCodes(cmd, failed)
 	}
+	if len(op.tx) > 0 {
+		return op.readTx(cmd, failed)
+	}
 	if c, ok := cmd.(*redis.IntCmd); ok {
 		return readInt(c, failed, &op.Got)
 	}
 	return op.readStatus(cmd, failed)
+}
+
+// readTx reads a hash replace sent as a transaction (see queueHash): it
+// is written only when MULTI said OK, Redis queued every command, and
+// EXEC's reply holds each command's own answer with none an error, HSET
+// having added fields and PEXPIRE having found the key. A command refused
+// as it was queued is the reason (EXEC then only says EXECABORT).
+func (op *Op) readTx(cmd redis.Cmder, failed error) error {
+	for i, c := range op.tx {
+		want := "QUEUED"
+		if i == 0 {
+			want = "OK"
+		}
+		if replied(c) != want {
+			return noAnswer(c, failed)
+		}
+	}
+	exec, ok := cmd.(*redis.SliceCmd)
+	if !ok {
+		return errNoReply
+	}
+	got, err := exec.Result()
+	if err != nil || len(got) != len(op.tx)-1 {
+		return noAnswer(exec, failed)
+	}
+	for _, v := range got {
+		if err, ok := v.(error); ok {
+			return err
+		}
+	}
+	// DEL's count is whatever was there; HSET must have added the
+	// fields, PEXPIRE must have found the key.
+	for _, v := range got[1:] {
+		if n, _ := v.(int64); n < 1 {
+			return fmt.Errorf("%w: %v in %v", errNoReply, v, got)
+		}
+	}
+	return nil
+}
+
+// noAnswer is why a command got no answer that says it did its work: its
+// own error, the pipeline's, or none at all.
+func noAnswer(cmd redis.Cmder, failed error) error {
+	if err := cmd.Err(); err != nil {
+		return err
+	}
+	if failed != nil {
+		return failed
+	}
+	return errNoReply
 }
 
 // readCodes reads a CmdVerify's reply, a code per key, into Codes.

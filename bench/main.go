@@ -204,6 +204,9 @@ const (
 )
 
 func main() {
+	if code, ok := minimalFetchMain(os.Args[1:]); ok {
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -223,6 +226,7 @@ type options struct {
 	postgres       bool
 	verify         bool
 	hash           bool
+	fetchWrite     bool
 	bulk           bool
 	keep           bool
 	cpuprofileSize int
@@ -247,6 +251,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.postgres, "postgres", true, "run the PostgreSQL target (1M rows from a query against the same items from a JSONL file)")
 	fs.BoolVar(&o.verify, "verify", true, "run the --verify target (reading every key back ≤ 0.5× the time of writing them)")
 	fs.BoolVar(&o.hash, "hash", true, "run the hash target (type = \"hash\" against a pipe of HSET + EXPIRE)")
+	fs.BoolVar(&o.fetchWrite, "fetch-write", true, "run the fetch-and-write targets (50,000 items, 5 ms and fast origins, against a minimal net/http + go-redis client)")
 	fs.BoolVar(&o.bulk, "bulk", true, "run the bulk target (false: only write its data, for the targets that read it)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory and print its path")
 	fs.IntVar(&o.cpuprofileSize, "cpuprofile-size", 0, "at this bulk `size`, run cachewarm once more with --cpuprofile and print the profile's path")
@@ -447,6 +452,9 @@ func (b *bench) main(ctx context.Context) (err error) {
 	}
 	if b.opt.hash {
 		b.check(ctx, "hash", func() error { return b.hashTarget(ctx) })
+	}
+	if b.opt.fetchWrite {
+		b.check(ctx, "fetch+write", func() error { return b.fetchWriteTargets(ctx) })
 	}
 	if b.opt.retry {
 		b.check(ctx, "retry", func() error { return b.retryTarget(ctx) })

@@ -209,9 +209,11 @@ func (op *Op) queueSet(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		op.ttlArg = max(1, op.TTL.Milliseconds())
 		args = append(args, "px", &op.ttlArg)
 	}
-	cmd := redis.NewStatusCmd(ctx, args...)
-	_ = pipe.Process(ctx, cmd)
-	return cmd
+	// The command lives in the Op, as its arguments do: one allocation
+	// fewer per item.
+	op.set = *redis.NewStatusCmd(ctx, args...)
+	_ = pipe.Process(ctx, &op.set)
+	return &op.set
 }
 
 // valueArg is an Op seen as its Value, which go-redis writes through

@@ -35,7 +35,9 @@ type Op struct {
 	// Took is how long the Op's pipeline took, set before Done.
 	Took time.Duration
 
-	// args and ttlArg are a SET's arguments (see queueSet).
+	// set, args and ttlArg are a SET's command and arguments (see
+	// queueSet).
+	set    redis.StatusCmd
 	args   [6]any
 	ttlArg int64
 	// tx are the commands before EXEC of a hash sent as a transaction:

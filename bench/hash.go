@@ -27,11 +27,9 @@ func (b *bench) hashTarget(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	jsonl := filepath.Join(b.dir, fmt.Sprintf("data-%d.jsonl", n))
-	if _, err := os.Stat(jsonl); err != nil {
-		if jsonl, _, err = writeData(b.dir, n); err != nil {
-			return err
-		}
+	jsonl, err := b.jsonlFor(n)
+	if err != nil {
+		return err
 	}
 	resp := filepath.Join(b.dir, fmt.Sprintf("hash-%d.resp", n))
 	if err := writeHashResp(resp, n); err != nil {
@@ -102,6 +100,20 @@ func (b *bench) hashTarget(ctx context.Context) error {
 	b.notes = append(b.notes, fmt.Sprintf("hash %d: ratio of each run %s; CPU seconds per run (medians; redis-server's main thread + the client): HSET+EXPIRE pipe %s, cachewarm %s.",
 		n, ratios(base, cw), baseCPU, cwCPU))
 	return nil
+}
+
+// jsonlFor is the bulk target's JSONL file of n items, written now when
+// the bulk target did not run (-bulk=false).
+func (b *bench) jsonlFor(n int) (string, error) {
+	if res := b.bulk[n]; res != nil && res.jsonl != "" {
+		return res.jsonl, nil
+	}
+	jsonl := filepath.Join(b.dir, fmt.Sprintf("data-%d.jsonl", n))
+	if _, err := os.Stat(jsonl); err == nil {
+		return jsonl, nil
+	}
+	jsonl, _, err := writeData(b.dir, n)
+	return jsonl, err
 }
 
 // measureOne empties the database, runs f, which returns the client's

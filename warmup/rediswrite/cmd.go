@@ -33,8 +33,8 @@ const (
 	CmdHashNX
 	// CmdVerify reads, for each of Keys, whether it exists with type
 	// Value and its TTL, into Codes (see CheckMissing and the others):
-	// one script for all of them, so that checking a key costs a fraction
-	// of writing it. Keys must share a slot on a cluster.
+	// two plain commands per key in the pipeline, PTTL and a probe of its
+	// type, so that checking a key costs a fraction of writing it.
 	CmdVerify
 )
 
@@ -111,7 +111,7 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner, tx bool) redis.Cm
 		_ = pipe.Process(ctx, cmd)
 		return cmd
 	case CmdVerify:
-		return verifyScript.Eval(ctx, pipe, op.Keys, string(op.Value), typeProbes[string(op.Value)])
+		return op.queueChecks(ctx, pipe)
 	case CmdHash, CmdHashNX:
 		if tx && op.Cmd == CmdHash && len(op.Fields) > 0 {
 			return op.queueHash(ctx, pipe)
@@ -229,7 +229,7 @@ func (v *valueArg) MarshalBinary() ([]byte, error) { return v.Value, nil }
 // pipeline's error when it failed as a whole (see wholeFailure).
 func (op *Op) read(cmd redis.Cmder, failed error) error {
 	if op.Cmd == CmdVerify {
-		return op.readCodes(cmd, failed)
+		return op.readCodes(failed)
 	}
 	if len(op.tx) > 0 {
 		return op.readTx(cmd, failed)
@@ -290,26 +290,81 @@ func noAnswer(cmd redis.Cmder, failed error) error {
 	return errNoReply
 }
 
-// readCodes reads a CmdVerify's reply, a code per key, into Codes.
-func (op *Op) readCodes(cmd redis.Cmder, failed error) error {
-	c, ok := cmd.(*redis.Cmd)
-	if !ok {
+// queueChecks queues a CmdVerify's commands: for each key, PTTL and the
+// cheapest command that answers an integer for a key of the type wanted
+// and fails on any other (STRLEN for a string), or TYPE for a type
+// without one. Plain commands cost Redis about a fifth less than the same
+// calls made from a Lua script, route key by key in a cluster, and their
+// command objects and arguments are made in one piece per Op.
+func (op *Op) queueChecks(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	probe := typeProbes[string(op.Value)]
+	n := len(op.Keys)
+	args := make([]any, 4*n)
+	ints := make([]redis.IntCmd, 2*n)
+	var types []redis.StatusCmd
+	if probe == "" {
+		types = make([]redis.StatusCmd, n)
+	}
+	op.checks = op.checks[:0]
+	for i := range op.Keys {
+		a := args[4*i : 4*i+4 : 4*i+4]
+		a[0], a[1], a[2], a[3] = "pttl", &op.Keys[i], probe, &op.Keys[i]
+		ints[2*i] = *redis.NewIntCmd(ctx, a[:2:2]...)
+		op.checks = append(op.checks, &ints[2*i])
+		if probe == "" {
+			a[2] = "type"
+			types[i] = *redis.NewStatusCmd(ctx, a[2:]...)
+			op.checks = append(op.checks, &types[i])
+		} else {
+			ints[2*i+1] = *redis.NewIntCmd(ctx, a[2:]...)
+			op.checks = append(op.checks, &ints[2*i+1])
+		}
+	}
+	for _, c := range op.checks {
+		_ = pipe.Process(ctx, c)
+	}
+	return op.checks[len(op.checks)-1]
+}
+
+// readCodes reads a CmdVerify's replies, a code per key, into Codes. An
+// integer cannot tell "no reply" from 0, so a pipeline that failed as a
+// whole fails the Op, as does any reply but the type probe's WRONGTYPE.
+func (op *Op) readCodes(failed error) error {
+	if len(op.checks) != 2*len(op.Keys) {
 		return errNoReply
 	}
-	got, err := c.Int64Slice()
-	if err != nil {
-		if err := cmd.Err(); err != nil {
+	codes := make([]int64, len(op.Keys))
+	for i := range op.Keys {
+		pttl, ok := op.checks[2*i].(*redis.IntCmd)
+		if !ok {
+			return errNoReply
+		}
+		if err := readInt(pttl, failed, &codes[i]); err != nil {
 			return err
 		}
-		if failed != nil {
-			return failed
+		if codes[i] == CheckMissing {
+			continue
 		}
-		return errNoReply
+		switch c := op.checks[2*i+1].(type) {
+		case *redis.IntCmd:
+			if err := c.Err(); redis.HasErrorPrefix(err, "WRONGTYPE") {
+				codes[i] = CheckWrongType
+			} else if err != nil {
+				return err
+			}
+		case *redis.StatusCmd:
+			switch got, err := c.Result(); {
+			case err != nil:
+				return err
+			case got == "none":
+				// Gone between its PTTL and its TYPE: it expired.
+				codes[i] = CheckMissing
+			case got != string(op.Value):
+				codes[i] = CheckWrongType
+			}
+		}
 	}
-	if len(got) != len(op.Keys) {
-		return fmt.Errorf("verify: %d replies for %d keys", len(got), len(op.Keys))
-	}
-	op.Codes = got
+	op.Codes = codes
 	return nil
 }
 
@@ -388,31 +443,6 @@ func readInt(cmd *redis.IntCmd, failed error, got *int64) error {
 	*got = cmd.Val()
 	return nil
 }
-
-// verifyScript answers a CmdVerify in one round of the server's loop: the
-// PTTL of every key and whether it holds type ARGV[1], coded as one
-// integer each. The type is probed with the cheapest command that fails
-// on any other type (ARGV[2]: STRLEN for a string), since TYPE's status
-// reply costs Lua a table per key; TYPE is the fallback. Its body never
-// changes, so Redis compiles it once and keeps it cached.
-var verifyScript = redis.NewScript(`
-local call, pcall = redis.call, redis.pcall
-local want, probe = ARGV[1], ARGV[2]
-local keys, out = KEYS, {}
-for i = 1, #keys do
-  local k = keys[i]
-  local ttl = call('PTTL', k)
-  if ttl ~= -2 then
-    if probe ~= '' then
-      if type(pcall(probe, k)) == 'table' then ttl = -3 end
-    elseif call('TYPE', k).ok ~= want then
-      ttl = -3
-    end
-  end
-  out[i] = ttl
-end
-return out
-`)
 
 // typeProbes are, per type, a command that answers an integer for a key
 // of that type and fails on any other.

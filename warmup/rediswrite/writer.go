@@ -43,6 +43,8 @@ type Op struct {
 	// tx are the commands before EXEC of a hash sent as a transaction:
 	// MULTI and those it queued (see queueHash).
 	tx []redis.Cmder
+	// checks are a CmdVerify's commands, two per key (see queueChecks).
+	checks []redis.Cmder
 	// evalFull says Redis did not know the hash script's SHA1: the Op
 	// goes again with the script's text.
 	evalFull bool
@@ -301,7 +303,7 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []r
 func (w *Writer) exchange(pctx context.Context, ops []*Op, cmds []redis.Cmder, done func(*Op, error)) []redis.Cmder {
 	pipe := w.rdb.Pipeline()
 	for _, op := range ops {
-		op.tx = op.tx[:0]
+		op.tx, op.checks = op.tx[:0], op.checks[:0]
 		cmds = append(cmds, op.queue(pctx, pipe, w.tx))
 	}
 	var wait *redis.IntCmd
@@ -364,6 +366,11 @@ func wholeFailure(ops []*Op, cmds []redis.Cmder, execErr error) error {
 			return nil
 		}
 		for _, t := range ops[i].tx {
+			if t.Err() == execErr {
+				return nil
+			}
+		}
+		for _, t := range ops[i].checks {
 			if t.Err() == execErr {
 				return nil
 			}

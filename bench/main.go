@@ -382,8 +382,10 @@ type bulkResult struct {
 	baseline, cachewarm []time.Duration
 	// busy are redis-server's CPU time ÷ wall time of each run.
 	baseBusy, cwBusy []float64
-	rssKB            int64
-	ok               bool
+	// cpu is cachewarm's CPU time of each run.
+	cpu   []time.Duration
+	rssKB int64
+	ok    bool
 }
 
 // row is one line of the result table. Zero items, durations, RSS and
@@ -1141,6 +1143,7 @@ func (b *bench) bulkTarget(ctx context.Context, n int) error {
 		res.cachewarm = append(res.cachewarm, cw.wall)
 		res.baseBusy = append(res.baseBusy, baseBusy)
 		res.cwBusy = append(res.cwBusy, cwBusy)
+		res.cpu = append(res.cpu, cw.cpu)
 		res.rssKB = max(res.rssKB, cw.rssKB)
 		b.logf("bulk %d run %d/%d: redis-cli --pipe %.3fs (Redis busy %.0f%%), cachewarm %.3fs (Redis busy %.0f%%), peak RSS %.1f MB",
 			n, r, b.opt.runs, base.Seconds(), 100*baseBusy, cw.wall.Seconds(), 100*cwBusy, mb(cw.rssKB))
@@ -1168,6 +1171,7 @@ func (b *bench) bulkTarget(ctx context.Context, n int) error {
 		rw.goal, rw.ok = "(target is at 1M)", "–"
 	}
 	b.rows = append(b.rows, rw)
+	b.bulkCPURow(n, res)
 	b.notes = append(b.notes, fmt.Sprintf("bulk %d: redis-server's main thread was busy (its CPU time ÷ wall time) %s of the redis-cli --pipe runs and %s of cachewarm's.",
 		n, pctRange(res.baseBusy), pctRange(res.cwBusy)))
 	if b.opt.runs > 1 {

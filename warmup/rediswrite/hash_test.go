@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachewarm/cachewarm/internal/redistest"
@@ -86,6 +87,15 @@ func TestHashScriptForgotten(t *testing.T) {
 			})
 			checkWritten(t, rdb, ops)
 		}
+	})
+	t.Run("the demo's embedded Redis, mode missing", func(t *testing.T) {
+		rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr(), MaxRetries: -1})
+		defer rdb.Close()
+		checkWritten(t, rdb, opsOf(20, func(i int) *Op {
+			op := hashOp(fmt.Sprintf("h:%d", i), 2, time.Hour)
+			op.Cmd = CmdHashNX
+			return op
+		}))
 	})
 	t.Run("cluster", func(t *testing.T) {
 		c := redistest.StartCluster(t, 3, 0)

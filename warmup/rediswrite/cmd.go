@@ -98,9 +98,10 @@ return redis.status_reply('OK')`
 var writeHash = redis.NewScript(writeHashSrc)
 
 // queue adds op's command to pipe and returns the command whose reply
-// read takes. tx says that a hash replace may go as a transaction of its
-// own (the pipeline goes to one server).
-func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner, tx bool) redis.Cmder {
+// read takes. tx, when not nil, says that a hash replace may go as a
+// transaction of its own (the pipeline goes to one server), and gives the
+// commands for it.
+func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner, tx func() *txCmds) redis.Cmder {
 	switch op.Cmd {
 	case CmdExists:
 		return pipe.Exists(ctx, op.Key)
@@ -113,8 +114,8 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner, tx bool) redis.Cm
 	case CmdVerify:
 		return op.queueChecks(ctx, pipe)
 	case CmdHash, CmdHashNX:
-		if tx && op.Cmd == CmdHash && len(op.Fields) > 0 {
-			return op.queueHash(ctx, pipe)
+		if tx != nil && op.Cmd == CmdHash && len(op.Fields) > 0 {
+			return op.queueHash(ctx, pipe, tx())
 		}
 		return op.queueHashScript(ctx, pipe)
 	default:
@@ -132,29 +133,45 @@ func (op *Op) hashTTL() int64 { return max(0, op.TTL.Milliseconds()) }
 // at about twice the speed of the same replace as a script (EVAL or
 // EVALSHA), whose every redis.call pays for Lua's side of the call; one
 // transaction per key keeps one item's refusal from aborting another's.
-func (op *Op) queueHash(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+func (op *Op) queueHash(ctx context.Context, pipe redis.Pipeliner, t *txCmds) redis.Cmder {
 	key := &op.Key
 	ms := op.hashTTL()
 	// One argument list for DEL, HSET and PEXPIRE, cut in three.
-	args := make([]any, 0, 7+len(op.Fields))
-	args = append(args, "del", key, "hset", key)
+	args := append(t.args[:0], "del", key, "hset", key)
 	for i := range op.Fields {
 		args = append(args, &op.Fields[i])
 	}
-	op.tx = append(op.tx[:0], redis.NewStatusCmd(ctx, multiArgs...), redis.NewStatusCmd(ctx, args[:2:2]...),
-		redis.NewStatusCmd(ctx, args[2:len(args):len(args)]...))
+	hsetEnd := len(args)
 	if ms > 0 {
 		op.ttlArg = ms
-		n := len(args)
 		args = append(args, "pexpire", key, &op.ttlArg)
-		op.tx = append(op.tx, redis.NewStatusCmd(ctx, args[n:]...))
+	}
+	t.args = args
+	t.cmds[0] = *redis.NewStatusCmd(ctx, multiArgs...)
+	t.cmds[1] = *redis.NewStatusCmd(ctx, args[:2:2]...)
+	t.cmds[2] = *redis.NewStatusCmd(ctx, args[2:hsetEnd:hsetEnd]...)
+	op.tx = append(op.tx[:0], &t.cmds[0], &t.cmds[1], &t.cmds[2])
+	if ms > 0 {
+		t.cmds[3] = *redis.NewStatusCmd(ctx, args[hsetEnd:]...)
+		op.tx = append(op.tx, &t.cmds[3])
 	}
 	for _, c := range op.tx {
 		_ = pipe.Process(ctx, c)
 	}
-	exec := redis.NewSliceCmd(ctx, execArgs...)
-	_ = pipe.Process(ctx, exec)
-	return exec
+	t.exec = *redis.NewSliceCmd(ctx, execArgs...)
+	_ = pipe.Process(ctx, &t.exec)
+	op.txCmds = t
+	return &t.exec
+}
+
+// txCmds are the commands of a hash replace sent as a transaction and
+// their arguments: the writer reuses them from one pipeline to the next,
+// since a bulk load of hashes would otherwise allocate five commands per
+// key.
+type txCmds struct {
+	cmds [4]redis.StatusCmd
+	exec redis.SliceCmd
+	args []any
 }
 
 // multiArgs and execArgs are the arguments of every MULTI and EXEC, which

@@ -41,8 +41,10 @@ type Op struct {
 	args   [6]any
 	ttlArg int64
 	// tx are the commands before EXEC of a hash sent as a transaction:
-	// MULTI and those it queued (see queueHash).
-	tx []redis.Cmder
+	// MULTI and those it queued (see queueHash); txCmds holds them, until
+	// the writer takes it back once they are read.
+	tx     []redis.Cmder
+	txCmds *txCmds
 	// checks are a CmdVerify's commands, two per key (see queueChecks).
 	checks []redis.Cmder
 	// evalFull says Redis did not know the hash script's SHA1: the Op
@@ -92,8 +94,10 @@ type Writer struct {
 	rdb  redis.Cmdable
 	opts Options
 	// tx says pipelines go to one server, where a hash replace may be a
-	// transaction of its own; a cluster's are split by key.
-	tx bool
+	// transaction of its own; a cluster's are split by key. txs keeps
+	// the transactions' commands for reuse.
+	tx  bool
+	txs sync.Pool
 
 	// turn lets one writer goroutine at a time gather a batch, so that
 	// trickling writes fill one pipeline rather than one per goroutine.
@@ -302,9 +306,13 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []r
 // exchange sends ops as one pipeline and hands each Op's outcome to done.
 func (w *Writer) exchange(pctx context.Context, ops []*Op, cmds []redis.Cmder, done func(*Op, error)) []redis.Cmder {
 	pipe := w.rdb.Pipeline()
+	var tx func() *txCmds
+	if w.tx {
+		tx = w.txCmds
+	}
 	for _, op := range ops {
 		op.tx, op.checks = op.tx[:0], op.checks[:0]
-		cmds = append(cmds, op.queue(pctx, pipe, w.tx))
+		cmds = append(cmds, op.queue(pctx, pipe, tx))
 	}
 	var wait *redis.IntCmd
 	if w.opts.Replicas > 0 && writes(ops) {
@@ -319,6 +327,12 @@ func (w *Writer) exchange(pctx context.Context, ops []*Op, cmds []redis.Cmder, d
 	for i, op := range ops {
 		op.Took = took
 		err := op.read(cmds[i], failed)
+		if t := op.txCmds; t != nil {
+			// Read: go-redis is done with them, and so is the Op.
+			op.tx, op.txCmds = op.tx[:0], nil
+			clear(t.args)
+			w.txs.Put(t)
+		}
 		if err == nil && op.wrote() {
 			err = waitErr
 		}
@@ -326,6 +340,14 @@ func (w *Writer) exchange(pctx context.Context, ops []*Op, cmds []redis.Cmder, d
 		cmds[i] = nil
 	}
 	return cmds[:0]
+}
+
+// txCmds is a transaction's commands to reuse, or new ones.
+func (w *Writer) txCmds() *txCmds {
+	if t, ok := w.txs.Get().(*txCmds); ok {
+		return t
+	}
+	return new(txCmds)
 }
 
 // writes says whether batch holds a write, which replicas must confirm;

@@ -197,7 +197,17 @@ func (w *lowWater) read(after source.Resume) int64 {
 // item at the window's start.
 func (w *lowWater) settle(seq int64) {
 	open := w.slots[w.head:]
-	i, found := slices.BinarySearchFunc(open, seq, func(s lowSlot, seq int64) int { return cmp.Compare(s.seq, seq) })
+	if len(open) == 0 {
+		return
+	}
+	// Until settled slots behind an unsettled one are dropped, the
+	// window holds every seq from its head on: the slot is found at once.
+	i, found := int(seq-open[0].seq), false
+	if i >= 0 && i < len(open) && open[i].seq == seq {
+		found = true
+	} else {
+		i, found = slices.BinarySearchFunc(open, seq, func(s lowSlot, seq int64) int { return cmp.Compare(s.seq, seq) })
+	}
 	if !found || open[i].settled {
 		return
 	}

@@ -25,8 +25,8 @@ const (
 	causeLongTTL   = "TTL above the loader's ttl"
 )
 
-// checkKeys is how many keys one check command reads on one server: small
-// enough that the script holds the server for under a millisecond.
+// checkKeys is how many keys one check Op reads (two commands each, in
+// the pipeline: see rediswrite.CmdVerify).
 const checkKeys = 500
 
 // verifyTally counts one loader's verify pass; it is reset when a pass
@@ -445,9 +445,8 @@ func (v *verifier) checkSafely(b *checkBatch) {
 	v.check(b)
 }
 
-// checkBatch is a batch of keys being checked: one check command per
-// checkKeys keys on one server, one per key on a cluster (whose keys a
-// script may not mix across slots).
+// checkBatch is a batch of keys being checked: one check Op per
+// checkKeys keys.
 type checkBatch struct {
 	items []source.Item
 	// before says, per item, that an earlier run fulfilled it.
@@ -507,9 +506,6 @@ func (v *verifier) check(b *checkBatch) {
 // checkOps splits keys into check commands.
 func (v *verifier) checkOps(keys []string) []rediswrite.Op {
 	per := checkKeys
-	if v.e.rdb.IsCluster() {
-		per = 1
-	}
 	typ := []byte(expectedType(v.lr.cfg))
 	ops := make([]rediswrite.Op, 0, (len(keys)+per-1)/per)
 	for len(keys) > 0 {

@@ -33,8 +33,8 @@ const (
 	CmdHashNX
 	// CmdVerify reads, for each of Keys, whether it exists with type
 	// Value and its TTL, into Codes (see CheckMissing and the others):
-	// one script for all of them, so that checking a key costs a fraction
-	// of writing it. Keys must share a slot on a cluster.
+	// two plain commands per key in the pipeline, PTTL and a probe of its
+	// type, so that checking a key costs a fraction of writing it.
 	CmdVerify
 )
 
@@ -73,14 +73,16 @@ func (c Cmd) writes() bool { return !c.IsCheck() && c != CmdVerify }
 // onlyIfAbsent says whether the command leaves a key that is there alone.
 func (c Cmd) onlyIfAbsent() bool { return c == CmdSetNX || c == CmdHashNX }
 
-// writeHash is the hash commands' script. A script is atomic and names
-// its one key, so a cluster pipeline routes it like any other write (a
-// keyless MULTI in a cluster pipeline would not be). HSET takes the
-// fields in chunks: Lua's unpack has a limit of a few thousand values.
-// ARGV[1] is the TTL in milliseconds, "0" for none; ARGV[2] is "nx" to
-// leave a key that is there alone (a nil reply). A hash without fields
-// is no key at all: an error, never an OK for a key that is not there.
-const writeHash = `if #ARGV < 4 then return redis.error_reply('ERR a hash needs at least one field') end
+// writeHashSrc is the script a hash command runs where a transaction of
+// its own cannot (see queueHash): mode "missing", which writes only when
+// the key is absent, and a cluster. A script is atomic and names its one
+// key, so a cluster pipeline routes it like any other write (a keyless
+// MULTI in a cluster pipeline would not be). HSET takes the fields in
+// chunks: Lua's unpack has a limit of a few thousand values. ARGV[1] is
+// the TTL in milliseconds, "0" for none; ARGV[2] is "nx" to leave a key
+// that is there alone (a nil reply). A hash without fields is no key at
+// all: an error, never an OK for a key that is not there.
+const writeHashSrc = `if #ARGV < 4 then return redis.error_reply('ERR a hash needs at least one field') end
 if ARGV[2] == 'nx' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 else
@@ -92,13 +94,14 @@ end
 if ARGV[1] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return redis.status_reply('OK')`
 
-// queue adds op's command to pipe and returns it, for read.
-//
-// The hash commands go as EVAL, not EVALSHA: a restarted Redis has
-// forgotten every script, and NOSCRIPT in the middle of a pipeline would
-// cost its items an attempt; Redis caches the script's compiled form
-// anyway.
-func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+// writeHash is writeHashSrc, for its SHA1.
+var writeHash = redis.NewScript(writeHashSrc)
+
+// queue adds op's command to pipe and returns the command whose reply
+// read takes. tx, when not nil, says that a hash replace may go as a
+// transaction of its own (the pipeline goes to one server), and gives the
+// commands for it.
+func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner, tx func() *txCmds) redis.Cmder {
 	switch op.Cmd {
 	case CmdExists:
 		return pipe.Exists(ctx, op.Key)
@@ -109,24 +112,99 @@ func (op *Op) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		_ = pipe.Process(ctx, cmd)
 		return cmd
 	case CmdVerify:
-		return verifyScript.Eval(ctx, pipe, op.Keys, string(op.Value), typeProbes[string(op.Value)])
+		return op.queueChecks(ctx, pipe)
 	case CmdHash, CmdHashNX:
-		nx := ""
-		if op.Cmd == CmdHashNX {
-			nx = "nx"
+		if tx != nil && op.Cmd == CmdHash && len(op.Fields) > 0 {
+			return op.queueHash(ctx, pipe, tx())
 		}
-		args := make([]any, 0, 6+len(op.Fields))
-		args = append(args, "eval", writeHash, 1, op.Key, strconv.FormatInt(op.TTL.Milliseconds(), 10), nx)
-		for _, f := range op.Fields {
-			args = append(args, f)
-		}
-		cmd := redis.NewCmd(ctx, args...)
-		_ = pipe.Process(ctx, cmd)
-		return cmd
+		return op.queueHashScript(ctx, pipe)
 	default:
 		return op.queueSet(ctx, pipe)
 	}
 }
+
+// hashTTL is a hash's TTL argument in milliseconds, 0 for none.
+func (op *Op) hashTTL() int64 { return max(0, op.TTL.Milliseconds()) }
+
+// queueHash queues a hash replace as a transaction of its own: MULTI,
+// DEL, HSET with every field, PEXPIRE when there is a TTL, EXEC. No
+// reader sees the key between its commands, and a command Redis refuses
+// when it is queued (NOPERM, OOM) aborts the whole of it. Redis runs this
+// at about twice the speed of the same replace as a script (EVAL or
+// EVALSHA), whose every redis.call pays for Lua's side of the call; one
+// transaction per key keeps one item's refusal from aborting another's.
+func (op *Op) queueHash(ctx context.Context, pipe redis.Pipeliner, t *txCmds) redis.Cmder {
+	key := &op.Key
+	ms := op.hashTTL()
+	// One argument list for DEL, HSET and PEXPIRE, cut in three.
+	args := append(t.args[:0], "del", key, "hset", key)
+	for i := range op.Fields {
+		args = append(args, &op.Fields[i])
+	}
+	hsetEnd := len(args)
+	if ms > 0 {
+		op.ttlArg = ms
+		args = append(args, "pexpire", key, &op.ttlArg)
+	}
+	t.args = args
+	t.cmds[0] = *redis.NewStatusCmd(ctx, multiArgs...)
+	t.cmds[1] = *redis.NewStatusCmd(ctx, args[:2:2]...)
+	t.cmds[2] = *redis.NewStatusCmd(ctx, args[2:hsetEnd:hsetEnd]...)
+	op.tx = append(op.tx[:0], &t.cmds[0], &t.cmds[1], &t.cmds[2])
+	if ms > 0 {
+		t.cmds[3] = *redis.NewStatusCmd(ctx, args[hsetEnd:]...)
+		op.tx = append(op.tx, &t.cmds[3])
+	}
+	for _, c := range op.tx {
+		_ = pipe.Process(ctx, c)
+	}
+	t.exec = *redis.NewSliceCmd(ctx, execArgs...)
+	_ = pipe.Process(ctx, &t.exec)
+	op.txCmds = t
+	return &t.exec
+}
+
+// txCmds are the commands of a hash replace sent as a transaction and
+// their arguments: the writer reuses them from one pipeline to the next,
+// since a bulk load of hashes would otherwise allocate five commands per
+// key.
+type txCmds struct {
+	cmds [4]redis.StatusCmd
+	exec redis.SliceCmd
+	args []any
+}
+
+// multiArgs and execArgs are the arguments of every MULTI and EXEC, which
+// go-redis only reads.
+var multiArgs, execArgs = []any{"multi"}, []any{"exec"}
+
+// queueHashScript queues a hash write as the writeHash script: EVALSHA,
+// or EVAL once Redis has said it does not know the script (NOSCRIPT:
+// restarted, SCRIPT FLUSH, a failover); the writer sends such an Op
+// again at once, without spending one of its attempts.
+func (op *Op) queueHashScript(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	nx := ""
+	if op.Cmd == CmdHashNX {
+		nx = "nx"
+	}
+	args := make([]any, 0, 6+len(op.Fields))
+	if op.evalFull {
+		args = append(args, "eval", writeHashSrc)
+	} else {
+		args = append(args, "evalsha", writeHash.Hash())
+	}
+	args = append(args, 1, op.Key, strconv.FormatInt(op.hashTTL(), 10), nx)
+	for _, f := range op.Fields {
+		args = append(args, f)
+	}
+	cmd := redis.NewCmd(ctx, args...)
+	_ = pipe.Process(ctx, cmd)
+	return cmd
+}
+
+// unknownScript says whether err is Redis saying it does not hold the
+// script an EVALSHA named.
+func unknownScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }
 
 // queueSet queues SET key value [NX] [EX s | PX ms | KEEPTTL] from
 // arguments the Op holds: go-redis's Set would allocate an argument list
@@ -148,9 +226,11 @@ func (op *Op) queueSet(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		op.ttlArg = max(1, op.TTL.Milliseconds())
 		args = append(args, "px", &op.ttlArg)
 	}
-	cmd := redis.NewStatusCmd(ctx, args...)
-	_ = pipe.Process(ctx, cmd)
-	return cmd
+	// The command lives in the Op, as its arguments do: one allocation
+	// fewer per item.
+	op.set = *redis.NewStatusCmd(ctx, args...)
+	_ = pipe.Process(ctx, &op.set)
+	return &op.set
 }
 
 // valueArg is an Op seen as its Value, which go-redis writes through
@@ -166,7 +246,10 @@ func (v *valueArg) MarshalBinary() ([]byte, error) { return v.Value, nil }
 // pipeline's error when it failed as a whole (see wholeFailure).
 func (op *Op) read(cmd redis.Cmder, failed error) error {
 	if op.Cmd == CmdVerify {
-		return op.readCodes(cmd, failed)
+		return op.readCodes(failed)
+	}
+	if len(op.tx) > 0 {
+		return op.readTx(cmd, failed)
 	}
 	if c, ok := cmd.(*redis.IntCmd); ok {
 		return readInt(c, failed, &op.Got)
@@ -174,26 +257,131 @@ func (op *Op) read(cmd redis.Cmder, failed error) error {
 	return op.readStatus(cmd, failed)
 }
 
-// readCodes reads a CmdVerify's reply, a code per key, into Codes.
-func (op *Op) readCodes(cmd redis.Cmder, failed error) error {
-	c, ok := cmd.(*redis.Cmd)
+// readTx reads a hash replace sent as a transaction (see queueHash): it
+// is written only when MULTI said OK, Redis queued every command, and
+// EXEC's reply holds each command's own answer with none an error, HSET
+// having added fields and PEXPIRE having found the key. A command refused
+// as it was queued is the reason (EXEC then only says EXECABORT).
+func (op *Op) readTx(cmd redis.Cmder, failed error) error {
+	for i, c := range op.tx {
+		want := "QUEUED"
+		if i == 0 {
+			want = "OK"
+		}
+		if replied(c) != want {
+			return noAnswer(c, failed)
+		}
+	}
+	exec, ok := cmd.(*redis.SliceCmd)
 	if !ok {
 		return errNoReply
 	}
-	got, err := c.Int64Slice()
-	if err != nil {
-		if err := cmd.Err(); err != nil {
+	got, err := exec.Result()
+	if err != nil || len(got) != len(op.tx)-1 {
+		return noAnswer(exec, failed)
+	}
+	for _, v := range got {
+		if err, ok := v.(error); ok {
 			return err
 		}
-		if failed != nil {
-			return failed
+	}
+	// DEL's count is whatever was there; HSET must have added the
+	// fields, PEXPIRE must have found the key.
+	for _, v := range got[1:] {
+		if n, _ := v.(int64); n < 1 {
+			return fmt.Errorf("%w: %v in %v", errNoReply, v, got)
 		}
+	}
+	return nil
+}
+
+// noAnswer is why a command got no answer that says it did its work: its
+// own error, the pipeline's, or none at all.
+func noAnswer(cmd redis.Cmder, failed error) error {
+	if err := cmd.Err(); err != nil {
+		return err
+	}
+	if failed != nil {
+		return failed
+	}
+	return errNoReply
+}
+
+// queueChecks queues a CmdVerify's commands: for each key, PTTL and the
+// cheapest command that answers an integer for a key of the type wanted
+// and fails on any other (STRLEN for a string), or TYPE for a type
+// without one. Plain commands cost Redis about a fifth less than the same
+// calls made from a Lua script, route key by key in a cluster, and their
+// command objects and arguments are made in one piece per Op.
+func (op *Op) queueChecks(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	probe := typeProbes[string(op.Value)]
+	n := len(op.Keys)
+	args := make([]any, 4*n)
+	ints := make([]redis.IntCmd, 2*n)
+	var types []redis.StatusCmd
+	if probe == "" {
+		types = make([]redis.StatusCmd, n)
+	}
+	op.checks = op.checks[:0]
+	for i := range op.Keys {
+		a := args[4*i : 4*i+4 : 4*i+4]
+		a[0], a[1], a[2], a[3] = "pttl", &op.Keys[i], probe, &op.Keys[i]
+		ints[2*i] = *redis.NewIntCmd(ctx, a[:2:2]...)
+		op.checks = append(op.checks, &ints[2*i])
+		if probe == "" {
+			a[2] = "type"
+			types[i] = *redis.NewStatusCmd(ctx, a[2:]...)
+			op.checks = append(op.checks, &types[i])
+		} else {
+			ints[2*i+1] = *redis.NewIntCmd(ctx, a[2:]...)
+			op.checks = append(op.checks, &ints[2*i+1])
+		}
+	}
+	for _, c := range op.checks {
+		_ = pipe.Process(ctx, c)
+	}
+	return op.checks[len(op.checks)-1]
+}
+
+// readCodes reads a CmdVerify's replies, a code per key, into Codes. An
+// integer cannot tell "no reply" from 0, so a pipeline that failed as a
+// whole fails the Op, as does any reply but the type probe's WRONGTYPE.
+func (op *Op) readCodes(failed error) error {
+	if len(op.checks) != 2*len(op.Keys) {
 		return errNoReply
 	}
-	if len(got) != len(op.Keys) {
-		return fmt.Errorf("verify: %d replies for %d keys", len(got), len(op.Keys))
+	codes := make([]int64, len(op.Keys))
+	for i := range op.Keys {
+		pttl, ok := op.checks[2*i].(*redis.IntCmd)
+		if !ok {
+			return errNoReply
+		}
+		if err := readInt(pttl, failed, &codes[i]); err != nil {
+			return err
+		}
+		if codes[i] == CheckMissing {
+			continue
+		}
+		switch c := op.checks[2*i+1].(type) {
+		case *redis.IntCmd:
+			if err := c.Err(); redis.HasErrorPrefix(err, "WRONGTYPE") {
+				codes[i] = CheckWrongType
+			} else if err != nil {
+				return err
+			}
+		case *redis.StatusCmd:
+			switch got, err := c.Result(); {
+			case err != nil:
+				return err
+			case got == "none":
+				// Gone between its PTTL and its TYPE: it expired.
+				codes[i] = CheckMissing
+			case got != string(op.Value):
+				codes[i] = CheckWrongType
+			}
+		}
 	}
-	op.Codes = got
+	op.Codes = codes
 	return nil
 }
 
@@ -272,31 +460,6 @@ func readInt(cmd *redis.IntCmd, failed error, got *int64) error {
 	*got = cmd.Val()
 	return nil
 }
-
-// verifyScript answers a CmdVerify in one round of the server's loop: the
-// PTTL of every key and whether it holds type ARGV[1], coded as one
-// integer each. The type is probed with the cheapest command that fails
-// on any other type (ARGV[2]: STRLEN for a string), since TYPE's status
-// reply costs Lua a table per key; TYPE is the fallback. Its body never
-// changes, so Redis compiles it once and keeps it cached.
-var verifyScript = redis.NewScript(`
-local call, pcall = redis.call, redis.pcall
-local want, probe = ARGV[1], ARGV[2]
-local keys, out = KEYS, {}
-for i = 1, #keys do
-  local k = keys[i]
-  local ttl = call('PTTL', k)
-  if ttl ~= -2 then
-    if probe ~= '' then
-      if type(pcall(probe, k)) == 'table' then ttl = -3 end
-    elseif call('TYPE', k).ok ~= want then
-      ttl = -3
-    end
-  end
-  out[i] = ttl
-end
-return out
-`)
 
 // typeProbes are, per type, a command that answers an integer for a key
 // of that type and fails on any other.

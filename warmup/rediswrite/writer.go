@@ -35,9 +35,21 @@ type Op struct {
 	// Took is how long the Op's pipeline took, set before Done.
 	Took time.Duration
 
-	// args and ttlArg are a SET's arguments (see queueSet).
+	// set, args and ttlArg are a SET's command and arguments (see
+	// queueSet).
+	set    redis.StatusCmd
 	args   [6]any
 	ttlArg int64
+	// tx are the commands before EXEC of a hash sent as a transaction:
+	// MULTI and those it queued (see queueHash); txCmds holds them, until
+	// the writer takes it back once they are read.
+	tx     []redis.Cmder
+	txCmds *txCmds
+	// checks are a CmdVerify's commands, two per key (see queueChecks).
+	checks []redis.Cmder
+	// evalFull says Redis did not know the hash script's SHA1: the Op
+	// goes again with the script's text.
+	evalFull bool
 }
 
 // Options size a Writer.
@@ -81,6 +93,11 @@ const DefaultBatch = 1000
 type Writer struct {
 	rdb  redis.Cmdable
 	opts Options
+	// tx says pipelines go to one server, where a hash replace may be a
+	// transaction of its own; a cluster's are split by key. txs keeps
+	// the transactions' commands for reuse.
+	tx  bool
+	txs sync.Pool
 
 	// turn lets one writer goroutine at a time gather a batch, so that
 	// trickling writes fill one pipeline rather than one per goroutine.
@@ -111,7 +128,7 @@ func NewWriter(ctx context.Context, rdb redis.Cmdable, o Options) *Writer {
 	if o.Linger == 0 {
 		o.Linger = time.Millisecond
 	}
-	w := &Writer{rdb: rdb, opts: o, notify: make(chan struct{}, 1)}
+	w := &Writer{rdb: rdb, opts: o, notify: make(chan struct{}, 1), tx: !isCluster(rdb)}
 	ctx, w.cancel = context.WithCancel(ctx)
 	for range o.Pipelines {
 		w.wg.Add(1)
@@ -267,12 +284,38 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []r
 	}
 	pctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
 	defer cancel()
+	var again []*Op
+	cmds = w.exchange(pctx, batch, cmds, func(op *Op, err error) {
+		if unknownScript(err) && !op.evalFull {
+			// Redis forgot the script (a restart, SCRIPT FLUSH, a
+			// failover): not the item's failure, and not a write.
+			op.evalFull = true
+			again = append(again, op)
+			return
+		}
+		w.opts.Done(op, withSlot(err, op.slotKey()))
+	})
+	if len(again) > 0 {
+		cmds = w.exchange(pctx, again, cmds[:0], func(op *Op, err error) {
+			w.opts.Done(op, withSlot(err, op.slotKey()))
+		})
+	}
+	return cmds
+}
+
+// exchange sends ops as one pipeline and hands each Op's outcome to done.
+func (w *Writer) exchange(pctx context.Context, ops []*Op, cmds []redis.Cmder, done func(*Op, error)) []redis.Cmder {
 	pipe := w.rdb.Pipeline()
-	for _, op := range batch {
-		cmds = append(cmds, op.queue(pctx, pipe))
+	var tx func() *txCmds
+	if w.tx {
+		tx = w.txCmds
+	}
+	for _, op := range ops {
+		op.tx, op.checks = op.tx[:0], op.checks[:0]
+		cmds = append(cmds, op.queue(pctx, pipe, tx))
 	}
 	var wait *redis.IntCmd
-	if w.opts.Replicas > 0 && writes(batch) {
+	if w.opts.Replicas > 0 && writes(ops) {
 		wait = redis.NewIntCmd(pctx, "wait", w.opts.Replicas, (w.opts.Timeout / 2).Milliseconds())
 		_ = pipe.Process(pctx, wait)
 	}
@@ -280,17 +323,31 @@ func (w *Writer) flush(ctx context.Context, batch []*Op, cmds []redis.Cmder) []r
 	_, execErr := pipe.Exec(pctx)
 	took := time.Since(sent)
 	waitErr := w.replicated(wait)
-	failed := wholeFailure(cmds, execErr)
-	for i, op := range batch {
+	failed := wholeFailure(ops, cmds, execErr)
+	for i, op := range ops {
 		op.Took = took
 		err := op.read(cmds[i], failed)
+		if t := op.txCmds; t != nil {
+			// Read: go-redis is done with them, and so is the Op.
+			op.tx, op.txCmds = op.tx[:0], nil
+			clear(t.args)
+			w.txs.Put(t)
+		}
 		if err == nil && op.wrote() {
 			err = waitErr
 		}
-		w.opts.Done(op, withSlot(err, op.slotKey()))
+		done(op, err)
 		cmds[i] = nil
 	}
-	return cmds
+	return cmds[:0]
+}
+
+// txCmds is a transaction's commands to reuse, or new ones.
+func (w *Writer) txCmds() *txCmds {
+	if t, ok := w.txs.Get().(*txCmds); ok {
+		return t
+	}
+	return new(txCmds)
 }
 
 // writes says whether batch holds a write, which replicas must confirm;
@@ -322,14 +379,33 @@ func (w *Writer) replicated(wait *redis.IntCmd) error {
 // wholeFailure is Exec's error when the pipeline failed as a whole, nil
 // when every command was answered: Exec's error is then the first error
 // reply, some command's own, which says nothing about the others.
-func wholeFailure(cmds []redis.Cmder, execErr error) error {
+func wholeFailure(ops []*Op, cmds []redis.Cmder, execErr error) error {
 	if execErr == nil || errors.Is(execErr, redis.Nil) {
 		return nil
 	}
-	for _, c := range cmds {
+	for i, c := range cmds {
 		if c.Err() == execErr {
 			return nil
 		}
+		for _, t := range ops[i].tx {
+			if t.Err() == execErr {
+				return nil
+			}
+		}
+		for _, t := range ops[i].checks {
+			if t.Err() == execErr {
+				return nil
+			}
+		}
 	}
 	return execErr
+}
+
+// isCluster says whether rdb splits its pipelines across servers.
+func isCluster(rdb redis.Cmdable) bool {
+	if t, ok := rdb.(interface{ IsCluster() bool }); ok {
+		return t.IsCluster()
+	}
+	_, ok := rdb.(*redis.ClusterClient)
+	return ok
 }

@@ -43,7 +43,7 @@ func TestReplyErrOnlyOKIsSuccess(t *testing.T) {
 			cmd.SetVal(tc.val)
 			cmd.SetErr(tc.cmdErr)
 			op := &Op{}
-			if got := op.read(cmd, wholeFailure([]redis.Cmder{cmd}, tc.execErr)); !errors.Is(got, tc.want) {
+			if got := op.read(cmd, wholeFailure([]*Op{op}, []redis.Cmder{cmd}, tc.execErr)); !errors.Is(got, tc.want) {
 				t.Fatalf("read = %v, want %v", got, tc.want)
 			}
 		})
@@ -79,7 +79,7 @@ func TestReadIntFailsWithItsPipeline(t *testing.T) {
 			other := redis.NewStatusCmd(ctx, "set", "o", "v")
 			other.SetErr(tc.other)
 			op := &Op{Cmd: CmdPTTL, Got: -99}
-			err := op.read(cmd, wholeFailure([]redis.Cmder{other, cmd}, tc.execErr))
+			err := op.read(cmd, wholeFailure([]*Op{{}, op}, []redis.Cmder{other, cmd}, tc.execErr))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("read = %v, want %v", err, tc.want)
 			}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,10 +62,23 @@ func lookPath(t testing.TB, bin, pkg string) string {
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	bin := Path(t)
-	s := &Server{t: t, dir: t.TempDir(), Port: FreePort(t), ready: "Ready to accept connections"}
-	s.args = append([]string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--protected-mode", "no"}, extra...)
-	s.start(bin)
+	s := &Server{t: t, dir: t.TempDir(), ready: "Ready to accept connections"}
+	cluster := slices.Contains(extra, "--cluster-enabled")
+	// A port free when asked may be taken before redis-server binds it
+	// (and a cluster node's bus port, port+10000, by anyone): another
+	// port then, a few times.
+	for try := 1; ; try++ {
+		s.Port = freePort(t, cluster)
+		s.args = append([]string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", s.dir, "--protected-mode", "no"}, extra...)
+		err := s.startErr(bin)
+		if err == nil {
+			break
+		}
+		if try == 5 || !strings.Contains(err.Error(), "Address already in use") {
+			t.Fatal(err)
+		}
+	}
 	opts := &redis.Options{Addr: s.Addr()}
 	for i, a := range extra {
 		if a == "--requirepass" && i+1 < len(extra) {
@@ -81,14 +95,21 @@ func Start(t testing.TB, extra ...string) *Server {
 
 func (s *Server) start(bin string) {
 	s.t.Helper()
+	if err := s.startErr(bin); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// startErr starts redis-server with s.args and waits until it is ready.
+func (s *Server) startErr(bin string) error {
 	s.cmd = exec.Command(bin, s.args...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
-		s.t.Fatalf("redis-server: %v", err)
+		return fmt.Errorf("redis-server: %w", err)
 	}
 	s.cmd.Stderr = s.cmd.Stdout
 	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
 	ready := make(chan error, 1)
 	go func() {
@@ -108,11 +129,12 @@ func (s *Server) start(bin string) {
 	select {
 	case err := <-ready:
 		if err != nil {
-			s.t.Fatal(err)
+			_ = s.cmd.Wait()
 		}
+		return err
 	case <-time.After(10 * time.Second):
 		s.cmd.Process.Kill()
-		s.t.Fatal("redis-server did not become ready in 10s")
+		return fmt.Errorf("redis-server did not become ready in 10s")
 	}
 }
 
@@ -185,10 +207,28 @@ func (s *Server) Keys(pattern string) []string {
 // FreePort returns a loopback TCP port nobody listens on right now.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return freePort(t, false)
+}
+
+// freePort is FreePort; for a cluster node, also port+10000 (its bus)
+// is free and a port.
+func freePort(t testing.TB, cluster bool) int {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		if !cluster {
+			l.Close()
+			return port
+		}
+		bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
+		l.Close()
+		if err == nil {
+			bus.Close()
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -137,19 +137,50 @@ func URLSecrets(raw string) []string {
 		return nil
 	}
 	var secrets []string
+	// Each secret as meant, as written (%2b and %2B alike) and as a URL
+	// writes it again: output may carry any of them.
+	add := func(written, meant string) {
+		secrets = append(secrets, meant, written, url.QueryEscape(meant), url.PathEscape(meant))
+	}
 	if u.User != nil {
+		userinfo := rawUserinfo(raw)
 		if p, ok := u.User.Password(); ok {
-			secrets = append(secrets, p)
+			_, written, _ := strings.Cut(userinfo, ":")
+			add(written, p)
 		} else {
-			secrets = append(secrets, u.User.Username())
+			add(userinfo, u.User.Username())
 		}
 	}
-	for k, vs := range u.Query() {
-		if CredentialName(k) {
-			secrets = append(secrets, vs...)
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil || !CredentialName(name) {
+			continue
 		}
+		meant, err := url.QueryUnescape(v)
+		if err != nil {
+			meant = v
+		}
+		add(v, meant)
 	}
-	return secrets
+	return slices.DeleteFunc(secrets, func(s string) bool { return s == "" })
+}
+
+// rawUserinfo is the user information of a URL as written: between
+// "//" and the authority's last "@".
+func rawUserinfo(raw string) string {
+	_, rest, ok := strings.Cut(raw, "//")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	i := strings.LastIndex(rest, "@")
+	if i < 0 {
+		return ""
+	}
+	return rest[:i]
 }
 
 // DSNSecrets are the credentials a database DSN carries: a URL's

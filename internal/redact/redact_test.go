@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/cachewarm/cachewarm/internal/redact"
@@ -57,6 +58,34 @@ func TestLocation(t *testing.T) {
 	for _, tc := range tests {
 		if got := redact.Location(tc.in); got != tc.want {
 			t.Errorf("Location(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A credential learnt from a URL is hidden as the URL wrote it, whatever
+// its percent-encoding (%2b or %2B, %20 or +), as well as decoded: output
+// quotes the URL as written, an error may quote it decoded.
+func TestURLSecretsAsWritten(t *testing.T) {
+	tests := []struct {
+		url  string
+		show []string // texts that must come out without the secret
+	}{
+		{"http://h/x?id={{.}}&access_token=lit%20eral%2Bsecret",
+			[]string{"GET http://h/x?id=1&access_token=lit%20eral%2Bsecret: 404", "lit eral+secret", "lit+eral%2Bsecret"}},
+		{"http://h/x?api_key=k%2fe%2by", []string{"http://h/x?api_key=k%2fe%2by", "k/e+y", "k%2Fe%2By"}},
+		{"http://u:p%40ss%2fw@h/x", []string{"http://u:p%40ss%2fw@h/x", "p@ss/w"}},
+		{"http://h:1/x?token=gw%20tok&auth=AuTh1", []string{"http://h:1/x?token=gw%20tok&auth=AuTh1", "gw tok"}},
+	}
+	for _, tt := range tests {
+		var r redact.Redactor
+		r.Add(redact.URLSecrets(tt.url)...)
+		for _, s := range tt.show {
+			got := r.Redact(s)
+			for _, secret := range []string{"eral", "k%2fe", "k/e", "p%40ss", "p@ss", "gw%20tok", "gw tok", "AuTh1", "k%2Fe"} {
+				if strings.Contains(got, secret) {
+					t.Errorf("%s: Redact(%q) = %q shows %q", tt.url, s, got, secret)
+				}
+			}
 		}
 	}
 }

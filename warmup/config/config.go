@@ -722,6 +722,10 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 			// Every item would be rejected at run time: say it now,
 			// before any work.
 			v.fail(p("fetch.url"), "unsupported URL scheme %q in %q (use http:// or https://)", scheme, v.secrets.URL(urlText))
+		} else if origin := literalOrigin(urlText); origin != "" {
+			if _, err := weburl.Parse(origin + "/"); err != nil {
+				v.fail(p("fetch.url"), "%q: %v (in user info, write @ : / as %%40 %%3A %%2F)", v.secrets.URL(urlText), err)
+			}
 		}
 		for name, raw := range r.Fetch.Headers {
 			val := v.expand(p("fetch.headers."+name), raw, true)
@@ -753,6 +757,23 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		l.Value = v.valueTemplate(p("value"), v.expand(p("value"), r.Value, false), l.Fetch != nil)
 	}
 	return l
+}
+
+// literalOrigin is scheme://authority of a URL template whose text
+// before its first action holds them whole ("http://u:p@h:1" of
+// "http://u:p@h:1/x/{{.}}"), or "": what every item's URL shares, so
+// checked once, before any work.
+func literalOrigin(tmpl string) string {
+	prefix, _, _ := strings.Cut(tmpl, "{{")
+	i := strings.Index(prefix, "://")
+	if i < 0 {
+		return ""
+	}
+	end := strings.IndexAny(prefix[i+3:], "/?#")
+	if end < 0 {
+		return ""
+	}
+	return prefix[:i+3+end]
 }
 
 // literalScheme is the scheme a URL template writes before its first

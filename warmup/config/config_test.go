@@ -132,6 +132,8 @@ func TestConfigErrorPaths(t *testing.T) {
 			`config.toml:5: loader[1].fetch.url: unsupported URL scheme "ftp" in "ftp://127.0.0.1/{{.}}" (use http:// or https://)`},
 		{"a template with a literal host and no scheme", first + "fetch = { url = \"localhost:8080/{{.}}\" }\n",
 			`config.toml:5: loader[1].fetch.url: unsupported URL scheme "localhost" in "localhost:8080/{{.}}" (use http:// or https://)`},
+		{"a template whose literal user info does not parse", first + "fetch = { url = \"http://u:p@ss:w/rd@127.0.0.1:1/{{.}}\" }\n",
+			`config.toml:5: loader[1].fetch.url: "http://***@127.0.0.1:1/{{.}}": URL does not parse (in user info, write @ : / as %40 %3A %2F)`},
 		{"inline table unknown key", first + "fetch = { url = \"http://x\", method = \"POST\" }\n",
 			"config.toml:5: loader[1].fetch.method: unknown key"},
 		{"dotted key value", second + "fetch.url = \"ftp://x\"\n",

@@ -261,6 +261,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if prior, err = warmup.OpenReport(f.retryFrom); err != nil {
 			return fail(err)
 		}
+		if err := checkRetryTarget(cfg, prior.Report, cfgOpts.RedisURLReplaced); err != nil {
+			return fail(fmt.Errorf("--retry-from %s: %w", f.retryFrom, err))
+		}
 		// A shard's report goes on as the same shard, named or not.
 		if sh := prior.Report.Shard; sh != nil && !f.shard.Set() {
 			f.shard = *sh

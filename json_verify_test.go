@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,5 +62,59 @@ value = '{"f":"{{.item}}"}'
 	}
 	if verifyRejected != 1 || done["a"]+done["b"] != 1 {
 		t.Fatalf("want one verify rejection, counted by its loader_done:\n%s", stdout)
+	}
+}
+
+// A --retry-from run against a Redis that restarted empty since rewrites
+// the earlier run's keys after its own items settled: each loader_done
+// waits for that, so the loaders' counts add up to the summary's.
+func TestJSONRetryLoaderDoneCountsRewrites(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[redis]
+url = %q
+[run]
+retries = 0
+[[loader]]
+name = "ok"
+items = { range = [1, 50] }
+key = "ok:{{.}}"
+[[loader]]
+name = "bad"
+items = { range = [1, 2] }
+key = "bad:{{.}}"
+fetch = { url = "http://127.0.0.1:1/{{.}}" }
+`, srv.URL()), map[string]string{})
+	report := filepath.Join(t.TempDir(), "r.json")
+	if code, _, stderr := cli(t, "--config", cfg, "--plain", "--no-journal", "--report", report); code != 1 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	srv.Restart() // no persistence: Redis comes back empty, with a new run_id
+	code, stdout, stderr := cli(t, "--config", cfg, "--json", "--no-journal", "--retry-from", report)
+	if code != 1 {
+		t.Fatalf("retry: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var doneSum, summary int64 = 0, -1
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var ev struct {
+			Event     string
+			Fulfilled int64
+		}
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("%v: %s", err, sc.Text())
+		}
+		switch ev.Event {
+		case "loader_done":
+			doneSum += ev.Fulfilled
+		case "summary":
+			summary = ev.Fulfilled
+		}
+	}
+	if n := srv.Client.DBSize(t.Context()).Val(); n != 50 {
+		t.Fatalf("DBSIZE %d after the retry, want the 50 keys rewritten", n)
+	}
+	if summary <= 0 || doneSum != summary {
+		t.Fatalf("loader_done events count %d fulfilled, the summary %d:\n%s", doneSum, summary, stdout)
 	}
 }

@@ -22,7 +22,7 @@ func notices(f *flags, stdout, stderr io.Writer) (io.Writer, *headless.JSON) {
 		return stderr, nil
 	}
 	j := headless.NewJSON(stdout, stderr)
-	j.Verifying = f.verify
+	j.HoldDone = f.verify || f.retryFrom != "" || f.journal.resume
 	return j.Notices(), j
 }
 

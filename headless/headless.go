@@ -556,19 +556,22 @@ type JSON struct {
 	Report, Retry string
 	// Every is the interval between "progress" events.
 	Every time.Duration
-	// Verifying says a verify pass follows the writes (--verify): each
-	// loader_done then waits for the summary, and carries the counts
-	// after verify, so that a key verify rejects, which comes as a
-	// rejected event, never follows its loader's loader_done.
-	Verifying bool
+	// HoldDone says a pass after the writes may change a loader's counts:
+	// a verify pass (--verify), or the re-check of the keys earlier runs
+	// wrote (--retry-from, --resume), which rewrites those Redis lost.
+	// Each loader_done then waits for the summary and carries the counts
+	// the run ends with, so that no event of a loader follows it. A Redis
+	// restart seen during the run holds the loader_done events after it
+	// for the same reason.
+	HoldDone bool
 
 	mu  sync.Mutex
 	enc *json.Encoder
 	// done are the loaders whose loader_done was printed: a progress
 	// event leaves them out.
 	done map[string]bool
-	// held are the loaders whose loader_done Verifying keeps for the
-	// summary.
+	// held are the loaders whose loader_done HoldDone (or a restart)
+	// keeps for the summary.
 	held map[string]bool
 }
 
@@ -731,6 +734,9 @@ func (j *JSON) Hooks() warmup.Options {
 			j.emit(rejectedEvent{Event: "rejected", Loader: loader, Rejection: r})
 		},
 		OnRedisRestart: func(r warmup.RedisRestart) {
+			j.mu.Lock()
+			j.HoldDone = true
+			j.mu.Unlock()
 			j.emit(restartEvent{Event: "redis_restart", Message: r.String(), RedisRestart: r})
 		},
 		OnRedisWaiting: func(o warmup.Outage) {
@@ -745,7 +751,7 @@ func (j *JSON) Hooks() warmup.Options {
 		OnLoaderDone: func(l warmup.LoaderSnapshot) {
 			j.mu.Lock()
 			defer j.mu.Unlock()
-			if j.Verifying {
+			if j.HoldDone {
 				if j.held == nil {
 					j.held = map[string]bool{}
 				}

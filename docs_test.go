@@ -628,3 +628,100 @@ func docReplace(t *testing.T, text string, with map[string]string) string {
 	}
 	return text
 }
+
+// The README's quick start works as written, after `cachewarm init` and the
+// edit: its config (the fetch URL pointed at a test origin, its Redis from
+// CACHEWARM_REDIS_URL as the export line sets it), then --dry-run, which
+// writes nothing, the run, which rejects the items the origin keeps
+// failing and exits 1, and the --retry-from line, which fulfils just those
+// and exits 0. Each line runs verbatim in sh, with the tests' cachewarm on
+// PATH.
+func TestReadmeQuickStart(t *testing.T) {
+	const n = 60
+	var sh, cfgText string
+	for _, f := range docFences(t, "README.md") {
+		switch {
+		case f.lang == "sh" && strings.Contains(f.text, "cachewarm --dry-run"):
+			sh = f.text
+		case f.lang == "toml" && cfgText == "":
+			cfgText = f.text
+		}
+	}
+	if sh == "" || cfgText == "" {
+		t.Fatal("the README has no quick start: a ```sh block with cachewarm --dry-run and a ```toml block")
+	}
+	var mu sync.Mutex
+	hits := map[string]int{}
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		hits[r.URL.Path]++
+		var id int
+		fmt.Sscanf(r.URL.Path, "/products/%d", &id)
+		// Every 10th item fails until the run is over (three requests:
+		// the default retries are 2); the retry finds it healed.
+		if id%10 == 0 && hits[r.URL.Path] <= 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, `{"id":%d}`, id)
+	}))
+	defer origin.Close()
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	cfgText = docReplace(t, cfgText, map[string]string{"https://api.example.com": origin.URL})
+	var items strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&items, "{\"id\": %d}\n", i)
+	}
+	for name, content := range map[string]string{"config.toml": cfgText, "items.jsonl": items.String()} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := map[string]string{}
+	for _, line := range strings.Split(sh, "\n") {
+		for _, prefix := range []string{"export CACHEWARM_REDIS_URL=", "cachewarm --dry-run", "cachewarm --report", "cachewarm --retry-from"} {
+			if strings.HasPrefix(line, prefix) {
+				lines[prefix] = line
+			}
+		}
+	}
+	if len(lines) != 4 {
+		t.Fatalf("the quick start lacks a line; found %q", lines)
+	}
+	t.Setenv(redisURLEnv, srv.URL()) // what the export line does, with this test's Redis
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+
+	code, out, errs := runShell(t, dir, lines["cachewarm --dry-run"])
+	if code != 0 || !strings.Contains(out, "product:1") {
+		t.Fatalf("--dry-run: exit %d\n%s%s", code, out, errs)
+	}
+	if got := srv.Client.DBSize(context.Background()).Val(); got != 0 {
+		t.Fatalf("--dry-run wrote %d keys", got)
+	}
+	if code, out, errs := runShell(t, dir, lines["cachewarm --report"]); code != 1 {
+		t.Fatalf("the run: exit %d, want 1 (every 10th item rejected)\n%s%s", code, out, errs)
+	}
+	if got := srv.Client.DBSize(context.Background()).Val(); got != n-n/10 {
+		t.Fatalf("after the run Redis holds %d keys, want %d", got, n-n/10)
+	}
+	if code, out, errs := runShell(t, dir, lines["cachewarm --retry-from"]); code != 0 {
+		t.Fatalf("the --retry-from line: exit %d\n%s%s", code, out, errs)
+	}
+	if got := srv.Client.DBSize(context.Background()).Val(); got != n {
+		t.Errorf("after the retry Redis holds %d keys, want %d", got, n)
+	}
+	rep, err := warmup.ReadReport(filepath.Join(dir, "r.json"))
+	if err != nil || rep.Fulfilled != n/10 || rep.FulfilledBefore != n-n/10 || rep.Rejected != 0 {
+		t.Fatalf("r.json: %v %+v", err, rep)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i <= n; i++ {
+		// The retry fetched only the rejected items: fulfilled ones once.
+		if want := map[bool]int{true: 4, false: 1}[i%10 == 0]; hits[fmt.Sprintf("/products/%d", i)] != want {
+			t.Errorf("/products/%d requested %d times, want %d", i, hits[fmt.Sprintf("/products/%d", i)], want)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func readmeRunbooks(t *testing.T) map[string]string {
 	for _, m := range runbookMarker.FindAllStringSubmatch(readme, -1) {
 		blocks[m[1]] = m[2]
 	}
-	for _, section := range []string{"## Runbook", "## Verify", "## Shards"} {
+	for _, section := range []string{"## From cron", "## Runbook", "## Verify", "## Shards"} {
 		i := strings.Index(readme, "\n"+section+"\n")
 		if i < 0 {
 			t.Fatalf("%s has no %s section", runbookDoc, section)

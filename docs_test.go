@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -89,6 +90,7 @@ func docFences(t *testing.T, page string) []docFence {
 // README and docs/ leads somewhere: moving a section cannot leave a dead
 // link behind.
 func TestDocsLinks(t *testing.T) {
+	t.Parallel()
 	if fi, err := os.Stat("README.md"); err != nil || fi.Size() > readmeLimit {
 		t.Errorf("README.md is %d bytes (%v); the budget is %d: move the detail into docs/", fi.Size(), err, readmeLimit)
 	}
@@ -213,6 +215,7 @@ key = "k:{{.}}"
 // The files a block names are created, and a sitemap URL is served from a
 // test origin, since the loader reads both before it accepts a config.
 func TestDocsTOML(t *testing.T) {
+	t.Parallel()
 	fileRef := regexp.MustCompile(`\bfile\s*=\s*"([^"]+)"`)
 	sitemapRef := regexp.MustCompile(`\bsitemap\s*=\s*"(https?://[^"]+)"`)
 	sitemaps := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -296,6 +299,7 @@ var docPendingSubcommands = map[string]string{
 // fails here. Subcommands (merge) are parsed by running them with --help
 // appended, which parses every flag before it and does nothing else.
 func TestDocsCommandLines(t *testing.T) {
+	// Not parallel: run sets go-redis's process-wide logger.
 	lines := 0
 	for _, page := range docPages(t) {
 		for _, f := range docFences(t, page) {
@@ -378,7 +382,7 @@ func cachewarmCommands(line string) [][]string {
 	flush()
 	var out [][]string
 	for _, c := range cmds {
-		for len(c) > 0 && regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`).MatchString(c[0]) {
+		for len(c) > 0 && shellAssignment.MatchString(c[0]) {
 			c = c[1:]
 		}
 		if len(c) > 0 && c[0] == "xargs" {
@@ -407,6 +411,9 @@ func cachewarmCommands(line string) [][]string {
 	}
 	return out
 }
+
+// shellAssignment is a VAR=value word before a command.
+var shellAssignment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 
 // shellWords splits a line as sh would for the simple lines the pages
 // hold: single and double quotes, backslash escapes, # comments, and the
@@ -476,6 +483,7 @@ func shellWords(line string) []string {
 // rejects a few items on the first run, so the command's --retry-from half
 // runs too. Together they write every key exactly once.
 func TestKubernetesExampleShards(t *testing.T) {
+	t.Parallel()
 	const n, shards = 600, 3
 	b, err := os.ReadFile("examples/k8s-indexed-job.yaml")
 	if err != nil {
@@ -637,6 +645,7 @@ func docReplace(t *testing.T, text string, with map[string]string) string {
 // and exits 0. Each line runs verbatim in sh, with the tests' cachewarm on
 // PATH.
 func TestReadmeQuickStart(t *testing.T) {
+	t.Parallel()
 	const n = 60
 	var sh, cfgText string
 	for _, f := range docFences(t, "README.md") {
@@ -690,23 +699,23 @@ func TestReadmeQuickStart(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("the quick start lacks a line; found %q", lines)
 	}
-	t.Setenv(redisURLEnv, srv.URL()) // what the export line does, with this test's Redis
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	// What the export line does, with this test's Redis.
+	env := []string{redisURLEnv + "=" + srv.URL(), "XDG_STATE_HOME=" + t.TempDir()}
 
-	code, out, errs := runShell(t, dir, lines["cachewarm --dry-run"])
+	code, out, errs := docShell(t, dir, env, lines["cachewarm --dry-run"])
 	if code != 0 || !strings.Contains(out, "product:1") {
 		t.Fatalf("--dry-run: exit %d\n%s%s", code, out, errs)
 	}
 	if got := srv.Client.DBSize(context.Background()).Val(); got != 0 {
 		t.Fatalf("--dry-run wrote %d keys", got)
 	}
-	if code, out, errs := runShell(t, dir, lines["cachewarm --report"]); code != 1 {
+	if code, out, errs := docShell(t, dir, env, lines["cachewarm --report"]); code != 1 {
 		t.Fatalf("the run: exit %d, want 1 (every 10th item rejected)\n%s%s", code, out, errs)
 	}
 	if got := srv.Client.DBSize(context.Background()).Val(); got != n-n/10 {
 		t.Fatalf("after the run Redis holds %d keys, want %d", got, n-n/10)
 	}
-	if code, out, errs := runShell(t, dir, lines["cachewarm --retry-from"]); code != 0 {
+	if code, out, errs := docShell(t, dir, env, lines["cachewarm --retry-from"]); code != 0 {
 		t.Fatalf("the --retry-from line: exit %d\n%s%s", code, out, errs)
 	}
 	if got := srv.Client.DBSize(context.Background()).Val(); got != n {
@@ -724,4 +733,28 @@ func TestReadmeQuickStart(t *testing.T) {
 			t.Errorf("/products/%d requested %d times, want %d", i, hits[fmt.Sprintf("/products/%d", i)], want)
 		}
 	}
+}
+
+// docShell runs a documented line in sh in dir, with the tests' cachewarm
+// first on PATH and env added to the environment (not set on the process:
+// the docs tests run in parallel).
+func docShell(t *testing.T, dir string, env []string, line string) (int, string, string) {
+	t.Helper()
+	bin := buildBinary(t)
+	cmd := exec.Command("/bin/sh", "-c", line)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Env = append(cmd.Env, env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String(), errb.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out.String(), errb.String()
+	}
+	t.Fatalf("sh -c %q: %v", line, err)
+	return 0, "", ""
 }

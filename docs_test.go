@@ -253,7 +253,13 @@ func TestDocsTOML(t *testing.T) {
 				opts.Getenv = docEnv
 				cfg, err := config.LoadConfig(cfgPath, opts)
 				if err != nil {
-					t.Fatalf("%s: the ```toml block does not load: %v\n%s", name, err, f.text)
+					// Name the page's line, not the temporary file's.
+					msg := regexp.MustCompile(regexp.QuoteMeta(cfgPath)+`:(\d+)`).ReplaceAllStringFunc(err.Error(), func(m string) string {
+						var n int
+						fmt.Sscanf(m[len(cfgPath)+1:], "%d", &n)
+						return fmt.Sprintf("%s:%d", f.file, f.line+n-1)
+					})
+					t.Fatalf("the ```toml block does not load: %s\n%s", msg, f.text)
 				}
 				if len(cfg.Loaders) == 0 {
 					t.Fatalf("%s: the block loads no loader", name)

@@ -91,8 +91,12 @@ func docFences(t *testing.T, page string) []docFence {
 // link behind.
 func TestDocsLinks(t *testing.T) {
 	t.Parallel()
-	if fi, err := os.Stat("README.md"); err != nil || fi.Size() > readmeLimit {
-		t.Errorf("README.md is %d bytes (%v); the budget is %d: move the detail into docs/", fi.Size(), err, readmeLimit)
+	fi, err := os.Stat("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > readmeLimit {
+		t.Errorf("README.md is %d bytes; the budget is %d: move the detail into docs/", fi.Size(), readmeLimit)
 	}
 	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
 	for _, page := range docPages(t) {
@@ -292,6 +296,12 @@ func writeDocItems(t *testing.T, path string) {
 	}
 }
 
+// docSubcommands are the program's subcommands. A line naming another
+// word where a subcommand would go is parsed as flags, so that a
+// forgotten -- (cachewarm plain) fails rather than passing as a
+// subcommand's --help.
+var docSubcommands = map[string]bool{"merge": true}
+
 // docPendingSubcommands are subcommands the pages document that another
 // branch adds; their lines are skipped, saying so, until it is merged.
 // Remove an entry once `cachewarm NAME --help` exists on this branch.
@@ -316,7 +326,7 @@ func TestDocsCommandLines(t *testing.T) {
 				for _, args := range cachewarmCommands(line) {
 					lines++
 					where := fmt.Sprintf("%s:%d: %s", f.file, f.line+i, strings.Join(append([]string{"cachewarm"}, args...), " "))
-					if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+					if len(args) > 0 && (docSubcommands[args[0]] || docPendingSubcommands[args[0]] != "") {
 						if why, ok := docPendingSubcommands[args[0]]; ok {
 							t.Logf("%s: skipped: %s", where, why)
 							continue

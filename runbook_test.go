@@ -19,16 +19,19 @@ import (
 	"github.com/cachewarm/cachewarm/warmup"
 )
 
-// runbookMarker precedes every runbook block of the README that this
+// runbookDoc is the page whose runbook blocks TestReadmeRunbooks runs.
+const runbookDoc = "docs/operations.md"
+
+// runbookMarker precedes every runbook block of the operations page that this
 // test runs: <!-- runbook-test: NAME -->, then a ```sh block.
 var runbookMarker = regexp.MustCompile("(?m)^<!-- runbook-test: ([a-z-]+) -->\n```sh\n((?s:.*?))```\n")
 
-// readmeRunbooks returns the README's marked runbook blocks by name, and
+// readmeRunbooks returns the operations page's marked runbook blocks by name, and
 // fails when one of the runbook sections has a shell block without a
 // marker: a runbook line nobody runs can rot unseen.
 func readmeRunbooks(t *testing.T) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile(runbookDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,10 +40,10 @@ func readmeRunbooks(t *testing.T) map[string]string {
 	for _, m := range runbookMarker.FindAllStringSubmatch(readme, -1) {
 		blocks[m[1]] = m[2]
 	}
-	for _, section := range []string{"### Runbook", "### Verify", "### Shards"} {
+	for _, section := range []string{"## From cron", "## Runbook", "## Verify", "## Shards"} {
 		i := strings.Index(readme, "\n"+section+"\n")
 		if i < 0 {
-			t.Fatalf("README has no %s section", section)
+			t.Fatalf("%s has no %s section", runbookDoc, section)
 		}
 		body := readme[i+len(section)+2:]
 		if j := regexp.MustCompile(`(?m)^##`).FindStringIndex(body); j != nil {
@@ -48,7 +51,7 @@ func readmeRunbooks(t *testing.T) map[string]string {
 		}
 		unmarked := strings.Count(body, "```sh\n") - len(runbookMarker.FindAllString(body, -1))
 		if unmarked != 0 {
-			t.Errorf("README %s: %d shell blocks without a <!-- runbook-test: NAME --> marker", section, unmarked)
+			t.Errorf("%s %s: %d shell blocks without a <!-- runbook-test: NAME --> marker", runbookDoc, section, unmarked)
 		}
 	}
 	return blocks
@@ -94,7 +97,7 @@ fetch = { url = "%s/p/{{.}}" }
 	return filepath.Dir(cfg)
 }
 
-// Every runbook line of the README runs, as written, against a real
+// Every runbook line of the docs runs, as written, against a real
 // redis-server, with the tests' cachewarm on PATH: a README edit that
 // breaks one fails here.
 func TestReadmeRunbooks(t *testing.T) {
@@ -110,7 +113,7 @@ func TestReadmeRunbooks(t *testing.T) {
 		t.Helper()
 		block, ok := blocks[name]
 		if !ok {
-			t.Fatalf("README has no runbook-test %q", name)
+			t.Fatalf("%s has no runbook-test %q", runbookDoc, name)
 		}
 		code, out, errs := runShell(t, dir, block)
 		return code, out + errs

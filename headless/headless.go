@@ -548,7 +548,7 @@ func fmtMS(ms float64) string {
 // "loader_done" per loader (after every other event of that loader),
 // "redis_waiting" and "redis_back" per outage, "redis_restart",
 // "progress" every few seconds, "stopped" when the run is stopped, and a
-// final "summary". The README's --json section lists their fields.
+// final "summary". docs/operations.md's --json events list their fields.
 type JSON struct {
 	out *Output
 	// Report is the report the run wrote, and Retry the command that

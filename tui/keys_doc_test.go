@@ -11,12 +11,12 @@ import (
 	"charm.land/bubbles/v2/key"
 )
 
-// The help (?), the footer and the README's key table list the same
-// keys: every binding the help shows is in the README's table, every key
+// The help (?), the footer and the key table of docs/monitor.md list the same
+// keys: every binding the help shows is in that table, every key
 // the table names is bound, and every key the footer shows is in the
 // help of its view.
 func TestKeysDocumentedAlike(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/monitor.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestKeysDocumentedAlike(t *testing.T) {
 				bound[kk] = true
 			}
 			if !slices.ContainsFunc(helpTokens(b), func(s string) bool { return documented[s] }) {
-				t.Errorf("%s: the help lists %q (%s), the README's key table does not", name, b.Help().Key, b.Help().Desc)
+				t.Errorf("%s: the help lists %q (%s), the key table of docs/monitor.md does not", name, b.Help().Key, b.Help().Desc)
 			}
 		}
 		for _, b := range v.ShortHelp() {
@@ -52,7 +52,7 @@ func TestKeysDocumentedAlike(t *testing.T) {
 	}
 	for tok := range documented {
 		if !bound[tok] && !slices.Contains([]string{"↑", "↓", "←", "→"}, tok) {
-			t.Errorf("the README's key table names %q, which no view binds", tok)
+			t.Errorf("the key table of docs/monitor.md names %q, which no view binds", tok)
 		}
 	}
 }
@@ -66,14 +66,14 @@ func helpTokens(b key.Binding) []string {
 	return append(toks, b.Keys()...)
 }
 
-// readmeKeys are the keys the first column of the README's monitor key
+// readmeKeys are the keys the first column of docs/monitor.md's key
 // table names in backquotes ("`h j k l`" is four); "arrows" are the four
 // arrows.
 func readmeKeys(t *testing.T, readme string) map[string]bool {
 	t.Helper()
 	start := strings.Index(readme, "| key | what it does |")
 	if start < 0 {
-		t.Fatal("README has no monitor key table")
+		t.Fatal("docs/monitor.md has no monitor key table")
 	}
 	keys := map[string]bool{}
 	code := regexp.MustCompile("`([^`]+)`")

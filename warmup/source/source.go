@@ -16,7 +16,7 @@ import (
 // validJSON reports whether b is one valid JSON value, exactly as
 // encoding/json.Valid decides (FuzzValidJSON checks that), with
 // segmentio/encoding's faster validator: validation is a large share of a
-// bulk load's CPU (the README's Performance section has the figures).
+// bulk load's CPU (docs/performance.md has the figures).
 //
 // A line of 10,000 bytes or more goes to encoding/json: only such a line
 // can nest deeper than encoding/json's limit of 10,000, which segmentio

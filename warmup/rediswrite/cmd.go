@@ -81,8 +81,23 @@ func (c Cmd) onlyIfAbsent() bool { return c == CmdSetNX || c == CmdHashNX }
 // chunks: Lua's unpack has a limit of a few thousand values. ARGV[1] is
 // the TTL in milliseconds, "0" for none; ARGV[2] is "nx" to leave a key
 // that is there alone (a nil reply). A hash without fields is no key at
-// all: an error, never an OK for a key that is not there.
+// all: an error, never an OK for a key that is not there. Redis does not
+// undo what a script wrote before a command of it failed, so the script
+// first asks the ACL (Redis 7's redis.acl_check_cmd) whether this user
+// may run each command it will: a refusal then writes nothing, as a
+// refused MULTI's does. (Under maxmemory Redis refuses a script's first
+// write only, which is the DEL or the HSET of an absent key.)
 const writeHashSrc = `if #ARGV < 4 then return redis.error_reply('ERR a hash needs at least one field') end
+if redis.acl_check_cmd then
+  local calls = {{'HSET', KEYS[1], ARGV[3], ARGV[4]}}
+  if ARGV[2] == 'nx' then calls[#calls + 1] = {'EXISTS', KEYS[1]} else calls[#calls + 1] = {'DEL', KEYS[1]} end
+  if ARGV[1] ~= '0' then calls[#calls + 1] = {'PEXPIRE', KEYS[1], ARGV[1]} end
+  for _, c in ipairs(calls) do
+    if not redis.acl_check_cmd(unpack(c)) then
+      return redis.error_reply('NOPERM this user may not run ' .. c[1] .. ' on ' .. KEYS[1] .. ': nothing written')
+    end
+  end
+end
 if ARGV[2] == 'nx' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 else

@@ -193,3 +193,59 @@ func TestReadTx(t *testing.T) {
 		})
 	}
 }
+
+// Where a hash goes as a script (mode "missing", a cluster), a command the
+// user may not run refuses the whole replace before anything is written:
+// Redis does not undo a script's earlier writes, and a hash left without
+// its TTL would never expire while mode "missing" called it warm.
+func TestHashScriptRefusedWritesNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	if err := srv.Client.Do(ctx, "ACL", "SETUSER", "warmer", "on", ">w-pw", "~*", "+@all", "-pexpire").Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Client.HSet(ctx, "h:old", "old", "x")
+	srv.Client.Expire(ctx, "h:old", time.Hour)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Username: "warmer", Password: "w-pw", MaxRetries: -1})
+	defer rdb.Close()
+	nx := hashOp("h:nx", 2, time.Hour)
+	nx.Cmd = CmdHashNX
+	// Without a transaction (as in a cluster pipeline), an overwrite goes
+	// as the script too.
+	out := collectScript(t, rdb, []*Op{nx, hashOp("h:old", 3, 10*time.Minute)})
+	for key, err := range out {
+		if err == nil || Classify(err) != Reject || !strings.Contains(err.Error(), "NOPERM") || !strings.Contains(err.Error(), "PEXPIRE") {
+			t.Errorf("%s: err = %v, want a NOPERM rejection naming PEXPIRE", key, err)
+		}
+	}
+	if n := srv.Client.Exists(ctx, "h:nx").Val(); n != 0 {
+		t.Errorf("h:nx written (TTL %s) by a refused replace", srv.Client.PTTL(ctx, "h:nx").Val())
+	}
+	if got := srv.Client.HGetAll(ctx, "h:old").Val(); !maps.Equal(got, map[string]string{"old": "x"}) {
+		t.Errorf("h:old = %v after a refused replace, want its old fields", got)
+	}
+}
+
+// collectScript sends ops in one pipeline without transactions, as a
+// cluster's writer does, and returns each key's outcome.
+func collectScript(t *testing.T, rdb redis.Cmdable, ops []*Op) map[string]error {
+	t.Helper()
+	ctx := context.Background()
+	// The writer sends the script's text again on NOSCRIPT; here Redis
+	// knows it beforehand.
+	if err := writeHash.Load(ctx, rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	pipe := rdb.Pipeline()
+	cmds := make([]redis.Cmder, len(ops))
+	for i, op := range ops {
+		cmds[i] = op.queue(ctx, pipe, nil)
+	}
+	_, execErr := pipe.Exec(ctx)
+	failed := wholeFailure(ops, cmds, execErr)
+	out := map[string]error{}
+	for i, op := range ops {
+		out[op.Key] = op.read(cmds[i], failed)
+	}
+	return out
+}

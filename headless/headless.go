@@ -399,7 +399,7 @@ func printRestarts(w io.Writer, rc *warmup.RestartCheck) {
 	if more := rc.Restarts - len(rc.Events); more > 0 {
 		fmt.Fprintf(w, "cachewarm: … and %d more Redis restarts\n", more)
 	}
-	line := fmt.Sprintf("cachewarm: after the restart: %d keys re-checked in %.1fs, %d lost and written again", rc.Checked, rc.Seconds, rc.Lost)
+	line := fmt.Sprintf("cachewarm: re-check of the keys in doubt: %d checked in %.1fs, %d lost and written again", rc.Checked, rc.Seconds, rc.Lost)
 	if rc.Unverified > 0 {
 		line += fmt.Sprintf("; %d could not be checked (%s): they are not proven in Redis", rc.Unverified, rc.Note)
 	}

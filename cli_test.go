@@ -119,6 +119,8 @@ func TestNewcomerErrorsNameTheFix(t *testing.T) {
 			"redis.url: environment variable CACHEWARM_TEST_UNSET_URL is not set: export CACHEWARM_TEST_UNSET_URL=redis://HOST:6379/0, or give --redis URL"}},
 		{"missing password file", "", []string{"--config", pwCfg, "--dry-run"}, []string{
 			"config.toml:3: redis.password_file:", "nope/pw: no such file: the file holds the password, on one line: write it, or fix the path"}},
+		{"init into a folder that is not there", "", []string{"init", filepath.Join(empty, "no", "config.toml")}, []string{
+			"the folder " + filepath.Join(empty, "no") + " does not exist: create it (mkdir -p"}},
 		{"completion for an unknown shell", "", []string{"completion", "pwsh"}, []string{
 			"cachewarm completion bash, zsh or fish"}},
 	} {

@@ -62,6 +62,10 @@ func writeStarterConfig(path, items, url string, stdout, stderr io.Writer) error
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("init: %s exists, and init does not overwrite it: name another file (cachewarm init new.toml), or move it away", path)
 	}
+	if errors.Is(err, fs.ErrNotExist) {
+		dir := filepath.Dir(path)
+		return fmt.Errorf("init: %s: the folder %s does not exist: create it (mkdir -p %s), or name another path", path, dir, shellWord(dir))
+	}
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
@@ -79,7 +83,7 @@ func writeStarterConfig(path, items, url string, stdout, stderr io.Writer) error
 		run += " --config " + shellWord(path)
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", path)
-	if _, err := os.Stat(filepath.Join(filepath.Dir(path), rel)); err != nil && !filepath.IsAbs(rel) {
+	if _, err := os.Stat(items); err != nil {
 		fmt.Fprintf(stderr, "cachewarm: %s does not exist yet: it holds the items, one JSON object a line\n", items)
 	}
 	fmt.Fprintf(stdout, "next: export REDIS_URL=redis://HOST:6379/0, edit the key template and ttl, then\n  %s --dry-run   (the first keys, URLs and values; writes nothing)\n  %s             (the run)\n", run, run)

@@ -82,12 +82,16 @@ type flags struct {
 	journal                          journalFlags
 }
 
-func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*flags, error) {
-	f := &flags{}
-	var shard string
-	var shards int
-	fs := pflag.NewFlagSet("cachewarm", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+// shardFlags are --shard and --shards as given, before shardFrom reads
+// them with the environment.
+type shardFlags struct {
+	shard  string
+	shards int
+}
+
+// defineFlags defines the run's flags on fs, the root command's.
+func defineFlags(fs *pflag.FlagSet, f *flags, sf *shardFlags) {
+	shard, shards := &sf.shard, &sf.shards
 	fs.StringVar(&f.config, "config", "config.toml", "config file `PATH`")
 	fs.StringVar(&f.redis, "redis", "", "Redis `URL`, overriding [redis].url and $"+redisURLEnv+" (redis://, rediss:// or embedded);\na URL with a password belongs in $"+redisURLEnv+": other users can read a command line")
 	fs.StringSliceVar(&f.only, "only", nil, "run only these loaders (comma-separated `names`)")
@@ -104,46 +108,38 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*f
 	fs.BoolVar(&f.verify, "verify", false, "after the run (and after each retry), check that every fulfilled item's key is in Redis\nwith its type and a TTL; the ones that are not become rejected items, for --retry-from")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the keys, URLs and values the first items would give; write nothing")
 	fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "quit the monitor by itself once every item has settled")
-	fs.StringVar(&shard, "shard", "", "run only the items whose key hashes to shard `k/n` (numbered from 0: 0/3, 1/3, 2/3);\nthe shards are disjoint and together the whole set (also $"+shardEnv+")")
-	fs.IntVar(&shards, "shards", 0, "run shard $"+jobIndexEnv+" of `n` (a Kubernetes Indexed Job)")
+	fs.StringVar(shard, "shard", "", "run only the items whose key hashes to shard `k/n` (numbered from 0: 0/3, 1/3, 2/3);\nthe shards are disjoint and together the whole set (also $"+shardEnv+")")
+	fs.IntVar(shards, "shards", 0, "run shard $"+jobIndexEnv+" of `n` (a Kubernetes Indexed Job)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR`/metrics while running (127.0.0.1:9464)")
 	fs.StringVar(&f.pushgateway, "pushgateway", "", "push the final metrics to the Prometheus Pushgateway at `URL` at the end")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `PATH` (go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to `PATH` at the end")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "cachewarm warms Redis caches and reports every item as fulfilled or rejected.\n\n")
-		fmt.Fprintf(stderr, "Usage: cachewarm [flags]\n       cachewarm merge SHARD.json… [--report PATH]   (combine the reports of --shard runs)\n\nFlags:\n%s\n", fs.FlagUsages())
-		fmt.Fprintf(stderr, "Exit codes: 0 every item fulfilled, 1 some rejected or not started, 2 config/usage/start-up error\n(nothing written), 130 interrupted (the report records where to go on: --retry-from).\n")
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
-	}
+}
+
+// checkFlags checks the parsed flags together, and reads the shard.
+func checkFlags(f *flags, fs *pflag.FlagSet, sf shardFlags, getenv func(string) string) error {
+	shard, shards := sf.shard, sf.shards
 	if f.plain && f.json {
-		return nil, errors.New("--plain and --json are exclusive")
+		return errors.New("--plain and --json are exclusive")
 	}
 	if fs.Changed("only") && len(f.only) == 0 {
-		return nil, errors.New("--only: no loader names given")
+		return errors.New("--only: no loader names given")
 	}
 	if err := f.journal.check(f.retryFrom); err != nil {
-		return nil, err
+		return err
 	}
 	if f.dryRun && f.retryFrom != "" {
-		return nil, errors.New("--dry-run previews the first items of each source; it does not read --retry-from")
+		return errors.New("--dry-run previews the first items of each source; it does not read --retry-from")
 	}
 	var err error
 	if fs.Changed("shard") && strings.TrimSpace(shard) == "" {
 		// An unset $K in --shard "$K" would otherwise run every item in
 		// every shard.
-		return nil, errors.New("--shard is empty: give k/n (0/3, 1/3, 2/3)")
+		return errors.New("--shard is empty: give k/n (0/3, 1/3, 2/3)")
 	}
-	if f.shard, err = shardFrom(shard, fs.Changed("shards"), shards, getenv); err != nil {
-		return nil, err
-	}
-	return f, nil
+	f.shard, err = shardFrom(shard, fs.Changed("shards"), shards, getenv)
+	return err
 }
 
 // shardFrom is this process's shard: --shard, else --shards with the
@@ -185,16 +181,9 @@ func shardFrom(flag string, indexed bool, n int, getenv func(string) string) (wa
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	redis.SetLogger(quietLogger{})
-	if len(args) > 0 && args[0] == "merge" {
-		return runMerge(args[1:], stdout, stderr)
-	}
-	f, err := parseFlags(args, os.Getenv, stderr)
-	if errors.Is(err, pflag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "cachewarm: %v\n", err)
-		return exitUsage
+	f, code := parseCommand(args, os.Getenv, stdout, stderr)
+	if f == nil {
+		return code // a subcommand, help, or a usage error
 	}
 	if f.version {
 		fmt.Fprintf(stdout, "cachewarm %s\n", buildVersion())
@@ -220,6 +209,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfgOpts.RedisURLReplaced = f.redis != "" || os.Getenv(redisURLEnv) != ""
 	// A SQL loader's query runs now, up to its first row.
 	cfgOpts.Context = sigs.startup
+	if err := checkConfigExists(f.config); err != nil {
+		return fail(err)
+	}
 	cfg, err := config.LoadConfig(f.config, cfgOpts)
 	if err != nil && sigs.startup.Err() != nil {
 		fmt.Fprintf(stderr, "cachewarm: interrupted before any work\n")

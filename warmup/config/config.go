@@ -426,7 +426,7 @@ func (v *validator) expand(path, s string, secret bool) string {
 		name := ref[2 : len(ref)-1]
 		val, ok := v.getenv(name)
 		if !ok {
-			v.fail(path, "environment variable %s is not set", name)
+			v.fail(path, "environment variable %s is not set%s", name, unsetFix(path, name, s))
 			return ""
 		}
 		if secret {
@@ -434,6 +434,14 @@ func (v *validator) expand(path, s string, secret bool) string {
 		}
 		return val
 	})
+}
+
+// unsetFix is the fix for an unset ${name} in the value s at path.
+func unsetFix(path, name, s string) string {
+	if path == "redis.url" && s == "${"+name+"}" {
+		return fmt.Sprintf(": export %s=redis://HOST:6379/0, or give --redis URL", name)
+	}
+	return fmt.Sprintf(": export %s before running cachewarm", name)
 }
 
 // integer returns *val, or def when it is not set; a value below least
@@ -561,7 +569,7 @@ func (v *validator) secretFile(key, path string) string {
 	}
 	data, err := os.ReadFile(v.file(v.expand(key, path, false)))
 	if err != nil {
-		v.fail(key, "%s", source.FileErr(err))
+		v.fail(key, "%s: the file holds the password, on one line: write it, or fix the path", source.FileErr(err))
 		return ""
 	}
 	secret := strings.TrimRight(string(data), "\r\n")

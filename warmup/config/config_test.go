@@ -147,7 +147,7 @@ func TestConfigErrorPaths(t *testing.T) {
 		{"nested inline header", first + "fetch = { url = \"http://x\", headers = { X-Token = 1 } }\n",
 			"config.toml:5: loader[1].fetch.headers.X-Token: must be a string, not an integer"},
 		{"nested header sub-table", second + "[loader.fetch]\nurl = \"http://x\"\n[loader.fetch.headers]\nAccept = \"*/*\"\nX-Token = \"${NOPE}\"\n",
-			"config.toml:12: loader[2].fetch.headers.X-Token: environment variable NOPE is not set"},
+			"config.toml:12: loader[2].fetch.headers.X-Token: environment variable NOPE is not set: export NOPE before running cachewarm"},
 		{"redis table", "[redis]\n\nurl = 3\n" + first, "config.toml:3: redis.url: must be a string, not an integer"},
 		{"redis dotted key", "redis.pipeline = 0\n" + first, "config.toml:1: redis.pipeline: must be at least 1, got 0"},
 		{"run table", "[run]\nretries = 1\ntimeout = \"soon\"\n" + first, `config.toml:3: run.timeout: invalid duration "soon" `},

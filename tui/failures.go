@@ -39,6 +39,10 @@ type causeRow struct {
 	// of is the count the share is taken of: the loader's rejected
 	// items, or every loader's.
 	of int64
+	// retrying marks the row of a cause r was pressed on while its
+	// items retry: they are no longer rejected, but the highlight stays
+	// on it rather than slide onto another cause a second r would retry.
+	retrying bool
 }
 
 // failureView shows why items failed: one loader's causes (or every
@@ -219,6 +223,12 @@ func (f *failureView) setCauses() {
 	if f.sortBy == byLoader {
 		slices.SortStableFunc(rows, func(a, b causeRow) int { return cmp.Compare(a.loader, b.loader) })
 	}
+	if had && !slices.ContainsFunc(rows, func(r causeRow) bool { return r.loader == was.loader && r.Cause == was.Cause }) &&
+		f.retryingIn(was.loader) {
+		held := causeRow{loader: was.loader, CauseCount: warmup.CauseCount{Cause: was.Cause, Stage: was.Stage}, retrying: true}
+		at = min(max(at, 0), len(rows))
+		rows = slices.Insert(rows, at, held)
+	}
 	f.causes = rows
 	// Columns first: the rows of all failures have one more column, and
 	// a table must never hold rows of a width its columns are not.
@@ -229,6 +239,9 @@ func (f *failureView) setCauses() {
 	trs := make([]table.Row, len(rows))
 	for i, r := range rows {
 		tr := table.Row{oneLine(r.Cause), count(r.Count), share(r.Count, r.of), oneLine(r.Example)}
+		if r.retrying {
+			tr = table.Row{oneLine(r.Cause), symRetrying, "", "retrying"}
+		}
 		if f.all {
 			tr = append(table.Row{r.loader}, tr...)
 		}
@@ -245,6 +258,19 @@ func (f *failureView) setCauses() {
 	if at = max(at, 0); len(trs) > 0 && at != f.causeTable.Cursor() {
 		f.causeTable.SetCursor(at)
 	}
+}
+
+// retryingIn reports whether the loader has items in a retry pass.
+func (f failureView) retryingIn(loader string) bool {
+	if !f.all {
+		return f.loader.Name == loader && f.loader.Retrying > 0
+	}
+	for _, l := range f.loaders {
+		if l.Name == loader {
+			return l.Retrying > 0
+		}
+	}
+	return false
 }
 
 // highlighted is the cause row under the highlight, in either mode.
@@ -663,7 +689,9 @@ func (f failureView) causesView() string {
 		tab = " · tab lists the items"
 	}
 	var hint string
-	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
+	if r, ok := f.SelectedCause(); ok && r.retrying {
+		hint = "“" + oneLine(r.Cause) + "” is retrying in " + r.loader + ": r acts on it again once its items settle"
+	} else if ok && r.Stage == warmup.StageSource {
 		hint = "rejected at the source: a retry reads the same bytes; fix the file"
 	} else if ok {
 		// The hint names the cause r acts on, and in all failures the

@@ -435,6 +435,10 @@ func (m *Model) retry() {
 			m.setFlash("not retried: items rejected at the source come back the same; fix the file")
 			return
 		}
+		if r.retrying {
+			m.setFlash("already retrying: the items rejected with “" + oneLine(r.Cause) + "” in " + r.loader)
+			return
+		}
 		n = m.eng.RetryCause(r.Cause, r.loader)
 		what = " items rejected with “" + oneLine(r.Cause) + "”"
 	case m.screen == screenFailures:
@@ -536,6 +540,9 @@ func (m *Model) retryEverywhere() {
 	case r.Stage == warmup.StageSource:
 		m.setFlash("not retried: items rejected at the source come back the same; fix the file")
 		return
+	case r.retrying:
+		m.setFlash("already retrying: the items rejected with “" + oneLine(r.Cause) + "” in " + r.loader)
+		return
 	}
 	_, loaders := m.failures.causeEverywhere(r.Cause)
 	n := m.eng.RetryCause(r.Cause)
@@ -600,15 +607,30 @@ func (m Model) status() string {
 		return st.Flash.Render(m.flash)
 	case m.stopRequested && s.State != warmup.StateDone:
 		return st.Stopping.Render(symStopping + " stopping: in-flight items settle, then cachewarm quits · q again quits now")
+	case held(s) && s.State == warmup.StateDone:
+		// Redis stopped the run and the monitor holds it: it is not
+		// done while items are not started, and says so first.
+		line := st.Stopping.Render(symStopping + " stopped after " + elapsed(s.Elapsed))
+		if s.NotStarted > 0 {
+			line += " · " + st.Stopping.Render(symUnstarted+" "+count(s.NotStarted)+" not started")
+		} else if unread(s) {
+			line += " · " + st.Stopping.Render(symUnstarted+" rest not started")
+		}
+		if unread(s) {
+			line += st.Muted.Render(" · R reads on the rest")
+		}
+		line += " · " + st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + " · " +
+			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
+		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
+			line += st.Muted.Render(" · " + hint)
+		}
+		return line + st.Muted.Render(" · q quits")
 	case s.State == warmup.StateDone:
 		line := st.Summary.Render("done in "+elapsed(s.Elapsed)) + " · " +
 			st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + warmCount(st, s.Warm) + " · " +
 			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
 		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
 			line += st.Muted.Render(" · " + hint)
-		}
-		if held(s) && unread(s) {
-			line += st.Muted.Render(" · R reads on the rest")
 		}
 		return line + st.Muted.Render(" · q quits")
 	}

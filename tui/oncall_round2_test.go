@@ -1,0 +1,124 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachewarm/cachewarm/warmup"
+)
+
+// The on-call pass's findings on the screen (#24, round two).
+
+// threeCauses is a settled run: a flaky origin's 503s, an ACL's NOPERM and
+// a catalogue's permanent 404s.
+func threeCauses() warmup.Snapshot {
+	return totals(warmup.Snapshot{
+		Redis:   "redis://127.0.0.1:6379/0",
+		State:   warmup.StateDone,
+		Elapsed: 24 * time.Second,
+		Loaders: []warmup.LoaderSnapshot{
+			{
+				Name: "flaky", Total: 300, Read: 300, Fulfilled: 210, Rejected: 90, Done: true,
+				LastReason: "fetch GET http://o/r/7: 503 Service Unavailable", LastCause: "503 Service Unavailable",
+				Causes: []warmup.CauseCount{{Cause: "503 Service Unavailable", Stage: warmup.StageFetch, Count: 90, Example: "GET /r/7"}},
+			},
+			{
+				Name: "acl", Total: 40, Read: 40, Rejected: 40, Done: true,
+				LastReason: "redis SET nope:40: " + noperm, LastCause: noperm,
+				Causes: []warmup.CauseCount{{Cause: noperm, Stage: warmup.StageRedis, Count: 40, Example: "SET nope:40"}},
+			},
+			{
+				Name: "catalog", Total: 100, Read: 100, Fulfilled: 70, Rejected: 30, Done: true,
+				LastReason: "fetch GET http://o/p/3: 404 Not Found", LastCause: "404 Not Found",
+				Causes: []warmup.CauseCount{{Cause: "404 Not Found", Stage: warmup.StageFetch, Count: 30, Example: "GET /p/3"}},
+			},
+		},
+	})
+}
+
+// Finding 4: r on a cause of all failures, then the list re-sorts as its
+// items retry and come back: the highlight follows that cause, and a
+// second r never lands on another one (the permanent 404s).
+func TestCauseHighlightFollowsRetriedCause(t *testing.T) {
+	d := startSeeded(t, threeCauses(), 120, 36)
+	d.press("f", "down")
+	if r, _ := d.m.failures.SelectedCause(); r.Cause != noperm {
+		t.Fatalf("highlighted %q, want the NOPERM cause", r.Cause)
+	}
+	d.press("r")
+
+	// Its items retry: the cause is gone from the counts for a while.
+	s := threeCauses()
+	s.State = warmup.StateRetrying
+	acl := &s.Loaders[1]
+	acl.Rejected, acl.Retrying, acl.Causes, acl.Done = 0, 40, nil, false
+	d.eng.set(totals(s))
+	d.send(tickMsg{})
+	r, _ := d.m.failures.SelectedCause()
+	if r.Cause != noperm || !strings.Contains(d.view(), "is retrying in acl") {
+		t.Errorf("while NOPERM retries the highlight is on %q, want NOPERM marked retrying:\n%s", r.Cause, d.view())
+	}
+	if v := d.view(); strings.Contains(v, "r retries the 30 items rejected with “404") {
+		t.Errorf("the hint offers the 404s while NOPERM retries:\n%s", v)
+	}
+	d.press("r")
+	d.eng.mu.Lock()
+	calls := append([]string(nil), d.eng.causeCalls...)
+	d.eng.mu.Unlock()
+	if len(calls) != 1 || !strings.Contains(calls[0], "NOPERM") {
+		t.Errorf("cause retries %q, want only the first NOPERM one", calls)
+	}
+
+	// They are rejected again; the 404s now count more and sort first.
+	s = threeCauses()
+	s.Loaders[2].Rejected, s.Loaders[2].Fulfilled, s.Loaders[2].Causes[0].Count = 95, 5, 95
+	d.eng.set(totals(s))
+	d.send(tickMsg{})
+	if r, _ := d.m.failures.SelectedCause(); r.Cause != noperm {
+		t.Errorf("after the retry the highlight is on %q, want NOPERM:\n%s", r.Cause, d.view())
+	}
+}
+
+// heldStop is a run Redis stopped, held by the monitor: 424 items were
+// never started.
+func heldStop() warmup.Snapshot {
+	s := threeCauses()
+	s.StopReason = "redis unavailable: connection refused"
+	s.Loaders[0].NotStarted, s.Loaders[0].Total = 424, 724
+	s.NotStarted = 424
+	return s
+}
+
+// Finding 6: a stopped run is never called done.
+func TestHeldStopIsNotDone(t *testing.T) {
+	v := startSeeded(t, heldStop(), 200, 50).view()
+	lines := strings.Split(v, "\n")
+	status := lines[len(lines)-2]
+	if strings.Contains(status, "done") || !strings.Contains(status, "stopped after 24s · ○ 424 not started · R reads on the rest") {
+		t.Errorf("status line %q, want it to say stopped after 24s, 424 not started, R reads on", status)
+	}
+}
+
+// Finding 10: a tile says how many of its items were not started at
+// every width, compact or full.
+func TestNotStartedOnEveryTile(t *testing.T) {
+	for _, sz := range append(sizes, struct{ w, h int }{120, 20}) {
+		d := startSeeded(t, heldStop(), sz.w, sz.h)
+		if v := d.view(); !strings.Contains(v, "○ 424 not started") {
+			t.Errorf("%dx%d: the flaky tile lacks ○ 424 not started:\n%s", sz.w, sz.h, v)
+		}
+	}
+}
+
+// Finding 14: a compact tile wraps a long cause whole rather than cut it.
+func TestCompactTileCauseWhole(t *testing.T) {
+	d := startSeeded(t, onCall(), 80, 24)
+	if _, h := d.m.grid.shape(); h != compactTileHeight {
+		t.Fatalf("tiles %d high at 80x24, want compact", h)
+	}
+	v := d.view()
+	if strings.Contains(v, "of the …") || !strings.Contains(v, "arguments") {
+		t.Errorf("the compact tile cuts the NOPERM cause:\n%s", v)
+	}
+}

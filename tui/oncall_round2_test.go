@@ -122,3 +122,28 @@ func TestCompactTileCauseWhole(t *testing.T) {
 		t.Errorf("the compact tile cuts the NOPERM cause:\n%s", v)
 	}
 }
+
+// Finding 11: the help overlay fits 80x24: every binding shows whole, in
+// more rows of fewer columns where the terminal is narrow.
+func TestHelpOverlayFits80x24(t *testing.T) {
+	for _, keys := range [][]string{{"?"}, {"f", "?"}, {"enter", "tab", "?"}} {
+		d := startSeeded(t, threeCauses(), 80, 24)
+		d.press(keys...)
+		v := d.view()
+		want := []string{" help", " quit", "esc"}
+		if keys[0] == "f" {
+			want = append(want, "retry this cause", "retry cause in every loader")
+		}
+		for _, w := range want {
+			if !strings.Contains(v, w) {
+				t.Errorf("after %q the help lacks %q:\n%s", keys, w, v)
+			}
+		}
+		lines := strings.Split(v, "\n")
+		for _, l := range lines[len(lines)-d.m.help.Height():] {
+			if strings.Contains(l, "…") {
+				t.Errorf("after %q the help is cut: %q\n%s", keys, l, v)
+			}
+		}
+	}
+}

@@ -51,6 +51,8 @@ type causeRow struct {
 type failureView struct {
 	ctx           *Context
 	width, height int
+	// itemsH and causesH are the lines the tables take, header included.
+	itemsH, causesH int
 
 	// all is the summary of every loader's causes.
 	all     bool
@@ -475,10 +477,11 @@ func (f *failureView) SetSize(w, h int) {
 	// Title line, blank line, then the table; below the item table, a
 	// blank line, the row's key line and the wrapped reason; below the
 	// cause table, a blank line and the hint.
+	f.itemsH, f.causesH = max(h-2-2-maxReasonLines, 3), max(h-2-1-maxHintLines, 3)
 	f.table.SetWidth(w)
-	f.table.SetHeight(max(h-2-2-maxReasonLines, 3))
+	f.table.SetHeight(f.itemsH)
 	f.causeTable.SetWidth(w)
-	f.causeTable.SetHeight(max(h-2-1-maxHintLines, 3))
+	f.causeTable.SetHeight(f.causesH)
 	// Without a width the input cuts its placeholder to one letter.
 	f.search.SetWidth(max(w-30, 10))
 }
@@ -493,9 +496,12 @@ const (
 	// maxLoaderW caps the loader column of all failures; a longer name
 	// is cut with "…".
 	maxLoaderW = 20
+	// minCauseW is what the cause keeps of the item table before the
+	// detail and the item are cut: it wraps within it.
+	minCauseW = 24
 	// minDetailW and minItemW are what the detail and the item keep of
-	// the item table when the cause takes the rest.
-	minDetailW, minItemW = 16, 16
+	// the item table when the cause needs more than is left.
+	minDetailW, minItemW = 16, 8
 	// minExampleW is what the example keeps of a cause table;
 	// maxExampleW is what it gets when its longest needs that much
 	// ("SET session:80", "GET /products/871"): an example cut to
@@ -507,28 +513,31 @@ const (
 	maxHintLines = 3
 )
 
-// sizeItemColumns gives the cause column what the longest cause needs
-// (leaving the detail and the item a few cells), then the detail what it
-// needs of the rest, and the item what is left. The highlighted item's
-// reason is below the table in full.
+// sizeItemColumns gives the item and the detail what their content
+// needs (an item of one or two digits gets "item", not 16 cells; each is
+// capped so that the cause keeps minCauseW) and the cause the rest: it
+// wraps there rather than being cut. The highlighted item's reason is
+// below the table in full.
 func (f *failureView) sizeItemColumns(rows []table.Row) {
 	const attemptsW = 8 // "attempts"
-	rest := max(f.width-4*cellPad-attemptsW, minDetailW+minItemW+len("cause"))
-	causeW, itemW := len("cause"), len("item")
+	rest := max(f.width-4*cellPad-attemptsW, minCauseW+len("detail")+len("item"))
 	// The rows SetRejections built: {cause, detail, item, attempts}.
+	causeW, detailW, itemW := len("cause"), len("detail"), len("item")
 	for _, r := range rows {
 		causeW = max(causeW, lipgloss.Width(r[0]))
+		detailW = max(detailW, lipgloss.Width(r[1]))
 		itemW = max(itemW, lipgloss.Width(r[2]))
 	}
-	causeW = min(causeW, rest-minDetailW-minItemW)
-	// The detail (the URL, the key) is what tells the rows apart: it
-	// gets its width before the item's JSON does.
-	detailW := len("detail")
-	for _, r := range rows {
-		detailW = max(detailW, lipgloss.Width(r[1]))
-	}
-	detailW = max(min(detailW, rest-causeW-minItemW), minDetailW)
-	itemW = rest - causeW - detailW
+	// The cause first, leaving the detail (the URL, the key: what
+	// tells the rows apart) and the item a little of what they need;
+	// then the detail, then the item, each only what its content
+	// needs; what they leave goes back to the cause.
+	detailFloor, itemFloor := min(detailW, minDetailW), min(itemW, minItemW)
+	causeW = min(causeW, rest-detailFloor-itemFloor)
+	left := rest - causeW
+	detailW = min(detailW, left-itemFloor)
+	itemW = min(itemW, left-detailW)
+	causeW = rest - detailW - itemW
 	f.table.SetColumns([]table.Column{
 		{Title: "cause", Width: causeW},
 		{Title: "detail", Width: detailW},
@@ -604,6 +613,17 @@ func (f failureView) View() string {
 	return f.itemsView()
 }
 
+// tableView draws a table in at most height lines, its column wrap
+// (the cause) wrapped, not cut, and the lines below it blank up to the
+// table's height as the bubble's own view would leave them.
+func (f failureView) tableView(t table.Model, height, wrap int, onlyIfAll bool) string {
+	v := wrappedTable(t, f.ctx.Styles.Table, wrap, height, onlyIfAll)
+	if n := lipgloss.Height(v); n < height {
+		v += strings.Repeat("\n", height-n)
+	}
+	return v
+}
+
 // title is the view's first line: whose failures, the counts, and the
 // sort when it is not the usual one.
 func (f failureView) title() string {
@@ -671,7 +691,7 @@ func (f failureView) causesView() string {
 		}
 		return strings.Join(append(out, st.Muted.Render("no rejected items for "+who)), "\n")
 	}
-	out = append(out, f.causeTable.View(), "")
+	out = append(out, f.tableView(f.causeTable, f.causesH, causeColumns(f.all)-4, false), "")
 	var listed, rejected int64
 	for _, r := range f.causes {
 		listed += r.Count
@@ -742,7 +762,7 @@ func (f failureView) itemsView() string {
 		out = append(out, st.Muted.Render("no rejected items for "+l.Name))
 		return strings.Join(out, "\n")
 	}
-	out = append(out, f.table.View(), "")
+	out = append(out, f.tableView(f.table, f.itemsH, 0, true), "")
 
 	i := f.table.Cursor()
 	if i < 0 || i >= len(f.rejections) {

@@ -147,3 +147,39 @@ func TestHelpOverlayFits80x24(t *testing.T) {
 		}
 	}
 }
+
+// aclRejections are the acl loader's rejected items: small items, a long
+// cause.
+func aclRejections(n int) []warmup.Rejection {
+	rs := make([]warmup.Rejection, n)
+	for i := range rs {
+		k := "nope:" + itoa(i+1)
+		rs[i] = warmup.Rejection{
+			Item: []byte(`{"id":` + itoa(i+1) + `}`), Key: k, Cause: noperm, Stage: warmup.StageRedis,
+			Reason: "redis SET " + k + ": " + noperm, Attempts: 1,
+		}
+	}
+	return rs
+}
+
+// Finding 13: the f view's causes and the item list's causes are not cut
+// while the room is there: a long cause wraps in the cause table, and
+// the item column takes what a one-digit item needs, not 16 cells.
+func TestFailureCausesNotCut(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 36}} {
+		d := startSeeded(t, threeCauses(), sz.w, sz.h)
+		d.press("f")
+		v := d.view()
+		if strings.Contains(v, "permissio…") || strings.Contains(v, "of the key…") || !strings.Contains(v, "arguments") {
+			t.Errorf("%dx%d: all failures cut the NOPERM cause:\n%s", sz.w, sz.h, v)
+		}
+	}
+	d := startSeeded(t, threeCauses(), 120, 36)
+	d.eng.rejections["acl"] = aclRejections(40)
+	d.press("tab", "enter", "tab")
+	d.send(tickMsg{})
+	v := d.view()
+	if !strings.Contains(v, noperm+"   ") || !strings.Contains(v, "SET nope:1 ") {
+		t.Errorf("the item list cuts the NOPERM cause at 120 columns:\n%s", v)
+	}
+}

@@ -183,3 +183,61 @@ func TestFailureCausesNotCut(t *testing.T) {
 		t.Errorf("the item list cuts the NOPERM cause at 120 columns:\n%s", v)
 	}
 }
+
+// restarted is a run that saw Redis restart and lose keys, stopped by
+// Redis and held, behind a Redis URL with a password.
+func restarted() warmup.Snapshot {
+	s := heldStop()
+	s.Redis = "redis://:***@cache-primary.internal:6379/0"
+	s.Elapsed = 83 * time.Second
+	s.Rate = 143
+	s.Restarts = &warmup.RestartCheck{
+		Restarts: 1, Checked: 3572, Lost: 23,
+		Events: []warmup.RedisRestart{{
+			At: time.Date(2026, 12, 8, 5, 57, 33, 0, time.UTC), Addr: "10.0.0.5:6379", NewAddr: "10.0.0.5:6379",
+			RunID: "a1b2c3d4", NewRunID: "e5f6a7b8",
+		}},
+	}
+	return s
+}
+
+// Finding 7: the header's second line gives up its least important parts
+// whole rather than cut its last ones, and the Redis target is never cut
+// to "…": its host:port form takes the URL's place.
+func TestHeaderShortensBeforeCutting(t *testing.T) {
+	for _, w := range []int{80, 100, 120, 160, 200} {
+		v := startSeeded(t, restarted(), w, 30).view()
+		head := strings.Join(strings.Split(v, "\n")[:2], "\n")
+		if strings.Contains(strings.NewReplacer("a1b2…", "", "e5f6…", "").Replace(head), "…") {
+			t.Errorf("%d columns: the header cuts something:\n%s", w, head)
+		}
+		for _, want := range []string{"cache-primary.internal:6379", "✓ 280 fulfilled", "○ 424", "23 lost", "stopped"} {
+			if !strings.Contains(head, want) {
+				t.Errorf("%d columns: the header lacks %q:\n%s", w, want, head)
+			}
+		}
+	}
+}
+
+// Finding 16: a Redis restart is marked ↺, not the pause glyph, and its
+// lost keys, once written again, read "lost, rewritten".
+func TestRestartNotice(t *testing.T) {
+	s := restarted()
+	lost := s
+	lost.Loaders = append([]warmup.LoaderSnapshot(nil), s.Loaders...)
+	lost.Loaders[1].Causes = append(lost.Loaders[1].Causes, warmup.CauseCount{Cause: warmup.CauseLost, Stage: warmup.StageRedis, Count: 23})
+	for _, c := range []struct {
+		snap warmup.Snapshot
+		want string
+		not  string
+	}{
+		{lost, "23 lost", "rewritten"},
+		{s, "23 lost, rewritten", "⏸"},
+	} {
+		v := startSeeded(t, c.snap, 200, 50).view()
+		head := strings.Join(strings.Split(v, "\n")[:2], "\n")
+		if !strings.Contains(head, "↺ redis restarted at 05:57:33") || !strings.Contains(head, c.want) || strings.Contains(head, c.not) {
+			t.Errorf("header wants ↺ and %q, not %q:\n%s", c.want, c.not, head)
+		}
+	}
+}

@@ -126,7 +126,7 @@ func (f *failureView) applyStyles() {
 
 // KeyMap returns the failure view's key bindings.
 func (f failureView) KeyMap() help.KeyMap {
-	return failureKeys{k: f.ctx.Keys, mode: f.mode, all: f.all}
+	return failureKeys{k: f.ctx.Keys, mode: f.mode, all: f.all, detail: f.detail}
 }
 
 // Name is the loader whose failures are shown, "" for all failures.
@@ -834,6 +834,17 @@ func (f failureView) detailView() string {
 	field("at", r.Where)
 	field("cause", oneLine(r.Cause))
 	field("reason", oneLine(r.Reason))
+	if len(r.History) > 0 {
+		// Every attempt kept, its time and its error, the latest last:
+		// a cause that changed between attempts shows here.
+		out = append(out, "")
+		if shown := len(r.History); r.Attempts > shown {
+			out = append(out, st.Label.Render("the latest "+itoa(shown)+" of "+itoa(r.Attempts)+" attempts"))
+		}
+		for _, a := range r.History {
+			field("#"+itoa(a.N), a.At.Format("15:04:05.000")+"  "+oneLine(a.Error))
+		}
+	}
 	return strings.Join(out, "\n")
 }
 

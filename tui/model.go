@@ -441,6 +441,31 @@ func (m *Model) retry() {
 		}
 		n = m.eng.RetryCause(r.Cause, r.loader)
 		what = " items rejected with “" + oneLine(r.Cause) + "”"
+	case m.screen == screenFailures && m.failures.Detailed():
+		r, ok := m.failures.SelectedRejection()
+		if !ok {
+			m.setFlash("nothing to retry")
+			return
+		}
+		if r.Stage == warmup.StageSource {
+			m.setFlash("not retried: items rejected at the source come back the same; fix the file")
+			return
+		}
+		what := oneLine(r.Key)
+		if u := urlOf(r); u != "" {
+			what = u
+		}
+		if m.eng.RetryItem(m.failures.Name(), r) == 0 {
+			m.setFlash("nothing to retry: " + what + " is no longer rejected")
+			return
+		}
+		// The item leaves the list: the detail goes back to it rather
+		// than show whichever item takes its row.
+		m.failures.ShowDetail(false)
+		m.failures.MarkStale()
+		m.stopRequested = false
+		m.setFlash(symRetrying + " retrying " + what)
+		return
 	case m.screen == screenFailures:
 		l := m.failures.loader
 		if m.failures.query() != "" {

@@ -241,3 +241,37 @@ func TestRestartNotice(t *testing.T) {
 		}
 	}
 }
+
+// Finding 9: an item's detail lists its attempts, each with its time and
+// error, and r there retries that one item, not every item listed.
+func TestItemDetailAttemptsAndRetryOne(t *testing.T) {
+	d := startSeeded(t, threeCauses(), 100, 30)
+	rs := aclRejections(3)
+	at := time.Date(2026, 12, 8, 5, 51, 9, 0, time.UTC)
+	rs[1].Attempts = 3
+	rs[1].History = []warmup.Attempt{
+		{N: 1, At: at, Error: "redis SET nope:2: LOADING Redis is loading the dataset in memory"},
+		{N: 2, At: at.Add(1500 * time.Millisecond), Error: "redis SET nope:2: " + noperm},
+		{N: 3, At: at.Add(4 * time.Second), Error: "redis SET nope:2: " + noperm},
+	}
+	d.eng.rejections["acl"] = rs
+	d.press("tab", "enter", "tab")
+	d.send(tickMsg{})
+	d.press("down", "enter")
+	v := d.view()
+	for _, want := range []string{"#1", "05:51:09.000  redis SET nope:2: LOADING", "05:51:10.500", "#3", "05:51:13.000", "r retry this item"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the item detail lacks %q:\n%s", want, v)
+		}
+	}
+	d.press("r")
+	d.eng.mu.Lock()
+	items, retries := append([]string(nil), d.eng.itemCalls...), len(d.eng.retryCalls)
+	d.eng.mu.Unlock()
+	if len(items) != 1 || items[0] != "acl: nope:2" || retries != 0 {
+		t.Errorf("r in the detail retried items %q and %d loaders, want acl's nope:2 alone", items, retries)
+	}
+	if v := d.view(); !strings.Contains(v, "retrying nope:2") {
+		t.Errorf("no flash for the item retried:\n%s", v)
+	}
+}

@@ -275,3 +275,18 @@ func TestItemDetailAttemptsAndRetryOne(t *testing.T) {
 		t.Errorf("no flash for the item retried:\n%s", v)
 	}
 }
+
+// Finding 16: at 60x20 as many tiles show as fit: six loaders, in two
+// columns of one-line-cause tiles, rather than two tiles and blank rows.
+func TestSmallTerminalShowsEveryTile(t *testing.T) {
+	v := startSeeded(t, onCall(), 60, 20).view()
+	for _, l := range onCall().Loaders {
+		if !strings.Contains(v, l.Name) {
+			t.Errorf("%s is not shown at 60x20:\n%s", l.Name, v)
+		}
+	}
+	lines := strings.Split(v, "\n")
+	if foot := lines[len(lines)-1]; !strings.Contains(foot, "? help") || !strings.Contains(foot, "q quit") {
+		t.Errorf("the key line lacks ? help or q quit: %q", foot)
+	}
+}

@@ -20,6 +20,12 @@ const (
 	// minTileWidth is the narrowest a tile gets before the grid drops a
 	// column. Two tiles fit side by side in 80 columns.
 	minTileWidth = 38
+	// minCompactTileWidth is the narrowest a compact tile gets when the
+	// rows of wider ones do not all fit: two side by side in 60 columns.
+	minCompactTileWidth = 28
+	// minimalTileHeight is a compact tile with one line of cause: what
+	// fits six loaders in three rows of a 60x20 terminal.
+	minimalTileHeight = 5
 	// tileFrame is the horizontal room taken by the border and padding.
 	tileFrame = 4
 	// maxTileReasonLines is the most lines a tile gives a cause, growing
@@ -151,7 +157,11 @@ func (t tile) View() string {
 	title := titleLine(st.TileName.Render(name), markers, iw)
 
 	var lines []string
-	if t.compact {
+	if t.compact && t.height < compactTileHeight {
+		// Name, numbers and the cause on one line: the failure view
+		// has it whole.
+		lines = []string{title, t.numbersLine(iw), t.reasonLines(iw, 1)[0]}
+	} else if t.compact {
 		// A cause too long for one line takes the bar's line: the
 		// numbers share one line and the cause is read whole.
 		if reason := t.reasonLines(iw, 3); len(reason) > 2 && t.settled() &&

@@ -290,3 +290,17 @@ func TestSmallTerminalShowsEveryTile(t *testing.T) {
 		t.Errorf("the key line lacks ? help or q quit: %q", foot)
 	}
 }
+
+// Finding 16: a restart's lost keys written again read "rewriting N
+// lost", not "retrying N (attempt 3)".
+func TestRewritingLostKeysTile(t *testing.T) {
+	s := onCall()
+	c := &s.Loaders[3]
+	c.RetryingCause, c.RetryAttempt = warmup.CauseLost, 3
+	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 36}, {200, 50}} {
+		v := startSeeded(t, s, sz.w, sz.h).view()
+		if !strings.Contains(v, "↻ rewriting 83") || strings.Contains(v, "attempt 3") {
+			t.Errorf("%dx%d: the lost keys' rewrite is not labelled so:\n%s", sz.w, sz.h, v)
+		}
+	}
+}

@@ -99,6 +99,11 @@ func (t tile) status() (lipgloss.Style, []string) {
 	case l.Retrying > 0:
 		n := count(l.Retrying)
 		var markers []string
+		if l.RetryingCause == warmup.CauseLost {
+			// A restart's lost keys written again: not a retry of
+			// something that failed.
+			return st.TileRunning, renderAll(st.Retrying, []string{symRetrying + " rewriting " + n + " lost", symRetrying + " rewriting " + n, symRetrying + " " + n})
+		}
 		if l.RetryAttempt > 0 {
 			markers = append(markers, fmt.Sprintf("%s retrying %s (attempt %d)", symRetrying, n, l.RetryAttempt))
 		}

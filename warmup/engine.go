@@ -270,6 +270,9 @@ type loaderRun struct {
 	// snapshot reads read = fulfilled + rejected + in flight exactly.
 	mu                                  sync.Mutex
 	read, fulfilled, rejected, retrying int64
+	// retryCause is the cause of the items retrying (see
+	// LoaderSnapshot.RetryingCause).
+	retryCause string
 	// warm counts the fulfilled items whose key was there already and
 	// was left alone (mode missing or expiring).
 	warm int64

@@ -286,9 +286,23 @@ func (e *Engine) carry(lr *loaderRun, r Rejection) {
 // settle again. The others move to the store's new generation unchanged.
 // It reads the journal once here, and the retry pass reads it again.
 func (lr *loaderRun) takeRetryable(cause string) *rejectionSource {
-	return lr.takeMatching(func(r Rejection, _ int64) bool {
+	lr.mu.Lock()
+	was := lr.retrying
+	lr.mu.Unlock()
+	p := lr.takeMatching(func(r Rejection, _ int64) bool {
 		return r.Stage != StageSource && (cause == "" || causeOf(r) == cause)
 	})
+	if p != nil {
+		lr.mu.Lock()
+		// One cause's retry alone names its cause; a mix names none.
+		if was == 0 {
+			lr.retryCause = cause
+		} else if lr.retryCause != cause {
+			lr.retryCause = ""
+		}
+		lr.mu.Unlock()
+	}
+	return p
 }
 
 // takeMatching is takeRetryable for the rejections match picks (given

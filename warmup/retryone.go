@@ -2,6 +2,7 @@ package warmup
 
 import (
 	"bytes"
+	"strings"
 	"time"
 )
 
@@ -61,4 +62,22 @@ func (e *Engine) RetryItem(loader string, r Rejection) int {
 			return seq == r.Seq && c.Stage != StageSource && c.Key == r.Key && bytes.Equal(c.Item, r.Item)
 		})
 	})
+}
+
+// interruptedDetail is the command of the failed attempt an interrupted
+// item's reason keeps ("GET /p/3", "SET ok:flaky:247"), as other causes'
+// examples read; "" when it kept none.
+func interruptedDetail(r Rejection) string {
+	if r.Stage != StageInterrupted {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(r.Reason, "interrupted after a failed attempt: ")
+	if !ok {
+		return ""
+	}
+	attempt, cause, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return ""
+	}
+	return Rejection{Reason: attempt + ": " + cause, Cause: cause}.Detail()
 }

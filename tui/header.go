@@ -66,8 +66,9 @@ func (h header) View() string {
 	// target is cut.
 	states := []string{state}
 	switch {
-	case s.StopReason != "" && !s.Stopped && s.State == warmup.StateDone:
-		// Redis stopped the run; the monitor holds it until r or R.
+	case s.StopReason != "" && !s.Stopped && (s.State == warmup.StateDone || s.State == warmup.StateStopping):
+		// Redis stopped the run (its in-flight items may still be
+		// draining); the monitor holds it until r or R.
 		// The cause is the rejected items' own, in the tiles: the
 		// header keeps the target and says how long and what now.
 		why, _, _ := strings.Cut(s.StopReason, ": ")

@@ -28,7 +28,10 @@ func wrappedTable(t table.Model, st table.Styles, wrap, height int, onlyIfAll bo
 	room := max(height-lipgloss.Height(header), 1)
 
 	rows := t.Rows()
-	if onlyIfAll {
+	if onlyIfAll && len(rows) > room {
+		// One line a row is already more than the room.
+		wrap = -1
+	} else if onlyIfAll {
 		lines := 0
 		for _, r := range rows {
 			if wrap < len(r) && wrap < len(cols) {
@@ -39,8 +42,15 @@ func wrappedTable(t table.Model, st table.Styles, wrap, height int, onlyIfAll bo
 			wrap = -1
 		}
 	}
+	// Only the rows that can show are drawn: those within a room's
+	// height of the highlighted one (a row takes a line at least), so
+	// that a frame costs the same for 50 rows as for 5,000.
+	lo, hi := max(t.Cursor()-room, 0), min(t.Cursor()+room+1, len(rows))
 	views := make([]string, len(rows))
 	for i, r := range rows {
+		if i < lo || i >= hi {
+			continue
+		}
 		cells := make([]string, 0, len(cols))
 		for j, c := range cols {
 			if j >= len(r) || c.Width <= 0 {

@@ -110,3 +110,24 @@ func TestFrameCostIndependentOfItems(t *testing.T) {
 		t.Fatalf("a frame allocates %.0f times for 1M items and %.0f for 1k", big, small)
 	}
 }
+
+// BenchmarkItemsView draws the item list of a loader with the most
+// rejections the engine keeps in memory: only the rows that can show are
+// drawn, whatever the list's length.
+func BenchmarkItemsView(b *testing.B) {
+	eng := newFake(doneWithFailures())
+	eng.rejections["sessions"] = sessionRejections(1000)
+	m := New(eng, Options{still: true})
+	next, _ := m.Update(tickMsg{})
+	m = next.(Model)
+	for _, k := range []string{"tab", "tab", "tab", "enter", "tab"} {
+		next, _ = m.Update(keyMsg(k))
+		m = next.(Model)
+	}
+	next, _ = m.Update(tickMsg{})
+	m = next.(Model)
+	b.ResetTimer()
+	for range b.N {
+		_ = m.View()
+	}
+}

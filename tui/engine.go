@@ -22,6 +22,10 @@ type Engine interface {
 	// RetryCause is Retry for the rejected items with that cause only
 	// (warmup.Rejection.Cause).
 	RetryCause(cause string, loaders ...string) int
+	// RetryItem is Retry for one rejected item of the loader, r as
+	// Rejections returned it; it returns 1 when queued, 0 when the item
+	// is no longer rejected.
+	RetryItem(loader string, r warmup.Rejection) int
 	// Resume reads on, asynchronously, the sources that Redis stopped (the
 	// run held after run.redis_wait), each from where it stopped, and
 	// returns how many loaders it resumed; 0 when none stopped.

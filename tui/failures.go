@@ -39,6 +39,10 @@ type causeRow struct {
 	// of is the count the share is taken of: the loader's rejected
 	// items, or every loader's.
 	of int64
+	// retrying marks the row of a cause r was pressed on while its
+	// items retry: they are no longer rejected, but the highlight stays
+	// on it rather than slide onto another cause a second r would retry.
+	retrying bool
 }
 
 // failureView shows why items failed: one loader's causes (or every
@@ -47,6 +51,8 @@ type causeRow struct {
 type failureView struct {
 	ctx           *Context
 	width, height int
+	// itemsH and causesH are the lines the tables take, header included.
+	itemsH, causesH int
 
 	// all is the summary of every loader's causes.
 	all     bool
@@ -120,7 +126,7 @@ func (f *failureView) applyStyles() {
 
 // KeyMap returns the failure view's key bindings.
 func (f failureView) KeyMap() help.KeyMap {
-	return failureKeys{k: f.ctx.Keys, mode: f.mode, all: f.all}
+	return failureKeys{k: f.ctx.Keys, mode: f.mode, all: f.all, detail: f.detail}
 }
 
 // Name is the loader whose failures are shown, "" for all failures.
@@ -219,6 +225,12 @@ func (f *failureView) setCauses() {
 	if f.sortBy == byLoader {
 		slices.SortStableFunc(rows, func(a, b causeRow) int { return cmp.Compare(a.loader, b.loader) })
 	}
+	if had && !slices.ContainsFunc(rows, func(r causeRow) bool { return r.loader == was.loader && r.Cause == was.Cause }) &&
+		f.retryingIn(was.loader) {
+		held := causeRow{loader: was.loader, CauseCount: warmup.CauseCount{Cause: was.Cause, Stage: was.Stage}, retrying: true}
+		at = min(max(at, 0), len(rows))
+		rows = slices.Insert(rows, at, held)
+	}
 	f.causes = rows
 	// Columns first: the rows of all failures have one more column, and
 	// a table must never hold rows of a width its columns are not.
@@ -229,6 +241,9 @@ func (f *failureView) setCauses() {
 	trs := make([]table.Row, len(rows))
 	for i, r := range rows {
 		tr := table.Row{oneLine(r.Cause), count(r.Count), share(r.Count, r.of), oneLine(r.Example)}
+		if r.retrying {
+			tr = table.Row{oneLine(r.Cause), symRetrying, "", "retrying"}
+		}
 		if f.all {
 			tr = append(table.Row{r.loader}, tr...)
 		}
@@ -245,6 +260,19 @@ func (f *failureView) setCauses() {
 	if at = max(at, 0); len(trs) > 0 && at != f.causeTable.Cursor() {
 		f.causeTable.SetCursor(at)
 	}
+}
+
+// retryingIn reports whether the loader has items in a retry pass.
+func (f failureView) retryingIn(loader string) bool {
+	if !f.all {
+		return f.loader.Name == loader && f.loader.Retrying > 0
+	}
+	for _, l := range f.loaders {
+		if l.Name == loader {
+			return l.Retrying > 0
+		}
+	}
+	return false
 }
 
 // highlighted is the cause row under the highlight, in either mode.
@@ -449,10 +477,11 @@ func (f *failureView) SetSize(w, h int) {
 	// Title line, blank line, then the table; below the item table, a
 	// blank line, the row's key line and the wrapped reason; below the
 	// cause table, a blank line and the hint.
+	f.itemsH, f.causesH = max(h-2-2-maxReasonLines, 3), max(h-2-1-maxHintLines, 3)
 	f.table.SetWidth(w)
-	f.table.SetHeight(max(h-2-2-maxReasonLines, 3))
+	f.table.SetHeight(f.itemsH)
 	f.causeTable.SetWidth(w)
-	f.causeTable.SetHeight(max(h-2-1-maxHintLines, 3))
+	f.causeTable.SetHeight(f.causesH)
 	// Without a width the input cuts its placeholder to one letter.
 	f.search.SetWidth(max(w-30, 10))
 }
@@ -467,9 +496,12 @@ const (
 	// maxLoaderW caps the loader column of all failures; a longer name
 	// is cut with "…".
 	maxLoaderW = 20
+	// minCauseW is what the cause keeps of the item table before the
+	// detail and the item are cut: it wraps within it.
+	minCauseW = 24
 	// minDetailW and minItemW are what the detail and the item keep of
-	// the item table when the cause takes the rest.
-	minDetailW, minItemW = 16, 16
+	// the item table when the cause needs more than is left.
+	minDetailW, minItemW = 16, 8
 	// minExampleW is what the example keeps of a cause table;
 	// maxExampleW is what it gets when its longest needs that much
 	// ("SET session:80", "GET /products/871"): an example cut to
@@ -481,28 +513,31 @@ const (
 	maxHintLines = 3
 )
 
-// sizeItemColumns gives the cause column what the longest cause needs
-// (leaving the detail and the item a few cells), then the detail what it
-// needs of the rest, and the item what is left. The highlighted item's
-// reason is below the table in full.
+// sizeItemColumns gives the item and the detail what their content
+// needs (an item of one or two digits gets "item", not 16 cells; each is
+// capped so that the cause keeps minCauseW) and the cause the rest: it
+// wraps there rather than being cut. The highlighted item's reason is
+// below the table in full.
 func (f *failureView) sizeItemColumns(rows []table.Row) {
 	const attemptsW = 8 // "attempts"
-	rest := max(f.width-4*cellPad-attemptsW, minDetailW+minItemW+len("cause"))
-	causeW, itemW := len("cause"), len("item")
+	rest := max(f.width-4*cellPad-attemptsW, minCauseW+len("detail")+len("item"))
 	// The rows SetRejections built: {cause, detail, item, attempts}.
+	causeW, detailW, itemW := len("cause"), len("detail"), len("item")
 	for _, r := range rows {
 		causeW = max(causeW, lipgloss.Width(r[0]))
+		detailW = max(detailW, lipgloss.Width(r[1]))
 		itemW = max(itemW, lipgloss.Width(r[2]))
 	}
-	causeW = min(causeW, rest-minDetailW-minItemW)
-	// The detail (the URL, the key) is what tells the rows apart: it
-	// gets its width before the item's JSON does.
-	detailW := len("detail")
-	for _, r := range rows {
-		detailW = max(detailW, lipgloss.Width(r[1]))
-	}
-	detailW = max(min(detailW, rest-causeW-minItemW), minDetailW)
-	itemW = rest - causeW - detailW
+	// The cause first, leaving the detail (the URL, the key: what
+	// tells the rows apart) and the item a little of what they need;
+	// then the detail, then the item, each only what its content
+	// needs; what they leave goes back to the cause.
+	detailFloor, itemFloor := min(detailW, minDetailW), min(itemW, minItemW)
+	causeW = min(causeW, rest-detailFloor-itemFloor)
+	left := rest - causeW
+	detailW = min(detailW, left-itemFloor)
+	itemW = min(itemW, left-detailW)
+	causeW = rest - detailW - itemW
 	f.table.SetColumns([]table.Column{
 		{Title: "cause", Width: causeW},
 		{Title: "detail", Width: detailW},
@@ -578,6 +613,17 @@ func (f failureView) View() string {
 	return f.itemsView()
 }
 
+// tableView draws a table in at most height lines, its column wrap
+// (the cause) wrapped, not cut, and the lines below it blank up to the
+// table's height as the bubble's own view would leave them.
+func (f failureView) tableView(t table.Model, height, wrap int, onlyIfAll bool) string {
+	v := wrappedTable(t, f.ctx.Styles.Table, wrap, height, onlyIfAll)
+	if n := lipgloss.Height(v); n < height {
+		v += strings.Repeat("\n", height-n)
+	}
+	return v
+}
+
 // title is the view's first line: whose failures, the counts, and the
 // sort when it is not the usual one.
 func (f failureView) title() string {
@@ -645,7 +691,7 @@ func (f failureView) causesView() string {
 		}
 		return strings.Join(append(out, st.Muted.Render("no rejected items for "+who)), "\n")
 	}
-	out = append(out, f.causeTable.View(), "")
+	out = append(out, f.tableView(f.causeTable, f.causesH, causeColumns(f.all)-4, false), "")
 	var listed, rejected int64
 	for _, r := range f.causes {
 		listed += r.Count
@@ -663,7 +709,9 @@ func (f failureView) causesView() string {
 		tab = " · tab lists the items"
 	}
 	var hint string
-	if r, ok := f.SelectedCause(); ok && r.Stage == warmup.StageSource {
+	if r, ok := f.SelectedCause(); ok && r.retrying {
+		hint = "“" + oneLine(r.Cause) + "” is retrying in " + r.loader + ": r acts on it again once its items settle"
+	} else if ok && r.Stage == warmup.StageSource {
 		hint = "rejected at the source: a retry reads the same bytes; fix the file"
 	} else if ok {
 		// The hint names the cause r acts on, and in all failures the
@@ -714,7 +762,7 @@ func (f failureView) itemsView() string {
 		out = append(out, st.Muted.Render("no rejected items for "+l.Name))
 		return strings.Join(out, "\n")
 	}
-	out = append(out, f.table.View(), "")
+	out = append(out, f.tableView(f.table, f.itemsH, 0, true), "")
 
 	i := f.table.Cursor()
 	if i < 0 || i >= len(f.rejections) {
@@ -786,6 +834,17 @@ func (f failureView) detailView() string {
 	field("at", r.Where)
 	field("cause", oneLine(r.Cause))
 	field("reason", oneLine(r.Reason))
+	if len(r.History) > 0 {
+		// Every attempt kept, its time and its error, the latest last:
+		// a cause that changed between attempts shows here.
+		out = append(out, "")
+		if shown := len(r.History); r.Attempts > shown {
+			out = append(out, st.Label.Render("the latest "+itoa(shown)+" of "+itoa(r.Attempts)+" attempts"))
+		}
+		for _, a := range r.History {
+			field("#"+itoa(a.N), a.At.Format("15:04:05.000")+"  "+oneLine(a.Error))
+		}
+	}
 	return strings.Join(out, "\n")
 }
 

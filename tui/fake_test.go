@@ -24,6 +24,7 @@ type fakeEngine struct {
 	rejectionCalls []string
 	retryCalls     [][]string
 	causeCalls     []string
+	itemCalls      []string
 	stops          int
 	resumes        int
 	// changed is closed by set, for Idle.
@@ -99,6 +100,20 @@ func (f *fakeEngine) RetryCause(cause string, loaders ...string) int {
 		}
 	}
 	return n
+}
+
+// RetryItem records "loader: key" and returns 1 while the item is among
+// the loader's rejections.
+func (f *fakeEngine) RetryItem(loader string, r warmup.Rejection) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.itemCalls = append(f.itemCalls, loader+": "+r.Key)
+	for _, x := range f.rejections[loader] {
+		if x.Key == r.Key {
+			return 1
+		}
+	}
+	return 0
 }
 
 func (f *fakeEngine) Stop() {

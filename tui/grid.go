@@ -194,7 +194,7 @@ func (g grid) shape() (cols, tileH int) {
 	cols = (n + rows - 1) / rows
 	tileH = tileHeight
 	if rows*tileHeight > g.avail() {
-		return cols, compactTileHeight
+		return g.compactShape(n, cols, rows)
 	}
 	// Where rows are to spare, tiles grow down so that a long cause is
 	// read whole (up to maxReasonLines lines).
@@ -209,6 +209,36 @@ func (g grid) shape() (cols, tileH int) {
 		}
 	}
 	return cols, tileH
+}
+
+// compactShape lays out tiles that do not fit full: compact ones in the
+// columns the width gives, or, where not all rows of them fit, narrower
+// columns and, last, tiles of a single line of cause: whichever shows the
+// most tiles (the fewest rows hidden), so that a small terminal shows as
+// many loaders as it can hold.
+func (g grid) compactShape(n, cols, rows int) (int, int) {
+	avail := g.avail()
+	if rows*compactTileHeight <= avail {
+		return cols, compactTileHeight
+	}
+	narrow := min(max(1, g.width/minCompactTileWidth), n)
+	nrows := (n + narrow - 1) / narrow
+	narrow = (n + nrows - 1) / nrows
+	best, bestC, bestH := 0, cols, compactTileHeight
+	for _, o := range []struct{ c, h int }{
+		{cols, compactTileHeight}, {narrow, compactTileHeight}, {cols, minimalTileHeight}, {narrow, minimalTileHeight},
+	} {
+		r := (n + o.c - 1) / o.c
+		fit := min(avail/o.h, r)
+		if fit < r {
+			// A scroll line takes a row's room.
+			fit = min((avail-1)/o.h, r)
+		}
+		if shown := min(fit*o.c, n); shown > best {
+			best, bestC, bestH = shown, o.c, o.h
+		}
+	}
+	return bestC, bestH
 }
 
 // avail is the height left for tiles.

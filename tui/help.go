@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
 )
 
@@ -60,6 +61,9 @@ func (h helpView) View() string {
 		}
 		s = whole.ShortHelpView(keys)
 	}
+	if h.model.ShowAll && h.width > 0 {
+		s = h.fullHelp()
+	}
 	if h.width <= 0 || lipgloss.Width(s) <= h.width {
 		return s
 	}
@@ -68,4 +72,34 @@ func (h helpView) View() string {
 		lines[i] = fit(l, h.width)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// fullHelp is the full help in as few rows as let every column show
+// whole: where the view's columns are too wide for the terminal, their
+// bindings are laid out again in more rows of fewer columns, in the
+// same order, rather than cut the last column (where r and q are).
+func (h helpView) fullHelp() string {
+	whole := h.model
+	whole.SetWidth(0)
+	groups := h.keys.FullHelp()
+	s := whole.FullHelpView(groups)
+	if lipgloss.Width(s) <= h.width {
+		return s
+	}
+	var all []key.Binding
+	rows := 0
+	for _, g := range groups {
+		all = append(all, g...)
+		rows = max(rows, len(g))
+	}
+	for ; rows <= len(all); rows++ {
+		var regrouped [][]key.Binding
+		for i := 0; i < len(all); i += rows {
+			regrouped = append(regrouped, all[i:min(i+rows, len(all))])
+		}
+		if s = whole.FullHelpView(regrouped); lipgloss.Width(s) <= h.width {
+			return s
+		}
+	}
+	return s
 }

@@ -117,11 +117,13 @@ func (k KeyMap) TableKeyMap() table.KeyMap {
 }
 
 // failureKeys is the failure view's part of the key map: r retries the
-// highlighted cause, or every item listed.
+// highlighted cause, every item listed, or the one item shown.
 type failureKeys struct {
 	k    KeyMap
 	mode failureMode
 	all  bool
+	// detail says one item is shown alone.
+	detail bool
 }
 
 // retry and other are the bindings that depend on what is listed.
@@ -129,6 +131,9 @@ func (f failureKeys) bindings() (retry, other key.Binding) {
 	k := f.k
 	retry, other = k.Retry, k.Switch
 	switch {
+	case f.detail:
+		retry.SetHelp("r", "retry this item")
+		other.SetHelp("tab", "causes")
 	case f.all:
 		retry.SetHelp("r", "retry this cause")
 		other = k.Open
@@ -160,7 +165,7 @@ func (f failureKeys) FullHelp() [][]key.Binding {
 	if f.all {
 		last = append(last, k.RetryEverywhere)
 	}
-	if !f.all && f.mode == modeItems {
+	if !f.all && f.mode == modeItems && !f.detail {
 		detail := k.Open
 		detail.SetHelp("enter", "item detail")
 		last = append(last, detail, k.Copy)

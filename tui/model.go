@@ -435,8 +435,37 @@ func (m *Model) retry() {
 			m.setFlash("not retried: items rejected at the source come back the same; fix the file")
 			return
 		}
+		if r.retrying {
+			m.setFlash("already retrying: the items rejected with “" + oneLine(r.Cause) + "” in " + r.loader)
+			return
+		}
 		n = m.eng.RetryCause(r.Cause, r.loader)
 		what = " items rejected with “" + oneLine(r.Cause) + "”"
+	case m.screen == screenFailures && m.failures.Detailed():
+		r, ok := m.failures.SelectedRejection()
+		if !ok {
+			m.setFlash("nothing to retry")
+			return
+		}
+		if r.Stage == warmup.StageSource {
+			m.setFlash("not retried: items rejected at the source come back the same; fix the file")
+			return
+		}
+		what := oneLine(r.Key)
+		if u := urlOf(r); u != "" {
+			what = u
+		}
+		if m.eng.RetryItem(m.failures.Name(), r) == 0 {
+			m.setFlash("nothing to retry: " + what + " is no longer rejected")
+			return
+		}
+		// The item leaves the list: the detail goes back to it rather
+		// than show whichever item takes its row.
+		m.failures.ShowDetail(false)
+		m.failures.MarkStale()
+		m.stopRequested = false
+		m.setFlash(symRetrying + " retrying " + what)
+		return
 	case m.screen == screenFailures:
 		l := m.failures.loader
 		if m.failures.query() != "" {
@@ -536,6 +565,9 @@ func (m *Model) retryEverywhere() {
 	case r.Stage == warmup.StageSource:
 		m.setFlash("not retried: items rejected at the source come back the same; fix the file")
 		return
+	case r.retrying:
+		m.setFlash("already retrying: the items rejected with “" + oneLine(r.Cause) + "” in " + r.loader)
+		return
 	}
 	_, loaders := m.failures.causeEverywhere(r.Cause)
 	n := m.eng.RetryCause(r.Cause)
@@ -600,15 +632,30 @@ func (m Model) status() string {
 		return st.Flash.Render(m.flash)
 	case m.stopRequested && s.State != warmup.StateDone:
 		return st.Stopping.Render(symStopping + " stopping: in-flight items settle, then cachewarm quits · q again quits now")
+	case held(s) && s.State == warmup.StateDone:
+		// Redis stopped the run and the monitor holds it: it is not
+		// done while items are not started, and says so first.
+		line := st.Stopping.Render(symStopping + " stopped after " + elapsed(s.Elapsed))
+		if s.NotStarted > 0 {
+			line += " · " + st.Stopping.Render(symUnstarted+" "+count(s.NotStarted)+" not started")
+		} else if unread(s) {
+			line += " · " + st.Stopping.Render(symUnstarted+" rest not started")
+		}
+		if unread(s) {
+			line += st.Muted.Render(" · R reads on the rest")
+		}
+		line += " · " + st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + " · " +
+			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
+		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
+			line += st.Muted.Render(" · " + hint)
+		}
+		return line + st.Muted.Render(" · q quits")
 	case s.State == warmup.StateDone:
 		line := st.Summary.Render("done in "+elapsed(s.Elapsed)) + " · " +
 			st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + warmCount(st, s.Warm) + " · " +
 			st.Rejected.Render(symRejected+" "+count(s.Rejected)+" rejected")
 		if hint := m.retryHint(); s.Rejected > 0 && hint != "" {
 			line += st.Muted.Render(" · " + hint)
-		}
-		if held(s) && unread(s) {
-			line += st.Muted.Render(" · R reads on the rest")
 		}
 		return line + st.Muted.Render(" · q quits")
 	}

@@ -18,6 +18,9 @@ const (
 	symRetrying  = "↻"
 	symStopping  = "■"
 	symWaiting   = "⏸"
+	// symRestarted marks a Redis restart the run saw: not a pause, a
+	// thing that happened.
+	symRestarted = "↺"
 	symVerifying = "◎"
 	symUnstarted = "○"
 	symSelected  = "▶"

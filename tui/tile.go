@@ -20,6 +20,12 @@ const (
 	// minTileWidth is the narrowest a tile gets before the grid drops a
 	// column. Two tiles fit side by side in 80 columns.
 	minTileWidth = 38
+	// minCompactTileWidth is the narrowest a compact tile gets when the
+	// rows of wider ones do not all fit: two side by side in 60 columns.
+	minCompactTileWidth = 28
+	// minimalTileHeight is a compact tile with one line of cause: what
+	// fits six loaders in three rows of a 60x20 terminal.
+	minimalTileHeight = 5
 	// tileFrame is the horizontal room taken by the border and padding.
 	tileFrame = 4
 	// maxTileReasonLines is the most lines a tile gives a cause, growing
@@ -93,6 +99,11 @@ func (t tile) status() (lipgloss.Style, []string) {
 	case l.Retrying > 0:
 		n := count(l.Retrying)
 		var markers []string
+		if l.RetryingCause == warmup.CauseLost {
+			// A restart's lost keys written again: not a retry of
+			// something that failed.
+			return st.TileRunning, renderAll(st.Retrying, []string{symRetrying + " rewriting " + n + " lost", symRetrying + " rewriting " + n, symRetrying + " " + n})
+		}
 		if l.RetryAttempt > 0 {
 			markers = append(markers, fmt.Sprintf("%s retrying %s (attempt %d)", symRetrying, n, l.RetryAttempt))
 		}
@@ -151,10 +162,20 @@ func (t tile) View() string {
 	title := titleLine(st.TileName.Render(name), markers, iw)
 
 	var lines []string
-	if t.compact {
+	if t.compact && t.height < compactTileHeight {
+		// Name, numbers and the cause on one line: the failure view
+		// has it whole.
+		lines = []string{title, t.numbersLine(iw), t.reasonLines(iw, 1)[0]}
+	} else if t.compact {
 		// A cause too long for one line takes the bar's line: the
 		// numbers share one line and the cause is read whole.
-		if reason := t.reasonLines(iw, 2); len(reason) > 1 {
+		if reason := t.reasonLines(iw, 3); len(reason) > 2 && t.settled() &&
+			lipgloss.Width(name)+2+lipgloss.Width(t.numbersLine(iw)) <= iw {
+			// A cause that needs three lines is read whole: a settled
+			// loader's numbers share the name's line (its border still
+			// tells its state) rather than cut the cause.
+			lines = append([]string{spread(st.TileName.Render(name), t.numbersLine(iw), iw)}, reason...)
+		} else if reason := t.reasonLines(iw, 2); len(reason) > 1 {
 			lines = append([]string{title, t.numbersLine(iw)}, reason...)
 		} else {
 			lines = []string{title, t.progressLine(iw), t.activityLine(iw), reason[0]}
@@ -243,9 +264,12 @@ func (t tile) activityLine(iw int) string {
 	counts := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + "  " + rej.Render(symRejected+" "+count(l.Rejected))
 	fl := inFlight(l)
 	if fl == "" {
-		withBefore := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + beforeCount(st, l.FulfilledBefore) + "  " + rej.Render(symRejected+" "+count(l.Rejected))
-		if lipgloss.Width(withBefore) <= iw {
-			return withBefore
+		ns := unstarted(st, l)
+		withBefore := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + beforeCount(st, l.FulfilledBefore) + "  " + rej.Render(symRejected+" "+count(l.Rejected)) + ns
+		for _, c := range []string{withBefore, counts + ns, rej.Render(symRejected+" "+count(l.Rejected)) + ns} {
+			if lipgloss.Width(c) <= iw {
+				return c
+			}
 		}
 		return fit(counts, iw)
 	}
@@ -287,12 +311,13 @@ func (t tile) numbersLine(iw int) string {
 	if fl != "" {
 		fl = "  " + st.Running.Render(fl)
 	}
-	for _, c := range []string{of + pct + ful + r + fl, of + pct + r + fl, of + r + fl} {
+	ns := unstarted(st, l)
+	for _, c := range []string{of + pct + ful + r + fl + ns, of + pct + r + fl + ns, of + r + fl + ns, r + fl + ns, fl + ns} {
 		if lipgloss.Width(c) <= iw {
-			return c
+			return strings.TrimPrefix(c, "  ")
 		}
 	}
-	return fit(strings.TrimPrefix(fl, "  "), iw)
+	return fit(strings.TrimPrefix(fl+ns, "  "), iw)
 }
 
 // progressLine is a bar with settled/total when the total is known, or a
@@ -341,32 +366,49 @@ func (t tile) countsLine(iw int) string {
 	if l.Rejected > 0 {
 		rej = st.Rejected
 	}
+	// The items not started stay on every width: a stopped loader
+	// whose rest was never read must not look finished. The words go
+	// first, then the warm and before counts.
+	ns := unstarted(st, l)
 	long := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)+" fulfilled") + warmCount(st, l.Warm) + beforeCount(st, l.FulfilledBefore) + "  " +
-		rej.Render(symRejected+" "+count(l.Rejected)+" rejected")
-	if l.NotStarted != 0 {
-		unstarted := "rest"
-		if l.NotStarted > 0 {
-			unstarted = count(l.NotStarted)
-		}
-		long += "  " + st.Stopping.Render(symUnstarted+" "+unstarted+" not started")
-	}
+		rej.Render(symRejected+" "+count(l.Rejected)+" rejected") + ns
 	if lipgloss.Width(long) <= iw {
 		return long
 	}
+	bare := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + "  " + rej.Render(symRejected+" "+count(l.Rejected))
 	short := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + warmCount(st, l.Warm) + "  " +
-		rej.Render(symRejected+" "+count(l.Rejected))
+		rej.Render(symRejected+" "+count(l.Rejected)) + ns
 	if b := beforeCount(st, l.FulfilledBefore); b != "" {
 		// A retry's tile says what the chain fulfilled before, before
 		// the warm count does.
-		withBefore := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + b + "  " + rej.Render(symRejected+" "+count(l.Rejected))
+		withBefore := st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled)) + b + "  " + rej.Render(symRejected+" "+count(l.Rejected)) + ns
 		if lipgloss.Width(withBefore) <= iw {
 			return withBefore
 		}
 	}
-	if lipgloss.Width(short) <= iw || l.Warm == 0 {
-		return fit(short, iw)
+	for _, c := range []string{short, bare + ns, rej.Render(symRejected+" "+count(l.Rejected)) + ns} {
+		if lipgloss.Width(c) <= iw {
+			return c
+		}
 	}
-	return fit(st.Fulfilled.Render(symFulfilled+" "+count(l.Fulfilled))+"  "+rej.Render(symRejected+" "+count(l.Rejected)), iw)
+	if ns != "" {
+		return fit(strings.TrimPrefix(ns, "  "), iw)
+	}
+	return fit(bare, iw)
+}
+
+// unstarted is "  ○ 390 not started" (or "  ○ rest not started" for a
+// file whose rest is not counted) while the loader has items not
+// started, "" otherwise.
+func unstarted(st Styles, l warmup.LoaderSnapshot) string {
+	if l.NotStarted == 0 {
+		return ""
+	}
+	n := "rest"
+	if l.NotStarted > 0 {
+		n = count(l.NotStarted)
+	}
+	return "  " + st.Stopping.Render(symUnstarted+" "+n+" not started")
 }
 
 // beforeCount is how many of the loader's items the earlier runs of a

@@ -42,6 +42,9 @@ func example(r Rejection) string {
 	if d := r.Detail(); d != "" {
 		return d
 	}
+	if d := interruptedDetail(r); d != "" {
+		return d
+	}
 	if r.Key != "" {
 		return r.Key
 	}

@@ -270,6 +270,9 @@ type loaderRun struct {
 	// snapshot reads read = fulfilled + rejected + in flight exactly.
 	mu                                  sync.Mutex
 	read, fulfilled, rejected, retrying int64
+	// retryCause is the cause of the items retrying (see
+	// LoaderSnapshot.RetryingCause).
+	retryCause string
 	// warm counts the fulfilled items whose key was there already and
 	// was left alone (mode missing or expiring).
 	warm int64
@@ -480,6 +483,13 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 			}
 		}
 	}
+	return e.retryMatching(targets, func(lr *loaderRun) *rejectionSource { return lr.takeRetryable(cause) })
+}
+
+// retryMatching starts a Retry pass in each target loader of the
+// rejections take takes from it, and returns how many it queued: the one
+// path of Retry, RetryCause and RetryItem.
+func (e *Engine) retryMatching(targets []*loaderRun, take func(*loaderRun) *rejectionSource) int {
 	queued := 0
 	// One unit of work held across the loop: a loader's retry that
 	// settles before the next one starts must not look like the end of
@@ -487,8 +497,8 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 	e.busyAdd(1)
 	defer e.busyDone()
 	for _, lr := range targets {
-		take := lr.takeRetryable(cause)
-		if take == nil {
+		took := take(lr)
+		if took == nil {
 			continue
 		}
 		if queued == 0 {
@@ -496,10 +506,10 @@ func (e *Engine) RetryCause(cause string, loaders ...string) int {
 			// and the gate waits for Redis anew.
 			e.unhold(true)
 		}
-		queued += int(take.left)
+		queued += int(took.left)
 		e.verify.due.Store(true)
 		e.restart.due.Store(true)
-		e.startFeed(lr, take, passRetry)
+		e.startFeed(lr, took, passRetry)
 	}
 	return queued
 }

@@ -140,13 +140,13 @@ type rejectionSource struct {
 	lr    *loaderRun
 	pull  func() (Rejection, int64, bool)
 	stop  func()
-	match func(Rejection) bool
+	match func(Rejection, int64) bool
 	// left counts the items taken and not yet read.
 	left int64
 	err  error
 }
 
-func newRejectionSource(lr *loaderRun, v storeView, match func(Rejection) bool, n int64) *rejectionSource {
+func newRejectionSource(lr *loaderRun, v storeView, match func(Rejection, int64) bool, n int64) *rejectionSource {
 	p := &rejectionSource{lr: lr, match: match, left: n}
 	p.pull, p.stop = iter.Pull2(v.all(&p.err))
 	return p
@@ -159,7 +159,7 @@ func (p *rejectionSource) take() (Rejection, int64, bool) {
 		if !ok {
 			return Rejection{}, 0, false
 		}
-		if p.match(r) {
+		if p.match(r, seq) {
 			p.left--
 			return r, seq, true
 		}
@@ -184,6 +184,7 @@ func (p *rejectionSource) next(e *Engine) (*item, bool) {
 	}
 	x := e.newItem(p.lr, p.lr.revive(r))
 	x.attempts, x.retry, x.seq = r.Attempts, true, seq
+	x.history = r.History
 	return x, true
 }
 
@@ -285,9 +286,28 @@ func (e *Engine) carry(lr *loaderRun, r Rejection) {
 // settle again. The others move to the store's new generation unchanged.
 // It reads the journal once here, and the retry pass reads it again.
 func (lr *loaderRun) takeRetryable(cause string) *rejectionSource {
-	match := func(r Rejection) bool {
+	lr.mu.Lock()
+	was := lr.retrying
+	lr.mu.Unlock()
+	p := lr.takeMatching(func(r Rejection, _ int64) bool {
 		return r.Stage != StageSource && (cause == "" || causeOf(r) == cause)
+	})
+	if p != nil {
+		lr.mu.Lock()
+		// One cause's retry alone names its cause; a mix names none.
+		if was == 0 {
+			lr.retryCause = cause
+		} else if lr.retryCause != cause {
+			lr.retryCause = ""
+		}
+		lr.mu.Unlock()
 	}
+	return p
+}
+
+// takeMatching is takeRetryable for the rejections match picks (given
+// each with its journal sequence number).
+func (lr *loaderRun) takeMatching(match func(Rejection, int64) bool) *rejectionSource {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	if lr.rejected == 0 {
@@ -300,7 +320,7 @@ func (lr *loaderRun) takeRetryable(cause string) *rejectionSource {
 	var n int64
 	var err error
 	for r, seq := range old.all(&err) {
-		if match(r) {
+		if match(r, seq) {
 			n++
 			lr.tally(r, -1)
 			continue

@@ -43,6 +43,9 @@ type item struct {
 	older, newer *item
 	// last is the latest failed attempt's error.
 	last *itemError
+	// history are the latest failed attempts (see Rejection.History):
+	// allocated only for an item that fails.
+	history []Attempt
 	// outages counts the Redis outages x waited out.
 	outages int
 	// tries counts the attempts of this pass: each pass (the first, a
@@ -477,6 +480,7 @@ func (e *Engine) written(op *rediswrite.Op, err error) {
 // remain; anything else rejects the item.
 func (e *Engine) failed(x *item, ie *itemError) {
 	x.last = ie
+	x.recordAttempt(ie)
 	switch {
 	case !ie.transient || x.tries >= 1+e.cfg.Run.Retries || e.hardCtx.Err() != nil:
 		e.reject(x, ie)
@@ -576,7 +580,9 @@ func (e *Engine) reject(x *item, why *itemError) {
 		lr.hist.observe(x.lastAttempt(), 1)
 	}
 	lr.rejectedTotal.Add(1)
+	x.recordAttempt(why)
 	r := e.rejection(&x.src, x.key, x.attempts, why)
+	r.History = e.redactHistory(x.history)
 	lr.mu.Lock()
 	lr.leaveFlightLocked(x)
 	lr.addRejectionLocked(r, x.seq, x.retry)

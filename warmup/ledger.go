@@ -56,6 +56,7 @@ func (s *rejectionStore) keep(r Rejection, seq int64, retried bool) {
 	if len(s.recent) == maxRecent {
 		s.recent = slices.Delete(s.recent, 0, maxRecent/10)
 	}
+	r.Seq = seq
 	s.recent = append(s.recent, r)
 	if s.jnl == nil || s.append(r, seq, retried) != nil {
 		s.overflow = append(s.overflow, journaled{r, seq})

@@ -56,6 +56,21 @@ type Rejection struct {
 	// change, or an item (a text line, a CSV record, a JSONL line, a SQL
 	// row) that is not UTF-8. A retry writes what a clean run writes.
 	Exact []byte `json:"exact,omitempty"`
+	// History is the item's latest failed attempts, oldest first, at
+	// most maxAttemptHistory of them: when each failed and why. Only
+	// rejected items keep it.
+	History []Attempt `json:"history,omitempty"`
+	// Seq is the item's place in the journal (see RetryItem); the
+	// journal records it beside the rejection.
+	Seq int64 `json:"-"`
+}
+
+// Attempt is one failed attempt of a rejected item.
+type Attempt struct {
+	// N is the attempt's number among all the item's attempts.
+	N     int       `json:"n"`
+	At    time.Time `json:"at"`
+	Error string    `json:"error"`
 }
 
 // Detail is the item's own part of the reason, shortened for a line

@@ -117,6 +117,10 @@ type LoaderSnapshot struct {
 	// RetryAttempt is the highest attempt number among them.
 	Retrying     int64
 	RetryAttempt int
+	// RetryingCause is the cause the retrying items were rejected with
+	// when one retry of one cause (RetryCause) took them all, "" when
+	// not: CauseLost says they are a restart's lost keys written again.
+	RetryingCause string
 	// SourceRead is true once the source is no longer being read: read
 	// to its end, or stopped.
 	SourceRead bool
@@ -292,6 +296,7 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 	ls.InFlight = lr.read - lr.fulfilled - lr.rejected
 	if ls.Retrying > 0 {
 		ls.RetryAttempt = int(lr.retryAttempt.Load())
+		ls.RetryingCause = lr.retryCause
 	}
 	ls.LastReason, ls.LastCause = lr.lastReason, lr.lastCause
 	ls.Causes = lr.topCausesLocked()

@@ -220,7 +220,7 @@ func TestShardsTogetherAreOneRun(t *testing.T) {
 	if code, _, errOut := cliBin(t, bin, "--config", cfg, "--retry-from", reports[1], "--shard", "2/3"); code != 2 || !strings.Contains(errOut, "the report's run was shard 1/3 and this one is shard 2/3") {
 		t.Errorf("--retry-from shard 1/3's report as shard 2/3: exit %d, want 2\n%s", code, errOut)
 	}
-	if code, _, errOut := cliBin(t, bin, "--config", cfg, "--retry-from", wholeReport, "--shard", "0/3"); code != 2 || !strings.Contains(errOut, "was not sharded and this one is shard 0/3") {
+	if code, _, errOut := cliBin(t, bin, "--config", cfg, "--retry-from", wholeReport, "--shard", "0/3", "--redis", whole.URL()); code != 2 || !strings.Contains(errOut, "was not sharded and this one is shard 0/3") {
 		t.Errorf("--retry-from an unsharded report as shard 0/3: exit %d, want 2\n%s", code, errOut)
 	}
 }

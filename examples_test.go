@@ -40,8 +40,8 @@ func TestKubernetesExample(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(toml.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(redisURLEnv, "redis://:pw@127.0.0.1:1/0")
-	if code, out, errOut := cli(t, "--config", cfg, "--dry-run"); code != 0 || !strings.Contains(out, "SET product:1") {
+	env := map[string]string{redisURLEnv: "redis://:pw@127.0.0.1:1/0"}
+	if code, out, errOut := cliEnv(t, env, "--config", cfg, "--dry-run"); code != 0 || !strings.Contains(out, "SET product:1") {
 		t.Fatalf("--dry-run of the example's config: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -40,7 +40,7 @@ key = "n:{{.id}}"
 `, srv.URL()), map[string]string{"names.csv.gz": csvGz.String()})
 	stdin := strings.NewReader("\xef\xbb\xbf{\"id\":1}\n{\"id\":2}\n{broken\n{\"id\":3}\n")
 	var out, errb bytes.Buffer
-	code := run([]string{"--config", cfg, "--plain"}, stdin, &out, &errb)
+	code := run([]string{"--config", cfg, "--plain"}, testEnv(nil), stdin, &out, &errb)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (one bad line)\n%s", code, errb.String())
 	}
@@ -148,7 +148,7 @@ fetch = { url = "%s/{{.id}}" }
 	o.heal()
 	report2 := filepath.Join(t.TempDir(), "r2.json")
 	var out, errb bytes.Buffer
-	code := run([]string{"--config", cfg, "--plain", "--retry-from", report, "--report", report2}, strings.NewReader("{\"id\":99}\n"), &out, &errb)
+	code := run([]string{"--config", cfg, "--plain", "--retry-from", report, "--report", report2}, testEnv(nil), strings.NewReader("{\"id\":99}\n"), &out, &errb)
 	if code != 1 {
 		t.Fatalf("--retry-from: exit %d, want 1 (the rest of the stream is not started)\n%s", code, errb.String())
 	}

@@ -34,9 +34,28 @@ import (
 // and stderr.
 func cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return cliEnv(t, nil, args...)
+}
+
+// cliEnv is cli with the variables in env set for this run only: tests
+// that run in parallel do not share them as they would the process's.
+func cliEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(args, strings.NewReader(""), &out, &errb)
+	code := run(args, testEnv(env), strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// testEnv is the environment of an in-process run: the variables in env,
+// then the process's (which tests leave alone: XDG_STATE_HOME is set once
+// in TestMain).
+func testEnv(env map[string]string) lookupEnv {
+	return func(name string) (string, bool) {
+		if v, ok := env[name]; ok {
+			return v, true
+		}
+		return os.LookupEnv(name)
+	}
 }
 
 func writeConfig(t *testing.T, toml string, files map[string]string) string {
@@ -369,8 +388,8 @@ key = "r:{{.}}"
 mode = "expiring"
 expire_below = "5m"
 `, srv.URL()), map[string]string{"p.jsonl": "{\"id\":7}\n"})
-	t.Setenv("CW_TEST_TOKEN", "tok-very-secret")
-	code, stdout, stderr := cli(t, "--config", cfg, "--dry-run")
+	env := map[string]string{"CW_TEST_TOKEN": "tok-very-secret"}
+	code, stdout, stderr := cliEnv(t, env, "--config", cfg, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -386,7 +405,7 @@ expire_below = "5m"
 		t.Fatalf("dry run wrote %d keys", n)
 	}
 	var errb bytes.Buffer
-	if code := run([]string{"--config", cfg, "--dry-run"}, strings.NewReader(""), fullDisk{}, &errb); code != 1 ||
+	if code := run([]string{"--config", cfg, "--dry-run"}, testEnv(env), strings.NewReader(""), fullDisk{}, &errb); code != 1 ||
 		!strings.Contains(errb.String(), "writing stdout: no space left on device") {
 		t.Errorf("dry run to a full disk: exit %d, want 1 and why\n%s", code, errb.String())
 	}
@@ -464,6 +483,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("XDG_STATE_HOME", state)
+	// main's, for the runs the tests make in-process.
+	redis.SetLogger(quietLogger{})
 	code := m.Run()
 	os.RemoveAll(state)
 	if built.dir != "" {
@@ -517,8 +538,7 @@ func TestSecretsNeverShow(t *testing.T) {
 		fmt.Fprint(w, "ok")
 	}))
 	defer o.Close()
-	t.Setenv("CW_PW", pw)
-	t.Setenv("CW_TOKEN", token)
+	env := map[string]string{"CW_PW": pw, "CW_TOKEN": token}
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
 url = "redis://:${CW_PW}@%s/0"
@@ -549,7 +569,7 @@ fetch = { url = "%s/{{.}}?token=${CW_TOKEN}&api_key=literal-key-5Rt", headers = 
 		{"--plain", "--redis", fmt.Sprintf("redis://:%s@127.0.0.1:%d/0", pw, redistest.FreePort(t))},
 		{"--plain", "--retry-from", report},
 	} {
-		code, stdout, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
+		code, stdout, stderr := cliEnv(t, env, append([]string{"--config", cfg}, args...)...)
 		all.WriteString(stdout + stderr)
 		if args[0] == "--plain" && args[1] == "--report" && code != 1 {
 			t.Fatalf("exit %d: %s", code, stderr)
@@ -920,19 +940,18 @@ items = { range = [1, 20] }
 key = "r:{{.}}"
 `, redistest.FreePort(t)), map[string]string{})
 
-	t.Setenv("CACHEWARM_REDIS_URL", authed)
-	code, out, errs := cli(t, "--config", cfg, "--plain")
+	env := map[string]string{"CACHEWARM_REDIS_URL": authed}
+	code, out, errs := cliEnv(t, env, "--config", cfg, "--plain")
 	if code != 0 || strings.Contains(errs, "warning") {
 		t.Fatalf("exit %d with the URL in the environment:\n%s%s", code, out, errs)
 	}
 	// The README's form, url = "${REDIS_URL}", needs no REDIS_URL when
 	// the environment or --redis gives the URL.
 	envCfg := writeConfig(t, "[redis]\nurl = \"${CW_UNSET_REDIS_URL}\"\n[[loader]]\nname = \"r\"\nitems = { range = [1, 20] }\nkey = \"r:{{.}}\"\n", map[string]string{})
-	code, out, errs = cli(t, "--config", envCfg, "--plain")
+	code, out, errs = cliEnv(t, env, "--config", envCfg, "--plain")
 	if code != 0 || strings.Contains(errs, "warning") {
 		t.Fatalf("exit %d with the URL in the environment:\n%s%s", code, out, errs)
 	}
-	t.Setenv("CACHEWARM_REDIS_URL", "")
 	code, out, errs = cli(t, "--config", cfg, "--plain", "--redis", authed)
 	if code != 0 || !strings.Contains(errs, "warning: the password in --redis") {
 		t.Fatalf("exit %d, want 0 and a warning about the password in --redis:\n%s%s", code, out, errs)

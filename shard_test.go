@@ -302,11 +302,8 @@ key = "r:{{.}}"
 		{"JOB_COMPLETION_INDEX", map[string]string{"JOB_COMPLETION_INDEX": "2"}, []string{"--shards", "3"}, "shard 2/3 done"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
 			report := filepath.Join(dir, tc.name+".json")
-			code, _, errOut := cli(t, append([]string{"--config", cfg, "--plain", "--report", report}, tc.args...)...)
+			code, _, errOut := cliEnv(t, tc.env, append([]string{"--config", cfg, "--plain", "--report", report}, tc.args...)...)
 			if code != 0 || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("exit %d, want 0 and %q\n%s", code, tc.want, errOut)
 			}
@@ -349,10 +346,7 @@ key = "r:{{.}}"
 		{"bad env", map[string]string{"CACHEWARM_SHARD": "4/3"}, nil, `$CACHEWARM_SHARD=4/3: k must be from 0 to 2`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			code, _, errOut := cli(t, append([]string{"--config", cfg, "--plain"}, tc.args...)...)
+			code, _, errOut := cliEnv(t, tc.env, append([]string{"--config", cfg, "--plain"}, tc.args...)...)
 			if code != 2 || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("exit %d, want 2 and %q\n%s", code, tc.want, errOut)
 			}

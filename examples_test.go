@@ -11,6 +11,7 @@ import (
 // ConfigMap's config.toml passes --dry-run with the Redis URL from the
 // environment, as the Secret gives it.
 func TestKubernetesExample(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("examples/k8s-indexed-job.yaml")
 	if err != nil {
 		t.Fatal(err)

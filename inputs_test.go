@@ -21,6 +21,7 @@ import (
 // items piped into standard input (a BOM and all), next to a gzip CSV
 // file, and the report and Redis agree.
 func TestItemsFromStdinAndGzip(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	var csvGz bytes.Buffer
 	zw := gzip.NewWriter(&csvGz)
@@ -62,6 +63,7 @@ key = "n:{{.id}}"
 // A CSV header that names a column twice stops the run before anything
 // is written, like a missing file, naming the file and the column.
 func TestDuplicateCSVColumnExits2(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -90,6 +92,7 @@ key = "d:{{.id}}"
 // says on stderr that the rest must be fed again and from which line, and
 // keeps that rest not started.
 func TestStoppedStdinRetryFrom(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o := newFlakyOrigin(t, "/2")
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -179,6 +182,7 @@ fetch = { url = "%s/{{.id}}" }
 // items from there, a run in a terminal is headless (plain) instead, and
 // the piped items are not taken for keys.
 func TestStdinLoaderInATerminalRunsHeadless(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -208,6 +212,7 @@ key = "t:{{.}}"
 // does not send the operator to --retry-from, which would stop at the
 // same place: the file needs fixing.
 func TestTruncatedGzipSaysFixTheFile(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	var z bytes.Buffer
 	zw := gzip.NewWriter(&z)

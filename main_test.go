@@ -114,6 +114,7 @@ func (o *flakyOrigin) count(p string) int {
 // warmed headlessly; report and exit code match Redis item for item; a
 // retry from the report fetches only what failed.
 func TestHeadlessRunMatchesRedisAndRetryFrom(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o := newFlakyOrigin(t, "/pages/2", "/pages/4")
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -232,6 +233,7 @@ fetch = { url = "%s/pages/{{.}}" }
 }
 
 func TestJSONEvents(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -290,6 +292,7 @@ key = "{{.missing}}"
 }
 
 func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	port := redistest.FreePort(t)
 	okLoader := "[[loader]]\nname = \"a\"\nitems = { range = [1, 3] }\nkey = \"a:{{.}}\"\n"
@@ -372,6 +375,7 @@ type fullDisk struct{}
 func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
 
 func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -412,6 +416,7 @@ expire_below = "5m"
 }
 
 func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
 	if code, out, _ := cli(t, "--version"); code != 0 || !strings.HasPrefix(out, "cachewarm ") {
 		t.Errorf("--version: %d %q", code, out)
 	}
@@ -424,6 +429,7 @@ func TestVersionAndHelp(t *testing.T) {
 // SIGINT on the real binary: in-flight items settle, the rest are
 // rejected "interrupted", the report is written, exit 130.
 func TestInterruptWritesReportAndExits130(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	started := make(chan struct{}, 64)
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -524,6 +530,7 @@ func buildBinary(t *testing.T) string {
 // Secrets never appear in any output: plain, JSON, report, JUnit, the
 // journal, what is pushed to a Pushgateway, dry run, errors.
 func TestSecretsNeverShow(t *testing.T) {
+	t.Parallel()
 	const pw, token = "redis-pw-Zq81x", "api-tok-77HkQ"
 	srv := redistest.Start(t, "--requirepass", pw)
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -544,6 +551,9 @@ func TestSecretsNeverShow(t *testing.T) {
 url = "redis://:${CW_PW}@%s/0"
 [run]
 retries = 0
+# The run pointed at a port nobody listens on gives up after this; what
+# it prints while waiting is the point, not how long it waits.
+redis_wait = "1s"
 [[loader]]
 name = "s"
 items = { range = [1, 3] }
@@ -606,6 +616,7 @@ fetch = { url = "%s/{{.}}?token=${CW_TOKEN}&api_key=literal-key-5Rt", headers = 
 // then finishes the job: the keyspace equals an uninterrupted run's and
 // the last run exits 0.
 func TestStoppedRunFinishedByRetryFrom(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			srv := redistest.Start(t)
@@ -734,6 +745,7 @@ func checkKeys(t *testing.T, srv *redistest.Server, pattern string, n int, want 
 // receiving the absolute URL. (The built binary reads a fresh
 // environment; net/http reads it once per process.)
 func TestFetchThroughProxyFromEnvironment(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	var mu sync.Mutex
 	var asked []string
@@ -776,6 +788,7 @@ fetch = { url = "http://origin.test/{{.}}" }
 // since) from their start. A file that is not a cachewarm report is
 // refused before anything is written.
 func TestRetryFromRunsLoadersTheReportDoesNotName(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -812,6 +825,7 @@ key = "b:{{.}}"
 // A closed stdout (`cachewarm --json … | head -1`) does not kill the run:
 // it finishes, writes its report and exits with the run's own code.
 func TestClosedStdoutStillWritesTheReport(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -860,6 +874,7 @@ key = "{{if gt . 0}}{{end}}"
 // headless: /dev/null is a character device but not a terminal, and a
 // process started by cron has none.
 func TestNoTerminalRunsHeadless(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -890,6 +905,7 @@ key = "r:{{.}}"
 // Output to a full disk is not lost silently: stderr says so, and the
 // exit code is not 0 even though every item was fulfilled.
 func TestFullDiskOutputIsNotLostSilently(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -928,6 +944,7 @@ key = "r:{{.}}"
 // config's URL and stays out of the process list; one given in --redis
 // works too, with a warning, and is never printed.
 func TestRedisURLFromEnvironment(t *testing.T) {
+	t.Parallel()
 	const pw = "s3cr3t-from-env"
 	srv := redistest.Start(t, "--requirepass", pw)
 	authed := fmt.Sprintf("redis://:%s@%s/0", pw, srv.Addr())
@@ -974,6 +991,7 @@ key = "r:{{.}}"
 // A report that cannot be written after the work was done is printed on
 // stderr, and the exit code is not 2 ("nothing was written") nor 0.
 func TestReportLostAfterWorkGoesToStderr(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	release, asked := make(chan struct{}), make(chan struct{}, 2)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1023,6 +1041,7 @@ fetch = { url = "%s/{{.}}" }
 // that read a range and now reads a file is refused (exit 2), not read
 // from the file's start.
 func TestRetryFromRefusesAResumePointOfAnotherSource(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -1052,6 +1071,7 @@ key = "a:{{.}}"
 // answers nothing (paused, SIGSTOPped) ends the wait at once: exit 130,
 // nothing written, instead of waiting out the timeout and saying exit 2.
 func TestSignalDuringStartupEndsTheWait(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -1098,6 +1118,7 @@ key = "a:{{.}}"
 // are rejected "missing after write", the first step exits 1, and the
 // second writes them again and verifies only them.
 func TestVerifyRunbookRestoresDeletedKeys(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -1191,6 +1212,7 @@ ttl = "1h"
 // append-only file: start-up waits out LOADING, as a running run waits
 // for Redis, instead of exiting 2, and the retry finishes.
 func TestRetryFromWaitsWhileRedisLoads(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, "--appendonly", "yes")
 	o := newFlakyOrigin(t, "/p/2", "/p/4")
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -1252,6 +1274,7 @@ fetch = { url = "%s/p/{{.}}" }
 // the lost keys (they are written again), the summary counts them, and
 // the run exits 0 with every key in Redis.
 func TestRedisRestartEventAndSummary(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	const n = 200_000
 	var lines strings.Builder

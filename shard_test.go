@@ -112,6 +112,7 @@ func rejections(t *testing.T, reps ...*warmup.Report) []string {
 // once, the union of their rejected items is the unsharded run's, and
 // merging their reports gives its counts.
 func TestShardsTogetherAreOneRun(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	dir := t.TempDir()
 
@@ -223,6 +224,7 @@ func TestShardsTogetherAreOneRun(t *testing.T) {
 // same shard without naming it again; the other shards then complete the
 // keyspace exactly.
 func TestStoppedShardFinishedByRetryFrom(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -281,6 +283,7 @@ rate = "50000/s"
 // pick a shard; together the three shards write every key. Bad values
 // exit 2 and write nothing.
 func TestShardFromFlagsAndEnvironment(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]

@@ -43,6 +43,7 @@ func (a *authLog) get() map[string]string {
 // request, even when listed; a token in the sitemap's URL shows nowhere
 // (--plain's SOURCE column, the report, --dry-run).
 func TestSitemapLocsStayOnNamedHosts(t *testing.T) {
+	t.Parallel()
 	const token = "supersecrettoken-9Xq"
 	srv := redistest.Start(t)
 	otherLog := &authLog{seen: map[string]string{}}
@@ -160,6 +161,7 @@ fetch = { url = "{{.loc}}", headers = { Authorization = "Bearer ${CW_TOK}" } }
 // is: --plain's SOURCE column, the report's source, --dry-run and a
 // config error show it hidden.
 func TestSitemapLiteralTokenHidden(t *testing.T) {
+	t.Parallel()
 	const token = "literaltoken-7Wp"
 	srv := redistest.Start(t)
 	var site *httptest.Server

@@ -71,6 +71,7 @@ func receive(t *testing.T, ch <-chan warmup.Outage, what string, log *outageLog)
 // that ended when Redis answered again. Before, the state stayed
 // "running" for the whole pause and nothing recorded it.
 func TestClientPauseIsAnOutageFromTheLastGoodReply(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := loadConfig(t, `
 [run]

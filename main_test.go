@@ -491,6 +491,8 @@ func TestMain(m *testing.M) {
 	os.Setenv("XDG_STATE_HOME", state)
 	// main's, for the runs the tests make in-process.
 	redis.SetLogger(quietLogger{})
+	// Most tests wait on a subprocess, a server or a terminal.
+	redistest.RaiseParallel(4)
 	code := m.Run()
 	os.RemoveAll(state)
 	if built.dir != "" {

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // procResult is how one child process went.
@@ -44,43 +46,13 @@ func (p procResult) describe() string {
 }
 
 // tail is the last n bytes of data as text, without terminal escape
-// sequences (the monitor's output is full of them).
+// sequences (the monitor's output is full of them) and carriage returns.
 func tail(data []byte, n int) string {
-	data = stripEscapes(data)
-	if len(data) > n {
-		data = data[len(data)-n:]
+	text := strings.ReplaceAll(ansi.Strip(string(data)), "\r", "")
+	if len(text) > n {
+		text = text[len(text)-n:]
 	}
-	return strings.TrimSpace(strings.ToValidUTF8(string(data), ""))
-}
-
-// stripEscapes drops ANSI escape sequences (CSI, OSC and two-byte ones)
-// and carriage returns from data.
-func stripEscapes(data []byte) []byte {
-	out := make([]byte, 0, len(data))
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		switch {
-		case c == 0x1b && i+1 < len(data) && data[i+1] == '[': // CSI: parameters, then a final byte
-			i += 2
-			for i < len(data) && (data[i] < 0x40 || data[i] > 0x7e) {
-				i++
-			}
-		case c == 0x1b && i+1 < len(data) && data[i+1] == ']': // OSC: up to BEL or ESC \
-			i += 2
-			for i < len(data) && data[i] != 0x07 && !(data[i] == 0x1b && i+1 < len(data) && data[i+1] == '\\') {
-				i++
-			}
-			if i < len(data) && data[i] == 0x1b {
-				i++
-			}
-		case c == 0x1b:
-			i++
-		case c == '\r':
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
+	return strings.TrimSpace(strings.ToValidUTF8(text, ""))
 }
 
 // runProc runs name with args in the temporary directory, stdout and

@@ -15,7 +15,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // tuiTarget is target 3.
@@ -112,26 +113,30 @@ func (b *bench) tuiRun(ctx context.Context, config, label string) (procResult, e
 
 // openPTY opens a pseudo-terminal pair whose window is cols×rows.
 func openPTY(cols, rows int) (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	var unlock int32
-	var num uint32
-	if err = ioctl(master, syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err == nil {
-		err = ioctl(master, syscall.TIOCGPTN, unsafe.Pointer(&num))
-	}
-	if err != nil {
-		master.Close()
-		return nil, nil, err
-	}
-	slave, err = os.OpenFile("/dev/pts/"+strconv.FormatUint(uint64(num), 10), os.O_RDWR|syscall.O_NOCTTY, 0)
+	var num int
+	err = control(master, func(fd int) (err error) {
+		if err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+			return err
+		}
+		num, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
+		return err
+	})
 	if err != nil {
 		master.Close()
 		return nil, nil, err
 	}
-	ws := struct{ rows, cols, xpixel, ypixel uint16 }{uint16(rows), uint16(cols), 0, 0}
-	if err := ioctl(slave, syscall.TIOCSWINSZ, unsafe.Pointer(&ws)); err != nil {
+	slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(num), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		master.Close()
+		return nil, nil, err
+	}
+	if err := control(slave, func(fd int) error {
+		return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(rows), Col: uint16(cols)})
+	}); err != nil {
 		master.Close()
 		slave.Close()
 		return nil, nil, err
@@ -139,20 +144,16 @@ func openPTY(cols, rows int) (master, slave *os.File, err error) {
 	return master, slave, nil
 }
 
-// ioctl performs one ioctl on f's descriptor.
-func ioctl(f *os.File, req uintptr, arg unsafe.Pointer) error {
+// control runs do with f's descriptor, without f.Fd()'s switch of the
+// descriptor to blocking mode.
+func control(f *os.File, do func(fd int) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
-	var errno syscall.Errno
-	if err := rc.Control(func(fd uintptr) {
-		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(arg))
-	}); err != nil {
+	var doErr error
+	if err := rc.Control(func(fd uintptr) { doErr = do(int(fd)) }); err != nil {
 		return err
 	}
-	if errno != 0 {
-		return errno
-	}
-	return nil
+	return doErr
 }

@@ -17,6 +17,6 @@ func (quiet) Printf(context.Context, string, ...any) {}
 func TestMain(m *testing.M) {
 	// go-redis logs refused dials itself; the tests read reasons instead.
 	redis.SetLogger(quiet{})
-	redistest.RaiseParallel(8)
+	redistest.RaiseParallel(6)
 	os.Exit(m.Run())
 }

@@ -18,6 +18,7 @@ import (
 // The shipped config.toml is the demo: it loads, passes validation, and
 // shows the features the README promises.
 func TestDemoConfigLoads(t *testing.T) {
+	t.Parallel()
 	ext := demo.NewExtension()
 	cfg, err := config.LoadConfig("config.toml", ext.Options())
 	if err != nil {
@@ -96,6 +97,7 @@ func demoURLs(t *testing.T, cfg *config.Config) map[string][]string {
 // the mix the origin's seed predicts; a retry fulfils every transient
 // item, and the permanent ones keep their 404.
 func TestDemoRunSettlesWithExpectedMix(t *testing.T) {
+	t.Parallel()
 	ext := demo.NewExtension()
 	cfg, err := config.LoadConfig("config.toml", ext.Options())
 	if err != nil {

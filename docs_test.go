@@ -330,7 +330,7 @@ func TestDocsCommandLines(t *testing.T) {
 							continue
 						}
 						var out, errb strings.Builder
-						if code := run(append(args, "--help"), strings.NewReader(""), &out, &errb); code != 0 {
+						if code := run(append(args, "--help"), testEnv(nil), strings.NewReader(""), &out, &errb); code != 0 {
 							t.Errorf("%s: exit %d\n%s", where, code, errb.String())
 						}
 						continue

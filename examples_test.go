@@ -11,6 +11,7 @@ import (
 // ConfigMap's config.toml passes --dry-run with the Redis URL from the
 // environment, as the Secret gives it.
 func TestKubernetesExample(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("examples/k8s-indexed-job.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -40,8 +41,8 @@ func TestKubernetesExample(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(toml.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(redisURLEnv, "redis://:pw@127.0.0.1:1/0")
-	if code, out, errOut := cli(t, "--config", cfg, "--dry-run"); code != 0 || !strings.Contains(out, "SET product:1") {
+	env := map[string]string{redisURLEnv: "redis://:pw@127.0.0.1:1/0"}
+	if code, out, errOut := cliEnv(t, env, "--config", cfg, "--dry-run"); code != 0 || !strings.Contains(out, "SET product:1") {
 		t.Fatalf("--dry-run of the example's config: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -12,6 +12,7 @@ import (
 // maxmemory is warned of, or refused with --require-headroom (exit 2,
 // nothing written); the estimate counts a file's items from its size.
 func TestHeadroomIsCheckedBeforeTheRun(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, "--maxmemory", "32mb", "--maxmemory-policy", "noeviction")
 	var lines strings.Builder
 	for i := range 100000 {

@@ -21,6 +21,7 @@ import (
 // items piped into standard input (a BOM and all), next to a gzip CSV
 // file, and the report and Redis agree.
 func TestItemsFromStdinAndGzip(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	var csvGz bytes.Buffer
 	zw := gzip.NewWriter(&csvGz)
@@ -40,7 +41,7 @@ key = "n:{{.id}}"
 `, srv.URL()), map[string]string{"names.csv.gz": csvGz.String()})
 	stdin := strings.NewReader("\xef\xbb\xbf{\"id\":1}\n{\"id\":2}\n{broken\n{\"id\":3}\n")
 	var out, errb bytes.Buffer
-	code := run([]string{"--config", cfg, "--plain"}, stdin, &out, &errb)
+	code := run([]string{"--config", cfg, "--plain"}, testEnv(nil), stdin, &out, &errb)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (one bad line)\n%s", code, errb.String())
 	}
@@ -62,6 +63,7 @@ key = "n:{{.id}}"
 // A CSV header that names a column twice stops the run before anything
 // is written, like a missing file, naming the file and the column.
 func TestDuplicateCSVColumnExits2(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -90,6 +92,7 @@ key = "d:{{.id}}"
 // says on stderr that the rest must be fed again and from which line, and
 // keeps that rest not started.
 func TestStoppedStdinRetryFrom(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o := newFlakyOrigin(t, "/2")
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -148,7 +151,7 @@ fetch = { url = "%s/{{.id}}" }
 	o.heal()
 	report2 := filepath.Join(t.TempDir(), "r2.json")
 	var out, errb bytes.Buffer
-	code := run([]string{"--config", cfg, "--plain", "--retry-from", report, "--report", report2}, strings.NewReader("{\"id\":99}\n"), &out, &errb)
+	code := run([]string{"--config", cfg, "--plain", "--retry-from", report, "--report", report2}, testEnv(nil), strings.NewReader("{\"id\":99}\n"), &out, &errb)
 	if code != 1 {
 		t.Fatalf("--retry-from: exit %d, want 1 (the rest of the stream is not started)\n%s", code, errb.String())
 	}
@@ -179,6 +182,7 @@ fetch = { url = "%s/{{.id}}" }
 // items from there, a run in a terminal is headless (plain) instead, and
 // the piped items are not taken for keys.
 func TestStdinLoaderInATerminalRunsHeadless(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -208,6 +212,7 @@ key = "t:{{.}}"
 // does not send the operator to --retry-from, which would stop at the
 // same place: the file needs fixing.
 func TestTruncatedGzipSaysFixTheFile(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	var z bytes.Buffer
 	zw := gzip.NewWriter(&z)

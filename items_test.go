@@ -46,6 +46,7 @@ func sortedKeys(srv *redistest.Server) []string {
 // same keys; a list's float stays a float. With --verify the retry's
 // own check finds every key, so the runbook's loop ends.
 func TestRetryFromWritesTheFirstRunsKeys(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o, fixed := brokenOrigin(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -84,6 +85,7 @@ fetch = { url = "%s/l/{{urlquery .}}" }
 // stage naming the field, from a JSONL file and from SQL rows alike;
 // nothing "<no value>" reaches Redis.
 func TestNullIDsAreRejectedNotWritten(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	dir := t.TempDir()
 	db := sqliteFile(t, filepath.Join(dir, "q.db"),
@@ -146,6 +148,7 @@ value = '{{index .item "id" | urlquery}}'
 // --json events show the item as UTF-8 and keep the bytes in "exact"
 // (base64), and --retry-from writes the very same keys.
 func TestKeysKeepBytesThatAreNotUTF8(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o, fixed := brokenOrigin(t)
 	dir := t.TempDir()

@@ -33,6 +33,7 @@ import (
 // three random moments (the figure the README gives); the default size
 // runs in seconds.
 func TestKillNineThenResume(t *testing.T) {
+	t.Parallel()
 	// items, fetches per second (0: unpaced), items answered 500
 	n, rate, failing := 12000, 4000, 12
 	kills := []int{n / 5, n / 2, 4 * n / 5}

@@ -16,6 +16,7 @@ import (
 // The default journal is in the state folder (never beside the config,
 // which may be read-only), one per config and shard.
 func TestDefaultJournal(t *testing.T) {
+	t.Parallel()
 	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
 	state := t.TempDir()
 	a, err := defaultJournal("/etc/cw/config.toml", warmup.Shard{}, env(map[string]string{"XDG_STATE_HOME": state}))
@@ -34,6 +35,7 @@ func TestDefaultJournal(t *testing.T) {
 }
 
 func TestJournalFlagsExclusive(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		jf        journalFlags
 		retryFrom string
@@ -53,6 +55,7 @@ func TestJournalFlagsExclusive(t *testing.T) {
 // config or the items named by mistake, not the file a link points to,
 // and not the journal of a run still writing it.
 func TestJournalNeverOverwritesOtherFiles(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.toml")

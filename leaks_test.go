@@ -8,6 +8,7 @@ import (
 // --shard "$K" with $K unset is a usage error, not an unsharded run in
 // which every shard writes everything.
 func TestEmptyShardIsUsageError(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, `
 [redis]
 url = "redis://127.0.0.1:1"

@@ -57,7 +57,21 @@ const (
 const redisPoolSize = 8
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// go-redis's logger is its package's: set once here, not by each run
+	// (tests call run concurrently).
+	redis.SetLogger(quietLogger{})
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// lookupEnv is how run reads its environment: os.LookupEnv in main, each
+// test's own variables in tests, which then need not share (and
+// t.Setenv) the process's environment and can run in parallel.
+type lookupEnv func(name string) (string, bool)
+
+// get is the variable's value, "" when unset.
+func (l lookupEnv) get(name string) string {
+	v, _ := l(name)
+	return v
 }
 
 // buildVersion is version, or the module version of a go install build.
@@ -179,9 +193,12 @@ func shardFrom(flag string, indexed bool, n int, getenv func(string) string) (wa
 	return warmup.Shard{}, nil
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	redis.SetLogger(quietLogger{})
-	f, code := parseCommand(args, os.Getenv, stdout, stderr)
+// run is the command with its arguments, its environment (env, for every
+// variable it reads, ${VAR} in the config included) and its standard
+// streams; it returns the exit status.
+func run(args []string, env lookupEnv, stdin io.Reader, stdout, stderr io.Writer) int {
+	getenv := env.get
+	f, code := parseCommand(args, getenv, stdout, stderr)
 	if f == nil {
 		return code // a subcommand, help, or a usage error
 	}
@@ -206,7 +223,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ext := demo.NewExtension()
 	cfgOpts := ext.Options()
 	cfgOpts.Stdin = stdin
-	cfgOpts.RedisURLReplaced = f.redis != "" || os.Getenv(redisURLEnv) != ""
+	cfgOpts.Getenv = env
+	cfgOpts.RedisURLReplaced = f.redis != "" || getenv(redisURLEnv) != ""
 	// A SQL loader's query runs now, up to its first row.
 	cfgOpts.Context = sigs.startup
 	if err := checkConfigExists(f.config); err != nil {
@@ -228,7 +246,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// What a run says beside its outcome: on stderr, or in --json as
 	// notice events, so that stderr stays empty for a run that works.
 	warn, jsonOut := notices(f, stdout, stderr)
-	if err := overrideRedisURL(cfg, f.redis, os.Getenv(redisURLEnv), warn); err != nil {
+	if err := overrideRedisURL(cfg, f.redis, getenv(redisURLEnv), warn); err != nil {
 		return fail(err)
 	}
 	if err := cfg.Select(f.only); err != nil {
@@ -246,7 +264,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	report := ""
 	if !f.dryRun {
-		report = keptReport(f, cfg, os.Getenv, warn)
+		report = keptReport(f, cfg, getenv, warn)
 	}
 	var prior *warmup.ReportFile
 	if f.retryFrom != "" {
@@ -266,7 +284,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	started := false
 	if !f.dryRun {
 		f.journal.retryFrom = f.retryFrom
-		if jnl, err = openJournal(f.journal, cfg, f.shard, os.Getenv, warn); err != nil {
+		if jnl, err = openJournal(f.journal, cfg, f.shard, getenv, warn); err != nil {
 			return fail(err)
 		}
 		if jnl.j != nil {
@@ -327,7 +345,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	// The monitor reads keys from standard input: not when items come from it.
-	useTUI := !f.plain && !f.json && !cfg.ReadsStdin() && isTerminal(stdin) && isTerminal(stdout)
+	useTUI := !f.plain && !f.json && !cfg.ReadsStdin() && isTerminal(stdin, getenv) && isTerminal(stdout, getenv)
 	var printer headless.Printer
 	if !useTUI {
 		if f.json {
@@ -593,7 +611,7 @@ func (s *signals) stop() {
 
 // isTerminal says whether f is a terminal the monitor can drive. A
 // character device is not enough: cron's `>/dev/null` is one too.
-func isTerminal(f any) bool {
+func isTerminal(f any, getenv func(string) string) bool {
 	fd, ok := f.(interface{ Fd() uintptr })
-	return ok && term.IsTerminal(fd.Fd()) && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+	return ok && term.IsTerminal(fd.Fd()) && !strings.EqualFold(getenv("TERM"), "dumb")
 }

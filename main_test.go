@@ -34,9 +34,28 @@ import (
 // and stderr.
 func cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return cliEnv(t, nil, args...)
+}
+
+// cliEnv is cli with the variables in env set for this run only: tests
+// that run in parallel do not share them as they would the process's.
+func cliEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(args, strings.NewReader(""), &out, &errb)
+	code := run(args, testEnv(env), strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// testEnv is the environment of an in-process run: the variables in env,
+// then the process's (which tests leave alone: XDG_STATE_HOME is set once
+// in TestMain).
+func testEnv(env map[string]string) lookupEnv {
+	return func(name string) (string, bool) {
+		if v, ok := env[name]; ok {
+			return v, true
+		}
+		return os.LookupEnv(name)
+	}
 }
 
 func writeConfig(t *testing.T, toml string, files map[string]string) string {
@@ -95,6 +114,7 @@ func (o *flakyOrigin) count(p string) int {
 // warmed headlessly; report and exit code match Redis item for item; a
 // retry from the report fetches only what failed.
 func TestHeadlessRunMatchesRedisAndRetryFrom(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o := newFlakyOrigin(t, "/pages/2", "/pages/4")
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -213,6 +233,7 @@ fetch = { url = "%s/pages/{{.}}" }
 }
 
 func TestJSONEvents(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -271,6 +292,7 @@ key = "{{.missing}}"
 }
 
 func TestStartupErrorsExit2AndWriteNothing(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	port := redistest.FreePort(t)
 	okLoader := "[[loader]]\nname = \"a\"\nitems = { range = [1, 3] }\nkey = \"a:{{.}}\"\n"
@@ -353,6 +375,7 @@ type fullDisk struct{}
 func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
 
 func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -369,8 +392,8 @@ key = "r:{{.}}"
 mode = "expiring"
 expire_below = "5m"
 `, srv.URL()), map[string]string{"p.jsonl": "{\"id\":7}\n"})
-	t.Setenv("CW_TEST_TOKEN", "tok-very-secret")
-	code, stdout, stderr := cli(t, "--config", cfg, "--dry-run")
+	env := map[string]string{"CW_TEST_TOKEN": "tok-very-secret"}
+	code, stdout, stderr := cliEnv(t, env, "--config", cfg, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -386,13 +409,14 @@ expire_below = "5m"
 		t.Fatalf("dry run wrote %d keys", n)
 	}
 	var errb bytes.Buffer
-	if code := run([]string{"--config", cfg, "--dry-run"}, strings.NewReader(""), fullDisk{}, &errb); code != 1 ||
+	if code := run([]string{"--config", cfg, "--dry-run"}, testEnv(env), strings.NewReader(""), fullDisk{}, &errb); code != 1 ||
 		!strings.Contains(errb.String(), "writing stdout: no space left on device") {
 		t.Errorf("dry run to a full disk: exit %d, want 1 and why\n%s", code, errb.String())
 	}
 }
 
 func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
 	if code, out, _ := cli(t, "--version"); code != 0 || !strings.HasPrefix(out, "cachewarm ") {
 		t.Errorf("--version: %d %q", code, out)
 	}
@@ -405,6 +429,7 @@ func TestVersionAndHelp(t *testing.T) {
 // SIGINT on the real binary: in-flight items settle, the rest are
 // rejected "interrupted", the report is written, exit 130.
 func TestInterruptWritesReportAndExits130(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	started := make(chan struct{}, 64)
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -464,6 +489,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("XDG_STATE_HOME", state)
+	// main's, for the runs the tests make in-process.
+	redis.SetLogger(quietLogger{})
+	// Most tests wait on a subprocess, a server or a terminal.
+	redistest.RaiseParallel(4)
 	code := m.Run()
 	os.RemoveAll(state)
 	if built.dir != "" {
@@ -503,6 +532,7 @@ func buildBinary(t *testing.T) string {
 // Secrets never appear in any output: plain, JSON, report, JUnit, the
 // journal, what is pushed to a Pushgateway, dry run, errors.
 func TestSecretsNeverShow(t *testing.T) {
+	t.Parallel()
 	const pw, token = "redis-pw-Zq81x", "api-tok-77HkQ"
 	srv := redistest.Start(t, "--requirepass", pw)
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -517,13 +547,15 @@ func TestSecretsNeverShow(t *testing.T) {
 		fmt.Fprint(w, "ok")
 	}))
 	defer o.Close()
-	t.Setenv("CW_PW", pw)
-	t.Setenv("CW_TOKEN", token)
+	env := map[string]string{"CW_PW": pw, "CW_TOKEN": token}
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
 url = "redis://:${CW_PW}@%s/0"
 [run]
 retries = 0
+# The run pointed at a port nobody listens on gives up after this; what
+# it prints while waiting is the point, not how long it waits.
+redis_wait = "1s"
 [[loader]]
 name = "s"
 items = { range = [1, 3] }
@@ -549,7 +581,7 @@ fetch = { url = "%s/{{.}}?token=${CW_TOKEN}&api_key=literal-key-5Rt", headers = 
 		{"--plain", "--redis", fmt.Sprintf("redis://:%s@127.0.0.1:%d/0", pw, redistest.FreePort(t))},
 		{"--plain", "--retry-from", report},
 	} {
-		code, stdout, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
+		code, stdout, stderr := cliEnv(t, env, append([]string{"--config", cfg}, args...)...)
 		all.WriteString(stdout + stderr)
 		if args[0] == "--plain" && args[1] == "--report" && code != 1 {
 			t.Fatalf("exit %d: %s", code, stderr)
@@ -586,8 +618,10 @@ fetch = { url = "%s/{{.}}?token=${CW_TOKEN}&api_key=literal-key-5Rt", headers = 
 // then finishes the job: the keyspace equals an uninterrupted run's and
 // the last run exits 0.
 func TestStoppedRunFinishedByRetryFrom(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
 			srv := redistest.Start(t)
 			o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprintf(w, "v%s", r.URL.Path)
@@ -714,6 +748,7 @@ func checkKeys(t *testing.T, srv *redistest.Server, pattern string, n int, want 
 // receiving the absolute URL. (The built binary reads a fresh
 // environment; net/http reads it once per process.)
 func TestFetchThroughProxyFromEnvironment(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	var mu sync.Mutex
 	var asked []string
@@ -756,6 +791,7 @@ fetch = { url = "http://origin.test/{{.}}" }
 // since) from their start. A file that is not a cachewarm report is
 // refused before anything is written.
 func TestRetryFromRunsLoadersTheReportDoesNotName(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -792,6 +828,7 @@ key = "b:{{.}}"
 // A closed stdout (`cachewarm --json … | head -1`) does not kill the run:
 // it finishes, writes its report and exits with the run's own code.
 func TestClosedStdoutStillWritesTheReport(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -840,6 +877,7 @@ key = "{{if gt . 0}}{{end}}"
 // headless: /dev/null is a character device but not a terminal, and a
 // process started by cron has none.
 func TestNoTerminalRunsHeadless(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -870,6 +908,7 @@ key = "r:{{.}}"
 // Output to a full disk is not lost silently: stderr says so, and the
 // exit code is not 0 even though every item was fulfilled.
 func TestFullDiskOutputIsNotLostSilently(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -908,6 +947,7 @@ key = "r:{{.}}"
 // config's URL and stays out of the process list; one given in --redis
 // works too, with a warning, and is never printed.
 func TestRedisURLFromEnvironment(t *testing.T) {
+	t.Parallel()
 	const pw = "s3cr3t-from-env"
 	srv := redistest.Start(t, "--requirepass", pw)
 	authed := fmt.Sprintf("redis://:%s@%s/0", pw, srv.Addr())
@@ -920,19 +960,18 @@ items = { range = [1, 20] }
 key = "r:{{.}}"
 `, redistest.FreePort(t)), map[string]string{})
 
-	t.Setenv("CACHEWARM_REDIS_URL", authed)
-	code, out, errs := cli(t, "--config", cfg, "--plain")
+	env := map[string]string{"CACHEWARM_REDIS_URL": authed}
+	code, out, errs := cliEnv(t, env, "--config", cfg, "--plain")
 	if code != 0 || strings.Contains(errs, "warning") {
 		t.Fatalf("exit %d with the URL in the environment:\n%s%s", code, out, errs)
 	}
 	// The README's form, url = "${REDIS_URL}", needs no REDIS_URL when
 	// the environment or --redis gives the URL.
 	envCfg := writeConfig(t, "[redis]\nurl = \"${CW_UNSET_REDIS_URL}\"\n[[loader]]\nname = \"r\"\nitems = { range = [1, 20] }\nkey = \"r:{{.}}\"\n", map[string]string{})
-	code, out, errs = cli(t, "--config", envCfg, "--plain")
+	code, out, errs = cliEnv(t, env, "--config", envCfg, "--plain")
 	if code != 0 || strings.Contains(errs, "warning") {
 		t.Fatalf("exit %d with the URL in the environment:\n%s%s", code, out, errs)
 	}
-	t.Setenv("CACHEWARM_REDIS_URL", "")
 	code, out, errs = cli(t, "--config", cfg, "--plain", "--redis", authed)
 	if code != 0 || !strings.Contains(errs, "warning: the password in --redis") {
 		t.Fatalf("exit %d, want 0 and a warning about the password in --redis:\n%s%s", code, out, errs)
@@ -955,6 +994,7 @@ key = "r:{{.}}"
 // A report that cannot be written after the work was done is printed on
 // stderr, and the exit code is not 2 ("nothing was written") nor 0.
 func TestReportLostAfterWorkGoesToStderr(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	release, asked := make(chan struct{}), make(chan struct{}, 2)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1004,6 +1044,7 @@ fetch = { url = "%s/{{.}}" }
 // that read a range and now reads a file is refused (exit 2), not read
 // from the file's start.
 func TestRetryFromRefusesAResumePointOfAnotherSource(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -1033,6 +1074,7 @@ key = "a:{{.}}"
 // answers nothing (paused, SIGSTOPped) ends the wait at once: exit 130,
 // nothing written, instead of waiting out the timeout and saying exit 2.
 func TestSignalDuringStartupEndsTheWait(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -1079,6 +1121,7 @@ key = "a:{{.}}"
 // are rejected "missing after write", the first step exits 1, and the
 // second writes them again and verifies only them.
 func TestVerifyRunbookRestoresDeletedKeys(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -1172,6 +1215,7 @@ ttl = "1h"
 // append-only file: start-up waits out LOADING, as a running run waits
 // for Redis, instead of exiting 2, and the retry finishes.
 func TestRetryFromWaitsWhileRedisLoads(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, "--appendonly", "yes")
 	o := newFlakyOrigin(t, "/p/2", "/p/4")
 	cfg := writeConfig(t, fmt.Sprintf(`
@@ -1233,6 +1277,7 @@ fetch = { url = "%s/p/{{.}}" }
 // the lost keys (they are written again), the summary counts them, and
 // the run exits 0 with every key in Redis.
 func TestRedisRestartEventAndSummary(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	const n = 200_000
 	var lines strings.Builder

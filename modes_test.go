@@ -20,6 +20,7 @@ import (
 // summary and table, in the report, and in --json's events; a second run
 // finds every key warm.
 func TestWarmCountShowsEverywhere(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	srv.Client.Set(ctx, "m:2", "app", time.Hour)

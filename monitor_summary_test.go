@@ -18,6 +18,7 @@ import (
 // rejected items scrolled the table off and the hint named a --report
 // that did not exist.
 func TestMonitorQuitLeavesTheRetryCommand(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	var down []string
 	for i := 1; i <= 60; i += 2 {

@@ -18,6 +18,7 @@ import (
 // An address that cannot be bound, or a Pushgateway URL that is not
 // one, is a start-up error: exit 2, nothing written.
 func TestMetricsFlagsRefusedBeforeAnyWork(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,6 +48,7 @@ func TestMetricsFlagsRefusedBeforeAnyWork(t *testing.T) {
 // and the shard; a push that fails is said on stderr, and the exit code
 // stays the run's.
 func TestPushgatewayAtTheEnd(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf("[redis]\nurl = %q\n[[loader]]\nname = \"a\"\nitems = { list = [\"x\", \"y\"] }\nkey = \"k:{{.}}\"\n", srv.URL()), map[string]string{})
 	var mu sync.Mutex

@@ -101,6 +101,7 @@ fetch = { url = "%s/p/{{.}}" }
 // redis-server, with the tests' cachewarm on PATH: a README edit that
 // breaks one fails here.
 func TestReadmeRunbooks(t *testing.T) {
+	t.Parallel()
 	blocks := readmeRunbooks(t)
 	const n = 140
 	allKeys := func(t *testing.T, srv *redistest.Server) {

@@ -118,6 +118,7 @@ func rejections(t *testing.T, reps ...*warmup.Report) []string {
 // once, the union of their rejected items is the unsharded run's, and
 // merging their reports gives its counts.
 func TestShardsTogetherAreOneRun(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	dir := t.TempDir()
 
@@ -229,6 +230,7 @@ func TestShardsTogetherAreOneRun(t *testing.T) {
 // same shard without naming it again; the other shards then complete the
 // keyspace exactly.
 func TestStoppedShardFinishedByRetryFrom(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -287,6 +289,7 @@ rate = "50000/s"
 // pick a shard; together the three shards write every key. Bad values
 // exit 2 and write nothing.
 func TestShardFromFlagsAndEnvironment(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -308,11 +311,8 @@ key = "r:{{.}}"
 		{"JOB_COMPLETION_INDEX", map[string]string{"JOB_COMPLETION_INDEX": "2"}, []string{"--shards", "3"}, "shard 2/3 done"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
 			report := filepath.Join(dir, tc.name+".json")
-			code, _, errOut := cli(t, append([]string{"--config", cfg, "--plain", "--report", report}, tc.args...)...)
+			code, _, errOut := cliEnv(t, tc.env, append([]string{"--config", cfg, "--plain", "--report", report}, tc.args...)...)
 			if code != 0 || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("exit %d, want 0 and %q\n%s", code, tc.want, errOut)
 			}
@@ -355,10 +355,7 @@ key = "r:{{.}}"
 		{"bad env", map[string]string{"CACHEWARM_SHARD": "4/3"}, nil, `$CACHEWARM_SHARD=4/3: k must be from 0 to 2`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			code, _, errOut := cli(t, append([]string{"--config", cfg, "--plain"}, tc.args...)...)
+			code, _, errOut := cliEnv(t, tc.env, append([]string{"--config", cfg, "--plain"}, tc.args...)...)
 			if code != 2 || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("exit %d, want 2 and %q\n%s", code, tc.want, errOut)
 			}

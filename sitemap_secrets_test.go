@@ -43,6 +43,7 @@ func (a *authLog) get() map[string]string {
 // request, even when listed; a token in the sitemap's URL shows nowhere
 // (--plain's SOURCE column, the report, --dry-run).
 func TestSitemapLocsStayOnNamedHosts(t *testing.T) {
+	t.Parallel()
 	const token = "supersecrettoken-9Xq"
 	srv := redistest.Start(t)
 	otherLog := &authLog{seen: map[string]string{}}
@@ -75,7 +76,7 @@ func TestSitemapLocsStayOnNamedHosts(t *testing.T) {
 		fmt.Fprint(w, "page")
 	}))
 	defer site.Close()
-	t.Setenv("CW_TOK", token)
+	env := map[string]string{"CW_TOK": token}
 	otherHost := strings.TrimPrefix(other.URL, "http://")
 	conf := func(hosts string) string {
 		return writeConfig(t, fmt.Sprintf(`
@@ -95,12 +96,12 @@ fetch = { url = "{{.loc}}", headers = { Authorization = "Bearer ${CW_TOK}" } }
 	report := filepath.Join(t.TempDir(), "r.json")
 	cfg := conf("")
 	var all strings.Builder
-	code, stdout, stderr := cli(t, "--config", cfg, "--plain", "--report", report)
+	code, stdout, stderr := cliEnv(t, env, "--config", cfg, "--plain", "--report", report)
 	all.WriteString(stdout + stderr)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (two <loc>s rejected):\n%s%s", code, stdout, stderr)
 	}
-	_, stdout, stderr = cli(t, "--config", cfg, "--dry-run")
+	_, stdout, stderr = cliEnv(t, env, "--config", cfg, "--dry-run")
 	all.WriteString(stdout + stderr)
 	data, err := os.ReadFile(report)
 	if err != nil {
@@ -146,7 +147,7 @@ fetch = { url = "{{.loc}}", headers = { Authorization = "Bearer ${CW_TOK}" } }
 
 	// Listed, the other host gets the loader's headers; the Redis server
 	// is refused even listed.
-	code, stdout, stderr = cli(t, "--config", conf(fmt.Sprintf("hosts = [%q, %q]", otherHost, srv.Addr())), "--plain")
+	code, stdout, stderr = cliEnv(t, env, "--config", conf(fmt.Sprintf("hosts = [%q, %q]", otherHost, srv.Addr())), "--plain")
 	if code != 1 || !strings.Contains(stdout+stderr, "(the Redis server)") {
 		t.Fatalf("exit %d, want 1 with the Redis server refused:\n%s%s", code, stdout, stderr)
 	}
@@ -160,6 +161,7 @@ fetch = { url = "{{.loc}}", headers = { Authorization = "Bearer ${CW_TOK}" } }
 // is: --plain's SOURCE column, the report's source, --dry-run and a
 // config error show it hidden.
 func TestSitemapLiteralTokenHidden(t *testing.T) {
+	t.Parallel()
 	const token = "literaltoken-7Wp"
 	srv := redistest.Start(t)
 	var site *httptest.Server

@@ -42,6 +42,7 @@ func runShell(t *testing.T, dir, line string) (int, string, string) {
 // --report could be retried, the hint named "the report (--report PATH)"
 // that did not exist, and up to ten lines per loader listed items.
 func TestRetryLineRunsAsPrinted(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	var down []string
 	for i := 1; i <= 30; i += 3 {
@@ -128,6 +129,7 @@ fetch = { url = "%s/b/{{.}}" }
 // summary with the outage, the report kept and, for a --retry-from run,
 // fulfilled_before.
 func TestJSONOutageEvents(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]
@@ -239,6 +241,7 @@ key = "q:{{.}}"
 // A signal during a --json run: a "stopped" event saying why comes
 // before the loaders' ends and the summary, and stderr stays empty.
 func TestJSONStoppedEvent(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 [redis]

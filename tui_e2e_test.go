@@ -75,6 +75,7 @@ func (s *tmuxSession) waitFor(want string, timeout time.Duration) string {
 // retries only its items, q quits and leaves the summary on the
 // terminal, and report and Redis agree.
 func TestMonitorRetryEndToEnd(t *testing.T) {
+	t.Parallel()
 	const pw = "monitor-pw-5521"
 	srv := redistest.Start(t, "--requirepass", pw)
 	o := newFlakyOrigin(t, "/p/3", "/p/8", "/p/13")
@@ -202,6 +203,7 @@ fetch = { url = "%s/old/{{.}}" }
 // SIGTERM while the monitor runs: in-flight items settle or are rejected
 // "interrupted", the report is written, exit 130, terminal restored.
 func TestMonitorSIGTERM(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	release := make(chan struct{})
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -287,6 +289,7 @@ func waitFile(t *testing.T, path string, timeout time.Duration, s *tmuxSession) 
 // the report records what was never started, and the runbook's
 // --retry-from finishes the job with the keyspace of an uninterrupted run.
 func TestMonitorQuitThenRetryFrom(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "v%s", r.URL.Path)
@@ -339,6 +342,7 @@ rate = "20000/s"
 // killed under a process started with setsid) stops as for SIGHUP: it
 // writes its report and exits, instead of waiting for a key forever.
 func TestMonitorStopsWhenTerminalGoesAway(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	release := make(chan struct{})
 	defer close(release)
@@ -385,6 +389,7 @@ fetch = { url = "%s/{{.}}" }
 // where it stopped; after q the exit code, the report and Redis agree
 // that every item was written once and none was lost.
 func TestMonitorHeldByRedisEndToEnd(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
 	var served atomic.Int64
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -39,6 +39,8 @@ import (
 // rejected or not started, and --retry-from once Redis is back leaves the
 // keyspace a clean run leaves.
 func TestRedisKilledMidRun(t *testing.T) {
+	// Not parallel: its fetches must answer within run.timeout = 1s, which
+	// two of them missed beside the parallel tests.
 	for _, restart := range []bool{true, false} {
 		name := map[bool]string{true: "restarted within redis_wait", false: "not restarted"}[restart]
 		t.Run(name, func(t *testing.T) {
@@ -149,6 +151,7 @@ func checkCausesGroup(t *testing.T, rep *warmup.Report, addr string) {
 // not), and both ways a rotation happens: CONFIG SET with the
 // connections killed, and a restart with another password.
 func TestPasswordRotatedMidRun(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, how := range []string{"config set", "restart"} {
 		t.Run(how, func(t *testing.T) {
@@ -250,6 +253,7 @@ key = "b:{{.}}"
 // not read, nothing is read beyond the source, and what is read and not
 // settled never exceeds the run's budget, however many loaders and items.
 func TestLedgerAtEverySnapshot(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	o := newOrigin(t, func(path string, n int, w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(path, "7") && n == 1 {

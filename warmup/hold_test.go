@@ -25,6 +25,7 @@ import (
 // R may come while r's retry still runs (the monitor's user need not wait
 // for it): "together" presses both at once.
 func TestHeldRunRetriesAndResumesInProcess(t *testing.T) {
+	t.Parallel()
 	for _, together := range []bool{false, true} {
 		t.Run(map[bool]string{false: "retry then resume", true: "together"}[together], func(t *testing.T) {
 			testHeldRun(t, together)

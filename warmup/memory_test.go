@@ -27,6 +27,7 @@ value = "{{.}}-` + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab
 // left: the report says why, the keys written are all there, and the
 // rest is not started, for --retry-from once memory is freed.
 func TestRunStopsBeforeANoevictionRedisIsFull(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, "--maxmemory", "32mb", "--maxmemory-policy", "noeviction")
 	cfg := loadConfig(t, memoryTOML, nil, nil)
 	eng, rep := runAgainst(t, srv, cfg, warmup.Options{})
@@ -57,6 +58,7 @@ func TestRunStopsBeforeANoevictionRedisIsFull(t *testing.T) {
 // says how many keys Redis evicted meanwhile: warmed keys that are cold
 // again.
 func TestRunCountsEvictionsUnderAnEvictingPolicy(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, "--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lru")
 	cfg := loadConfig(t, memoryTOML, nil, nil)
 	_, rep := runAgainst(t, srv, cfg, warmup.Options{})

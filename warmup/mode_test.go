@@ -205,6 +205,8 @@ func TestModeCheckIsPartOfTheAttempt(t *testing.T) {
 // the application's keys are untouched, and a warm key is never fetched.
 // Not restarted, the run stops; --retry-from finishes it the same way.
 func TestModeChecksWaitOutARedisOutage(t *testing.T) {
+	// Not parallel: it checks that the seeded keys' TTLs lost under a
+	// minute, and under -race beside the parallel tests it took longer.
 	for _, restart := range []bool{true, false} {
 		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
 			srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")

@@ -71,6 +71,8 @@ func receive(t *testing.T, ch <-chan warmup.Outage, what string, log *outageLog)
 // that ended when Redis answered again. Before, the state stayed
 // "running" for the whole pause and nothing recorded it.
 func TestClientPauseIsAnOutageFromTheLastGoodReply(t *testing.T) {
+	// Not parallel: it orders the engine's reading of a reply against
+	// this goroutine's clock, which a busy scheduler can reverse.
 	srv := redistest.Start(t)
 	cfg := loadConfig(t, `
 [run]

@@ -18,6 +18,7 @@ import (
 // ends with every key there and exit 0. With an append-only file synced
 // on every write, nothing is lost: one check pass, exit 0.
 func TestRedisRestartedInsideRedisWait(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		n     int

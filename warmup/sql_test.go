@@ -19,6 +19,7 @@ import (
 // together they write every row exactly once. The DSN's password shows
 // nowhere.
 func TestSQLRunStoppedThenRetriedFrom(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	pg.Exec(t, "CREATE TABLE products AS SELECT g AS id, 'slug-' || g AS slug, g % 500 = 0 AS bad FROM generate_series(1, 3000) g")
 	srv := redistest.Start(t)

@@ -14,6 +14,7 @@ import (
 // non-ASCII as it is, numerics as written, jsonb as compact JSON with its
 // keys sorted, and a NULL rejects its row naming the field.
 func TestValueTemplateOverSQLRows(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	pg.Exec(t, `CREATE TABLE docs (id int8, payload text, price numeric, ok bool, doc jsonb);
 INSERT INTO docs VALUES

@@ -16,8 +16,8 @@ func TestRedirectKeepsPrivateHeadersInPlace(t *testing.T) {
 	hosts := AnyHost().Refusing("the Redis server", "127.0.0.1:6379")
 	tests := []struct {
 		name, first, next string
-		kept               bool
-		err                string
+		kept              bool
+		err               string
 	}{
 		{"same place", "http://Shop.example/a", "http://shop.example:80/b", true, ""},
 		{"https to http", "https://shop.example/a", "http://shop.example/b", false, ""},

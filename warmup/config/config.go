@@ -436,6 +436,47 @@ func (v *validator) expand(path, s string, secret bool) string {
 	})
 }
 
+// expandURL is expand for a URL (or URL template) s: a value expanded
+// into its user info, before the authority's last literal '@', is
+// percent-encoded as url.UserPassword does, so a password holding '@',
+// ':' or '/' works and cannot move the host the URL names. Both forms of
+// the value are secrets.
+func (v *validator) expandURL(path, s string) string {
+	end := userinfoEnd(s)
+	if end < 0 || !strings.Contains(s[:end], "${") {
+		return v.expand(path, s, true)
+	}
+	user := envRef.ReplaceAllStringFunc(s[:end], func(ref string) string {
+		val := v.expand(path, ref, true)
+		enc := url.User(val).String()
+		v.secrets.Add(enc)
+		return enc
+	})
+	return user + v.expand(path, s[end:], true)
+}
+
+// userinfoEnd is the index of the last literal '@' in the authority of
+// the URL (template) s, or -1 when its literal text names no user info.
+// The authority ends at the first '/', '?', '#' or action after "://".
+func userinfoEnd(s string) int {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return -1
+	}
+	auth := s[i+3:]
+	if j := strings.Index(auth, "{{"); j >= 0 {
+		auth = auth[:j]
+	}
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	at := strings.LastIndex(auth, "@")
+	if at < 0 {
+		return -1
+	}
+	return i + 3 + at
+}
+
 // unsetFix is the fix for an unset ${name} in the value s at path.
 func unsetFix(path, name, s string) string {
 	if path == "redis.url" && s == "${"+name+"}" {
@@ -583,7 +624,7 @@ func (v *validator) secretFile(key, path string) string {
 func (v *validator) config(raw *rawConfig) *Config {
 	cfg := &Config{Path: v.path, secrets: v.secrets}
 	if !v.redisURLReplaced {
-		cfg.Redis.URL = v.expand("redis.url", raw.Redis.URL, true)
+		cfg.Redis.URL = v.expandURL("redis.url", raw.Redis.URL)
 	}
 	if st := raw.Redis.Sentinel; st != nil {
 		if cfg.Redis.URL != "" {
@@ -710,7 +751,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	}
 	l.Key = v.template(p("key"), keyText)
 	if r.Fetch != nil {
-		urlText := v.expand(p("fetch.url"), r.Fetch.URL, true)
+		urlText := v.expandURL(p("fetch.url"), r.Fetch.URL)
 		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}, AllowEmpty: r.Fetch.AllowEmpty, Adaptive: cfg.Run.Adaptive}
 		if r.Fetch.Adaptive != nil {
 			f.Adaptive = *r.Fetch.Adaptive
@@ -883,9 +924,9 @@ func (v *validator) hosts(path string, raw []string, l *Loader) []string {
 	if raw == nil {
 		return nil
 	}
-	sm, ok := l.Items.(*source.SitemapSpec)
-	if !ok {
-		v.fail(path, "hosts goes with items.sitemap: other sources' URLs are the config's own")
+	sm, _ := l.Items.(*source.SitemapSpec)
+	if sm == nil && l.Fetch == nil {
+		v.fail(path, "hosts goes with fetch or items.sitemap: it says where their requests may go")
 		return nil
 	}
 	out := make([]string, 0, len(raw))
@@ -898,23 +939,32 @@ func (v *validator) hosts(path string, raw []string, l *Loader) []string {
 		}
 		out = append(out, h)
 	}
-	sm.Hosts = out
+	if sm != nil {
+		sm.Hosts = out
+	}
 	return out
 }
 
-// FetchHosts is where a loader's fetches may go when their URLs come
-// from a sitemap (nil: anywhere, the config wrote them): the sitemap's
-// own host and port, the fetch URL's host when the config writes it,
-// and the loader's hosts; never one of redis, the Redis server's
+// FetchHosts is where a loader's fetches may go (nil: it fetches
+// nothing): the host its URL template names in its literal text, a
+// sitemap's own host, and the loader's hosts, so an item or a <loc>
+// cannot send the loader's headers elsewhere; anywhere when none of those
+// names a host (url = "{{.url}}"); never one of redis, the Redis server's
 // addresses, since the fetch carries the loader's headers.
 func (l *Loader) FetchHosts(redis []string) *fetch.Hosts {
-	sm, ok := l.Items.(*source.SitemapSpec)
-	if !ok || l.Fetch == nil {
+	if l.Fetch == nil {
 		return nil
 	}
-	origins := []string{sm.URL}
-	if u, err := url.Parse(l.Fetch.URL.Text); err == nil && !strings.Contains(u.Host, "{{") {
-		origins = append(origins, l.Fetch.URL.Text)
+	var origins []string
+	if sm, ok := l.Items.(*source.SitemapSpec); ok {
+		origins = append(origins, sm.URL)
+	}
+	named := templateHost(l.Fetch.URL.Text)
+	if named != "" {
+		origins = append(origins, named)
+	}
+	if len(origins) == 0 && l.Hosts == nil {
+		return fetch.AnyHost().Refusing("the Redis server", redis...)
 	}
 	h, err := fetch.NewHosts(origins, l.Hosts)
 	if err != nil {
@@ -922,6 +972,29 @@ func (l *Loader) FetchHosts(redis []string) *fetch.Hosts {
 		h, _ = fetch.NewHosts(nil, nil)
 	}
 	return h.Refusing("the Redis server", redis...)
+}
+
+// templateHost is the URL a template's literal text names a host with
+// ("http://u:p@h:8080/" for "http://u:p@h:8080/a/{{.}}"): scheme, "://"
+// and the authority, cut at the first action when no '/', '?' or '#'
+// closes it before. "" when an action gives the scheme or the whole
+// authority ("{{.url}}", "http://{{.host}}/"). A cut authority that does
+// not parse ("http://user:{{.}}") still names a host: one nothing
+// matches, so every URL must be on a listed host.
+func templateHost(tmpl string) string {
+	prefix, _, _ := strings.Cut(tmpl, "{{")
+	i := strings.Index(prefix, "://")
+	if i < 0 {
+		return ""
+	}
+	auth := prefix[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	if auth == "" {
+		return ""
+	}
+	return prefix[:i+3] + auth + "/"
 }
 
 // Addresses are the host:port addresses the config knows the Redis

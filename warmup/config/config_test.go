@@ -49,7 +49,7 @@ func TestConfigErrorsSayWhere(t *testing.T) {
 		{"a path to stdin is stdin", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"jsonl\" }\nkey = \"k\"\n[[loader]]\nname = \"b\"\nitems = { file = \"/dev/stdin\", format = \"txt\" }\nkey = \"k\"\n",
 			"config.toml:7: loader[2].items.file: only one loader can read standard input (loader[1] does)"},
 		{"stdin without a format", "[[loader]]\nname = \"a\"\nitems = { file = \"-\" }\nkey = \"k\"\n", `loader[1].items.format: standard input (file = "-") needs a format`},
-		{"hosts without a sitemap", good + "hosts = [\"cdn.example\"]\n", "config.toml:5: loader[1].hosts: hosts goes with items.sitemap"},
+		{"hosts without a fetch or sitemap", good + "hosts = [\"cdn.example\"]\n", "config.toml:5: loader[1].hosts: hosts goes with fetch or items.sitemap"},
 		{"hosts entry with a scheme", "[[loader]]\nname = \"a\"\nitems = { sitemap = \"sm.xml\" }\nkey = \"k\"\nhosts = [\"cdn.example\",\n  \"https://cdn.example\"]\n",
 			`config.toml:5: loader[1].hosts[1]: "https://cdn.example" is not a host or host:port (e.g. "cdn.example.com" or "cdn.example.com:8443")`},
 		{"unknown format", "[[loader]]\nname = \"a\"\nitems = { file = \"-\", format = \"xml\" }\nkey = \"k\"\n", `loader[1].items.format: unsupported format "xml"`},

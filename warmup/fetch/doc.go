@@ -14,12 +14,13 @@
 //     headers or reading the body, and its deadline (or Options.Timeout,
 //     whichever is sooner) bounds the whole request, redirects included;
 //   - redirects are followed, at most 10; once a hop leaves the first
-//     URL's host (net/http's rule: not that host and not one of its
-//     subdomains) the request's private headers are not sent again for
-//     the rest of the chain, even if it comes back, and neither are
-//     Authorization or Cookie; with Request.Hosts (URLs from a sitemap),
-//     a hop to a host:port Hosts do not allow counts as leaving, and one
-//     to a place they refuse (the Redis server) is not followed;
+//     URL's scheme, host and port (stricter than net/http, which keeps
+//     Authorization on another port, on https->http and on subdomains)
+//     the request's private headers are not sent again for the rest of
+//     the chain, even if it comes back, and neither are Authorization or
+//     Cookie; with Request.Hosts, a hop to a host:port Hosts do not allow
+//     counts as leaving, and one to a place they refuse (the Redis
+//     server) is not followed;
 //   - statuses are sorted explicitly: a 2xx with a body is the value (an
 //     empty one, a 204 or a 200 with nothing in it, is an error unless
 //     Request.AllowEmpty says so); 408, 425, 429 and 5xx are transient,

@@ -49,10 +49,10 @@ type Request struct {
 	// from ${VAR}); Authorization and Cookie never follow either. Names
 	// match case-insensitively.
 	Private map[string]bool
-	// Hosts, when set, are where the request's URL came from data the
-	// config does not control (a sitemap): a redirect to a place Hosts
-	// refuse is not followed, and one to a place they do not allow
-	// carries no Private header, as if it left the first host.
+	// Hosts, when set, are where the loader's config lets its requests
+	// go: a redirect to a place Hosts refuse is not followed, and one to
+	// a place they do not allow carries no Private header, as if it left
+	// the first host.
 	Hosts *Hosts
 	// AllowEmpty accepts an empty body (a 204, or a 2xx with nothing in
 	// it) as the value; otherwise it is an error, since writing "" over

@@ -11,14 +11,18 @@ import (
 	"github.com/cachewarm/cachewarm/internal/weburl"
 )
 
-// Hosts is where requests whose URLs come from data a loader does not
-// control (a sitemap's <loc>s and child sitemaps) may go: the hosts its
-// config names. A URL's place is its host and port; the web's default
+// Hosts is where a loader's requests may go: the hosts its config names
+// (its URL template's literal host, a sitemap's, hosts = [...]), since
+// an item or a sitemap's <loc> could otherwise choose where its headers
+// and credentials are sent. A URL's place is its host and port; the web's default
 // ports, 80 and 443, count as one, since a site's http:// and https://
 // URLs are one site. Any other port must be named: a <loc> naming another
 // service on the sitemap's own host (Redis, an admin port) is refused.
 type Hosts struct {
 	allowed map[string]bool
+	// any allows every place not refused: a loader whose URL template
+	// takes its host from the item and names no hosts.
+	any bool
 	// refused are places never allowed, whatever names them, with why.
 	refused map[string]string
 }
@@ -43,10 +47,15 @@ func NewHosts(origins, entries []string) (*Hosts, error) {
 	return h, nil
 }
 
+// AnyHost allows every place; Refusing still refuses some.
+func AnyHost() *Hosts {
+	return &Hosts{allowed: map[string]bool{}, refused: map[string]string{}, any: true}
+}
+
 // Refusing returns a copy of h that refuses addrs (host:port), saying
 // why, even where h allows them.
 func (h *Hosts) Refusing(why string, addrs ...string) *Hosts {
-	c := &Hosts{allowed: h.allowed, refused: make(map[string]string, len(h.refused)+len(addrs))}
+	c := &Hosts{allowed: h.allowed, any: h.any, refused: make(map[string]string, len(h.refused)+len(addrs))}
 	for k, v := range h.refused {
 		c.refused[k] = v
 	}
@@ -87,7 +96,7 @@ func (h *Hosts) checkRefused(u *url.URL) error {
 func (h *Hosts) allows(u *url.URL) bool {
 	p := place(u.Hostname(), portOf(u))
 	_, refused := h.refused[p]
-	return h.allowed[p] && !refused
+	return (h.any || h.allowed[p]) && !refused
 }
 
 // CheckHostEntry checks an entry of a loader's hosts: a host name or IP

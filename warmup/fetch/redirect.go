@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -105,29 +106,24 @@ func redirectStatus(req *http.Request) string {
 }
 
 // leftFirstHost says whether any hop after the first, req included, went
-// to a host other than the first request's (or one of its subdomains).
+// to another place than the first request's: another scheme, host or
+// port. net/http keeps Authorization on another port of the same host
+// (another service) and on https→http (sent in clear text); a private
+// header is not sent there either.
 func leftFirstHost(req *http.Request, via []*http.Request) bool {
-	first := strings.ToLower(via[0].URL.Hostname())
-	if !isDomainOrSubdomain(strings.ToLower(req.URL.Hostname()), first) {
+	first := via[0].URL
+	if !samePlace(req.URL, first) {
 		return true
 	}
 	for _, hop := range via[1:] {
-		if !isDomainOrSubdomain(strings.ToLower(hop.URL.Hostname()), first) {
+		if !samePlace(hop.URL, first) {
 			return true
 		}
 	}
 	return false
 }
 
-// isDomainOrSubdomain is net/http's rule for sending Authorization after
-// a redirect: sub is parent or one of its subdomains. Both are lower case.
-func isDomainOrSubdomain(sub, parent string) bool {
-	if sub == parent {
-		return true
-	}
-	// An IPv6 address (or zone) is never a subdomain.
-	if strings.ContainsAny(sub, ":%") {
-		return false
-	}
-	return strings.HasSuffix(sub, "."+parent)
+// samePlace says whether a and b have the same scheme, host and port.
+func samePlace(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
 }

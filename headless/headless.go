@@ -328,8 +328,13 @@ func printOutages(w io.Writer, rep *warmup.Report) {
 		times = fmt.Sprintf("%d times", n)
 	}
 	end := last.Outcome
-	if end == warmup.OutageBack {
+	switch {
+	case end == warmup.OutageBack:
 		end = "it answered again"
+	case end == warmup.OutageGaveUp && last.StillDown:
+		end = "gave up (still down when the run stopped)"
+	case end == warmup.OutageGaveUp && !last.GaveUpAt.IsZero():
+		end = fmt.Sprintf("gave up after %.1fs; it answered again at %s", last.GaveUpAt.Sub(last.Start).Seconds(), last.End.Format("15:04:05"))
 	}
 	fmt.Fprintf(w, "cachewarm: Redis did not answer %s, %.1fs in all; the last time for %.1fs (%s), then %s\n", times, total, last.Seconds, last.Cause, end)
 }
@@ -709,13 +714,19 @@ type progressEvent struct {
 }
 
 type progressLoader struct {
-	Loader    string  `json:"loader"`
-	Read      int64   `json:"read"`
-	Fulfilled int64   `json:"fulfilled"`
-	Rejected  int64   `json:"rejected"`
-	InFlight  int64   `json:"in_flight"`
-	Total     int64   `json:"total"`
-	Rate      float64 `json:"rate"`
+	Loader    string `json:"loader"`
+	Read      int64  `json:"read"`
+	Fulfilled int64  `json:"fulfilled"`
+	Rejected  int64  `json:"rejected"`
+	InFlight  int64  `json:"in_flight"`
+	// OldestMs is how old the oldest item in flight is, in milliseconds:
+	// a hung origin shows as an age that grows.
+	OldestMs int64 `json:"oldest_ms"`
+	// Waiting counts the items read that wait for the loader's rate
+	// limit or a fetch slot, apart from those in flight.
+	Waiting int64   `json:"waiting"`
+	Total   int64   `json:"total"`
+	Rate    float64 `json:"rate"`
 }
 
 func (j *JSON) emit(v any) {
@@ -790,7 +801,7 @@ func (j *JSON) progress(s warmup.Snapshot) {
 			continue
 		}
 		ev.Loaders = append(ev.Loaders, progressLoader{Loader: l.Name, Read: l.Read, Fulfilled: l.Fulfilled, Rejected: l.Rejected,
-			InFlight: l.InFlight, Total: l.Total, Rate: round3(l.Rate)})
+			InFlight: l.InFlight, OldestMs: l.OldestInFlight.Milliseconds(), Waiting: l.Queued, Total: l.Total, Rate: round3(l.Rate)})
 	}
 	_ = j.enc.Encode(ev)
 }

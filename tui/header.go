@@ -53,8 +53,9 @@ func (h header) View() string {
 		state += st.Retrying.Render(" " + count(v.Checked) + "/" + count(v.Total) + " keys")
 	}
 	switch {
-	case s.StopReason != "" && !s.Stopped && s.State == warmup.StateDone:
-		// Redis stopped the run; the monitor holds it until r or R.
+	case s.StopReason != "" && !s.Stopped && (s.State == warmup.StateDone || s.State == warmup.StateStopping):
+		// Redis stopped the run; the monitor holds it until r or R,
+		// from the give-up on, while the items in flight drain.
 		// The cause is the rejected items' own, in the tiles: the
 		// header keeps the target and says how long and what now.
 		why, _, _ := strings.Cut(s.StopReason, ": ")

@@ -41,6 +41,12 @@ type item struct {
 	// reads the oldest one's age in O(1).
 	since        time.Time
 	older, newer *item
+	// queued says x waits for its loader's rate limit, its origin's
+	// adaptive limit or a fetch slot (under lr.mu): counted in
+	// lr.queued, out of the list of items in flight, so that a paced
+	// loader's queue neither reads as work under way nor hides how old
+	// the oldest real fetch is.
+	queued bool
 	// last is the latest failed attempt's error.
 	last *itemError
 	// outages counts the Redis outages x waited out.
@@ -90,9 +96,47 @@ func (e *Engine) newItemRead(lr *loaderRun, it source.Item, after *source.Resume
 	if after != nil {
 		x.seq = lr.readLocked(*after)
 	}
-	lr.enterFlightLocked(x)
+	if lr.paced() {
+		x.queued = true
+		lr.queued++
+	} else {
+		lr.enterFlightLocked(x)
+	}
 	lr.mu.Unlock()
 	return x
+}
+
+// paced says the loader's items may wait before their attempt starts:
+// for its rate limit, or (fetching) for its origin's limit or a slot.
+func (lr *loaderRun) paced() bool { return lr.limiter != nil || lr.cfg.Fetch != nil }
+
+// queue takes x out of flight while it waits for its loader's pace
+// again (a retry's next attempt); begin puts it back as its attempt
+// starts, at the young end, its age counted from now.
+func (lr *loaderRun) queue(x *item) {
+	if !lr.paced() {
+		return
+	}
+	lr.mu.Lock()
+	if !x.queued {
+		lr.leaveFlightLocked(x)
+		x.queued = true
+		lr.queued++
+	}
+	lr.mu.Unlock()
+}
+
+// begin puts x, which waited for its pace, in flight: its fetch, check
+// or write starts now.
+func (lr *loaderRun) begin(x *item) {
+	lr.mu.Lock()
+	if x.queued {
+		x.queued = false
+		lr.queued--
+		x.since = time.Now()
+		lr.enterFlightLocked(x)
+	}
+	lr.mu.Unlock()
 }
 
 // enterFlightLocked puts x, just read, at the young end of the loader's
@@ -108,8 +152,13 @@ func (lr *loaderRun) enterFlightLocked(x *item) {
 }
 
 // leaveFlightLocked takes x, settled, out of the loader's items in
-// flight, with lr.mu held.
+// flight (or waiting for its pace), with lr.mu held.
 func (lr *loaderRun) leaveFlightLocked(x *item) {
+	if x.queued {
+		x.queued = false
+		lr.queued--
+		return
+	}
 	if x.older != nil {
 		x.older.newer = x.newer
 	} else if lr.oldest == x {
@@ -145,22 +194,29 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 			e.reject(x, interruptedAfter(x.last))
 			return
 		}
+		x.lr.begin(x)
 		x.begun()
 		e.submit(x)
 		return
 	}
 	if x.needsFetch() {
+		x.lr.queue(x)
 		if !e.acquireFetch(x) {
 			e.reject(x, interruptedAfter(x.last))
 			return
 		}
+		x.lr.begin(x)
 		fetch(x)
 		return
+	}
+	if x.lr.limiter != nil {
+		x.lr.queue(x)
 	}
 	if !e.waitRate(x.lr) {
 		e.reject(x, interruptedAfter(x.last))
 		return
 	}
+	x.lr.begin(x)
 	x.releaseAhead()
 	e.write(x)
 }

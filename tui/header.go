@@ -72,7 +72,7 @@ func (h header) View() string {
 	line1 := spread(left, state, w)
 
 	parts := []string{
-		st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + warmCount(st, s.Warm),
+		st.Fulfilled.Render(symFulfilled+" "+count(s.Fulfilled)+" fulfilled") + warmCount(st, s.Warm) + inDoubt(st, s.Restarts),
 		st.Rejected.Render(symRejected + " " + count(s.Rejected) + " rejected"),
 	}
 	if s.RetryOf != "" {
@@ -161,4 +161,13 @@ func stateLabel(st Styles, state warmup.State) string {
 	default:
 		return st.Muted.Render("starting")
 	}
+}
+
+// inDoubt marks the fulfilled count while a Redis restart has put keys in
+// doubt that are not re-checked yet: the count is not a fact until then.
+func inDoubt(st Styles, rc *warmup.RestartCheck) string {
+	if rc == nil || (!rc.InDoubt && !rc.Running) {
+		return ""
+	}
+	return st.Warning.Render(" (in doubt: Redis restarted)")
 }

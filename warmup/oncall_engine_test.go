@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"net/http"
 	"strings"
 	"sync"
@@ -199,4 +200,69 @@ rate = "200/s"
 	if rep.Fulfilled != 600 || eng.ExitCode() != 0 {
 		t.Fatalf("%d fulfilled, exit %d: an outage inside redis_wait costs nothing", rep.Fulfilled, eng.ExitCode())
 	}
+}
+
+// Items waiting for a loader's rate limit are not in flight: a paced
+// loader shows them apart (Queued), and its oldest in-flight age is the
+// oldest item actually being fetched, here one that hangs. Before, 2/s
+// showed "36 in flight, oldest 0s" and hid the hang behind the queue.
+func TestQueuedForRateIsNotInFlight(t *testing.T) {
+	srv := redistest.Start(t)
+	release, fail := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hung, blocked := make(chan struct{}, 1), make(chan struct{}, 16)
+	o := newOrigin(t, func(path string, hit int, w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(strings.TrimPrefix(path, "/"))
+		switch {
+		case n == 1:
+			hung <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case n <= 11 && hit == 1:
+			// Ten items fail at once: their retries all wait for the rate.
+			blocked <- struct{}{}
+			select {
+			case <-fail:
+			case <-r.Context().Done():
+			}
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "v%s", path)
+	})
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	cfg := loadConfig(t, fmt.Sprintf(`
+[run]
+concurrency = 16
+retries = 1
+backoff = "1ms"
+timeout = "60s"
+[[loader]]
+name = "paced"
+items = { range = [1, 40] }
+key = "p:{{.}}"
+rate = "4/s"
+fetch = { url = "%s/{{.}}" }
+`, o.URL), nil, nil)
+	eng := startAgainst(t, srv, cfg, warmup.Options{})
+	<-hung
+	hungAt := time.Now()
+	for range 10 {
+		<-blocked
+	}
+	close(fail)
+	s := waitFor(t, eng, "items queued for the rate", func(s warmup.Snapshot) bool { return s.Loaders[0].Queued >= 5 })
+	l := s.Loaders[0]
+	if l.InFlight > 3 || l.Read != l.Settled()+l.InFlight+l.Queued {
+		t.Errorf("%d read: %d settled, %d in flight, %d queued; want the queue apart from the few fetching", l.Read, l.Settled(), l.InFlight, l.Queued)
+	}
+	if l.OldestInFlight < time.Since(hungAt)-50*time.Millisecond {
+		t.Errorf("oldest in flight %s, the hung fetch began %s ago", l.OldestInFlight, time.Since(hungAt))
+	}
+	once.Do(func() { close(release) })
+	eng.Stop()
+	eng.Wait()
+	checkExact(t, eng, eng.Report())
 }

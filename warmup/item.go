@@ -96,12 +96,7 @@ func (e *Engine) newItemRead(lr *loaderRun, it source.Item, after *source.Resume
 	if after != nil {
 		x.seq = lr.readLocked(*after)
 	}
-	if lr.paced() {
-		x.queued = true
-		lr.queued++
-	} else {
-		lr.enterFlightLocked(x)
-	}
+	lr.enterFlightLocked(x)
 	lr.mu.Unlock()
 	return x
 }
@@ -112,7 +107,10 @@ func (lr *loaderRun) paced() bool { return lr.limiter != nil || lr.cfg.Fetch != 
 
 // queue takes x out of flight while it waits for its loader's pace
 // again (a retry's next attempt); begin puts it back as its attempt
-// starts, at the young end, its age counted from now.
+// starts, at the young end, its age counted from now. Only retries
+// queue: a first attempt waits on its feeder, one item at a time, and
+// taking the lock twice more for each of a bulk load's items would cost
+// more than that one item tells.
 func (lr *loaderRun) queue(x *item) {
 	if !lr.paced() {
 		return
@@ -127,8 +125,12 @@ func (lr *loaderRun) queue(x *item) {
 }
 
 // begin puts x, which waited for its pace, in flight: its fetch, check
-// or write starts now.
+// or write starts now. Only x's own goroutine sets x.queued, so it reads
+// it without the lock.
 func (lr *loaderRun) begin(x *item) {
+	if !x.queued {
+		return
+	}
 	lr.mu.Lock()
 	if x.queued {
 		x.queued = false
@@ -200,7 +202,6 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 		return
 	}
 	if x.needsFetch() {
-		x.lr.queue(x)
 		if !e.acquireFetch(x) {
 			e.reject(x, interruptedAfter(x.last))
 			return
@@ -208,9 +209,6 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 		x.lr.begin(x)
 		fetch(x)
 		return
-	}
-	if x.lr.limiter != nil {
-		x.lr.queue(x)
 	}
 	if !e.waitRate(x.lr) {
 		e.reject(x, interruptedAfter(x.last))
@@ -562,7 +560,10 @@ func (e *Engine) retryLater(x *item, d time.Duration) {
 		e.reject(x, interruptedAfter(x.last))
 		return
 	}
-	// Already on a goroutine of its own: the fetch runs here.
+	// Already on a goroutine of its own: the fetch runs here. Until it
+	// starts, x waits for its loader's pace with the others that do,
+	// out of flight.
+	x.lr.queue(x)
 	e.attempt(x, e.fetchAttempt)
 }
 

@@ -109,15 +109,16 @@ type LoaderSnapshot struct {
 	// InFlight counts items read and not settled whose attempt started:
 	// being checked, fetched, written, waiting for a retry or for Redis.
 	InFlight int64
-	// Queued counts items read that wait for their attempt to start: for
-	// the loader's rate limit, its origin's adaptive limit or a fetch
+	// Queued counts the items whose retry waits for its attempt to start:
+	// for the loader's rate limit, its origin's adaptive limit or a fetch
 	// slot. They are not in flight: a paced loader's queue is no work
-	// under way.
+	// under way. (A first attempt waits on its feeder, one at a time: it
+	// counts in flight.)
 	Queued int64
 	// OldestInFlight is how long the oldest item in flight has been (since
-	// its attempt started: it left the queue, or was read when the
-	// loader has no pace to wait for), 0 when none is: a hung origin shows
-	// as items in flight that grow old, not as an idle loader.
+	// it was read, or since its retry's attempt left the queue), 0 when
+	// none is: a hung origin shows as items in flight that grow old, not
+	// as an idle loader.
 	OldestInFlight time.Duration
 	// Retrying counts items in a retry pass (from Retry) not yet settled;
 	// RetryAttempt is the highest attempt number among them.

@@ -113,6 +113,9 @@ type Plain struct {
 	// stays the same; a new state (an outage, Redis back, a stop, a
 	// verify pass) is printed at once.
 	Every time.Duration
+	// Rows and Cols are the terminal's size when Err is one, else 0:
+	// Final then fits its summary in it (see fit).
+	Rows, Cols int
 }
 
 // NewPlain returns a Plain printer writing its table to out and its
@@ -122,6 +125,9 @@ func NewPlain(out, errw io.Writer) *Plain {
 	p := &Plain{out: NewOutput(out, errw), Err: errw, Every: quietEvery}
 	if f, ok := errw.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
 		p.Every = progressEvery
+		if w, h, err := term.GetSize(f.Fd()); err == nil {
+			p.Cols, p.Rows = w, h
+		}
 	}
 	return p
 }
@@ -197,86 +203,6 @@ func (p *Plain) printProgress(s warmup.Snapshot) {
 		s.Elapsed.Seconds(), state, s.Fulfilled, WarmNote(s.Warm), s.Rejected, s.Pending, s.Rate)
 }
 
-// Final implements Printer. What it leaves on screen fits one: the
-// per-loader table (stdout), then on Err what each loader left undone,
-// the causes grouped across loaders (count, loaders, one example), what
-// Redis did, the outcome, and last the command that retries the
-// failures. Each rejected item is in the report, not here.
-func (p *Plain) Final(rep *warmup.Report) {
-	Table(p.out, rep)
-	for _, l := range rep.Loaders {
-		switch {
-		case l.Error != "" && l.Resume != nil && l.Resume.Kind == source.KindStream:
-			fmt.Fprintf(p.Err, "%s: the input stopped early at line %d: %s: fix it and feed it again; --retry-from cannot read a stream again\n", l.Name, l.Resume.Line, l.Error)
-		case l.Error != "" && l.Resume != nil && l.Resume.Kind == source.KindSQL:
-			fmt.Fprintf(p.Err, "%s: the query stopped early: %s: --retry-from runs it again from row %d\n", l.Name, l.Error, l.Resume.Next+1)
-		case l.Error != "":
-			fmt.Fprintf(p.Err, "%s: source stopped early: %s: if the file is damaged, fix it and run this loader again; --retry-from would stop at the same place\n", l.Name, l.Error)
-		case l.Resume != nil:
-			fmt.Fprintf(p.Err, "%s: not started: %s\n", l.Name, describeResume(l))
-		}
-		if l.RejectedAtSource > 0 {
-			fmt.Fprintf(p.Err, "%s: %d rejected at the source (%s): a retry reads the same bytes; fix them, then run this loader again without --retry-from\n",
-				l.Name, l.RejectedAtSource, whereAtSource(l.RejectedItems))
-		}
-	}
-	groups := GroupCauses(rep)
-	for i, c := range groups {
-		if i == maxCauseLines {
-			var n int64
-			for _, c := range groups[i:] {
-				n += c.Count
-			}
-			fmt.Fprintf(p.Err, "cachewarm: … %d more causes, %d items (the report lists every item)\n", len(groups)-i, n)
-			break
-		}
-		fmt.Fprintf(p.Err, "%s: %d × %s (e.g. %s)\n", strings.Join(c.Loaders, ", "), c.Count, c.Cause, c.Example)
-	}
-	printTTLSpread(p.Err, rep)
-	printAdaptive(p.Err, rep)
-	if n := rep.Evicted; n != nil && *n > 0 {
-		fmt.Fprintf(p.Err, "cachewarm: Redis evicted %d keys during the run (maxmemory-policy %s): warmed keys among them are cold again; --verify finds which\n", *n, rep.EvictionPolicy)
-	}
-	printVerify(p.Err, rep)
-	printRestarts(p.Err, rep.Restarts)
-	printOutages(p.Err, rep)
-	state := "done"
-	switch {
-	case rep.Interrupted:
-		state = "interrupted"
-	case rep.Stopped != "":
-		state = "stopped (" + rep.Stopped + ")"
-	}
-	if rep.Shard != nil {
-		state = "shard " + rep.Shard.String() + " " + state
-	}
-	line := fmt.Sprintf("cachewarm: %s in %.1fs: %d fulfilled%s, %d rejected, %s not started", state, rep.Seconds, rep.Fulfilled, WarmNote(rep.Warm), rep.Rejected, notStarted(TotalNotStarted(rep)))
-	if rep.RetryFrom != "" {
-		line += fmt.Sprintf("; retry of %s: %d fulfilled before", rep.RetryFrom, rep.FulfilledBefore)
-	}
-	fmt.Fprintln(p.Err, line)
-	if rep.RejectedAtSource > 0 {
-		fmt.Fprintf(p.Err, "cachewarm: %d rejected at the source need a fixed file: --retry-from carries them over, and exits 1, until then\n", rep.RejectedAtSource)
-	}
-	if p.Report != "" {
-		fmt.Fprintf(p.Err, "cachewarm: report written to %s\n", p.Report)
-	}
-	if !retryCanHelp(rep) {
-		return
-	}
-	if p.Retry == "" {
-		fmt.Fprintf(p.Err, "cachewarm: no report was written: --retry-from has nothing to run from\n")
-		return
-	}
-	for _, l := range rep.Loaders {
-		if l.Resume != nil && l.Resume.Kind == source.KindStream {
-			fmt.Fprintf(p.Err, "cachewarm: --retry-from runs the rejected items and the rest of each file, not the rest of a stream\n")
-			break
-		}
-	}
-	fmt.Fprintf(p.Err, "retry: %s\n", p.Retry)
-}
-
 // maxCauseLines bounds the causes Final lists, so that its summary fits
 // a screen whatever the failures.
 const maxCauseLines = 8
@@ -328,8 +254,13 @@ func printOutages(w io.Writer, rep *warmup.Report) {
 		times = fmt.Sprintf("%d times", n)
 	}
 	end := last.Outcome
-	if end == warmup.OutageBack {
+	switch {
+	case end == warmup.OutageBack:
 		end = "it answered again"
+	case end == warmup.OutageGaveUp && last.StillDown:
+		end = "gave up (still down when the run stopped)"
+	case end == warmup.OutageGaveUp && !last.GaveUpAt.IsZero():
+		end = fmt.Sprintf("gave up after %.1fs; it answered again at %s", last.GaveUpAt.Sub(last.Start).Seconds(), last.End.Format("15:04:05"))
 	}
 	fmt.Fprintf(w, "cachewarm: Redis did not answer %s, %.1fs in all; the last time for %.1fs (%s), then %s\n", times, total, last.Seconds, last.Cause, end)
 }
@@ -423,7 +354,12 @@ func retryCanHelp(rep *warmup.Report) bool {
 }
 
 // Table prints the per-loader table of a report, as --plain ends with.
-func Table(w io.Writer, rep *warmup.Report) {
+func Table(w io.Writer, rep *warmup.Report) { table(w, rep, len(rep.Loaders)) }
+
+// table is Table with at most rows loader rows: the loaders beyond fold
+// into one row of their sums, those with nothing to tell (every item
+// fulfilled) folded first.
+func table(w io.Writer, rep *warmup.Report, rows int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	// A --retry-from chain's earlier runs fulfilled items this one did
 	// not: without them a loader looks short of items.
@@ -448,8 +384,28 @@ func Table(w io.Writer, rep *warmup.Report) {
 		head += "BEFORE\t"
 	}
 	fmt.Fprintln(tw, head+"REJECTED\tNOT STARTED\tP50\tP95\t")
-	for _, l := range rep.Loaders {
+	shown := shownLoaders(rep.Loaders, rows)
+	var folded warmup.LoaderReport
+	n := 0
+	for i, l := range rep.Loaders {
+		if !shown[i] {
+			n++
+			folded.Fulfilled += l.Fulfilled
+			folded.Warm += l.Warm
+			folded.FulfilledBefore += l.FulfilledBefore
+			folded.Rejected += l.Rejected
+			if l.NotStarted < 0 || folded.NotStarted < 0 {
+				folded.NotStarted = -1
+			} else {
+				folded.NotStarted += l.NotStarted
+			}
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s%s%d\t%s\t%s\t%s\t\n", l.Name, l.Source, l.Fulfilled, col(warm, l.Warm), col(before, l.FulfilledBefore), l.Rejected, notStarted(l.NotStarted), fmtMS(l.P50ms), fmtMS(l.P95ms))
+	}
+	if n > 0 {
+		l := folded
+		fmt.Fprintf(tw, "%s\t\t%d\t%s%s%d\t%s\t\t\t\n", fmt.Sprintf("… %d more", n), l.Fulfilled, col(warm, l.Warm), col(before, l.FulfilledBefore), l.Rejected, notStarted(l.NotStarted))
 	}
 	fmt.Fprintf(tw, "TOTAL\t\t%d\t%s%s%d\t%s\t\t\t\n", rep.Fulfilled, col(warm, rep.Warm), col(before, rep.FulfilledBefore), rep.Rejected, notStarted(TotalNotStarted(rep)))
 	tw.Flush()
@@ -712,13 +668,19 @@ type progressEvent struct {
 }
 
 type progressLoader struct {
-	Loader    string  `json:"loader"`
-	Read      int64   `json:"read"`
-	Fulfilled int64   `json:"fulfilled"`
-	Rejected  int64   `json:"rejected"`
-	InFlight  int64   `json:"in_flight"`
-	Total     int64   `json:"total"`
-	Rate      float64 `json:"rate"`
+	Loader    string `json:"loader"`
+	Read      int64  `json:"read"`
+	Fulfilled int64  `json:"fulfilled"`
+	Rejected  int64  `json:"rejected"`
+	InFlight  int64  `json:"in_flight"`
+	// OldestMs is how old the oldest item in flight is, in milliseconds:
+	// a hung origin shows as an age that grows.
+	OldestMs int64 `json:"oldest_ms"`
+	// Waiting counts the items read that wait for the loader's rate
+	// limit or a fetch slot, apart from those in flight.
+	Waiting int64   `json:"waiting"`
+	Total   int64   `json:"total"`
+	Rate    float64 `json:"rate"`
 }
 
 func (j *JSON) emit(v any) {
@@ -796,7 +758,7 @@ func (j *JSON) progress(s warmup.Snapshot) {
 			continue
 		}
 		ev.Loaders = append(ev.Loaders, progressLoader{Loader: l.Name, Read: l.Read, Fulfilled: l.Fulfilled, Rejected: l.Rejected,
-			InFlight: l.InFlight, Total: l.Total, Rate: round3(l.Rate)})
+			InFlight: l.InFlight, OldestMs: l.OldestInFlight.Milliseconds(), Waiting: l.Queued, Total: l.Total, Rate: round3(l.Rate)})
 	}
 	_ = j.enc.Encode(ev)
 }

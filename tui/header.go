@@ -159,7 +159,7 @@ func (h header) parts() []part {
 	}
 	ful := st.Fulfilled.Render(symFulfilled + " " + count(s.Fulfilled) + " fulfilled")
 	ps = append(ps,
-		part{rank: rankCounts, forms: []string{ful + warmCount(st, s.Warm), ful, st.Fulfilled.Render(symFulfilled + " " + count(s.Fulfilled))}},
+		part{rank: rankCounts, forms: []string{ful + warmCount(st, s.Warm) + inDoubt(st, s.Restarts), ful + inDoubt(st, s.Restarts), st.Fulfilled.Render(symFulfilled + " " + count(s.Fulfilled))}},
 		part{rank: rankCounts, forms: []string{st.Rejected.Render(symRejected + " " + count(s.Rejected) + " rejected"), st.Rejected.Render(symRejected + " " + count(s.Rejected))}},
 	)
 	// A verify pass takes the place of the pending count it follows.
@@ -347,4 +347,13 @@ func stateLabel(st Styles, state warmup.State) string {
 	default:
 		return st.Muted.Render("starting")
 	}
+}
+
+// inDoubt marks the fulfilled count while a Redis restart has put keys in
+// doubt that are not re-checked yet: the count is not a fact until then.
+func inDoubt(st Styles, rc *warmup.RestartCheck) string {
+	if rc == nil || (!rc.InDoubt && !rc.Running) {
+		return ""
+	}
+	return st.Warning.Render(" (in doubt: Redis restarted)")
 }

@@ -112,7 +112,12 @@ func (t tile) status() (lipgloss.Style, []string) {
 	case l.Waiting:
 		return st.TileRunning, renderAll(st.Stopping, []string{symWaiting + " waiting for Redis", symWaiting + " waiting"})
 	case !t.settled() && t.runState == warmup.StateStopping:
-		return st.TileRunning, renderAll(st.Stopping, []string{symStopping + " stopping"})
+		markers := []string{symStopping + " stopping"}
+		if l.InFlight > 0 {
+			// Stopped, yet not idle: say what still drains.
+			markers = append([]string{symStopping + " stopping · " + count(l.InFlight) + " in flight"}, markers...)
+		}
+		return st.TileRunning, renderAll(st.Stopping, markers)
 	case !t.settled():
 		return st.TileRunning, renderAll(st.Running, []string{symRunning + " running"})
 	case l.Rejected > 0:
@@ -206,13 +211,22 @@ func (t tile) View() string {
 // flight, oldest 7s · limit 37/200"), or "" when none is: a hung origin
 // shows as items growing old, never as an idle tile.
 func inFlight(l warmup.LoaderSnapshot) string {
-	if l.InFlight <= 0 {
+	if l.InFlight <= 0 && l.Queued <= 0 {
 		return ""
 	}
-	s := count(l.InFlight) + " in flight"
-	if l.OldestInFlight > 0 {
-		s += ", oldest " + elapsed(l.OldestInFlight)
+	var parts []string
+	if l.InFlight > 0 {
+		s := count(l.InFlight) + " in flight"
+		if l.OldestInFlight > 0 {
+			s += ", oldest " + elapsed(l.OldestInFlight)
+		}
+		parts = append(parts, s)
 	}
+	if l.Queued > 0 {
+		// Waiting for the loader's pace is not work under way.
+		parts = append(parts, count(l.Queued)+" waiting to start")
+	}
+	s := strings.Join(parts, " · ")
 	if l.LimitMax > 0 {
 		s += fmt.Sprintf(" · limit %d/%d", l.Limit, l.LimitMax)
 	}

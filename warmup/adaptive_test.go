@@ -112,7 +112,7 @@ fetch = { url = "%s/{{.}}", adaptive = true }
 		<-arrived
 	}
 	var l warmup.LoaderSnapshot
-	for l = eng.Snapshot().Loaders[0]; l.InFlight <= 8; l = eng.Snapshot().Loaders[0] {
+	for l = eng.Snapshot().Loaders[0]; l.InFlight+l.Queued <= 8; l = eng.Snapshot().Loaders[0] {
 		time.Sleep(time.Millisecond) // until the feeder has read ahead
 	}
 	if l.Limit != 8 || l.LimitMax != 64 {

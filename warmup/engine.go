@@ -288,6 +288,9 @@ type loaderRun struct {
 	// oldest and youngest end the list of the loader's items in flight
 	// (item.older, item.newer), in the order they went in flight.
 	oldest, youngest *item
+	// queued counts the items read that wait for the loader's pace
+	// (item.queued), apart from those in flight.
+	queued int64
 	// causes count the rejections by cause, so that snapshots list them
 	// without reading every rejection.
 	causes                map[string]*causeTally
@@ -521,7 +524,11 @@ func (e *Engine) Stop() { e.stopBecause(StopInterrupt, "") }
 
 // stopBecause stops the run; reason is why when it was not the user
 // ("Redis unavailable for 30s: connection refused").
-func (e *Engine) stopBecause(why, reason string) {
+func (e *Engine) stopBecause(why, reason string) { e.stopBecauseFor(why, reason, 0) }
+
+// stopBecauseFor is stopBecause for an outage of seconds (0: none), told
+// with the stop.
+func (e *Engine) stopBecauseFor(why, reason string, seconds float64) {
 	e.stopMu.Lock()
 	defer e.stopMu.Unlock()
 	if e.stopCtx.Err() != nil {
@@ -531,7 +538,7 @@ func (e *Engine) stopBecause(why, reason string) {
 		// Told before the stop takes effect: before the rejections and
 		// the loaders' ends it causes. Closing a run that settled stops
 		// nothing.
-		st := Stop{Why: why, Reason: reason}
+		st := Stop{Why: why, Reason: reason, Seconds: seconds}
 		callback(func() { e.opts.OnStop(st) })
 	}
 	// Only a stop that cuts work short is an interruption; quitting
@@ -559,7 +566,8 @@ func (e *Engine) StopReason() string {
 func (e *Engine) InFlight() int64 {
 	var n int64
 	for _, lr := range e.loaders {
-		n += lr.snapshot().InFlight
+		ls := lr.snapshot()
+		n += ls.InFlight + ls.Queued
 	}
 	return n
 }
@@ -598,7 +606,7 @@ func (e *Engine) ExitCode() int {
 	}
 	for _, lr := range e.loaders {
 		ls := lr.snapshot()
-		if ls.Rejected > 0 || ls.NotStarted != 0 || ls.InFlight > 0 || ls.SourceError != "" {
+		if ls.Rejected > 0 || ls.NotStarted != 0 || ls.InFlight > 0 || ls.Queued > 0 || ls.SourceError != "" {
 			return 1
 		}
 	}

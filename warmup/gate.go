@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +65,10 @@ type gate struct {
 	out     *Outage
 	outages []Outage
 	more    int
+	// heldOut is 1 + the index in outages of the outage a held run gave
+	// up on while Redis has not answered since, else 0: the prober's
+	// first good reply ends it.
+	heldOut int
 }
 
 // Outage is one time Redis did not answer.
@@ -71,12 +77,21 @@ type Outage struct {
 	// asked of Redis for a while after that reply, when commands began
 	// waiting again.
 	Start time.Time `json:"start"`
-	// End is Redis's first good reply after it, or when the run stopped
-	// waiting; zero while it lasts.
+	// End is Redis's first good reply after it (a held run's prober
+	// hearing it too), or the stop when the run stopped while Redis was
+	// still down; zero while it lasts.
 	End time.Time `json:"end,omitzero"`
-	// Seconds is End - Start (so far, while it lasts).
+	// GaveUpAt is when run.redis_wait passed and the run gave up on it,
+	// zero when it did not.
+	GaveUpAt time.Time `json:"gave_up_at,omitzero"`
+	// StillDown says Redis had not answered again when the record ended:
+	// End is the stop (or, in a held run, the time the report was made).
+	StillDown bool `json:"still_down,omitempty"`
+	// Seconds is End - Start (so far, while it lasts), in tenths as
+	// every text that says the outage's length (see outageSeconds).
 	Seconds float64 `json:"seconds"`
-	// Cause is why, as the items it rejected say it
+	// Cause is why: the first cause seen, the one redis_waiting told,
+	// kept to the end so that one outage reads as one cause
 	// ("redis 127.0.0.1:6379: connection refused").
 	Cause string `json:"cause"`
 	// Outcome is how it ended: "back" (Redis answered again), "gave up"
@@ -220,9 +235,12 @@ func (g *gate) end(now time.Time, outcome string, locked bool) {
 		g.out = nil
 		g.stalled.Store(false)
 		o.End, o.Outcome = now, outcome
-		o.Seconds = now.Sub(o.Start).Seconds()
+		o.Seconds = outageSeconds(now.Sub(o.Start))
 		if len(g.outages) < maxRecorded {
 			g.outages = append(g.outages, *o)
+			if o.StillDown && g.e.opts.HoldOnRedisWait && outcome == OutageGaveUp {
+				g.heldOut = len(g.outages)
+			}
 		} else {
 			g.more++
 		}
@@ -260,10 +278,10 @@ func (g *gate) hold(x *item, err error) {
 		g.confirmed = !rediswrite.IsTimeout(err)
 		g.cause = g.causeOf(err)
 		// The outage began when Redis last answered, not now: a timeout
-		// comes run.timeout after the silence began.
+		// comes run.timeout after the silence began. A stall may have
+		// begun it already: its cause stays the outage's.
 		begun = g.beginLocked(g.waitingSince(), g.cause)
 		g.since = g.out.Start
-		g.out.Cause = g.cause
 		go g.probe()
 	}
 	g.held = append(g.held, x)
@@ -331,9 +349,6 @@ func (g *gate) probe() {
 		g.mu.Lock()
 		g.confirmed = true
 		g.cause = g.causeOf(err)
-		if g.out != nil {
-			g.out.Cause = g.cause
-		}
 		expired := time.Since(g.since) >= e.cfg.Run.RedisWait
 		g.mu.Unlock()
 		if expired {
@@ -395,19 +410,25 @@ func (g *gate) giveUp(stopRun bool) {
 	}
 	g.closed.Store(false)
 	close(g.opened)
-	waited := now.Sub(g.since).Round(time.Second)
+	// The outage's one cause (its first) and length, as its record
+	// says them: the stop, the items and the record agree.
 	cause := g.cause
+	seconds := outageSeconds(now.Sub(g.since))
+	if o := g.out; o != nil {
+		cause = o.Cause
+		seconds = outageSeconds(now.Sub(o.Start))
+	}
 	outcome := OutageStopped
 	g.final = cause + " (stopped while waiting for Redis)"
 	if stopRun {
 		outcome = OutageGaveUp
 		g.final = cause + " (gave up waiting for Redis)"
-	}
-	if g.out != nil {
-		g.out.Cause = g.final
+		if g.out != nil {
+			g.out.GaveUpAt, g.out.StillDown = now, true
+		}
 	}
 	g.end(now, outcome, true)
-	reason := fmt.Sprintf("Redis unavailable for %s: %s", waited, cause)
+	reason := fmt.Sprintf("Redis unavailable for %ss: %s", strconv.FormatFloat(seconds, 'f', -1, 64), cause)
 	hold := stopRun && g.e.opts.HoldOnRedisWait
 	if hold {
 		// Before any item sees the gate given up: none may read as
@@ -416,11 +437,32 @@ func (g *gate) giveUp(stopRun bool) {
 	}
 	g.mu.Unlock()
 	if stopRun && !hold {
-		g.e.stopBecause(StopRedisWait, reason)
+		g.e.stopBecauseFor(StopRedisWait, reason, seconds)
 	}
 	for _, x := range held {
 		g.rejectHeld(x)
 	}
+}
+
+// outageSeconds is an outage's length as every record and text says it:
+// in tenths of a second.
+func outageSeconds(d time.Duration) float64 {
+	return math.Round(d.Seconds()*10) / 10
+}
+
+// heldBack ends the outage a held run gave up on at back, Redis's first
+// good reply to the prober: the outage lasted until then, not until the
+// give-up.
+func (g *gate) heldBack(back time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.heldOut == 0 {
+		return
+	}
+	o := &g.outages[g.heldOut-1]
+	g.heldOut = 0
+	o.End, o.StillDown = back, false
+	o.Seconds = outageSeconds(back.Sub(o.Start))
 }
 
 // rejectHeld rejects an item the gate held when it gave up, with the
@@ -470,9 +512,14 @@ func (g *gate) recorded(now time.Time) ([]Outage, int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := append([]Outage(nil), g.outages...)
+	if i := g.heldOut; i > 0 && now.After(out[i-1].End) {
+		// A held run's outage goes on while Redis does not answer.
+		o := &out[i-1]
+		o.End, o.Seconds = now, outageSeconds(now.Sub(o.Start))
+	}
 	if o := g.out; o != nil {
 		cur := *o
-		cur.Seconds = now.Sub(cur.Start).Seconds()
+		cur.Seconds = outageSeconds(now.Sub(cur.Start))
 		out = append(out, cur)
 	}
 	return out, g.more

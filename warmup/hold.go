@@ -73,9 +73,19 @@ func (e *Engine) probeHeld(ctx context.Context) {
 			e.hold.mu.Unlock()
 			continue
 		}
+		back := time.Now()
 		e.noteIdentity()
+		// The outage ends here; writes go to Redis again (the feeders
+		// stay held): those still draining, and the re-check.
+		e.gate.heldBack(back)
+		e.gate.rearm()
+		// Keys a restart put in doubt are re-checked now, not at the next
+		// r or R: a held run may wait for a key press for hours, and its
+		// fulfilled count must not stand as fact meanwhile. Counted as
+		// work before Redis is said to be back.
+		e.startRestartCheckNow()
 		e.hold.mu.Lock()
-		e.hold.back = time.Now()
+		e.hold.back = back
 		e.hold.mu.Unlock()
 		return
 	}
@@ -121,9 +131,17 @@ func (e *Engine) unhold(keepReason bool) {
 }
 
 // rearm takes the gate back to open after it gave up on a held run.
+// An outage the hold gave up on and Redis has not ended ends here, still
+// down: the gate waits for Redis anew, as a new outage.
 func (g *gate) rearm() {
 	g.mu.Lock()
 	g.gaveUp = false
+	if i := g.heldOut; i > 0 {
+		now := time.Now()
+		o := &g.outages[i-1]
+		o.End, o.Seconds = now, outageSeconds(now.Sub(o.Start))
+		g.heldOut = 0
+	}
 	g.mu.Unlock()
 }
 

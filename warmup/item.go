@@ -41,6 +41,12 @@ type item struct {
 	// reads the oldest one's age in O(1).
 	since        time.Time
 	older, newer *item
+	// queued says x waits for its loader's rate limit, its origin's
+	// adaptive limit or a fetch slot (under lr.mu): counted in
+	// lr.queued, out of the list of items in flight, so that a paced
+	// loader's queue neither reads as work under way nor hides how old
+	// the oldest real fetch is.
+	queued bool
 	// last is the latest failed attempt's error.
 	last *itemError
 	// history are the latest failed attempts (see Rejection.History):
@@ -98,6 +104,46 @@ func (e *Engine) newItemRead(lr *loaderRun, it source.Item, after *source.Resume
 	return x
 }
 
+// paced says the loader's items may wait before their attempt starts:
+// for its rate limit, or (fetching) for its origin's limit or a slot.
+func (lr *loaderRun) paced() bool { return lr.limiter != nil || lr.cfg.Fetch != nil }
+
+// queue takes x out of flight while it waits for its loader's pace
+// again (a retry's next attempt); begin puts it back as its attempt
+// starts, at the young end, its age counted from now. Only retries
+// queue: a first attempt waits on its feeder, one item at a time, and
+// taking the lock twice more for each of a bulk load's items would cost
+// more than that one item tells.
+func (lr *loaderRun) queue(x *item) {
+	if !lr.paced() {
+		return
+	}
+	lr.mu.Lock()
+	if !x.queued {
+		lr.leaveFlightLocked(x)
+		x.queued = true
+		lr.queued++
+	}
+	lr.mu.Unlock()
+}
+
+// begin puts x, which waited for its pace, in flight: its fetch, check
+// or write starts now. Only x's own goroutine sets x.queued, so it reads
+// it without the lock.
+func (lr *loaderRun) begin(x *item) {
+	if !x.queued {
+		return
+	}
+	lr.mu.Lock()
+	if x.queued {
+		x.queued = false
+		lr.queued--
+		x.since = time.Now()
+		lr.enterFlightLocked(x)
+	}
+	lr.mu.Unlock()
+}
+
 // enterFlightLocked puts x, just read, at the young end of the loader's
 // items in flight, with lr.mu held.
 func (lr *loaderRun) enterFlightLocked(x *item) {
@@ -111,8 +157,13 @@ func (lr *loaderRun) enterFlightLocked(x *item) {
 }
 
 // leaveFlightLocked takes x, settled, out of the loader's items in
-// flight, with lr.mu held.
+// flight (or waiting for its pace), with lr.mu held.
 func (lr *loaderRun) leaveFlightLocked(x *item) {
+	if x.queued {
+		x.queued = false
+		lr.queued--
+		return
+	}
 	if x.older != nil {
 		x.older.newer = x.newer
 	} else if lr.oldest == x {
@@ -148,6 +199,7 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 			e.reject(x, interruptedAfter(x.last))
 			return
 		}
+		x.lr.begin(x)
 		x.begun()
 		e.submit(x)
 		return
@@ -157,6 +209,7 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 			e.reject(x, interruptedAfter(x.last))
 			return
 		}
+		x.lr.begin(x)
 		fetch(x)
 		return
 	}
@@ -164,6 +217,7 @@ func (e *Engine) attempt(x *item, fetch func(*item)) {
 		e.reject(x, interruptedAfter(x.last))
 		return
 	}
+	x.lr.begin(x)
 	x.releaseAhead()
 	e.write(x)
 }
@@ -510,7 +564,10 @@ func (e *Engine) retryLater(x *item, d time.Duration) {
 		e.reject(x, interruptedAfter(x.last))
 		return
 	}
-	// Already on a goroutine of its own: the fetch runs here.
+	// Already on a goroutine of its own: the fetch runs here. Until it
+	// starts, x waits for its loader's pace with the others that do,
+	// out of flight.
+	x.lr.queue(x)
 	e.attempt(x, e.fetchAttempt)
 }
 

@@ -194,13 +194,29 @@ rate = "5000/s"
 			if !strings.HasPrefix(cause, "redis "+srv.Addr()+": ") || !strings.HasSuffix(cause, want) {
 				t.Errorf("cause %q", cause)
 			}
+			if cause != down.Cause+want {
+				t.Errorf("items' cause %q, redis_waiting told %q: one outage, one cause", cause, down.Cause)
+			}
+			// The record's cause is the one redis_waiting told (its first):
+			// the stop, the record and the items say the same.
 			outcome := map[string]string{warmup.StopRedisWait: warmup.OutageGaveUp, warmup.StopInterrupt: warmup.OutageStopped}[stop]
-			if len(rep.Outages) != 1 || rep.Outages[0].Cause != cause || rep.Outages[0].Outcome != outcome ||
+			if len(rep.Outages) != 1 || rep.Outages[0].Cause != down.Cause || rep.Outages[0].Outcome != outcome ||
 				!rep.Outages[0].Start.Equal(down.Start) || rep.Outages[0].End.Before(kill) {
-				t.Errorf("report outages %s, want one %q with cause %q", mustJSON(t, rep.Outages), outcome, cause)
+				t.Fatalf("report outages %s, want one %q with cause %q", mustJSON(t, rep.Outages), outcome, down.Cause)
 			}
 			if len(log.stops) != 1 || log.stops[0].Why != stop {
-				t.Errorf("told stops %+v, want one %s", log.stops, stop)
+				t.Fatalf("told stops %+v, want one %s", log.stops, stop)
+			}
+			if stop == warmup.StopRedisWait {
+				// Still down when the run stopped: the stop ends the record,
+				// and the stop says the record's length and cause.
+				out, st := rep.Outages[0], log.stops[0]
+				if !out.StillDown || !out.GaveUpAt.Equal(out.End) {
+					t.Errorf("outage %s: want still down, ended at the give-up (the stop)", mustJSON(t, out))
+				}
+				if st.Seconds != out.Seconds || st.Reason != fmt.Sprintf("Redis unavailable for %vs: %s", out.Seconds, out.Cause) {
+					t.Errorf("stopped %+v, outage %vs %q: want the same length and cause", st, out.Seconds, out.Cause)
+				}
 			}
 		})
 	}

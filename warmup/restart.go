@@ -67,8 +67,11 @@ type RestartCheck struct {
 	// Restarts counts the restarts seen; Events lists the first ones.
 	Restarts int            `json:"restarts"`
 	Events   []RedisRestart `json:"events"`
-	// Running is true while keys are being re-checked.
+	// Running is true while keys are being re-checked; InDoubt, while
+	// keys a restart put in doubt wait for their check: until both are
+	// false the fulfilled count is not proven.
 	Running bool `json:"-"`
+	InDoubt bool `json:"-"`
 	// Checked counts the keys re-checked, Lost those found missing and
 	// written again (each a retried item, counted in the loaders'
 	// totals as it settles).
@@ -288,6 +291,24 @@ func (e *Engine) startRestartCheckIfDue() bool {
 	return true
 }
 
+// startRestartCheckNow re-checks the keys in doubt at once, through the
+// path a settling run takes, when a restart put any in doubt: a held
+// run's prober found Redis back.
+func (e *Engine) startRestartCheckNow() {
+	if e.w == nil || e.stopCtx.Err() != nil || !e.restart.inDoubt() {
+		return
+	}
+	e.busyAdd(1)
+	go e.settleRestarts()
+}
+
+// inDoubt says whether keys are in doubt and not checked yet.
+func (w *restartWatch) inDoubt() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.doubtAll || w.doubtSlots != nil
+}
+
 // settleRestarts reads the identity and, when keys are in doubt,
 // re-checks them from the sources and writes the missing ones again
 // through the normal path.
@@ -343,7 +364,8 @@ func (e *Engine) restartCheck() *RestartCheck {
 		return nil
 	}
 	rc := &RestartCheck{Restarts: w.count, Events: append([]RedisRestart(nil), w.events...), Running: w.running.Load(),
-		Checked: w.checked, Lost: w.lost, Unverified: w.unverified, Note: w.note, Seconds: w.took.Seconds()}
+		Checked: w.checked, Lost: w.lost, Unverified: w.unverified, Note: w.note, Seconds: w.took.Seconds(),
+		InDoubt: w.doubtAll || w.doubtSlots != nil}
 	if rc.Running {
 		for _, lr := range e.loaders {
 			c := lr.restartTally.counts()

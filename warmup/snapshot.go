@@ -88,7 +88,7 @@ type Snapshot struct {
 }
 
 // LoaderSnapshot is one loader's counters. At every moment
-// Read = Fulfilled + Rejected + InFlight.
+// Read = Fulfilled + Rejected + InFlight + Queued.
 type LoaderSnapshot struct {
 	Name string
 	// Source says what the loader reads: "products.jsonl", "list of 12",
@@ -106,12 +106,19 @@ type LoaderSnapshot struct {
 	// was left alone: part of Fulfilled, never fetched.
 	Warm     int64
 	Rejected int64
-	// InFlight counts items read and not settled: being fetched, written,
-	// waiting for a retry or for Redis.
+	// InFlight counts items read and not settled whose attempt started:
+	// being checked, fetched, written, waiting for a retry or for Redis.
 	InFlight int64
+	// Queued counts the items whose retry waits for its attempt to start:
+	// for the loader's rate limit, its origin's adaptive limit or a fetch
+	// slot. They are not in flight: a paced loader's queue is no work
+	// under way. (A first attempt waits on its feeder, one at a time: it
+	// counts in flight.)
+	Queued int64
 	// OldestInFlight is how long the oldest item in flight has been (since
-	// it was read, or taken into a retry), 0 when none is: a hung origin
-	// shows as items in flight that grow old, not as an idle loader.
+	// it was read, or since its retry's attempt left the queue), 0 when
+	// none is: a hung origin shows as items in flight that grow old, not
+	// as an idle loader.
 	OldestInFlight time.Duration
 	// Retrying counts items in a retry pass (from Retry) not yet settled;
 	// RetryAttempt is the highest attempt number among them.
@@ -180,6 +187,17 @@ func (e *Engine) Snapshot() Snapshot {
 		Loaders:    make([]LoaderSnapshot, len(e.loaders)),
 	}
 	down, since, cause := e.gate.state(now)
+	// Once the run is stopped or held (the gate gave up), nothing waits
+	// for Redis any more: the writes still draining fail at once, and the
+	// header and tiles say stopped, not waiting.
+	held := e.held()
+	stopped := held || e.stopCtx.Err() != nil
+	if down && stopped {
+		down = false
+		if !held {
+			s.RedisDown, s.RedisCause, s.RedisSince = now.Sub(since), cause, since
+		}
+	}
 	if down {
 		s.RedisDown, s.RedisCause, s.RedisSince = now.Sub(since), cause, since
 	} else if held, down, cause := e.Held(); held && down > 0 {
@@ -215,7 +233,7 @@ func (e *Engine) Snapshot() Snapshot {
 		s.Warm += ls.Warm
 		s.Rejected += ls.Rejected
 		s.FulfilledBefore += ls.FulfilledBefore
-		s.Pending += ls.InFlight
+		s.Pending += ls.InFlight + ls.Queued
 		if ls.Total > ls.Read && !ls.SourceRead {
 			s.Pending += ls.Total - ls.Read
 		}
@@ -238,7 +256,9 @@ func (e *Engine) Snapshot() Snapshot {
 	case e.busy.Load() == 0 && !e.started.IsZero():
 		s.State = StateDone
 		s.Rate = 0
-	case e.stopCtx.Err() != nil:
+	case stopped:
+		// A held run is stopped as soon as the gate gives up, while the
+		// items already in flight drain.
 		s.State = StateStopping
 	case down:
 		s.State = StateWaiting
@@ -293,7 +313,8 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 	ls.Total = lr.total.Load()
 	ls.Read, ls.Fulfilled, ls.Rejected, ls.Retrying = lr.read, lr.fulfilled, lr.rejected, lr.retrying
 	ls.Warm, ls.FulfilledBefore = lr.warm, lr.fulfilledBefore
-	ls.InFlight = lr.read - lr.fulfilled - lr.rejected
+	ls.Queued = lr.queued
+	ls.InFlight = lr.read - lr.fulfilled - lr.rejected - lr.queued
 	if ls.Retrying > 0 {
 		ls.RetryAttempt = int(lr.retryAttempt.Load())
 		ls.RetryingCause = lr.retryCause
@@ -308,7 +329,7 @@ func (lr *loaderRun) snapshotLocked() LoaderSnapshot {
 			ls.resume = at
 		}
 	}
-	ls.Done = ls.SourceRead && ls.NotStarted == 0 && ls.InFlight == 0 && lr.feeding.Load() == 0
+	ls.Done = ls.SourceRead && ls.NotStarted == 0 && ls.InFlight == 0 && ls.Queued == 0 && lr.feeding.Load() == 0
 	return ls
 }
 

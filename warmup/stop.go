@@ -9,6 +9,9 @@ type Stop struct {
 	// unavailable for 11s: redis 127.0.0.1:6379: connection refused"),
 	// "" for an interrupt.
 	Reason string `json:"reason,omitempty"`
+	// Seconds is, for StopRedisWait, how long Redis had been unavailable:
+	// the outage's Seconds, to the tenth.
+	Seconds float64 `json:"seconds,omitempty"`
 }
 
 // What stops a run.

@@ -89,7 +89,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, l := range snap.Loaders {
 		gauge(c.items, float64(l.Fulfilled), l.Name, "fulfilled")
 		gauge(c.items, float64(l.Rejected), l.Name, "rejected")
-		gauge(c.items, float64(l.InFlight), l.Name, "in_flight")
+		// Read and not settled, as documented: the items waiting for
+		// the loader's rate (Queued) with those whose attempt started.
+		gauge(c.items, float64(l.InFlight+l.Queued), l.Name, "in_flight")
 		if l.NotStarted >= 0 {
 			gauge(c.items, float64(l.NotStarted), l.Name, "not_started")
 		}

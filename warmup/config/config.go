@@ -419,6 +419,25 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // expand replaces ${VAR} from the environment. When secret is true the
 // values it brings in are redacted from every output.
 func (v *validator) expand(path, s string, secret bool) string {
+	return v.expandWith(path, s, secret, nil)
+}
+
+// expandTemplate is expand for a template's text: a value from the
+// environment is text there, never template code ("{{" in a token is
+// written as it is, not run).
+func (v *validator) expandTemplate(path, s string, secret bool) string {
+	return v.expandWith(path, s, secret, escapeActions)
+}
+
+// escapeActions writes s as template text that renders s: each "{{" as
+// an action printing it.
+func escapeActions(s string) string {
+	return strings.ReplaceAll(s, "{{", `{{"{{"}}`)
+}
+
+// expandWith is expand, each value passed through text (when not nil)
+// before it is put in s.
+func (v *validator) expandWith(path, s string, secret bool, text func(string) string) string {
 	if !strings.Contains(s, "${") {
 		return s
 	}
@@ -432,6 +451,9 @@ func (v *validator) expand(path, s string, secret bool) string {
 		if secret {
 			v.secrets.Add(val)
 		}
+		if text != nil {
+			return text(val)
+		}
 		return val
 	})
 }
@@ -441,10 +463,10 @@ func (v *validator) expand(path, s string, secret bool) string {
 // percent-encoded as url.UserPassword does, so a password holding '@',
 // ':' or '/' works and cannot move the host the URL names. Both forms of
 // the value are secrets.
-func (v *validator) expandURL(path, s string) string {
+func (v *validator) expandURL(path, s string, text func(string) string) string {
 	end := userinfoEnd(s)
 	if end < 0 || !strings.Contains(s[:end], "${") {
-		return v.expand(path, s, true)
+		return v.expandWith(path, s, true, text)
 	}
 	user := envRef.ReplaceAllStringFunc(s[:end], func(ref string) string {
 		val := v.expand(path, ref, true)
@@ -452,7 +474,7 @@ func (v *validator) expandURL(path, s string) string {
 		v.secrets.Add(enc)
 		return enc
 	})
-	return user + v.expand(path, s[end:], true)
+	return user + v.expandWith(path, s[end:], true, text)
 }
 
 // userinfoEnd is the index of the last literal '@' in the authority of
@@ -624,7 +646,7 @@ func (v *validator) secretFile(key, path string) string {
 func (v *validator) config(raw *rawConfig) *Config {
 	cfg := &Config{Path: v.path, secrets: v.secrets}
 	if !v.redisURLReplaced {
-		cfg.Redis.URL = v.expandURL("redis.url", raw.Redis.URL)
+		cfg.Redis.URL = v.expandURL("redis.url", raw.Redis.URL, nil)
 	}
 	if st := raw.Redis.Sentinel; st != nil {
 		if cfg.Redis.URL != "" {
@@ -745,13 +767,13 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 		v.fail(p("name"), "a loader needs a name")
 	}
 	l.Items = v.kinds.Decode(r.Items, &itemsDecoder{v: v, n: n, run: cfg.Run})
-	keyText := v.expand(p("key"), r.Key, false)
+	keyText := v.expandTemplate(p("key"), r.Key, false)
 	if keyText == "" {
 		v.fail(p("key"), "a loader needs a key template, e.g. key = \"product:{{.id}}\"")
 	}
 	l.Key = v.template(p("key"), keyText)
 	if r.Fetch != nil {
-		urlText := v.expandURL(p("fetch.url"), r.Fetch.URL)
+		urlText := v.expandURL(p("fetch.url"), r.Fetch.URL, escapeActions)
 		f := &FetchSpec{Headers: map[string]string{}, Private: map[string]bool{}, AllowEmpty: r.Fetch.AllowEmpty, Adaptive: cfg.Run.Adaptive}
 		if r.Fetch.Adaptive != nil {
 			f.Adaptive = *r.Fetch.Adaptive
@@ -803,7 +825,7 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 	}
 	l.Type = v.writeType(p("type"), r.Type)
 	if r.Value != "" {
-		l.Value = v.valueTemplate(p("value"), v.expand(p("value"), r.Value, false), l.Fetch != nil)
+		l.Value = v.valueTemplate(p("value"), v.expandTemplate(p("value"), r.Value, false), l.Fetch != nil)
 	}
 	return l
 }

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/cachewarm/cachewarm/warmup/config"
 )
 
 // A password from ${VAR} in a URL's user info is the password, whatever
@@ -84,5 +86,35 @@ func TestFetchHostsOfEveryLoader(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A value from the environment is text in a template, never template
+// code: a token holding "{{" renders as it is written, in a key, a URL
+// and a value alike.
+func TestEnvValueIsNotTemplateCode(t *testing.T) {
+	const tok = `SEK{{"lit"}}RIT`
+	cfg := loadConfig(t, `[[loader]]
+name = "a"
+items = { list = ["1"] }
+key = "k:${TP}:{{.}}"
+fetch = { url = "http://127.0.0.1:8081/${TP}/{{.}}" }
+value = "${TP}{{.item}}"
+`, nil, map[string]string{"TP": tok})
+	l := cfg.Loaders[0]
+	for what, tt := range map[string]struct {
+		tmpl *config.Template
+		data any
+		want string
+	}{
+		"key":   {l.Key, "1", "k:" + tok + ":1"},
+		"url":   {l.Fetch.URL, "1", "http://127.0.0.1:8081/" + tok + "/1"},
+		"value": {l.Value, map[string]any{"item": "1"}, tok + "1"},
+	} {
+		var b strings.Builder
+		got, err := tt.tmpl.Execute(tt.data, &b)
+		if err != nil || got != tt.want {
+			t.Errorf("%s = %q, %v; want %q", what, got, err, tt.want)
+		}
 	}
 }

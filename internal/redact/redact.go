@@ -93,7 +93,9 @@ func (r *Redactor) Redact(s string) string {
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		// Unparseable: drop anything that looks like user info.
+		// Unparseable: drop anything that looks like user info, and the
+		// values of credential-like query parameters.
+		raw = hideQuery(raw)
 		if at := strings.LastIndex(raw, "@"); at >= 0 {
 			if s := strings.Index(raw, "://"); s >= 0 && s < at {
 				return raw[:s+3] + "***@" + raw[at+1:]
@@ -132,26 +134,26 @@ func URL(raw string) string {
 // given alone (which redis-cli reads as the password), and query values
 // with credential-like names (?password=…).
 func URLSecrets(raw string) []string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil
-	}
 	var secrets []string
 	// Each secret as meant, as written (%2b and %2B alike) and as a URL
 	// writes it again: output may carry any of them.
 	add := func(written, meant string) {
 		secrets = append(secrets, meant, written, url.QueryEscape(meant), url.PathEscape(meant))
 	}
-	if u.User != nil {
-		userinfo := rawUserinfo(raw)
-		if p, ok := u.User.Password(); ok {
-			_, written, _ := strings.Cut(userinfo, ":")
-			add(written, p)
-		} else {
-			add(userinfo, u.User.Username())
+	// Read as written, not parsed: a URL that does not parse still has
+	// its secrets hidden wherever it is quoted.
+	if userinfo := rawUserinfo(raw); userinfo != "" {
+		user, written, hasPassword := strings.Cut(userinfo, ":")
+		if !hasPassword {
+			written = user
 		}
+		meant, err := url.PathUnescape(written)
+		if err != nil {
+			meant = written
+		}
+		add(written, meant)
 	}
-	for _, pair := range strings.Split(u.RawQuery, "&") {
+	for _, pair := range queryPairs(raw) {
 		k, v, _ := strings.Cut(pair, "=")
 		name, err := url.QueryUnescape(k)
 		if err != nil || !CredentialName(name) {
@@ -164,6 +166,33 @@ func URLSecrets(raw string) []string {
 		add(v, meant)
 	}
 	return slices.DeleteFunc(secrets, func(s string) bool { return s == "" })
+}
+
+// queryPairs are the name=value pairs of raw's query, as written: what
+// follows its first '?', up to a '#'.
+func queryPairs(raw string) []string {
+	_, q, ok := strings.Cut(raw, "?")
+	if !ok {
+		return nil
+	}
+	q, _, _ = strings.Cut(q, "#")
+	return strings.Split(q, "&")
+}
+
+// hideQuery replaces, in a URL that may not parse, the value of each
+// credential-like query parameter with ***.
+func hideQuery(raw string) string {
+	for _, pair := range queryPairs(raw) {
+		k, v, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		if v != "" && CredentialName(name) {
+			raw = strings.Replace(raw, pair, k+"=***", 1)
+		}
+	}
+	return raw
 }
 
 // rawUserinfo is the user information of a URL as written: between

@@ -89,3 +89,24 @@ func TestURLSecretsAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// A URL that does not parse (a bad port, a bad escape, an open bracket)
+// still has its credentials hidden, by URL and by the Redactor: config
+// errors quote such URLs.
+func TestUnparseableURLSecrets(t *testing.T) {
+	for _, raw := range []string{
+		"http://127.0.0.1:1:2/{{.}}?api_key=SEKRITlit3",
+		"http://127.0.0.1:1/%zz?token=SEKRITx",
+		"redis://[::1/0?password=SEKRITr",
+		"http://us:SEKRITui5@127.0.0.1:1/%zz{{.}}",
+	} {
+		if got := redact.URL(raw); strings.Contains(got, "SEKRIT") {
+			t.Errorf("URL(%q) = %q", raw, got)
+		}
+		var r redact.Redactor
+		r.Add(redact.URLSecrets(raw)...)
+		if got := r.Redact("error: " + raw); strings.Contains(got, "SEKRIT") {
+			t.Errorf("Redact(%q) = %q", raw, got)
+		}
+	}
+}

@@ -7,6 +7,7 @@ package redact
 
 import (
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -75,7 +76,15 @@ func CredentialName(name string) bool {
 	return false
 }
 
-// Redact returns s with every registered secret replaced by ***.
+// credentialParam is a credential-like URL parameter's name and '=' (a
+// query's or a fragment's), then its value, short of a punctuation mark
+// that ends it in a sentence ("…?token=x: 404").
+var credentialParam = regexp.MustCompile(`(?i)([?&#][^=&\s"'#?]*(?:auth|token|key|secret|cookie|pass|session|credential)[^=&\s"'#?]*=)[^&\s"'#]*[^&\s"'#:,.;)]`)
+
+// Redact returns s with every registered secret replaced by ***, and the
+// value of every credential-like URL parameter in it (?token=…, &api_key=…)
+// too: a URL rendered from an item's data can hold a secret the Redactor
+// was never told, half literal and half the item's.
 func (r *Redactor) Redact(s string) string {
 	if r == nil {
 		return s
@@ -83,10 +92,13 @@ func (r *Redactor) Redact(s string) string {
 	r.mu.RLock()
 	rep := r.r
 	r.mu.RUnlock()
-	if rep == nil {
-		return s
+	if rep != nil {
+		s = rep.Replace(s)
 	}
-	return rep.Replace(s)
+	if strings.ContainsAny(s, "?#") {
+		s = credentialParam.ReplaceAllString(s, "${1}***")
+	}
+	return s
 }
 
 // URL hides the password of a URL's user info: redis://:***@host.

@@ -110,3 +110,21 @@ func TestUnparseableURLSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A credential-like parameter of a URL rendered from an item's data is
+// hidden though the Redactor never learnt its value; other parameters
+// stay.
+func TestRedactRenderedURLParams(t *testing.T) {
+	var r redact.Redactor
+	for in, want := range map[string]string{
+		"fetch GET http://h/x?id=7&token=SEKRITx7: 404": "fetch GET http://h/x?id=7&token=***: 404",
+		"GET http://h/x?Access_Token=7SEKRIT&page=2":    "GET http://h/x?Access_Token=***&page=2",
+		"GET http://h/x#token=SEKRIT":                   "GET http://h/x#token=***",
+		"GET http://h/x?q=tokens are fine here":         "GET http://h/x?q=tokens are fine here",
+		`reason "http://h/?api_key=SEKRIT" was refused`: `reason "http://h/?api_key=***" was refused`,
+	} {
+		if got := r.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

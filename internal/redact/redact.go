@@ -236,6 +236,12 @@ func DSNSecrets(dsn string) []string {
 	for _, kv := range keywordValues(dsn) {
 		if CredentialName(kv.key) {
 			secrets = append(secrets, kv.raw, kv.value)
+			// A driver that hides the value in its own messages may
+			// stop at an escaped space or quote, leaving the rest: each
+			// part is a secret too.
+			for _, part := range strings.FieldsFunc(kv.raw, func(r rune) bool { return r == ' ' || r == '\\' || r == '\'' }) {
+				secrets = append(secrets, part)
+			}
 		}
 	}
 	return secrets

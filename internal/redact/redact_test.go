@@ -128,3 +128,19 @@ func TestRedactRenderedURLParams(t *testing.T) {
 		}
 	}
 }
+
+// pgx writes a DSN's password as xxxxx in its errors, stopping at an
+// escaped space or quote: the rest of the password is hidden by ours.
+func TestKeywordDSNEscapedPassword(t *testing.T) {
+	for _, dsn := range []string{
+		`host=db password=SEKRIT\ tailSEKRIT dbname=app sslmode=bogus`,
+		`host=db password='SEKRIT\' tailSEKRIT' dbname=app`,
+	} {
+		var r redact.Redactor
+		r.Add(redact.DSNSecrets(dsn)...)
+		msg := "cannot parse `host=db password=xxxxx tailSEKRIT dbname=app`: " + dsn
+		if got := r.Redact(msg); strings.Contains(got, "SEKRIT") {
+			t.Errorf("%s: %q", dsn, got)
+		}
+	}
+}

@@ -20,5 +20,5 @@ func checkRetryTarget(cfg *config.Config, rep *warmup.Report, named bool) error 
 	if named || rep.Redis == "" || rep.Redis == now || cfg.Redis.URL == "embedded" {
 		return nil
 	}
-	return fmt.Errorf("the report's run wrote to %s, this run would write to %s: give --redis (or set %s) with the report's Redis", rep.Redis, now, redisURLEnv)
+	return fmt.Errorf("the report's run wrote to %s, this run would write to %s: give --redis (or set %s) with the report's Redis", redact.URL(rep.Redis), now, redisURLEnv)
 }

@@ -103,6 +103,11 @@ func (sqlKind) Decode(shape any, d Decoder) Spec {
 	spec.DSN = d.Expand(d.Path("dsn"), strings.TrimSpace(*raw.DSN), true)
 	d.Secrets().Add(redact.DSNSecrets(spec.DSN)...)
 	spec.DSNShown = d.Secrets().DSN(spec.DSN)
+	if strings.Contains(*raw.DSN, "${") {
+		// Shown as written: the value is the environment's, and its host,
+		// database and options are no less its own than its password.
+		spec.DSNShown = strings.TrimSpace(*raw.DSN)
+	}
 	switch SQLDriver(spec.DSN) {
 	case DriverPostgres:
 	case DriverSQLite:

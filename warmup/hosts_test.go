@@ -98,7 +98,8 @@ hosts = [%[1]q, %[2]q]
 	sort.Strings(reasons)
 	want := []string{
 		"inj: fetch GET http://" + siteHost + "/to-redis: 302 Found to a host not allowed: " + srv.Addr() + " (the Redis server)",
-		"inj: url http://" + siteHost + "@" + otherHost + "/injected: host not allowed: " + otherHost,
+		// What the item put before '@' is user info, shown hidden.
+		"inj: url http://***@" + otherHost + "/injected: host not allowed: " + otherHost,
 	}
 	if strings.Join(reasons, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rejections:\n%s\nwant:\n%s", strings.Join(reasons, "\n"), strings.Join(want, "\n"))

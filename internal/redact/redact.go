@@ -68,18 +68,30 @@ func (r *Redactor) AddHeader(name, value string) {
 // Cookie, token, password, …).
 func CredentialName(name string) bool {
 	n := strings.ToLower(name)
-	for _, w := range []string{"auth", "token", "key", "secret", "cookie", "pass", "session", "credential"} {
+	for _, w := range credentialWords {
 		if strings.Contains(n, w) {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(credentialNames, n)
 }
+
+// credentialWords are what a credential's name holds: presigned URLs'
+// signatures (sig, X-Amz-Signature) and JWTs included.
+var credentialWords = []string{"auth", "token", "key", "secret", "cookie", "pass", "session", "credential", "sig", "jwt", "bearer", "pwd", "hmac"}
+
+// credentialNames are short names of credentials, matched whole: as parts
+// of longer names they would hide ordinary words.
+var credentialNames = []string{"pw", "sas", "otp", "policy"}
 
 // credentialParam is a credential-like URL parameter's name and '=' (a
 // query's or a fragment's), then its value, short of a punctuation mark
 // that ends it in a sentence ("…?token=x: 404").
-var credentialParam = regexp.MustCompile(`(?i)([?&#][^=&\s"'#?]*(?:auth|token|key|secret|cookie|pass|session|credential)[^=&\s"'#?]*=)[^&\s"'#]*[^&\s"'#:,.;)]`)
+var credentialParam = regexp.MustCompile(`(?i)([?&#](?:[^=&\s"'#?]*(?:auth|token|key|secret|cookie|pass|session|credential|sig|jwt|bearer|pwd|hmac)[^=&\s"'#?]*|pw|sas|otp|policy)=)[^&\s"'#]*[^&\s"'#:,.;)]`)
+
+// urlUserinfo is a URL's scheme and its user info: what a URL an item
+// brought (url = "{{.}}") carries as credentials.
+var urlUserinfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@"'?#]+@`)
 
 // Redact returns s with every registered secret replaced by ***, and the
 // value of every credential-like URL parameter in it (?token=…, &api_key=…)
@@ -97,6 +109,15 @@ func (r *Redactor) Redact(s string) string {
 	}
 	if strings.ContainsAny(s, "?#") {
 		s = credentialParam.ReplaceAllString(s, "${1}***")
+	}
+	if strings.Contains(s, "@") && strings.Contains(s, "://") {
+		s = urlUserinfo.ReplaceAllStringFunc(s, func(m string) string {
+			if strings.Contains(m, "***") {
+				return m // hidden already, its user shown (user:***@)
+			}
+			scheme, _, _ := strings.Cut(m, "://")
+			return scheme + "://***@"
+		})
 	}
 	return s
 }

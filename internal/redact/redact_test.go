@@ -117,11 +117,17 @@ func TestUnparseableURLSecrets(t *testing.T) {
 func TestRedactRenderedURLParams(t *testing.T) {
 	var r redact.Redactor
 	for in, want := range map[string]string{
-		"fetch GET http://h/x?id=7&token=SEKRITx7: 404": "fetch GET http://h/x?id=7&token=***: 404",
-		"GET http://h/x?Access_Token=7SEKRIT&page=2":    "GET http://h/x?Access_Token=***&page=2",
-		"GET http://h/x#token=SEKRIT":                   "GET http://h/x#token=***",
-		"GET http://h/x?q=tokens are fine here":         "GET http://h/x?q=tokens are fine here",
-		`reason "http://h/?api_key=SEKRIT" was refused`: `reason "http://h/?api_key=***" was refused`,
+		"fetch GET http://h/x?id=7&token=SEKRITx7: 404":           "fetch GET http://h/x?id=7&token=***: 404",
+		"GET http://h/x?Access_Token=7SEKRIT&page=2":              "GET http://h/x?Access_Token=***&page=2",
+		"GET http://h/x#token=SEKRIT":                             "GET http://h/x#token=***",
+		"GET http://h/x?q=tokens are fine here":                   "GET http://h/x?q=tokens are fine here",
+		`reason "http://h/?api_key=SEKRIT" was refused`:           `reason "http://h/?api_key=***" was refused`,
+		"GET https://b.s3/o?X-Amz-Signature=SEKRIT&X-Amz-Date=1":  "GET https://b.s3/o?X-Amz-Signature=***&X-Amz-Date=1",
+		"GET https://a.blob/c?sv=1&sig=SEKRIT%2B&jwt=SEKRIT":      "GET https://a.blob/c?sv=1&sig=***&jwt=***",
+		"GET http://h/x?pw=SEKRIT&upward=1":                       "GET http://h/x?pw=***&upward=1",
+		"fetch GET http://iu:SEKRITitempw@127.0.0.1:1/500/y: 500": "fetch GET http://***@127.0.0.1:1/500/y: 500",
+		"redis://app:***@db:5432/shop stays":                      "redis://app:***@db:5432/shop stays",
+		"key user:alice@example.com":                              "key user:alice@example.com",
 	} {
 		if got := r.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

@@ -260,9 +260,7 @@ func DSNSecrets(dsn string) []string {
 			// A driver that hides the value in its own messages may
 			// stop at an escaped space or quote, leaving the rest: each
 			// part is a secret too.
-			for _, part := range strings.FieldsFunc(kv.raw, func(r rune) bool { return r == ' ' || r == '\\' || r == '\'' }) {
-				secrets = append(secrets, part)
-			}
+			secrets = append(secrets, strings.FieldsFunc(kv.raw, func(r rune) bool { return r == ' ' || r == '\\' || r == '\'' })...)
 		}
 	}
 	return secrets

@@ -835,16 +835,28 @@ func (v *validator) loader(cfg *Config, n int, r *rawLoader) *Loader {
 // "http://u:p@h:1/x/{{.}}"), or "": what every item's URL shares, so
 // checked once, before any work.
 func literalOrigin(tmpl string) string {
+	scheme, auth, closed := literalAuthority(tmpl)
+	if !closed {
+		return ""
+	}
+	return scheme + auth
+}
+
+// literalAuthority splits the literal text of a URL template, before its
+// first action, into scheme and "://" and the authority after them;
+// closed says a '/', '?' or '#' ends the authority there, so no action
+// adds to it. "", "", false when that text holds no "://".
+func literalAuthority(tmpl string) (scheme, auth string, closed bool) {
 	prefix, _, _ := strings.Cut(tmpl, "{{")
 	i := strings.Index(prefix, "://")
 	if i < 0 {
-		return ""
+		return "", "", false
 	}
-	end := strings.IndexAny(prefix[i+3:], "/?#")
-	if end < 0 {
-		return ""
+	scheme, auth = prefix[:i+3], prefix[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		return scheme, auth[:j], true
 	}
-	return prefix[:i+3+end]
+	return scheme, auth, false
 }
 
 // literalScheme is the scheme a URL template writes before its first
@@ -1004,19 +1016,11 @@ func (l *Loader) FetchHosts(redis []string) *fetch.Hosts {
 // not parse ("http://user:{{.}}") still names a host: one nothing
 // matches, so every URL must be on a listed host.
 func templateHost(tmpl string) string {
-	prefix, _, _ := strings.Cut(tmpl, "{{")
-	i := strings.Index(prefix, "://")
-	if i < 0 {
-		return ""
-	}
-	auth := prefix[i+3:]
-	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
-		auth = auth[:j]
-	}
+	scheme, auth, _ := literalAuthority(tmpl)
 	if auth == "" {
 		return ""
 	}
-	return prefix[:i+3] + auth + "/"
+	return scheme + auth + "/"
 }
 
 // Addresses are the host:port addresses the config knows the Redis
